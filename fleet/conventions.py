@@ -1,0 +1,160 @@
+"""Names, labels and values of the d1 reference architecture, kept in one place.
+
+Flux users already know these conventions from d1-fleet; the components reproduce them exactly, so a
+cluster run by this program looks like a d1 cluster to anyone who inspects it with kubectl or flux.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+PROJECT: Final = "d1-fleet"
+
+# Namespaces and fixed object names that Flux or the Flux Operator look up by name.
+FLUX_NAMESPACE: Final = "flux-system"
+FLUX_INSTANCE_NAME: Final = "flux"  # the FluxInstance CRD rejects any other name
+PLATFORM_SECRET: Final = "flux-system"
+APPS_SECRET: Final = "flux-apps"
+ENTERPRISE_SECRET: Final = "flux-enterprise-auth"
+RUNTIME_CONFIGMAP: Final = "flux-runtime-info"
+GIT_USERNAME: Final = "git"
+
+# Labels and annotations.
+TENANT_LABEL: Final = "toolkit.fluxcd.io/tenant"
+APPS_TENANT: Final = "apps"
+INFRA_TENANT: Final = "infra"
+RUNTIME_LABEL: Final = "toolkit.fluxcd.io/runtime"
+SSA_ANNOTATION: Final = "kustomize.toolkit.fluxcd.io/ssa"
+ROLE_LABEL: Final = "toolkit.fluxcd.io/role"
+AUTOMATION_ROLE: Final = "automation"
+
+# Pulumi await annotations understood by pulumi-kubernetes' generic await logic.
+WAIT_FOR_ANNOTATION: Final = "pulumi.com/waitFor"
+TIMEOUT_ANNOTATION: Final = "pulumi.com/timeoutSeconds"
+
+# Flux Operator chart and FluxInstance API.
+OPERATOR_CHART: Final = "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator"
+OPERATOR_RELEASE: Final = "flux-operator"
+FLUX_INSTANCE_API_VERSION: Final = "fluxcd.controlplane.io/v1"
+FLUX_INSTANCE_KIND: Final = "FluxInstance"
+
+DEFAULT_FLUX_VERSION: Final = "2.7.x"
+DEFAULT_FLUX_REGISTRY: Final = "ghcr.io/fluxcd"
+DEFAULT_FLUX_ARTIFACT: Final = (
+    "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:latest"
+)
+# Flux minor versions embedded in Flux Operator v0.58 (the operator refuses others).
+SUPPORTED_FLUX_MINORS: Final = (5, 6, 7, 8, 9)
+SOURCE_WATCHER_MIN_MINOR: Final = 7
+
+FLUX_COMPONENTS: Final = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+    "source-watcher",
+)
+IMAGE_AUTOMATION_COMPONENTS: Final = (
+    "image-reflector-controller",
+    "image-automation-controller",
+)
+# d1's production FluxInstance: everything but the image automation controllers.
+DEFAULT_COMPONENTS: Final = tuple(
+    c for c in FLUX_COMPONENTS if c not in IMAGE_AUTOMATION_COMPONENTS
+)
+
+FLUX_VARIANTS: Final = (
+    "upstream-alpine",
+    "enterprise-alpine",
+    "enterprise-distroless",
+    "enterprise-distroless-fips",
+)
+CLUSTER_TYPES: Final = ("kubernetes", "openshift", "aws", "azure", "gcp")
+SYNC_KINDS: Final = ("OCIRepository", "GitRepository", "Bucket")
+SYNC_PROVIDERS: Final = ("generic", "aws", "azure", "gcp", "github")
+
+# Values of the operator chart as d1's HelmRelease of the operator sets them.
+OPERATOR_VALUES: Final = {
+    "multitenancy": {"enabled": True, "defaultServiceAccount": "default"},
+    "reporting": {"interval": "30s"},
+}
+
+GITHUB_URL: Final = "https://github.com"
+
+# d1's platform components (monitoring before admission) and application tenants.
+DEFAULT_PLATFORM_COMPONENTS: Final = ("monitoring", "admission: monitoring")
+DEFAULT_TENANTS: Final = ("backend", "frontend")
+
+# Image automation commit author used by d1.
+BOT_AUTHOR_NAME: Final = "controlplaneio-fluxcd-bot"
+BOT_AUTHOR_EMAIL: Final = "controlplaneio-fluxcd-bot@users.noreply.github.com"
+
+
+def _json_patch(*ops: tuple[str, str, str]) -> str:
+    """Render JSON6902 operations as the YAML string the FluxInstance `patch` field expects."""
+    return "".join(
+        f"- op: {op}\n  path: {path}\n  value: {value}\n" for op, path, value in ops
+    )
+
+
+_ARGS = "/spec/template/spec/containers/0/args/-"
+_CORE = "(kustomize-controller|helm-controller|source-controller)"
+
+# d1's FluxInstance kustomize patches, in d1's order. Each `patch` is a string, as the CRD requires.
+D1_PATCHES: Final[tuple[dict[str, object], ...]] = (
+    {
+        "target": {"kind": "Kustomization", "name": "flux-system"},
+        "patch": _json_patch(
+            ("add", "/spec/serviceAccountName", "kustomize-controller")
+        ),
+    },
+    {
+        "target": {"kind": "Deployment", "name": "kustomize-controller"},
+        "patch": _json_patch(
+            ("add", _ARGS, "--feature-gates=CancelHealthCheckOnNewRevision=true")
+        ),
+    },
+    {
+        "target": {"kind": "Deployment", "name": _CORE},
+        "patch": _json_patch(
+            ("add", _ARGS, "--concurrent=10"),
+            ("add", _ARGS, "--requeue-dependency=10s"),
+        ),
+    },
+    {
+        "target": {"kind": "Deployment", "name": "source-controller"},
+        "patch": _json_patch(
+            ("add", _ARGS, "--helm-cache-max-size=10"),
+            ("add", _ARGS, "--helm-cache-ttl=60m"),
+            ("add", _ARGS, "--helm-cache-purge-interval=5m"),
+        ),
+    },
+    {
+        "target": {"kind": "Deployment", "name": "kustomize-controller"},
+        "patch": _json_patch(("add", _ARGS, "--no-remote-bases=true"))
+        + "- op: replace\n"
+        "  path: /spec/template/spec/volumes/0\n"
+        "  value:\n"
+        "    name: temp\n"
+        "    emptyDir:\n"
+        "      medium: Memory\n",
+    },
+    {
+        "target": {"kind": "Deployment", "name": _CORE},
+        "patch": "apiVersion: apps/v1\n"
+        "kind: Deployment\n"
+        "metadata:\n"
+        "  name: all\n"
+        "spec:\n"
+        "  template:\n"
+        "    spec:\n"
+        "      containers:\n"
+        "        - name: manager\n"
+        "          resources:\n"
+        "            limits:\n"
+        "              cpu: 2000m\n"
+        "              memory: 2Gi\n",
+    },
+)

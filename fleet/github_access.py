@@ -1,0 +1,118 @@
+"""The Flux bot's access to the organisation's repositories (d1's "Create a GitHub Account for Flux").
+
+These objects are organisation-wide: exactly one stack (the one configured with
+`githubAccessOwner: true`) declares them, so two stacks never fight over the same team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_github as github
+
+from fleet import options
+from fleet.settings import PushAccess
+
+
+@dataclass(frozen=True)
+class GitHubAccessArgs:
+    owner: str
+    team: str
+    bot_username: str
+    push_repositories: Sequence[str]
+    pull_repositories: Sequence[str] = ()
+    push_access: PushAccess = PushAccess.NONE
+    push_branch: str = "main"
+
+
+class GitHubAccess(pulumi.ComponentResource):
+    """Bot team, the bot's membership, per-repository permissions and the push right on `main`."""
+
+    team_slug: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: GitHubAccessArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fleet:github:GitHubAccess", name, None, opts)
+        child = options.child(self, opts)
+        self.team = github.Team(
+            f"{name}-team",
+            name=args.team,
+            description="Flux bot: reads the fleet and pushes image updates to infra and apps",
+            privacy="closed",
+            opts=child,
+        )
+        self.membership = github.TeamMembership(
+            f"{name}-membership",
+            team_id=self.team.id,
+            username=args.bot_username,
+            role="member",
+            opts=child,
+        )
+        permissions = [(repo, "pull") for repo in args.pull_repositories]
+        permissions += [(repo, "push") for repo in args.push_repositories]
+        self.repositories = [
+            github.TeamRepository(
+                f"{name}-{repo}",
+                team_id=self.team.id,
+                repository=repo,
+                permission=permission,
+                opts=child,
+            )
+            for repo, permission in permissions
+        ]
+        self.push_rules = [
+            self._push_rule(name, args, repo, child) for repo in args.push_repositories
+        ]
+        self.team_slug = self.team.slug
+        self.register_outputs({"teamSlug": self.team_slug})
+
+    def _push_rule(
+        self, name: str, args: GitHubAccessArgs, repo: str, child: pulumi.ResourceOptions
+    ) -> github.BranchProtection | github.RepositoryRuleset | None:
+        if args.push_access is PushAccess.BRANCH_PROTECTION:
+            # Only the bot team may push directly; everyone else goes through pull requests.
+            return github.BranchProtection(
+                f"{name}-{repo}-protection",
+                repository_id=repo,
+                pattern=args.push_branch,
+                restrict_pushes=[
+                    github.BranchProtectionRestrictPushArgs(
+                        push_allowances=[
+                            self.team.slug.apply(lambda s: f"{args.owner}/{s}")
+                        ],
+                    )
+                ],
+                opts=child,
+            )
+        if args.push_access is PushAccess.RULESET_BYPASS:
+            # Pull requests are required on the branch, except for the bot team.
+            return github.RepositoryRuleset(
+                f"{name}-{repo}-ruleset",
+                name=f"{args.team}-push",
+                repository=repo,
+                target="branch",
+                enforcement="active",
+                conditions=github.RepositoryRulesetConditionsArgs(
+                    ref_name=github.RepositoryRulesetConditionsRefNameArgs(
+                        includes=[f"refs/heads/{args.push_branch}"], excludes=[]
+                    )
+                ),
+                rules=github.RepositoryRulesetRulesArgs(
+                    pull_request=github.RepositoryRulesetRulesPullRequestArgs(),
+                ),
+                bypass_actors=[
+                    github.RepositoryRulesetBypassActorArgs(
+                        actor_type="Team",
+                        actor_id=self.team.id.apply(int),
+                        bypass_mode="always",
+                    )
+                ],
+                opts=child,
+            )
+        return None

@@ -1,0 +1,213 @@
+"""Run the program in-process under Pulumi's mock runtime and record what it declares.
+
+This is how the project is verified without the Pulumi CLI, a cluster or GitHub: the real program
+runs against a monitor that records every resource registration (inputs, parent, dependencies,
+protect, provider) and the stack outputs. Tests and the offline render use it; it never talks to
+a real engine, so what it returns is the desired state, not a preview against live objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import runpy
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks, settings, stack
+
+from fleet import conventions as c
+
+# The marker the SDK wraps secret values in when it serialises them.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One resource as the program registered it."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    parent: str
+    dependencies: tuple[str, ...]
+    protect: bool
+    provider: str
+    custom: bool
+
+
+@dataclass
+class Recording:
+    """Everything one program run declared."""
+
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == type_]
+
+    def get(self, type_: str, name: str) -> Registration:
+        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} resources of type {type_} named {name!r}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def kubernetes_objects(self) -> Iterator[Registration]:
+        """Resources that become Kubernetes objects (not providers, components or Helm releases)."""
+        for r in self.resources:
+            if (
+                r.custom
+                and r.type.startswith("kubernetes:")
+                and r.type != "kubernetes:helm.sh/v3:Release"
+            ):
+                yield r
+
+
+class ProgramFailed(Exception):
+    """The program raised; `recording` holds whatever it registered before failing."""
+
+    def __init__(self, error: BaseException, recording: Recording) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.recording = recording
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Echo inputs back as state, filling the outputs GitHub would compute."""
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "github:index/team:Team":
+            state.setdefault("slug", str(args.inputs.get("name", args.name)).lower())
+            return "4242", state
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(_Mocks())
+        self.recording = recording
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            from pulumi.runtime import rpc
+
+            self.recording.resources.append(
+                Registration(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    inputs=rpc.deserialize_properties(request.object),
+                    parent=request.parent,
+                    dependencies=tuple(request.dependencies),
+                    protect=request.protect,
+                    provider=request.provider,
+                    custom=request.custom,
+                )
+            )
+        return response
+
+
+class _WarningLog(logging.Handler):
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(level=logging.WARNING)
+        self.recording = recording
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.WARNING:
+            self.recording.warnings.append(record.getMessage())
+
+
+def run(
+    program: Callable[[], None],
+    *,
+    config: Mapping[str, str],
+    stack_name: str,
+    project: str = c.PROJECT,
+    secret_keys: tuple[str, ...] = (),
+    preview: bool = True,
+) -> Recording:
+    """Run `program` under mocks with the given full-key config; return what it declared.
+
+    Each call gets its own event loop and runtime settings, so runs never leak into each other.
+    """
+    recording = Recording()
+    logger = logging.getLogger(f"fleet.offline.{id(recording)}")
+    logger.propagate = False
+    logger.addHandler(_WarningLog(recording))
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        settings.reset_options()
+        pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+        pulumi.runtime.set_mocks(
+            _Mocks(),
+            project=project,
+            stack=stack_name,
+            preview=preview,
+            logger=logger,
+            monitor=_RecordingMonitor(recording),
+        )
+        try:
+            loop.run_until_complete(stack.run_pulumi_func(program))
+        except Exception as error:
+            raise ProgramFailed(error, recording) from error
+        outputs = dict(settings.get_root_resource().outputs)  # type: ignore[union-attr]
+        for key, value in outputs.items():
+            output = pulumi.Output.from_input(value)
+            recording.outputs[key] = loop.run_until_complete(output.future())
+            if loop.run_until_complete(output.is_secret()):
+                recording.secret_outputs.add(key)
+    finally:
+        settings.reset_options()
+        pulumi.runtime.set_all_config({})
+        asyncio.set_event_loop(None)
+        loop.close()
+    return recording
+
+
+def run_main(project_dir: Path, **kwargs: Any) -> Recording:
+    """Run the project's real `__main__.py` under mocks."""
+    main = project_dir / "__main__.py"
+    return run(
+        lambda: runpy.run_path(str(main), run_name="__main__") and None, **kwargs
+    )
+
+
+def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
+    """The plain (non-secure) values of `Pulumi.<stack>.yaml`, as the engine hands them to a program."""
+    path = project_dir / f"Pulumi.{stack_name}.yaml"
+    document = yaml.load(path.read_text(), Loader=yaml.BaseLoader) or {}
+    values: dict[str, str] = {}
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            continue
+        values[key] = value if isinstance(value, str) else json.dumps(value)
+    return values
+
+
+def unwrap_secret(value: Any) -> tuple[Any, bool]:
+    """The plain value inside an SDK secret marker, and whether it was one."""
+    if (
+        isinstance(value, dict)
+        and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270"
+    ):
+        return value["value"], True
+    return value, False

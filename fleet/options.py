@@ -1,0 +1,15 @@
+"""Resource options shared by the components."""
+
+from __future__ import annotations
+
+import pulumi
+
+
+def child(parent: pulumi.ComponentResource, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """Options for a component's resources: parented, and ordered after what the component waits for.
+
+    The engine does not pass a component's `depends_on` down to its children, so without this a
+    FluxInstance inside a component that depends on the operator release could be applied before
+    the release has installed its CRD.
+    """
+    return pulumi.ResourceOptions(parent=parent, depends_on=opts.depends_on if opts else None)

@@ -1,0 +1,44 @@
+"""Explicit providers, so a stack only ever reaches the cluster and organisation it is configured for.
+
+Relying on the ambient kube context would let a prod-eu run land on whatever cluster the operator's
+shell last pointed at; every Kubernetes resource is therefore created through a provider built from
+the stack's own kubeContext/kubeconfig, and every GitHub resource through a provider pinned to the
+configured organisation.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pulumi
+import pulumi_github as github
+import pulumi_kubernetes as k8s
+
+from fleet.settings import Settings
+
+
+def kubernetes(settings: Settings) -> k8s.Provider:
+    """A provider for exactly the kube context (or kubeconfig) named in the stack's config."""
+    return k8s.Provider(
+        "cluster",
+        context=settings.kube_context,
+        kubeconfig=settings.kubeconfig,
+        # Never fall back to the current context: an unset context means the kubeconfig's own
+        # current-context, and only when a dedicated kubeconfig file is configured.
+        enable_server_side_apply=True,
+    )
+
+
+def github_token(settings: Settings) -> pulumi.Output[str] | None:
+    """The GitHub API token: secret config first, then GITHUB_TOKEN from the environment."""
+    if settings.github_token is not None:
+        return pulumi.Output.secret(settings.github_token.get_secret_value())
+    from_env = os.environ.get("GITHUB_TOKEN")
+    return pulumi.Output.secret(from_env) if from_env else None
+
+
+def github_provider(settings: Settings) -> github.Provider:
+    """A provider pinned to the configured organisation."""
+    return github.Provider(
+        "github", owner=settings.github_owner, token=github_token(settings)
+    )

@@ -1,0 +1,27 @@
+"""Load and check the current stack's configuration, once, before anything is registered."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pulumi
+
+from fleet import conventions as c
+from fleet import settings as s
+from fleet import tokens
+
+
+def load(today: date | None = None) -> tuple[s.Settings, tokens.ExpiryReport]:
+    """Validated settings and token expiry for the running stack.
+
+    Raises `ConfigError` listing every problem (expired tokens included); warns through the engine
+    about tokens close to expiry so they show in `pulumi preview`.
+    """
+    config = pulumi.Config(c.PROJECT)
+    settings = s.parse(s.read(config.get, config.get_object))
+    report = tokens.check(settings, today or date.today())
+    if report.expired:
+        raise s.ConfigError([f"{c.PROJECT}:{problem}" for problem in report.expired])
+    for warning in report.warnings:
+        pulumi.log.warn(f"{c.PROJECT}:{warning}")
+    return settings, report

@@ -1,0 +1,68 @@
+"""Expiry tracking for the fine-grained GitHub tokens the clusters use.
+
+No GitHub API can create or renew a fine-grained PAT, so rotation is manual; the program can only
+make it hard to miss. Each token is configured with its expiry date: inside the warning window a
+preview warns, after expiry it refuses to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from fleet.settings import Settings
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """Days left before one token expires (negative once it has)."""
+
+    name: str
+    key: str
+    expires: date
+    days_left: int
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    tokens: tuple[TokenStatus, ...]
+    warning_days: int
+
+    @property
+    def days_left(self) -> dict[str, int]:
+        return {t.name: t.days_left for t in self.tokens}
+
+    @property
+    def expired(self) -> list[str]:
+        return [
+            f"{t.key}: the {t.name} token expired on {t.expires.isoformat()}; create a new token, "
+            f"then set it and {t.key}Expires (see 'Rotating a token' in the README)"
+            for t in self.tokens
+            if t.days_left < 0
+        ]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [
+            f"{t.key}: the {t.name} token expires in {t.days_left} day(s), on {t.expires.isoformat()}; "
+            "rotate it before then"
+            for t in self.tokens
+            if 0 <= t.days_left <= self.warning_days
+        ]
+
+
+def check(settings: Settings, today: date) -> ExpiryReport:
+    """Days left for every configured token, relative to `today`."""
+    configured = [
+        ("platform", "platformToken", settings.platform_token_expires),
+        ("apps", "appsToken", settings.apps_token_expires),
+        ("enterprise", "enterpriseToken", settings.enterprise_token_expires),
+    ]
+    return ExpiryReport(
+        tokens=tuple(
+            TokenStatus(name, key, expires, (expires - today).days)
+            for name, key, expires in configured
+            if expires is not None
+        ),
+        warning_days=settings.token_warning_days,
+    )

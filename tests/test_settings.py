@@ -1,0 +1,214 @@
+"""Settings validation: every bad value is rejected with a message naming its key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from fleet import settings as s
+from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT
+
+VALID: dict[str, Any] = {
+    "environment": "staging",
+    "clusterName": "staging-1",
+    "clusterDomain": "preview1.example.com",
+    "gitBranch": "main",
+    "kubeContext": "staging",
+    "githubOwner": "acme",
+    "platformToken": PLATFORM_TOKEN,
+    "platformTokenExpires": "2030-01-01",
+    "appsToken": APPS_TOKEN,
+    "appsTokenExpires": "2030-01-01",
+    "operatorChartVersion": "0.58.1",
+}
+
+
+def problems(**changes: Any) -> list[str]:
+    raw = {k: v for k, v in {**VALID, **changes}.items() if v is not None}
+    with pytest.raises(s.ConfigError) as caught:
+        s.parse(raw)
+    return caught.value.problems
+
+
+def test_settings_valid_config_parses_with_d1_defaults() -> None:
+    settings = s.parse(VALID)
+    assert settings.flux_version == "2.7.x"
+    assert settings.components == (
+        "source-controller",
+        "kustomize-controller",
+        "helm-controller",
+        "notification-controller",
+        "source-watcher",
+    )
+    assert settings.tenants == ("backend", "frontend")
+    assert not settings.production
+
+
+@pytest.mark.parametrize("key", ["environment", "clusterName", "gitBranch", "githubOwner",
+                                 "platformToken", "appsTokenExpires", "operatorChartVersion"])
+def test_settings_missing_required_key_is_named(key: str) -> None:
+    assert problems(**{key: None}) == [f"d1-fleet:{key}: missing required key"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("environment", "qa", "'staging' or 'production'"),
+        ("operatorChartVersion", "latest", "exact chart version"),
+        ("operatorChartVersion", "^0.58", "exact chart version"),
+        ("operatorChartVersion", ">=0.58.0", "exact chart version"),
+        ("fluxVersion", "latest", "2.7.x"),
+        ("fluxVersion", ">=2.7", "2.7.x"),
+        ("fluxVersion", "2.4.x", "unsupported Flux version"),
+        ("fluxVersion", "3.0.0", "unsupported Flux version"),
+        ("clusterName", "Staging_1", "DNS-1123 label"),
+        ("clusterName", "a" * 64, "DNS-1123 label"),
+        ("clusterDomain", "Example..com", "DNS-1123 subdomain"),
+        ("tenantDefaultServiceAccount", "Default", "DNS-1123 subdomain"),
+        ("gitBranch", "feature branch", "Git branch"),
+        ("platformTokenExpires", "next week", "valid date"),
+        ("appsTokenExpires", "2027-13-01", "valid date"),
+        ("botPushAccess", "admin", "'none', 'branchProtection' or 'rulesetBypass'"),
+        ("clusterType", "eks", "'kubernetes'"),
+        ("fluxVariant", "fips", "'upstream-alpine'"),
+        ("fluxArtifact", "ghcr.io/x:latest", "^oci://"),
+        ("syncInterval", "5 minutes", "Go duration"),
+        ("tokenWarningDays", "-1", "greater than or equal to 0"),
+        ("runtimeInfo", ["lower=1"], "KEY=value"),
+        ("runtimeInfo", ["CLUSTER_NAME=x"], "cannot be overridden"),
+        ("fluxPatches", ["- not a mapping"], "string 'patch'"),
+        ("fluxPatches", ["{patch: {op: add}}"], "string 'patch'"),
+        ("fluxPatches", ["{patch: x, target: {kinds: Deployment}}"], "optional 'target'"),
+    ],
+)
+def test_settings_bad_value_names_key_value_and_allowed(key: str, value: Any, allowed: str) -> None:
+    (problem,) = problems(**{key: value})
+    assert problem.startswith(f"d1-fleet:{key}"), problem
+    shown = repr(value[0] if isinstance(value, list) else value)
+    assert shown in problem, problem
+    assert allowed in problem, problem
+
+
+def test_settings_unknown_flux_component_names_the_item() -> None:
+    (problem,) = problems(fluxComponents=["source-controller", "web-ui"])
+    assert problem.startswith("d1-fleet:fluxComponents[1]: 'web-ui' is invalid"), problem
+    assert "'source-watcher'" in problem
+
+
+@pytest.mark.parametrize("token", ["hunter2", "gho_" + "x" * 36, "ghp_short", "github_pat_"])
+def test_settings_token_that_is_not_a_pat_is_rejected_without_echoing_it(token: str) -> None:
+    (problem,) = problems(platformToken=token)
+    assert problem.startswith("d1-fleet:platformToken: [secret] is invalid"), problem
+    assert "github_pat_..." in problem
+    assert token not in problem.replace("github_pat_...", "")
+
+
+def test_settings_github_api_token_accepts_app_tokens_only_in_github_token() -> None:
+    assert s.parse({**VALID, "githubToken": "ghs_" + "x" * 36}).github_token is not None
+    (problem,) = problems(githubToken="not-a-token")
+    assert problem.startswith("d1-fleet:githubToken: [secret] is invalid")
+
+
+def test_settings_reports_every_problem_together() -> None:
+    found = problems(environment="qa", clusterName="Bad_Name", fluxVersion="latest")
+    assert [p.split(":")[1] for p in found] == ["environment", "clusterName", "fluxVersion"]
+
+
+def test_settings_require_a_kube_context_or_kubeconfig() -> None:
+    (problem,) = problems(kubeContext=None)
+    assert problem.startswith("d1-fleet:kubeContext:")
+    assert s.parse({**{k: v for k, v in VALID.items() if k != "kubeContext"}, "kubeconfig": "/k"})
+
+
+def test_settings_owner_stack_requires_bot_username() -> None:
+    (problem,) = problems(githubAccessOwner="true")
+    assert problem == "d1-fleet:botUsername: required when githubAccessOwner is true"
+
+
+def test_settings_enterprise_token_requires_its_expiry() -> None:
+    (problem,) = problems(enterpriseToken="ghp_" + "e" * 36)
+    assert problem.startswith("d1-fleet:enterpriseTokenExpires:")
+
+
+def test_settings_source_watcher_requires_flux_2_7() -> None:
+    (problem,) = problems(fluxVersion="2.6.x")
+    assert problem == "d1-fleet:fluxComponents: source-watcher requires Flux 2.7 or later"
+    assert s.parse({**VALID, "fluxVersion": "2.6.x", "fluxComponents": ["source-controller"]})
+
+
+def test_settings_sync_requires_kind_url_ref_and_path() -> None:
+    found = problems(syncUrl="https://github.com/acme/d1-fleet.git")
+    assert found == [
+        "d1-fleet:syncKind: required when the FluxInstance syncs",
+        "d1-fleet:syncRef: required when the FluxInstance syncs",
+        "d1-fleet:syncPath: required when the FluxInstance syncs",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "provider", "message"),
+    [
+        ("OCIRepository", "github", "sync.provider 'github' is only supported for GitRepository"),
+        ("Bucket", "github", "sync.provider 'github' is only supported for GitRepository"),
+        ("GitRepository", "gcp", "sync.provider 'gcp' is only supported for OCIRepository and Bucket"),
+    ],
+)
+def test_settings_enforce_the_fluxinstance_sync_provider_rules(
+    kind: str, provider: str, message: str
+) -> None:
+    sync = {"syncUrl": "oci://x", "syncRef": "latest", "syncPath": "./"}
+    assert problems(syncKind=kind, syncProvider=provider, **sync) == [f"d1-fleet:syncProvider: {message}"]
+
+
+def test_settings_sync_from_the_fleet_repository_is_detected() -> None:
+    sync = {"syncKind": "GitRepository", "syncRef": "refs/heads/main", "syncPath": "clusters/x"}
+    fleet = s.parse({**VALID, **sync, "syncUrl": "https://github.com/acme/d1-fleet.git"})
+    other = s.parse({**VALID, **sync, "syncUrl": "https://github.com/acme/other.git"})
+    assert fleet.syncs_from_fleet
+    assert not other.syncs_from_fleet
+    assert not s.parse(VALID).syncs_from_fleet
+
+
+def test_settings_image_automation_adds_the_image_controllers_in_order() -> None:
+    components = s.parse({**VALID, "imageAutomation": "true"}).components
+    assert components == (
+        "source-controller",
+        "kustomize-controller",
+        "helm-controller",
+        "notification-controller",
+        "image-reflector-controller",
+        "image-automation-controller",
+        "source-watcher",
+    )
+
+
+def test_settings_custom_patches_replace_d1_patches() -> None:
+    patch = "target: {kind: Deployment, name: helm-controller}\npatch: \"- op: remove\\n  path: /x\""
+    assert s.parse({**VALID, "fluxPatches": [patch]}).patches == (
+        {"target": {"kind": "Deployment", "name": "helm-controller"}, "patch": "- op: remove\n  path: /x"},
+    )
+    assert s.parse({**VALID, "fluxPatches": []}).patches == ()
+    assert len(s.parse(VALID).patches) == 6
+
+
+def test_settings_runtime_extra_keys_are_parsed() -> None:
+    settings = s.parse({**VALID, "runtimeInfo": ["REGION=eu-west-1", "URL=a=b"]})
+    assert settings.runtime_extra == {"REGION": "eu-west-1", "URL": "a=b"}
+
+
+def test_pulumi_yaml_declares_every_key_with_its_type_and_a_description() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    declared = {key.removeprefix("d1-fleet:"): spec for key, spec in project["config"].items()}
+    assert {k: v["type"] for k, v in declared.items()} == s.config_keys()
+    for key, spec in declared.items():
+        assert spec.get("description"), key
+        assert spec.get("secret", False) == (key in s.SECRET_KEYS), key
+
+
+def test_committed_stack_files_hold_no_secret_values() -> None:
+    for path in ROOT.glob("Pulumi.*.yaml"):
+        config = yaml.safe_load(path.read_text())["config"]
+        leaked = [k for k in config if k.removeprefix("d1-fleet:") in s.SECRET_KEYS]
+        assert not leaked, f"{path.name} commits {leaked}"
