@@ -28,9 +28,7 @@ if settings.github_access_owner:
             team=settings.bot_team,
             bot_username=settings.bot_username or "",
             push_repositories=(settings.infra_repository, settings.apps_repository),
-            pull_repositories=(settings.fleet_repository,)
-            if settings.syncs_from_fleet
-            else (),
+            pull_repositories=(settings.fleet_repository,) if settings.syncs_from_fleet else (),
             push_access=settings.bot_push_access,
             push_branch=settings.bot_push_branch,
         ),
@@ -77,12 +75,8 @@ runtime_info = RuntimeInfo(
 
 operator = FluxOperator(
     "flux-operator",
-    OperatorArgs(
-        namespace=namespace.name, chart_version=settings.operator_chart_version
-    ),
-    opts=pulumi.ResourceOptions.merge(
-        protected, pulumi.ResourceOptions(depends_on=[credentials])
-    ),
+    OperatorArgs(namespace=namespace.name, chart_version=settings.operator_chart_version),
+    opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[credentials])),
 )
 
 instance = FluxInstance(
@@ -94,9 +88,7 @@ instance = FluxInstance(
             registry=settings.flux_registry,
             artifact=settings.flux_artifact,
             variant=settings.flux_variant,
-            image_pull_secret=c.ENTERPRISE_SECRET
-            if settings.enterprise_token
-            else None,
+            image_pull_secret=c.ENTERPRISE_SECRET if settings.enterprise_token else None,
         ),
         components=settings.components,
         cluster=ClusterSpec(
@@ -116,17 +108,12 @@ instance = FluxInstance(
             provider=settings.sync_provider,
             interval=settings.sync_interval,
         )
-        if settings.sync_kind
-        and settings.sync_url
-        and settings.sync_ref
-        and settings.sync_path
+        if settings.sync_kind and settings.sync_url and settings.sync_ref and settings.sync_path
         else None,
         ready_timeout_seconds=settings.flux_ready_timeout_seconds,
     ),
     # The operator release installs the FluxInstance CRD and runs the controller that readies it.
-    opts=pulumi.ResourceOptions.merge(
-        protected, pulumi.ResourceOptions(depends_on=[operator])
-    ),
+    opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[operator])),
 )
 
 pulumi.export("clusterName", settings.cluster_name)

@@ -40,9 +40,7 @@ FLUX_INSTANCE_KIND: Final = "FluxInstance"
 
 DEFAULT_FLUX_VERSION: Final = "2.7.x"
 DEFAULT_FLUX_REGISTRY: Final = "ghcr.io/fluxcd"
-DEFAULT_FLUX_ARTIFACT: Final = (
-    "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:latest"
-)
+DEFAULT_FLUX_ARTIFACT: Final = "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:latest"
 # Flux minor versions embedded in Flux Operator v0.58 (the operator refuses others).
 SUPPORTED_FLUX_MINORS: Final = (5, 6, 7, 8, 9)
 SOURCE_WATCHER_MIN_MINOR: Final = 7
@@ -94,9 +92,7 @@ BOT_AUTHOR_EMAIL: Final = "controlplaneio-fluxcd-bot@users.noreply.github.com"
 
 def _json_patch(*ops: tuple[str, str, str]) -> str:
     """Render JSON6902 operations as the YAML string the FluxInstance `patch` field expects."""
-    return "".join(
-        f"- op: {op}\n  path: {path}\n  value: {value}\n" for op, path, value in ops
-    )
+    return "".join(f"- op: {op}\n  path: {path}\n  value: {value}\n" for op, path, value in ops)
 
 
 _ARGS = "/spec/template/spec/containers/0/args/-"
@@ -106,15 +102,11 @@ _CORE = "(kustomize-controller|helm-controller|source-controller)"
 D1_PATCHES: Final[tuple[dict[str, object], ...]] = (
     {
         "target": {"kind": "Kustomization", "name": "flux-system"},
-        "patch": _json_patch(
-            ("add", "/spec/serviceAccountName", "kustomize-controller")
-        ),
+        "patch": _json_patch(("add", "/spec/serviceAccountName", "kustomize-controller")),
     },
     {
         "target": {"kind": "Deployment", "name": "kustomize-controller"},
-        "patch": _json_patch(
-            ("add", _ARGS, "--feature-gates=CancelHealthCheckOnNewRevision=true")
-        ),
+        "patch": _json_patch(("add", _ARGS, "--feature-gates=CancelHealthCheckOnNewRevision=true")),
     },
     {
         "target": {"kind": "Deployment", "name": _CORE},
@@ -133,8 +125,7 @@ D1_PATCHES: Final[tuple[dict[str, object], ...]] = (
     },
     {
         "target": {"kind": "Deployment", "name": "kustomize-controller"},
-        "patch": _json_patch(("add", _ARGS, "--no-remote-bases=true"))
-        + "- op: replace\n"
+        "patch": _json_patch(("add", _ARGS, "--no-remote-bases=true")) + "- op: replace\n"
         "  path: /spec/template/spec/volumes/0\n"
         "  value:\n"
         "    name: temp\n"

@@ -64,9 +64,7 @@ class GitCredentials(pulumi.ComponentResource):
         child = options.child(self, opts)
         self.platform = k8s.core.v1.Secret(
             f"{name}-platform",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=c.PLATFORM_SECRET, namespace=args.namespace
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=c.PLATFORM_SECRET, namespace=args.namespace),
             type="Opaque",
             string_data=_git_secret_data(pulumi.Output.secret(args.platform_token)),
             opts=child,

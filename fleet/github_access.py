@@ -83,9 +83,7 @@ class GitHubAccess(pulumi.ComponentResource):
                 pattern=args.push_branch,
                 restrict_pushes=[
                     github.BranchProtectionRestrictPushArgs(
-                        push_allowances=[
-                            self.team.slug.apply(lambda s: f"{args.owner}/{s}")
-                        ],
+                        push_allowances=[self.team.slug.apply(lambda s: f"{args.owner}/{s}")],
                     )
                 ],
                 opts=child,

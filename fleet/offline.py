@@ -19,7 +19,7 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks, settings, stack
+from pulumi.runtime import mocks, rpc, settings, stack
 
 from fleet import conventions as c
 
@@ -74,7 +74,7 @@ class Recording:
                 yield r
 
 
-class ProgramFailed(Exception):
+class ProgramError(Exception):
     """The program raised; `recording` holds whatever it registered before failing."""
 
     def __init__(self, error: BaseException, recording: Recording) -> None:
@@ -86,9 +86,7 @@ class ProgramFailed(Exception):
 class _Mocks(pulumi.runtime.Mocks):
     """Echo inputs back as state, filling the outputs GitHub would compute."""
 
-    def new_resource(
-        self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str, dict[str, Any]]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ == "github:index/team:Team":
             state.setdefault("slug", str(args.inputs.get("name", args.name)).lower())
@@ -104,11 +102,9 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(_Mocks())
         self.recording = recording
 
-    def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the monitor's gRPC method)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            from pulumi.runtime import rpc
-
             self.recording.resources.append(
                 Registration(
                     type=request.type,
@@ -136,7 +132,7 @@ class _WarningLog(logging.Handler):
 
 
 def run(
-    program: Callable[[], None],
+    program: Callable[[], object],
     *,
     config: Mapping[str, str],
     stack_name: str,
@@ -166,9 +162,9 @@ def run(
             monitor=_RecordingMonitor(recording),
         )
         try:
-            loop.run_until_complete(stack.run_pulumi_func(program))
+            loop.run_until_complete(stack.run_pulumi_func(lambda: _discard(program())))
         except Exception as error:
-            raise ProgramFailed(error, recording) from error
+            raise ProgramError(error, recording) from error
         outputs = dict(settings.get_root_resource().outputs)  # type: ignore[union-attr]
         for key, value in outputs.items():
             output = pulumi.Output.from_input(value)
@@ -183,12 +179,14 @@ def run(
     return recording
 
 
+def _discard(_: object) -> None:
+    """The runtime awaits a program's return value when it is awaitable; programs here return none."""
+
+
 def run_main(project_dir: Path, **kwargs: Any) -> Recording:
     """Run the project's real `__main__.py` under mocks."""
     main = project_dir / "__main__.py"
-    return run(
-        lambda: runpy.run_path(str(main), run_name="__main__") and None, **kwargs
-    )
+    return run(lambda: runpy.run_path(str(main), run_name="__main__"), **kwargs)
 
 
 def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
@@ -205,9 +203,6 @@ def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
 
 def unwrap_secret(value: Any) -> tuple[Any, bool]:
     """The plain value inside an SDK secret marker, and whether it was one."""
-    if (
-        isinstance(value, dict)
-        and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270"
-    ):
+    if isinstance(value, dict) and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
         return value["value"], True
     return value, False

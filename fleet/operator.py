@@ -24,8 +24,8 @@ class OperatorArgs:
 class FluxOperator(pulumi.ComponentResource):
     """`helm.v3.Release` named `flux-operator`, so helm-controller could adopt it like d1's HelmRelease."""
 
-    release_name: pulumi.Output[str]
-    chart_version: pulumi.Output[str]
+    release_name: pulumi.Output[str | None]
+    chart_version: pulumi.Output[str | None]
 
     def __init__(
         self, name: str, args: OperatorArgs, opts: pulumi.ResourceOptions | None = None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pulumi
 
 
-def child(parent: pulumi.ComponentResource, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+def child(
+    parent: pulumi.ComponentResource, opts: pulumi.ResourceOptions | None
+) -> pulumi.ResourceOptions:
     """Options for a component's resources: parented, and ordered after what the component waits for.
 
     The engine does not pass a component's `depends_on` down to its children, so without this a

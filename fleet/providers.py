@@ -39,6 +39,4 @@ def github_token(settings: Settings) -> pulumi.Output[str] | None:
 
 def github_provider(settings: Settings) -> github.Provider:
     """A provider pinned to the configured organisation."""
-    return github.Provider(
-        "github", owner=settings.github_owner, token=github_token(settings)
-    )
+    return github.Provider("github", owner=settings.github_owner, token=github_token(settings))

@@ -37,9 +37,7 @@ _FLUX_VERSION = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.(?:x|\d+)|x)$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _PAT = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|ghp_[A-Za-z0-9]{36,255})$")
-_API_TOKEN = re.compile(
-    r"^(github_pat_[A-Za-z0-9_]{20,255}|gh[pousr]_[A-Za-z0-9]{36,255})$"
-)
+_API_TOKEN = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|gh[pousr]_[A-Za-z0-9]{36,255})$")
 _GIT_REF = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[^\s~^:?*\[\\]+(?<![/.])$")
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
@@ -51,9 +49,7 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}"
-        )
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
 
 
 class Environment(StrEnum):
@@ -78,9 +74,7 @@ def _check(pattern: re.Pattern[str], allowed: str) -> Callable[[str], str]:
     return validate
 
 
-def _secret_check(
-    pattern: re.Pattern[str], allowed: str
-) -> Callable[[SecretStr], SecretStr]:
+def _secret_check(pattern: re.Pattern[str], allowed: str) -> Callable[[SecretStr], SecretStr]:
     def validate(value: SecretStr) -> SecretStr:
         if not pattern.match(value.get_secret_value()):
             raise ValueError(f"allowed: {allowed}")
@@ -100,9 +94,7 @@ def _label(value: str) -> str:
 
 def _subdomain(value: str) -> str:
     if len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
-        raise ValueError(
-            "allowed: a DNS-1123 subdomain (lowercase, dot-separated DNS labels)"
-        )
+        raise ValueError("allowed: a DNS-1123 subdomain (lowercase, dot-separated DNS labels)")
     return value
 
 
@@ -125,13 +117,9 @@ def _flux_version(value: str) -> str:
 def _runtime_entry(value: str) -> str:
     key, sep, _ = value.partition("=")
     if not sep or not _ENV_KEY.match(key):
-        raise ValueError(
-            "allowed: KEY=value with KEY in upper case letters, digits and '_'"
-        )
+        raise ValueError("allowed: KEY=value with KEY in upper case letters, digits and '_'")
     if key in _RUNTIME_KEYS:
-        raise ValueError(
-            f"{key} is set from its own config key and cannot be overridden"
-        )
+        raise ValueError(f"{key} is set from its own config key and cannot be overridden")
     return value
 
 
@@ -152,27 +140,19 @@ FluxVersion = Annotated[str, AfterValidator(_flux_version)]
 GitHubLogin = Annotated[
     str, AfterValidator(_check(_GITHUB_LOGIN, "a GitHub user or organisation login"))
 ]
-GitHubRepo = Annotated[
-    str, AfterValidator(_check(_GITHUB_REPO, "a GitHub repository name"))
-]
+GitHubRepo = Annotated[str, AfterValidator(_check(_GITHUB_REPO, "a GitHub repository name"))]
 GitRef = Annotated[str, AfterValidator(_check(_GIT_REF, "a valid Git branch name"))]
-Duration = Annotated[
-    str, AfterValidator(_check(_DURATION, "a Go duration such as 1m or 1h30m"))
-]
+Duration = Annotated[str, AfterValidator(_check(_DURATION, "a Go duration such as 1m or 1h30m"))]
 Pat = Annotated[
     SecretStr,
     AfterValidator(
-        _secret_check(
-            _PAT, "a GitHub personal access token (github_pat_... or ghp_...)"
-        )
+        _secret_check(_PAT, "a GitHub personal access token (github_pat_... or ghp_...)")
     ),
 ]
 ApiToken = Annotated[
     SecretStr,
     AfterValidator(
-        _secret_check(
-            _API_TOKEN, "a GitHub token (github_pat_..., ghp_, gho_, ghs_ ...)"
-        )
+        _secret_check(_API_TOKEN, "a GitHub token (github_pat_..., ghp_, gho_, ghs_ ...)")
     ),
 ]
 RuntimeEntry = Annotated[str, AfterValidator(_runtime_entry)]
@@ -271,9 +251,7 @@ class Settings(BaseModel):
     # FluxInstance.
     flux_version: FluxVersion = c.DEFAULT_FLUX_VERSION
     flux_registry: Annotated[str, Field(min_length=1)] = c.DEFAULT_FLUX_REGISTRY
-    flux_artifact: Annotated[str, Field(pattern=r"^oci://.*$")] = (
-        c.DEFAULT_FLUX_ARTIFACT
-    )
+    flux_artifact: Annotated[str, Field(pattern=r"^oci://.*$")] = c.DEFAULT_FLUX_ARTIFACT
     flux_variant: (
         Literal[
             "upstream-alpine",
@@ -283,11 +261,9 @@ class Settings(BaseModel):
         ]
         | None
     ) = None
-    flux_components: tuple[Component, ...] = c.DEFAULT_COMPONENTS  # type: ignore[assignment]
+    flux_components: tuple[Component, ...] = c.DEFAULT_COMPONENTS
     image_automation: bool = False
-    cluster_type: Literal["kubernetes", "openshift", "aws", "azure", "gcp"] = (
-        "kubernetes"
-    )
+    cluster_type: Literal["kubernetes", "openshift", "aws", "azure", "gcp"] = "kubernetes"
     multitenant: bool = True
     tenant_default_service_account: Subdomain = "default"
     network_policy: bool = True
@@ -332,25 +308,21 @@ class Settings(BaseModel):
                 )
             )
         minor = self.flux_minor
-        if "source-watcher" in self.components and minor is not None:
-            if minor < c.SOURCE_WATCHER_MIN_MINOR:
-                problems.append(
-                    ("fluxComponents", "source-watcher requires Flux 2.7 or later")
-                )
+        if (
+            "source-watcher" in self.components
+            and minor is not None
+            and minor < c.SOURCE_WATCHER_MIN_MINOR
+        ):
+            problems.append(("fluxComponents", "source-watcher requires Flux 2.7 or later"))
         sync = {
             "syncKind": self.sync_kind,
             "syncUrl": self.sync_url,
             "syncRef": self.sync_ref,
             "syncPath": self.sync_path,
         }
-        if any(
-            v is not None
-            for v in (*sync.values(), self.sync_provider, self.sync_pull_secret)
-        ):
+        if any(v is not None for v in (*sync.values(), self.sync_provider, self.sync_pull_secret)):
             problems.extend(
-                (key, "required when the FluxInstance syncs")
-                for key, v in sync.items()
-                if not v
+                (key, "required when the FluxInstance syncs") for key, v in sync.items() if not v
             )
         if self.sync_provider == "github" and self.sync_kind not in (
             None,
@@ -371,8 +343,7 @@ class Settings(BaseModel):
             )
         problems.extend(("tenants", m) for m in _tenant_problems(self.tenants))
         problems.extend(
-            ("platformComponents", m)
-            for m in _component_problems(self.platform_components)
+            ("platformComponents", m) for m in _component_problems(self.platform_components)
         )
         if problems:
             raise _CrossFieldError(problems)
@@ -417,7 +388,7 @@ class Settings(BaseModel):
 
     @property
     def runtime_extra(self) -> dict[str, str]:
-        return dict(entry.split("=", 1) for entry in self.runtime_info)  # type: ignore[misc]
+        return dict(entry.split("=", 1) for entry in self.runtime_info)
 
 
 class PlatformComponent(BaseModel):
@@ -460,9 +431,7 @@ def _component_problems(entries: tuple[str, ...]) -> list[str]:
     problems: list[str] = []
     for comp, entry in zip(components, entries, strict=True):
         bad = [
-            n
-            for n in (comp.name, *comp.depends_on)
-            if not _DNS1123_LABEL.match(n) or len(n) > 50
+            n for n in (comp.name, *comp.depends_on) if not _DNS1123_LABEL.match(n) or len(n) > 50
         ]
         if bad:
             problems.append(
@@ -512,9 +481,7 @@ class _CrossFieldError(ValueError):
         super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
 
 
-SECRET_KEYS = frozenset(
-    {"platformToken", "appsToken", "enterpriseToken", "githubToken"}
-)
+SECRET_KEYS = frozenset({"platformToken", "appsToken", "enterpriseToken", "githubToken"})
 
 
 def config_keys() -> dict[str, str]:
@@ -541,9 +508,7 @@ def _pulumi_type(annotation: Any) -> str:
     return "string"
 
 
-def read(
-    get: Callable[[str], str | None], get_object: Callable[[str], Any]
-) -> dict[str, Any]:
+def read(get: Callable[[str], str | None], get_object: Callable[[str], Any]) -> dict[str, Any]:
     """Collect the raw value of every key that is set, through a config reader such as pulumi.Config."""
     raw: dict[str, Any] = {}
     for key, kind in config_keys().items():
@@ -567,9 +532,7 @@ def _describe(err: ValidationError, raw: Mapping[str, Any], project: str) -> lis
         loc = error["loc"]
         ctx_error = error.get("ctx", {}).get("error")
         if isinstance(ctx_error, _CrossFieldError):
-            problems.extend(
-                f"{project}:{key}: {message}" for key, message in ctx_error.problems
-            )
+            problems.extend(f"{project}:{key}: {message}" for key, message in ctx_error.problems)
             continue
         key = str(loc[0]) if loc else "?"
         where = f"{project}:{key}" + "".join(

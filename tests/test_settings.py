@@ -46,8 +46,18 @@ def test_settings_valid_config_parses_with_d1_defaults() -> None:
     assert not settings.production
 
 
-@pytest.mark.parametrize("key", ["environment", "clusterName", "gitBranch", "githubOwner",
-                                 "platformToken", "appsTokenExpires", "operatorChartVersion"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "environment",
+        "clusterName",
+        "gitBranch",
+        "githubOwner",
+        "platformToken",
+        "appsTokenExpires",
+        "operatorChartVersion",
+    ],
+)
 def test_settings_missing_required_key_is_named(key: str) -> None:
     assert problems(**{key: None}) == [f"d1-fleet:{key}: missing required key"]
 
@@ -152,14 +162,20 @@ def test_settings_sync_requires_kind_url_ref_and_path() -> None:
     [
         ("OCIRepository", "github", "sync.provider 'github' is only supported for GitRepository"),
         ("Bucket", "github", "sync.provider 'github' is only supported for GitRepository"),
-        ("GitRepository", "gcp", "sync.provider 'gcp' is only supported for OCIRepository and Bucket"),
+        (
+            "GitRepository",
+            "gcp",
+            "sync.provider 'gcp' is only supported for OCIRepository and Bucket",
+        ),
     ],
 )
 def test_settings_enforce_the_fluxinstance_sync_provider_rules(
     kind: str, provider: str, message: str
 ) -> None:
     sync = {"syncUrl": "oci://x", "syncRef": "latest", "syncPath": "./"}
-    assert problems(syncKind=kind, syncProvider=provider, **sync) == [f"d1-fleet:syncProvider: {message}"]
+    assert problems(syncKind=kind, syncProvider=provider, **sync) == [
+        f"d1-fleet:syncProvider: {message}"
+    ]
 
 
 def test_settings_sync_from_the_fleet_repository_is_detected() -> None:
@@ -185,9 +201,12 @@ def test_settings_image_automation_adds_the_image_controllers_in_order() -> None
 
 
 def test_settings_custom_patches_replace_d1_patches() -> None:
-    patch = "target: {kind: Deployment, name: helm-controller}\npatch: \"- op: remove\\n  path: /x\""
+    patch = 'target: {kind: Deployment, name: helm-controller}\npatch: "- op: remove\\n  path: /x"'
     assert s.parse({**VALID, "fluxPatches": [patch]}).patches == (
-        {"target": {"kind": "Deployment", "name": "helm-controller"}, "patch": "- op: remove\n  path: /x"},
+        {
+            "target": {"kind": "Deployment", "name": "helm-controller"},
+            "patch": "- op: remove\n  path: /x",
+        },
     )
     assert s.parse({**VALID, "fluxPatches": []}).patches == ()
     assert len(s.parse(VALID).patches) == 6

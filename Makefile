@@ -1,0 +1,41 @@
+# Entry points for people and CI; README documents each target.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STACK ?= staging
+
+.PHONY: venv up preview render diff test lint typecheck unit clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+up: venv  ## pulumi up one cluster stack: make up STACK=staging
+	$(BIN)/python -m fleet up $(STACK)
+
+preview: venv  ## pulumi preview --diff one cluster stack
+	$(BIN)/python -m fleet preview $(STACK)
+
+render: venv  ## write the stack's manifests to render/<stack> (no CLI, cluster or credentials)
+	$(BIN)/python -m fleet render $(STACK) --out render/$(STACK)
+
+diff: venv  ## compare two stacks' renders: make diff A=staging B=prod-eu
+	$(BIN)/python -m fleet diff $(A) $(B)
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) render .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,175 @@
+"""`up` and `preview` of one cluster stack with the Pulumi CLI, after checks that fail fast.
+
+A missing CLI, kube context or token would otherwise surface minutes into a run, or worse, after
+the wrong cluster was contacted; these checks run first and say how to fix what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from fleet import conventions as c
+from fleet import offline
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+INSTALL_HINT = (
+    "install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)"
+)
+
+# Secret config keys, the environment variables that may supply them, and their expiry keys.
+TOKENS: tuple[tuple[str, str, bool], ...] = (
+    ("platformToken", "FLEET_PLATFORM_TOKEN", True),
+    ("appsToken", "FLEET_APPS_TOKEN", True),
+    ("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", False),
+)
+
+
+class PreflightError(Exception):
+    """Something the run needs is missing; the message says what and how to provide it."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do: the CLI, its environment and the config to set from the environment."""
+
+    pulumi: str
+    env: dict[str, str]
+    secrets_from_env: dict[str, str]
+
+
+def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
+    """PULUMI_BACKEND_URL, or a file backend inside the project (the embedded default)."""
+    return env.get("PULUMI_BACKEND_URL") or f"file://{project_dir / '.pulumi-state'}"
+
+
+def kube_contexts(paths: Sequence[Path]) -> set[str]:
+    contexts: set[str] = set()
+    for path in paths:
+        if path.is_file():
+            document = yaml.safe_load(path.read_text()) or {}
+            contexts.update(str(entry.get("name")) for entry in document.get("contexts") or [])
+    return contexts
+
+
+def kubeconfig_paths(env: Mapping[str, str], configured: str | None) -> list[Path]:
+    if configured:
+        return [Path(configured).expanduser()]
+    if env.get("KUBECONFIG"):
+        return [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
+    return [Path(env.get("HOME", "~")).expanduser() / ".kube" / "config"]
+
+
+def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DIR) -> Plan:
+    """Check the CLI, the stack file, the kube context and the tokens; collect every problem."""
+    problems: list[str] = []
+    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    if pulumi is None:
+        problems.append(f"the Pulumi CLI is not on PATH; {INSTALL_HINT}")
+
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        known = sorted(
+            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
+        )
+        raise PreflightError(f"no stack file {stack_file.name}; known stacks: {', '.join(known)}")
+    config = offline.stack_config(project_dir, stack)
+    secure = set((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}) - set(config)
+
+    context = config.get(f"{c.PROJECT}:kubeContext")
+    kubeconfig = config.get(f"{c.PROJECT}:kubeconfig")
+    paths = kubeconfig_paths(env, kubeconfig)
+    if kubeconfig and not paths[0].is_file():
+        problems.append(f"{c.PROJECT}:kubeconfig: {kubeconfig} does not exist")
+    elif context and context not in kube_contexts(paths):
+        where = ", ".join(str(p) for p in paths)
+        problems.append(
+            f"{c.PROJECT}:kubeContext: context {context!r} is not in {where}; "
+            "add it (e.g. with your cloud's get-credentials command) or set kubeconfig"
+        )
+    elif not context and not kubeconfig:
+        problems.append(f"{c.PROJECT}:kubeContext: not set in {stack_file.name}")
+
+    secrets_from_env: dict[str, str] = {}
+    for key, variable, required in TOKENS:
+        full = f"{c.PROJECT}:{key}"
+        if env.get(variable):
+            secrets_from_env[full] = env[variable]
+        elif full not in secure and required:
+            problems.append(
+                f"{full}: no token; run `pulumi config set --secret {key} --stack {stack}` "
+                f"or export {variable}"
+            )
+        if (full in secure or env.get(variable)) and f"{full}Expires" not in config:
+            problems.append(f"{full}Expires: set the token's expiry date (YYYY-MM-DD)")
+
+    run_env = dict(env)
+    url = backend_url(env, project_dir)
+    run_env["PULUMI_BACKEND_URL"] = url
+    if url.startswith("file://"):
+        Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+        if not env.get("PULUMI_CONFIG_PASSPHRASE") and not env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+            problems.append(
+                "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set; the file "
+                "backend encrypts this stack's secrets with it"
+            )
+    if problems:
+        raise PreflightError("cannot run:\n" + "\n".join(f"  - {p}" for p in problems))
+    assert pulumi is not None
+    return Plan(pulumi=pulumi, env=run_env, secrets_from_env=secrets_from_env)
+
+
+def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
+    """The CLI calls of a run, in order (the token values go through stdin, never argv)."""
+    calls = [[plan.pulumi, "stack", "select", "--create", stack]]
+    calls += [
+        [plan.pulumi, "config", "set", "--secret", key, "--stack", stack]
+        for key in plan.secrets_from_env
+    ]
+    verb = [action, "--diff"] if action == "preview" else [action]
+    calls.append([plan.pulumi, *verb, "--stack", stack, *extra])
+    return calls
+
+
+def execute(
+    plan: Plan, stack: str, action: str, extra: Sequence[str], project_dir: Path = PROJECT_DIR
+) -> int:
+    for call in commands(plan, stack, action, extra):
+        key = call[4] if call[1:3] == ["config", "set"] else None
+        value = plan.secrets_from_env[key] if key else None
+        result = subprocess.run(
+            call, cwd=project_dir, env=plan.env, input=value, text=True, check=False
+        )
+        if result.returncode != 0:
+            return result.returncode
+    return 0
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        plan = preflight(args.stack, os.environ)
+    except PreflightError as err:
+        print(f"error: {err}")
+        return 2
+    return execute(plan, args.stack, args.command, args.pulumi_args)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `up` and `preview` to the fleet command."""
+    for action, summary in (
+        ("up", "pulumi up one cluster stack"),
+        ("preview", "pulumi preview --diff one cluster stack"),
+    ):
+        parser = subparsers.add_parser(action, help=summary, description=summary)
+        parser.add_argument("stack", help="stack name, i.e. the <name> of Pulumi.<name>.yaml")
+        parser.add_argument(
+            "pulumi_args", nargs=argparse.REMAINDER, help="passed on to pulumi (e.g. --yes)"
+        )
+        parser.set_defaults(handler=main)

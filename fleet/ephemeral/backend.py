@@ -1,0 +1,172 @@
+"""Where ephemeral stacks live, and the seam between the fleet logic and `pulumi.automation`.
+
+The fleet code talks to `StackFactory` and `FleetStack`; the real factory returns the SDK's own
+`Stack` objects for the project's local program, so tests can put a recording stand-in here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pulumi import automation as auto
+from semver import VersionInfo
+
+INSTALL_URL = "https://www.pulumi.com/docs/install/"
+# DIY backends keep stack tags since 3.211.0; older CLIs silently drop them, which would blind `gc`.
+MIN_PULUMI = VersionInfo.parse("3.211.0")
+STATE_DIR = ".pulumi-state"
+
+OnOutput = Callable[[str], Any]
+
+
+class StackWorkspace(Protocol):
+    """The part of `auto.Workspace` the fleet uses."""
+
+    def stack_settings(self, stack_name: str) -> auto.StackSettings: ...
+
+    def save_stack_settings(self, stack_name: str, settings: auto.StackSettings) -> None: ...
+
+    def remove_stack(
+        self,
+        stack_name: str,
+        force: bool | None = None,
+        preserve_config: bool | None = None,
+    ) -> None: ...
+
+
+class FleetStack(Protocol):
+    """The part of `auto.Stack` the fleet uses."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def workspace(self) -> StackWorkspace: ...
+
+    def up(self, *, on_output: OnOutput | None = None) -> object: ...
+
+    def refresh(self, *, on_output: OnOutput | None = None) -> object: ...
+
+    def destroy(self, *, on_output: OnOutput | None = None) -> object: ...
+
+    def outputs(self) -> MutableMapping[str, auto.OutputValue]: ...
+
+    def set_tag(self, key: str, value: str) -> None: ...
+
+    def set_all_config(self, config: auto.ConfigMap, *, path: bool = False) -> None: ...
+
+    def get_all_config(self) -> auto.ConfigMap: ...
+
+
+class StackFactory(Protocol):
+    """Creates, finds and lists the project's stacks in one backend."""
+
+    def create(self, name: str) -> FleetStack: ...
+
+    def select(self, name: str) -> FleetStack: ...
+
+    def list_stacks(self) -> list[auto.StackSummary]: ...
+
+    def list_tags(self, name: str) -> Mapping[str, str]: ...
+
+
+@dataclass
+class AutomationFactory:
+    """Stacks of the project's own `__main__.py`, run from `project_dir` (a local program).
+
+    No project settings are passed, so Pulumi.yaml is never rewritten.
+    """
+
+    project_dir: Path
+    env_vars: Mapping[str, str]
+    pulumi_command: auto.PulumiCommand
+
+    def _options(self) -> auto.LocalWorkspaceOptions:
+        return auto.LocalWorkspaceOptions(
+            env_vars=dict(self.env_vars), pulumi_command=self.pulumi_command
+        )
+
+    def _workspace(self) -> auto.LocalWorkspace:
+        return auto.LocalWorkspace(
+            work_dir=str(self.project_dir),
+            env_vars=dict(self.env_vars),
+            pulumi_command=self.pulumi_command,
+        )
+
+    def create(self, name: str) -> FleetStack:
+        return auto.create_stack(name, work_dir=str(self.project_dir), opts=self._options())
+
+    def select(self, name: str) -> FleetStack:
+        return auto.select_stack(name, work_dir=str(self.project_dir), opts=self._options())
+
+    def list_stacks(self) -> list[auto.StackSummary]:
+        return self._workspace().list_stacks()
+
+    def list_tags(self, name: str) -> Mapping[str, str]:
+        return self._workspace().list_tags(name)
+
+
+class PreflightError(Exception):
+    """The environment cannot run the command; carries the exit code to use."""
+
+    def __init__(self, message: str, *, tool_missing: bool) -> None:
+        self.tool_missing = tool_missing
+        super().__init__(message)
+
+
+def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
+    """PULUMI_BACKEND_URL if set, else a `file://` folder in the project (created here)."""
+    url = env.get("PULUMI_BACKEND_URL") or f"file://{(project_dir / STATE_DIR).resolve()}"
+    if url.startswith("file://"):
+        Path(url.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def needs_passphrase(url: str) -> bool:
+    """DIY backends (file, s3, gs, azblob, postgres) encrypt secrets with the passphrase provider."""
+    return not url.startswith(("https://", "http://"))
+
+
+def find_project(start: Path) -> Path:
+    """The nearest folder at or above `start` that holds Pulumi.yaml."""
+    for folder in (start, *start.parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    raise PreflightError(f"no Pulumi.yaml at or above {start}", tool_missing=False)
+
+
+def preflight(env: Mapping[str, str], url: str) -> None:
+    """Fail before any stack is touched if the CLI or the secrets passphrase is missing."""
+    if shutil.which("pulumi", path=env.get("PATH", os.defpath)) is None:
+        raise PreflightError(
+            "the Pulumi CLI (`pulumi`) is not on PATH. Install it "
+            f"(version {MIN_PULUMI} or later) from {INSTALL_URL}, for example "
+            "`curl -fsSL https://get.pulumi.com | sh`, then run this again.",
+            tool_missing=True,
+        )
+    if needs_passphrase(url) and not (
+        "PULUMI_CONFIG_PASSPHRASE" in env or "PULUMI_CONFIG_PASSPHRASE_FILE" in env
+    ):
+        raise PreflightError(
+            f"the backend {url} encrypts secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
+            "(or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of this backend's stacks",
+            tool_missing=False,
+        )
+
+
+def automation_factory(project_dir: Path, url: str) -> AutomationFactory:
+    """The real factory; raises PreflightError if the CLI is not a usable version."""
+    try:
+        command = auto.PulumiCommand(version=MIN_PULUMI)
+    except auto.InvalidVersionError as err:
+        raise PreflightError(
+            f"the Pulumi CLI cannot be used: {err} Install {MIN_PULUMI} or later from {INSTALL_URL}",
+            tool_missing=True,
+        ) from None
+    env_vars = {"PULUMI_BACKEND_URL": url, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    return AutomationFactory(project_dir, env_vars, command)

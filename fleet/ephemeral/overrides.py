@@ -1,0 +1,181 @@
+"""Config of an ephemeral stack: the base stack's config with the overrides a test fleet needs.
+
+The base stack file (e.g. Pulumi.staging.yaml) is read as written, so structured values keep their
+types. Its secure values are dropped (they are encrypted with the base stack's key); the tokens come
+from the environment instead and are set as secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fleet.conventions import PROJECT
+
+
+class OverrideError(ValueError):
+    """The base stack or the environment cannot yield a valid ephemeral stack; lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    """How an ephemeral stack reaches its test cluster (context wins inside the kubeconfig)."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+
+    @property
+    def label(self) -> str:
+        return " in ".join(p for p in (self.context, self.kubeconfig) if p) or "?"
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """One token's config keys and the environment variables that supply it."""
+
+    key: str
+    env: str
+    required: bool
+
+    @property
+    def expires_key(self) -> str:
+        return f"{self.key}Expires"
+
+    @property
+    def expires_env(self) -> str:
+        return f"{self.env}_EXPIRES"
+
+
+TOKENS = (
+    TokenSource("platformToken", "FLEET_PLATFORM_TOKEN", required=True),
+    TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
+    TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
+)
+_PAT = re.compile(r"^(github_pat_|ghp_)[A-Za-z0-9_]+$")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Token values (secret) and expiry dates (plain), keyed by their config key without project."""
+
+    secret: Mapping[str, str] = field(repr=False)
+    plain: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything one ephemeral stack is configured with, keys fully qualified (`d1-fleet:...`)."""
+
+    plain: Mapping[str, Any]
+    secret: Mapping[str, str] = field(repr=False)
+
+
+def qualified(key: str) -> str:
+    return f"{PROJECT}:{key}"
+
+
+def load_base(project_dir: Path, base_stack: str) -> dict[str, Any]:
+    """The `config:` mapping of Pulumi.<base_stack>.yaml, exactly as written."""
+    path = project_dir / f"Pulumi.{base_stack}.yaml"
+    if not path.is_file():
+        raise OverrideError([f"base stack {base_stack!r}: {path} does not exist"])
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise OverrideError([f"base stack {base_stack!r}: 'config' in {path} is not a mapping"])
+    if config.get(qualified("environment")) == "production":
+        raise OverrideError(
+            [
+                f"base stack {base_stack!r} is a production stack: its operator, FluxInstance and "
+                "flux-system are protected, so a copy could not be destroyed; use a staging base"
+            ]
+        )
+    return config
+
+
+def read_tokens(env: Mapping[str, str]) -> Tokens:
+    """Tokens and expiry dates from the environment; raises OverrideError listing every problem."""
+    problems: list[str] = []
+    secret: dict[str, str] = {}
+    plain: dict[str, str] = {}
+    for source in TOKENS:
+        value, expires = env.get(source.env, ""), env.get(source.expires_env, "")
+        if not value and not expires:
+            if source.required:
+                problems.append(f"{source.env} and {source.expires_env} must be set")
+            continue
+        if not _PAT.match(value):
+            problems.append(f"{source.env}: must be a GitHub token starting github_pat_ or ghp_")
+        try:
+            date.fromisoformat(expires)
+        except ValueError:
+            problems.append(f"{source.expires_env}: {expires!r} is not a date YYYY-MM-DD")
+        secret[source.key] = value
+        plain[source.expires_key] = expires
+    if problems:
+        raise OverrideError(problems)
+    return Tokens(secret=secret, plain=plain)
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def dropped_secrets(base: Mapping[str, Any], tokens: Tokens) -> list[str]:
+    """Secure base keys that the environment does not replace (the copy runs without them)."""
+    replaced = {qualified(k) for k in tokens.secret}
+    return sorted(k for k, v in base.items() if _is_secure(v) and k not in replaced)
+
+
+def derive(
+    base: Mapping[str, Any], *, stack_name: str, target: ClusterTarget, tokens: Tokens
+) -> StackConfig:
+    """The ephemeral stack's config: base values, then its own cluster, name and tokens.
+
+    It never owns the org-wide GitHub objects: those belong to exactly one long-lived stack.
+    """
+    plain = {k: v for k, v in base.items() if not _is_secure(v)}
+    for key in ("kubeContext", "kubeconfig"):
+        plain.pop(qualified(key), None)
+    if target.context:
+        plain[qualified("kubeContext")] = target.context
+    if target.kubeconfig:
+        plain[qualified("kubeconfig")] = str(Path(target.kubeconfig).expanduser().resolve())
+    plain[qualified("clusterName")] = stack_name
+    plain[qualified("githubAccessOwner")] = False
+    plain.update({qualified(k): v for k, v in tokens.plain.items()})
+    return StackConfig(plain=plain, secret={qualified(k): v for k, v in tokens.secret.items()})
+
+
+def targets(contexts: list[str], kubeconfigs: list[str]) -> list[ClusterTarget]:
+    """One target per test cluster from repeated --kube-context / --kubeconfig options.
+
+    Contexts alone; contexts sharing one kubeconfig; pairs of equal count; or kubeconfigs alone
+    (each with its current context).
+    """
+    if not contexts and not kubeconfigs:
+        raise OverrideError(["give each test cluster with --kube-context and/or --kubeconfig"])
+    if not contexts:
+        return [ClusterTarget(kubeconfig=k) for k in kubeconfigs]
+    if len(kubeconfigs) > 1 and len(kubeconfigs) != len(contexts):
+        raise OverrideError(
+            [
+                f"{len(contexts)} --kube-context but {len(kubeconfigs)} --kubeconfig: give one "
+                "kubeconfig for all contexts or one per context"
+            ]
+        )
+    if len(kubeconfigs) == 1:
+        return [ClusterTarget(context=c, kubeconfig=kubeconfigs[0]) for c in contexts]
+    if kubeconfigs:
+        return [ClusterTarget(c, k) for c, k in zip(contexts, kubeconfigs, strict=True)]
+    return [ClusterTarget(context=c) for c in contexts]

@@ -1,0 +1,159 @@
+"""Preflight of `python -m fleet up|preview`: each missing prerequisite fails fast and says so.
+
+The run itself is checked against a stand-in `pulumi` executable that records its arguments and
+stdin; that proves the calls and that tokens never reach argv, not that the real CLI succeeds.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from fleet import deploy
+from tests.conftest import ROOT
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+contexts:
+  - name: staging
+    context: {cluster: staging, user: staging}
+  - name: prod-eu
+    context: {cluster: prod-eu, user: prod-eu}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml"):
+        shutil.copy(ROOT / name, project / name)
+    return project
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "calls.log"
+    fake = bin_dir / "pulumi"
+    fake.write_text(f'#!/bin/sh\necho "$@ | stdin=$(cat)" >> {record}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    return {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "KUBECONFIG": str(kubeconfig),
+        "PULUMI_CONFIG_PASSPHRASE": "test",
+        "FLEET_PLATFORM_TOKEN": "github_pat_" + "p" * 82,
+        "FLEET_APPS_TOKEN": "github_pat_" + "a" * 82,
+        "HOME": str(tmp_path),
+        "RECORD": str(record),
+    }
+
+
+def with_expiry(project: Path, stack: str) -> None:
+    path = project / f"Pulumi.{stack}.yaml"
+    path.write_text(
+        path.read_text()
+        + "  d1-fleet:platformTokenExpires: 2099-01-01\n  d1-fleet:appsTokenExpires: 2099-01-01\n"
+    )
+
+
+def failure(stack: str, env: dict[str, str], project: Path) -> str:
+    with pytest.raises(deploy.PreflightError) as caught:
+        deploy.preflight(stack, env, project)
+    return str(caught.value)
+
+
+def test_deploy_preflight_passes_and_defaults_to_a_file_backend(
+    env: dict[str, str], project: Path
+) -> None:
+    with_expiry(project, "staging")
+    plan = deploy.preflight("staging", env, project)
+    assert plan.env["PULUMI_BACKEND_URL"] == f"file://{project / '.pulumi-state'}"
+    assert (project / ".pulumi-state").is_dir()
+    assert set(plan.secrets_from_env) == {"d1-fleet:platformToken", "d1-fleet:appsToken"}
+
+
+def test_deploy_preflight_keeps_a_configured_backend(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    plan = deploy.preflight("staging", {**env, "PULUMI_BACKEND_URL": "s3://state"}, project)
+    assert plan.env["PULUMI_BACKEND_URL"] == "s3://state"
+
+
+def test_deploy_preflight_missing_cli(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    message = failure("staging", {**env, "PATH": "/nonexistent"}, project)
+    assert "Pulumi CLI is not on PATH" in message
+    assert "https://www.pulumi.com/docs/install/" in message
+
+
+def test_deploy_preflight_missing_kube_context(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    (Path(env["KUBECONFIG"])).write_text("contexts:\n  - name: other\n")
+    message = failure("staging", env, project)
+    assert "d1-fleet:kubeContext: context 'staging' is not in" in message
+
+
+def test_deploy_preflight_missing_token(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    del env["FLEET_APPS_TOKEN"]
+    message = failure("staging", env, project)
+    assert "d1-fleet:appsToken: no token" in message
+    assert "FLEET_APPS_TOKEN" in message
+    assert "platformToken: no token" not in message
+
+
+def test_deploy_preflight_token_without_expiry(env: dict[str, str], project: Path) -> None:
+    message = failure("staging", env, project)
+    assert "d1-fleet:platformTokenExpires: set the token's expiry date" in message
+
+
+def test_deploy_preflight_missing_passphrase_for_file_backend(
+    env: dict[str, str], project: Path
+) -> None:
+    with_expiry(project, "staging")
+    del env["PULUMI_CONFIG_PASSPHRASE"]
+    assert "PULUMI_CONFIG_PASSPHRASE" in failure("staging", env, project)
+
+
+def test_deploy_preflight_unknown_stack(env: dict[str, str], project: Path) -> None:
+    message = failure("prod-xx", env, project)
+    assert "no stack file Pulumi.prod-xx.yaml" in message
+    assert "prod-eu, staging" in message
+
+
+def test_deploy_runs_select_config_and_up_with_tokens_on_stdin(
+    env: dict[str, str], project: Path
+) -> None:
+    with_expiry(project, "prod-eu")
+    plan = deploy.preflight("prod-eu", env, project)
+    assert deploy.execute(plan, "prod-eu", "up", ["--yes"], project) == 0
+    calls = Path(env["RECORD"]).read_text().splitlines()
+    assert calls[0] == "stack select --create prod-eu | stdin="
+    assert (
+        calls[1]
+        == f"config set --secret d1-fleet:platformToken --stack prod-eu | stdin={env['FLEET_PLATFORM_TOKEN']}"
+    )
+    assert (
+        calls[2]
+        == f"config set --secret d1-fleet:appsToken --stack prod-eu | stdin={env['FLEET_APPS_TOKEN']}"
+    )
+    assert calls[3] == "up --stack prod-eu --yes | stdin="
+    assert not [c for c in calls if env["FLEET_APPS_TOKEN"] in c.split(" | ")[0]]
+
+
+def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    plan = deploy.preflight("staging", env, project)
+    assert deploy.commands(plan, "staging", "preview", [])[-1][1:] == [
+        "preview",
+        "--diff",
+        "--stack",
+        "staging",
+    ]

@@ -1,0 +1,117 @@
+"""The GitHub access component and which stack declares it."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.github_access import GitHubAccess, GitHubAccessArgs
+from fleet.settings import PushAccess
+from tests.conftest import RunStack, run_component
+
+TEAM_REPO = "github:index/teamRepository:TeamRepository"
+
+
+def access(push: PushAccess, pull: tuple[str, ...] = ()) -> GitHubAccess:
+    return GitHubAccess(
+        "github-access",
+        GitHubAccessArgs(
+            owner="acme",
+            team="flux-bot",
+            bot_username="acme-flux-bot",
+            push_repositories=("d1-infra", "d1-apps"),
+            pull_repositories=pull,
+            push_access=push,
+        ),
+    )
+
+
+def test_github_access_team_membership_and_permissions() -> None:
+    run = run_component(lambda: access(PushAccess.NONE))
+    team = run.get("github:index/team:Team", "github-access-team")
+    assert team.inputs["name"] == "flux-bot"
+    assert team.inputs["privacy"] == "closed"
+    member = run.get("github:index/teamMembership:TeamMembership", "github-access-membership")
+    assert member.inputs == {"teamId": "4242", "username": "acme-flux-bot", "role": "member"}
+    permissions = {r.inputs["repository"]: r.inputs["permission"] for r in run.of_type(TEAM_REPO)}
+    assert permissions == {"d1-infra": "push", "d1-apps": "push"}
+    assert not run.of_type("github:index/branchProtection:BranchProtection")
+    assert not run.of_type("github:index/repositoryRuleset:RepositoryRuleset")
+
+
+def test_github_access_pull_on_fleet_repo_when_listed() -> None:
+    run = run_component(lambda: access(PushAccess.NONE, pull=("d1-fleet",)))
+    permissions = {r.inputs["repository"]: r.inputs["permission"] for r in run.of_type(TEAM_REPO)}
+    assert permissions == {"d1-fleet": "pull", "d1-infra": "push", "d1-apps": "push"}
+
+
+def test_github_access_branch_protection_lets_only_the_bot_team_push() -> None:
+    run = run_component(lambda: access(PushAccess.BRANCH_PROTECTION))
+    rules = run.of_type("github:index/branchProtection:BranchProtection")
+    assert {r.inputs["repositoryId"] for r in rules} == {"d1-infra", "d1-apps"}
+    for rule in rules:
+        assert rule.inputs["pattern"] == "main"
+        assert rule.inputs["restrictPushes"] == [{"pushAllowances": ["acme/flux-bot"]}]
+
+
+def test_github_access_ruleset_bypass_for_the_bot_team() -> None:
+    run = run_component(lambda: access(PushAccess.RULESET_BYPASS))
+    rulesets = run.of_type("github:index/repositoryRuleset:RepositoryRuleset")
+    assert {r.inputs["repository"] for r in rulesets} == {"d1-infra", "d1-apps"}
+    for ruleset in rulesets:
+        assert ruleset.inputs["target"] == "branch"
+        assert ruleset.inputs["enforcement"] == "active"
+        assert ruleset.inputs["conditions"] == {
+            "refName": {"includes": ["refs/heads/main"], "excludes": []}
+        }
+        assert ruleset.inputs["bypassActors"] == [
+            {"actorType": "Team", "actorId": 4242, "bypassMode": "always"}
+        ]
+        assert "pullRequest" in ruleset.inputs["rules"]
+
+
+def test_only_the_owner_stack_declares_github_objects(run_stack: RunStack) -> None:
+    owner = run_stack("prod-eu")
+    other = run_stack("staging")
+    assert owner.of_type("github:index/team:Team")
+    assert not [
+        r for r in other.resources if r.type.startswith(("github:", "pulumi:providers:github"))
+    ]
+
+
+def test_exactly_one_committed_stack_owns_github_access() -> None:
+    from fleet import offline
+    from tests.conftest import ROOT
+
+    owners = [
+        path.name
+        for path in sorted(ROOT.glob("Pulumi.*.yaml"))
+        if offline.stack_config(ROOT, path.name[len("Pulumi.") : -len(".yaml")]).get(
+            "d1-fleet:githubAccessOwner"
+        )
+        == "true"
+    ]
+    assert owners == ["Pulumi.prod-eu.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("sync_url", "expected"),
+    [
+        ("https://github.com/controlplaneio-fluxcd/d1-fleet.git", "pull"),
+        ("https://github.com/controlplaneio-fluxcd/elsewhere.git", None),
+    ],
+)
+def test_owner_grants_pull_on_fleet_only_when_instance_syncs_from_it(
+    run_stack: RunStack, sync_url: str, expected: str | None
+) -> None:
+    run = run_stack(
+        "prod-eu",
+        {
+            "syncKind": "GitRepository",
+            "syncUrl": sync_url,
+            "syncRef": "refs/heads/main",
+            "syncPath": "clusters/prod-eu",
+            "syncPullSecret": "flux-system",
+        },
+    )
+    permissions = {r.inputs["repository"]: r.inputs["permission"] for r in run.of_type(TEAM_REPO)}
+    assert permissions.get("d1-fleet") == expected

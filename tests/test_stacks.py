@@ -1,0 +1,220 @@
+"""The real `__main__.py` with the real stack files: inventory, differences, ordering, protection."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from fleet import offline
+from fleet.offline import Recording
+from tests.conftest import ROOT, RunStack, stack_run
+
+INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+
+
+def names(run: Recording, type_: str) -> list[str]:
+    return sorted(r.inputs["metadata"]["name"] for r in run.of_type(type_))
+
+
+def test_stack_bootstrap_inventory(staging: Recording, prod_eu: Recording) -> None:
+    for run in (staging, prod_eu):
+        assert names(run, "kubernetes:core/v1:Secret").count("flux-system") == 1
+        assert "flux-apps" in names(run, "kubernetes:core/v1:Secret")
+        assert len(run.of_type(RELEASE)) == 1
+        assert names(run, INSTANCE) == ["flux"]
+        assert "flux-system" in names(run, NAMESPACE)
+        assert run.of_type("pulumi:providers:kubernetes")[0].name == "cluster"
+    github = Counter(r.type for r in prod_eu.resources if r.type.startswith("github:"))
+    assert github == {
+        "github:index/team:Team": 1,
+        "github:index/teamMembership:TeamMembership": 1,
+        "github:index/teamRepository:TeamRepository": 2,
+        "github:index/branchProtection:BranchProtection": 2,
+    }
+
+
+def test_stack_outputs(staging: Recording, prod_eu: Recording) -> None:
+    assert staging.outputs["clusterName"] == "staging-1"
+    assert staging.outputs["environment"] == "staging"
+    assert prod_eu.outputs["clusterName"] == "prod-eu"
+    assert prod_eu.outputs["environment"] == "production"
+    for run in (staging, prod_eu):
+        assert run.outputs["fluxVersion"] == "2.7.x"
+        assert run.outputs["operatorChartVersion"] == "0.58.1"
+        assert run.outputs["tokenDaysLeft"] == {"platform": 120, "apps": 120}
+        assert run.outputs["secretNames"] == ["flux-system", "flux-apps"]
+        assert run.outputs["runtimeConfigMap"] == "flux-runtime-info"
+        assert not run.secret_outputs
+
+
+def test_stack_runtime_values_follow_d1(staging: Recording, prod_eu: Recording) -> None:
+    def data(run: Recording) -> dict[str, str]:
+        (cm,) = [
+            r
+            for r in run.of_type("kubernetes:core/v1:ConfigMap")
+            if r.inputs["metadata"] == {**r.inputs["metadata"], "namespace": "flux-system"}
+        ]
+        return dict(cm.inputs["data"])
+
+    assert data(staging) == {
+        "ENVIRONMENT": "staging",
+        "GIT_BRANCH": "main",
+        "CLUSTER_NAME": "staging-1",
+        "CLUSTER_DOMAIN": "preview1.example.com",
+    }
+    assert data(prod_eu) == {
+        "ENVIRONMENT": "production",
+        "GIT_BRANCH": "production",
+        "CLUSTER_NAME": "prod-eu",
+        "CLUSTER_DOMAIN": "eu.example.com",
+    }
+
+
+def test_image_automation_controllers_only_on_staging(
+    staging: Recording, prod_eu: Recording
+) -> None:
+    def components(run: Recording) -> list[str]:
+        return list(run.get(INSTANCE, "flux-instance").inputs["spec"]["components"])
+
+    image = {"image-reflector-controller", "image-automation-controller"}
+    assert image <= set(components(staging))
+    assert not image & set(components(prod_eu))
+    assert set(components(staging)) - set(components(prod_eu)) == image
+
+
+def test_instance_depends_on_operator_release(staging: Recording) -> None:
+    instance = staging.get(INSTANCE, "flux-instance")
+    release = staging.get(RELEASE, "flux-operator-release")
+    assert release.urn in instance.dependencies
+    secrets = [r.urn for r in staging.of_type("kubernetes:core/v1:Secret")]
+    assert set(secrets) <= set(release.dependencies), "secrets exist before the operator starts"
+
+
+def test_production_protects_namespace_release_and_instance(
+    staging: Recording, prod_eu: Recording
+) -> None:
+    protected = {"flux-system-namespace", "flux-operator-release", "flux-instance"}
+    assert {r.name for r in prod_eu.resources if r.protect and r.custom} == protected
+    assert not [r.name for r in staging.resources if r.protect]
+
+
+def test_every_kubernetes_resource_uses_the_stack_provider(
+    staging: Recording, prod_eu: Recording
+) -> None:
+    for run in (staging, prod_eu):
+        (provider,) = run.of_type("pulumi:providers:kubernetes")
+        for r in run.resources:
+            if r.custom and r.type.startswith("kubernetes:"):
+                assert r.provider.startswith(provider.urn + "::"), r.name
+
+
+def test_kube_provider_targets_the_configured_context(
+    staging: Recording, prod_eu: Recording, run_stack: RunStack
+) -> None:
+    assert staging.get("pulumi:providers:kubernetes", "cluster").inputs["context"] == "staging"
+    assert prod_eu.get("pulumi:providers:kubernetes", "cluster").inputs["context"] == "prod-eu"
+    run = run_stack("staging", {"kubeconfig": "/etc/kind/staging.yaml"}, drop=("kubeContext",))
+    inputs = run.get("pulumi:providers:kubernetes", "cluster").inputs
+    assert inputs["kubeconfig"] == "/etc/kind/staging.yaml"
+    assert "context" not in inputs
+
+
+def test_tokens_stay_secret_in_every_input(staging: Recording) -> None:
+    from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN
+
+    def plain_leaks(value: object) -> bool:
+        if isinstance(value, dict):
+            if offline.unwrap_secret(value)[1]:
+                return False
+            return any(plain_leaks(v) for v in value.values())
+        if isinstance(value, list):
+            return any(plain_leaks(v) for v in value)
+        return value in (PLATFORM_TOKEN, APPS_TOKEN)
+
+    carriers = [r.name for r in staging.resources if "stringData" in r.inputs]
+    assert carriers, "expected secrets carrying the tokens"
+    assert not [r.name for r in staging.resources if plain_leaks(r.inputs)]
+
+
+def test_adding_a_cluster_is_adding_a_stack_file(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "Pulumi.prod-us.yaml").write_text(
+        "config:\n"
+        "  d1-fleet:environment: production\n"
+        "  d1-fleet:clusterName: prod-us\n"
+        "  d1-fleet:clusterDomain: us.example.com\n"
+        "  d1-fleet:gitBranch: production\n"
+        "  d1-fleet:kubeContext: prod-us\n"
+        "  d1-fleet:githubOwner: controlplaneio-fluxcd\n"
+        "  d1-fleet:operatorChartVersion: 0.58.1\n"
+    )
+    run = stack_run("prod-us", project_dir=tmp_path)
+    assert run.outputs["clusterName"] == "prod-us"
+    assert run.get("pulumi:providers:kubernetes", "cluster").inputs["context"] == "prod-us"
+    assert {r.name for r in run.resources if r.protect and r.custom} == {
+        "flux-system-namespace",
+        "flux-operator-release",
+        "flux-instance",
+    }
+    assert not [r for r in run.resources if r.type.startswith("github:")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "drop", "key"),
+    [
+        ({"environment": "qa"}, (), "environment"),
+        ({}, ("clusterName",), "clusterName"),
+        ({"operatorChartVersion": "latest"}, (), "operatorChartVersion"),
+        ({"fluxVersion": "~2.7"}, (), "fluxVersion"),
+        ({"clusterName": "Prod_EU"}, (), "clusterName"),
+        ({"fluxComponents": '["source-controller", "flux-ui"]'}, (), "fluxComponents"),
+        ({"platformToken": "password123"}, (), "platformToken"),
+        ({"appsTokenExpires": "someday"}, (), "appsTokenExpires"),
+        ({}, ("kubeContext",), "kubeContext"),
+    ],
+)
+def test_bad_config_fails_before_anything_is_registered(
+    run_stack: RunStack, overrides: dict[str, str], drop: tuple[str, ...], key: str
+) -> None:
+    with pytest.raises(offline.ProgramError) as caught:
+        run_stack("prod-eu", overrides, drop)
+    assert f"d1-fleet:{key}" in str(caught.value)
+    assert "password123" not in str(caught.value)
+    assert caught.value.recording.resources == []
+
+
+def test_token_expiring_inside_the_window_warns(run_stack: RunStack) -> None:
+    from datetime import date, timedelta
+
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    run = run_stack("staging", {"appsTokenExpires": soon})
+    assert run.outputs["tokenDaysLeft"] == {"platform": 120, "apps": 10}
+    assert [w for w in run.warnings if "appsToken" in w and "10 day(s)" in w]
+    assert not [w for w in run.warnings if "platformToken" in w]
+
+
+def test_token_outside_the_window_does_not_warn(staging: Recording, run_stack: RunStack) -> None:
+    from datetime import date, timedelta
+
+    assert not [w for w in staging.warnings if "token" in w]
+    later = (date.today() + timedelta(days=15)).isoformat()
+    assert not run_stack("staging", {"appsTokenExpires": later}).warnings
+    wide = run_stack("staging", {"appsTokenExpires": later, "tokenWarningDays": "30"})
+    assert [w for w in wide.warnings if "appsToken" in w]
+
+
+def test_expired_token_fails_with_a_clear_message(run_stack: RunStack) -> None:
+    from datetime import date, timedelta
+
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    with pytest.raises(offline.ProgramError) as caught:
+        run_stack("staging", {"platformTokenExpires": yesterday})
+    message = str(caught.value)
+    assert f"d1-fleet:platformToken: the platform token expired on {yesterday}" in message
+    assert caught.value.recording.resources == []
