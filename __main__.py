@@ -6,14 +6,17 @@ import pulumi
 
 from fleet import conventions as c
 from fleet import providers
+from fleet.automation import AutomationArgs, ImageAutomation
 from fleet.credentials import CredentialsArgs, GitCredentials, RegistryLogin
 from fleet.github_access import GitHubAccess, GitHubAccessArgs
 from fleet.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
 from fleet.namespace import FluxNamespace
 from fleet.operator import FluxOperator, OperatorArgs
+from fleet.platform import Platform, PlatformArgs
 from fleet.runtime_info import RuntimeInfo, RuntimeInfoArgs
 from fleet.settings import ConfigError
 from fleet.stack_config import load
+from fleet.tenants import Tenant, TenantArgs
 
 try:
     settings, expiry = load()
@@ -60,18 +63,15 @@ credentials = GitCredentials(
     opts=cluster,
 )
 
-runtime_info = RuntimeInfo(
-    "runtime-info",
-    RuntimeInfoArgs(
-        namespace=namespace.name,
-        environment=settings.environment.value,
-        git_branch=settings.git_branch,
-        cluster_name=settings.cluster_name,
-        cluster_domain=settings.cluster_domain,
-        extra=settings.runtime_extra,
-    ),
-    opts=cluster,
+runtime = RuntimeInfoArgs(
+    namespace=namespace.name,
+    environment=settings.environment.value,
+    git_branch=settings.git_branch,
+    cluster_name=settings.cluster_name,
+    cluster_domain=settings.cluster_domain,
+    extra=settings.runtime_extra,
 )
+runtime_info = RuntimeInfo("runtime-info", runtime, opts=cluster)
 
 operator = FluxOperator(
     "flux-operator",
@@ -115,6 +115,50 @@ instance = FluxInstance(
     # The operator release installs the FluxInstance CRD and runs the controller that readies it.
     opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(depends_on=[operator])),
 )
+
+# Everything below is a Flux object (or belongs with one) and waits for the FluxInstance's CRDs.
+apps_token = pulumi.Output.secret(settings.apps_token.get_secret_value())
+platform = Platform(
+    "platform",
+    PlatformArgs(
+        url=c.repository_url(settings.github_owner, settings.infra_repository),
+        branch=settings.git_branch,
+        environment=settings.environment.value,
+        components=settings.platform,
+        after=[instance],
+    ),
+    opts=cluster,
+)
+
+for tenant in settings.tenants:
+    Tenant(
+        f"tenant-{tenant}",
+        TenantArgs(
+            namespace=tenant,
+            url=c.repository_url(settings.github_owner, settings.apps_repository),
+            branch=settings.git_branch,
+            environment=settings.environment.value,
+            apps_token=apps_token,
+            runtime_data=runtime.data,
+            after=[instance, platform],
+        ),
+        opts=cluster,
+    )
+
+if settings.image_automation:
+    ImageAutomation(
+        "image-automation",
+        AutomationArgs(
+            apps_url=c.repository_url(settings.github_owner, settings.apps_repository),
+            branch=settings.git_branch,
+            author_name=settings.automation_author_name,
+            author_email=settings.automation_author_email,
+            apps_token=apps_token,
+            runtime_data=runtime.data,
+            after=[instance],
+        ),
+        opts=cluster,
+    )
 
 pulumi.export("clusterName", settings.cluster_name)
 pulumi.export("environment", settings.environment.value)

@@ -149,3 +149,49 @@ D1_PATCHES: Final[tuple[dict[str, object], ...]] = (
         "              memory: 2Gi\n",
     },
 )
+
+# Flux APIs of the objects the FluxInstance's CRDs define.
+GIT_REPOSITORY_API: Final = "source.toolkit.fluxcd.io/v1"
+KUSTOMIZATION_API: Final = "kustomize.toolkit.fluxcd.io/v1"
+IMAGE_AUTOMATION_API: Final = "image.toolkit.fluxcd.io/v1"
+
+# Platform components (d1-fleet tenants/infra).
+INFRA_SOURCE: Final = "flux-infra"
+INFRA_SERVICE_ACCOUNT: Final = "flux-infra"
+INFRA_UPDATE_KUSTOMIZATION: Final = "flux-infra-update-policies"
+# Pulumi waits this long for each platform Kustomization, like d1's infra tenant (timeout 15m).
+PLATFORM_READY_TIMEOUT_SECONDS: Final = 900
+
+# Application tenants (d1-fleet tenants/apps).
+APPS_SOURCE: Final = "flux-apps"
+APPS_SERVICE_ACCOUNT: Final = "flux-apps"
+APPS_UPDATE_NAMESPACE: Final = "apps-update"
+TENANT_CLUSTER_ROLE: Final = "admin"
+
+# d1's patch forcing tenants' HelmReleases and Kustomizations to impersonate the tenant account.
+TENANT_SERVICE_ACCOUNT_PATCH: Final = (
+    "- op: add\n  path: /spec/serviceAccountName\n  value: flux-apps\n"
+)
+
+# d1's image automation commit message.
+AUTOMATION_MESSAGE_TEMPLATE: Final = """Automated image update
+
+Files:
+{{ range $filename, $_ := .Changed.FileChanges -}}
+- {{ $filename }}
+{{ end -}}
+
+Objects:
+{{ range $resource, $changes := .Changed.Objects -}}
+- {{ $resource.Kind }} {{ $resource.Name }}
+  Changes:
+{{- range $_, $change := $changes }}
+    - {{ $change.OldValue }} -> {{ $change.NewValue }}
+{{ end -}}
+{{ end -}}
+"""
+
+
+def repository_url(owner: str, repository: str) -> str:
+    """The HTTPS clone URL Flux uses with the bot's basic-auth secret."""
+    return f"{GITHUB_URL}/{owner}/{repository}.git"

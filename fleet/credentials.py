@@ -34,7 +34,7 @@ class CredentialsArgs:
     enterprise: RegistryLogin | None = None
 
 
-def _git_secret_data(token: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+def git_secret_data(token: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     # `token` repeats the password for the controllers that read it (commit status, image
     # automation); d1 had Kyverno copy it, here the stack writes it once.
     return {"username": c.GIT_USERNAME, "password": token, "token": token}
@@ -66,7 +66,7 @@ class GitCredentials(pulumi.ComponentResource):
             f"{name}-platform",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=c.PLATFORM_SECRET, namespace=args.namespace),
             type="Opaque",
-            string_data=_git_secret_data(pulumi.Output.secret(args.platform_token)),
+            string_data=git_secret_data(pulumi.Output.secret(args.platform_token)),
             opts=child,
         )
         # The apps tenant label is how d1 marks the secret every tenant namespace receives a copy of.
@@ -78,7 +78,7 @@ class GitCredentials(pulumi.ComponentResource):
                 labels={c.TENANT_LABEL: c.APPS_TENANT},
             ),
             type="Opaque",
-            string_data=_git_secret_data(pulumi.Output.secret(args.apps_token)),
+            string_data=git_secret_data(pulumi.Output.secret(args.apps_token)),
             opts=child,
         )
         secrets = [self.platform, self.apps]

@@ -342,6 +342,10 @@ class Settings(BaseModel):
                 )
             )
         problems.extend(("tenants", m) for m in _tenant_problems(self.tenants))
+        if self.image_automation and c.APPS_UPDATE_NAMESPACE in self.tenants:
+            problems.append(
+                ("tenants", f"tenant {c.APPS_UPDATE_NAMESPACE!r} is the image automation namespace")
+            )
         problems.extend(
             ("platformComponents", m) for m in _component_problems(self.platform_components)
         )

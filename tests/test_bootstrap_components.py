@@ -119,7 +119,7 @@ def instance_args(**changes: object) -> InstanceArgs:
         cluster=ClusterSpec(),
         ready_timeout_seconds=900,
     )
-    return InstanceArgs(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return InstanceArgs(**{**base.__dict__, **changes})
 
 
 def test_flux_instance_reproduces_d1_spec_and_waits_for_ready() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from fleet import offline
 from fleet.github_access import GitHubAccess, GitHubAccessArgs
 from fleet.settings import PushAccess
-from tests.conftest import RunStack, run_component
+from tests.conftest import ROOT, RunStack, run_component
 
 TEAM_REPO = "github:index/teamRepository:TeamRepository"
 
@@ -79,9 +80,6 @@ def test_only_the_owner_stack_declares_github_objects(run_stack: RunStack) -> No
 
 
 def test_exactly_one_committed_stack_owns_github_access() -> None:
-    from fleet import offline
-    from tests.conftest import ROOT
-
     owners = [
         path.name
         for path in sorted(ROOT.glob("Pulumi.*.yaml"))

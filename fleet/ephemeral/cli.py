@@ -34,7 +34,7 @@ from fleet.ephemeral.overrides import (
     read_tokens,
     targets,
 )
-from fleet.ephemeral.runner import Fleet, StackResult, outcome, plan
+from fleet.ephemeral.runner import Fleet, StackResult, in_plan_order, outcome, plan
 from fleet.ephemeral.verify import ReadyCheck, kubectl_missing, kubectl_ready
 
 FactoryBuilder = Callable[[Path, str, Mapping[str, str]], StackFactory]
@@ -194,7 +194,7 @@ def _up(
     codes = [ExitCode.OK]
     created: list[str] = []
     try:
-        results, created = fleet.up(planned)
+        results = fleet.up(planned, created)
         codes.append(_report(console, "up", results))
         passed = [r.name for r in results if r.ok]
         if verify and passed:
@@ -203,7 +203,8 @@ def _up(
             )
     finally:
         if args.destroy:
-            codes.append(_report(console, "teardown", fleet.teardown(created)))
+            teardown = fleet.teardown(in_plan_order(planned, created))
+            codes.append(_report(console, "teardown", teardown))
         elif created:
             console.info(
                 f"stacks kept; remove them with: python -m fleet.ephemeral down --run-id {run_id}"

@@ -70,6 +70,11 @@ def plan(
     return planned
 
 
+def in_plan_order(planned: Sequence[PlannedStack], names: Sequence[str]) -> list[str]:
+    """`names` in plan order, whatever order the threads created them in."""
+    return [p.name for p in planned if p.name in names]
+
+
 def bounded(items: Sequence[T], work: Callable[[T], R], parallel: int) -> list[R]:
     """`work` over `items` on at most `parallel` threads, results in item order.
 
@@ -116,13 +121,12 @@ class Fleet:
     parallel: int = 4
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def up(self, planned: Sequence[PlannedStack]) -> tuple[list[StackResult], list[str]]:
-        """Create, tag, configure and `pulumi up` each stack; also returns the names it created.
+    def up(self, planned: Sequence[PlannedStack], created: list[str]) -> list[StackResult]:
+        """Create, tag, configure and `pulumi up` each stack.
 
-        The created names come back in plan order whatever order the threads finished in, so a
-        teardown always walks the fleet the same way.
+        Each name is appended to `created` as soon as its stack exists, so a caller's `finally`
+        can tear down what exists even when this call is interrupted.
         """
-        created: set[str] = set()
 
         def provision(item: PlannedStack) -> StackResult:
             try:
@@ -130,7 +134,7 @@ class Fleet:
             except Exception as err:
                 return self._failed(err, item.name, "create")
             with self._lock:
-                created.add(item.name)
+                created.append(item.name)
             try:
                 for key, value in item.tags.items():
                     stack.set_tag(key, value)
@@ -141,8 +145,7 @@ class Fleet:
                 return self._failed(err, item.name, "up")
             return StackResult(item.name, ExitCode.OK, "up")
 
-        results = bounded(planned, provision, self.parallel)
-        return results, [p.name for p in planned if p.name in created]
+        return bounded(planned, provision, self.parallel)
 
     def verify(
         self, names: Sequence[str], ready: ReadyCheck | None, timeout: int

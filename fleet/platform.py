@@ -1,0 +1,104 @@
+"""Platform components: d1-infra reconciled as the infra tenant (d1-fleet `tenants/infra`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from fleet import conventions as c
+from fleet import flux_api, options
+from fleet.settings import PlatformComponent
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    url: str
+    branch: str
+    environment: str
+    components: Sequence[PlatformComponent]
+    # Resources the Flux objects wait for: the FluxInstance that installs their CRDs.
+    after: Sequence[pulumi.Resource] = ()
+
+
+class Platform(pulumi.ComponentResource):
+    """GitRepository `flux-infra`, the `flux-infra` account and a Kustomization pair per component."""
+
+    kustomizations: list[k8s.apiextensions.CustomResource]
+
+    def __init__(
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fleet:platform:Platform", name, None, opts)
+        child = options.child(self, opts)
+        flux = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=list(args.after))
+        )
+        labels = {c.TENANT_LABEL: c.INFRA_TENANT}
+        meta = {"namespace": c.FLUX_NAMESPACE, "labels": labels}
+        self.source = flux_api.custom_resource(
+            f"{name}-source",
+            api_version=c.GIT_REPOSITORY_API,
+            kind="GitRepository",
+            metadata={"name": c.INFRA_SOURCE, **meta},
+            spec=flux_api.git_repository_spec(args.url, args.branch, c.PLATFORM_SECRET, "1m"),
+            opts=flux,
+        )
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=c.INFRA_SERVICE_ACCOUNT, namespace=c.FLUX_NAMESPACE, labels=labels
+            ),
+            opts=child,
+        )
+        self.cluster_role_binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-cluster-role-binding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=c.INFRA_SERVICE_ACCOUNT, labels=labels),
+            role_ref=k8s.rbac.v1.RoleRefArgs(
+                api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="cluster-admin"
+            ),
+            subjects=[
+                k8s.rbac.v1.SubjectArgs(
+                    kind="ServiceAccount", name=c.INFRA_SERVICE_ACCOUNT, namespace=c.FLUX_NAMESPACE
+                )
+            ],
+            opts=child,
+        )
+        # Awaited so that tenants are applied once the platform (admission, monitoring) is ready.
+        awaited = {
+            c.WAIT_FOR_ANNOTATION: "condition=Ready",
+            c.TIMEOUT_ANNOTATION: str(c.PLATFORM_READY_TIMEOUT_SECONDS),
+        }
+        self.kustomizations = []
+        for component in args.components:
+            for role, timeout, depends_on in (
+                ("controllers", "10m", [f"{dep}-controllers" for dep in component.depends_on]),
+                ("configs", "5m", [f"{component.name}-controllers"]),
+            ):
+                # No postBuild substitution: d1-infra's charts and dashboards carry their own ${...}.
+                self.kustomizations.append(
+                    flux_api.custom_resource(
+                        f"{name}-{component.name}-{role}",
+                        api_version=c.KUSTOMIZATION_API,
+                        kind="Kustomization",
+                        metadata={
+                            "name": f"{component.name}-{role}",
+                            "annotations": awaited,
+                            **meta,
+                        },
+                        spec=flux_api.kustomization_spec(
+                            source=c.INFRA_SOURCE,
+                            path=f"components/{component.name}/{role}/{args.environment}",
+                            service_account=c.INFRA_SERVICE_ACCOUNT,
+                            interval="1h",
+                            retry_interval="2m",
+                            timeout=timeout,
+                            wait=True,
+                            depends_on=depends_on,
+                        ),
+                        opts=flux,
+                    )
+                )
+        self.register_outputs({})

@@ -1,0 +1,331 @@
+"""Offline render: the manifests and other resources one stack declares, as files for review.
+
+The real program runs for one stack's config under Pulumi's mock runtime (`fleet.offline`), so a
+render needs no Pulumi CLI, no cluster and no credentials. It shows the desired state only; it is
+not `pulumi preview` and says nothing about what a cluster or GitHub currently holds.
+
+Secrets never reach the disk: every value the program marked secret (and every value of a Secret's
+`data` and `stringData`) is written as `SECRET_PLACEHOLDER`, keys kept. Tokens the stack file does
+not hold in plain text (they are stack secrets) are replaced by obviously fake, format-valid
+placeholders so the program can run; the summary lists them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from pulumi.runtime import rpc
+
+from fleet import conventions as c
+from fleet import offline
+from fleet import settings as s
+from fleet.manifests import ObjectRef, dump
+
+SECRET_PLACEHOLDER: Final = "<secret: set in Pulumi config>"
+UNKNOWN_PLACEHOLDER: Final = "<unknown until pulumi up>"
+HELM_RELEASE: Final = "kubernetes:helm.sh/v3:Release"
+MANIFESTS_DIR: Final = "kubernetes"
+SUMMARY_FILE: Final = "summary.yaml"
+NOTE: Final = (
+    "Desired state of this stack, rendered offline under Pulumi's mock runtime. "
+    "Not a pulumi preview: nothing was compared with a cluster or GitHub."
+)
+
+# Placeholder tokens expire beyond the longest warning window (366 days) so they never warn.
+PLACEHOLDER_TOKEN_DAYS: Final = 400
+_SECRET_DATA_FIELDS: Final = ("data", "stringData")
+
+
+class RenderError(Exception):
+    """The stack cannot be rendered (missing stack file, invalid config, unsafe output folder)."""
+
+
+@dataclass(frozen=True)
+class RenderedObject:
+    """One Kubernetes object: `manifest` is safe to write; `plain` holds real values, memory only."""
+
+    ref: ObjectRef
+    resource: str  # Pulumi type and logical name
+    protect: bool
+    manifest: dict[str, Any]
+    plain: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class HelmRelease:
+    """A Helm release the stack installs; `plain_values` holds real values, memory only."""
+
+    resource: str
+    protect: bool
+    name: str
+    chart: str
+    version: str
+    namespace: str
+    values: dict[str, Any]
+    plain_values: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Render:
+    """Everything one stack declares, ready to write or compare."""
+
+    stack: str
+    objects: tuple[RenderedObject, ...]
+    releases: tuple[HelmRelease, ...]
+    summary: dict[str, Any]
+
+    def files(self) -> dict[str, str]:
+        """Relative path -> file content, in a stable order."""
+        files = {f"{MANIFESTS_DIR}/{o.ref.filename}": dump(o.manifest) for o in self.objects}
+        files[SUMMARY_FILE] = dump(self.summary)
+        return dict(sorted(files.items()))
+
+
+def mask(value: Any, *, secret: bool = False) -> Any:
+    """`value` with every secret leaf replaced by the placeholder (mapping keys are kept)."""
+    inner, wrapped = offline.unwrap_secret(value)
+    secret = secret or wrapped
+    if isinstance(inner, Mapping):
+        return {k: mask(v, secret=secret) for k, v in inner.items()}
+    if isinstance(inner, list | tuple):
+        return [mask(v, secret=secret) for v in inner]
+    if secret:
+        return SECRET_PLACEHOLDER
+    return UNKNOWN_PLACEHOLDER if inner == rpc.UNKNOWN else inner
+
+
+def plain(value: Any) -> Any:
+    """`value` with every secret marker removed, for validation in memory."""
+    inner, _ = offline.unwrap_secret(value)
+    if isinstance(inner, Mapping):
+        return {k: plain(v) for k, v in inner.items()}
+    if isinstance(inner, list | tuple):
+        return [plain(v) for v in inner]
+    return inner
+
+
+def _manifest(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    manifest: dict[str, Any] = mask(inputs)
+    # A Secret's payload is sensitive whatever the program marked; the keys stay for review.
+    if manifest.get("kind") == "Secret" and manifest.get("apiVersion") == "v1":
+        for key in _SECRET_DATA_FIELDS:
+            if isinstance(manifest.get(key), Mapping):
+                manifest[key] = {k: SECRET_PLACEHOLDER for k in manifest[key]}
+    return manifest
+
+
+def _is_object(registration: offline.Registration) -> bool:
+    return (
+        registration.custom
+        and registration.type.startswith("kubernetes:")
+        and registration.type != HELM_RELEASE
+        and "apiVersion" in registration.inputs
+        and "kind" in registration.inputs
+    )
+
+
+def _summarised(registration: offline.Registration) -> bool:
+    """Non-Kubernetes resources worth a reviewer's eye (providers hold only connection details)."""
+    return (
+        registration.custom
+        and not registration.type.startswith("pulumi:providers:")
+        and not _is_object(registration)
+        and registration.type != HELM_RELEASE
+    )
+
+
+def from_recording(
+    recording: offline.Recording, *, stack: str, placeholders: Iterable[str] = ()
+) -> Render:
+    """Turn what the program registered into manifests and a summary."""
+    objects: list[RenderedObject] = []
+    releases: list[HelmRelease] = []
+    others: list[dict[str, Any]] = []
+    for r in recording.resources:
+        resource = f"{r.type}::{r.name}"
+        if _is_object(r):
+            manifest = _manifest(r.inputs)
+            ref = ObjectRef.of(manifest, fallback_name=f"{r.name}-autonamed")
+            objects.append(RenderedObject(ref, resource, r.protect, manifest, plain(r.inputs)))
+        elif r.type == HELM_RELEASE:
+            releases.append(
+                HelmRelease(
+                    resource=resource,
+                    protect=r.protect,
+                    name=str(plain(r.inputs.get("name", r.name))),
+                    chart=str(plain(r.inputs.get("chart", ""))),
+                    version=str(plain(r.inputs.get("version", ""))),
+                    namespace=str(plain(r.inputs.get("namespace", ""))),
+                    values=mask(r.inputs.get("values") or {}),
+                    plain_values=plain(r.inputs.get("values") or {}),
+                )
+            )
+        elif _summarised(r):
+            others.append(
+                {"type": r.type, "name": r.name, "protect": r.protect, "inputs": mask(r.inputs)}
+            )
+    objects.sort(key=lambda o: o.ref)
+    _check_unique(objects)
+    releases.sort(key=lambda h: (h.namespace, h.name))
+    summary = {
+        "stack": stack,
+        "project": c.PROJECT,
+        "note": NOTE,
+        "placeholderConfig": sorted(placeholders),
+        "kubernetes": [
+            {
+                "object": o.ref.id,
+                "apiVersion": o.ref.api_version,
+                "file": o.ref.filename,
+                "resource": o.resource,
+                "protect": o.protect,
+            }
+            for o in objects
+        ],
+        "helmReleases": [
+            {
+                "name": h.name,
+                "resource": h.resource,
+                "protect": h.protect,
+                "namespace": h.namespace,
+                "chart": h.chart,
+                "version": h.version,
+                "values": h.values,
+            }
+            for h in releases
+        ],
+        "github": sorted(
+            (o for o in others if o["type"].startswith("github:")),
+            key=lambda o: (o["type"], o["name"]),
+        ),
+        "otherResources": sorted(
+            (o for o in others if not o["type"].startswith("github:")),
+            key=lambda o: (o["type"], o["name"]),
+        ),
+        "outputs": {
+            k: SECRET_PLACEHOLDER if k in recording.secret_outputs else mask(v)
+            for k, v in recording.outputs.items()
+        },
+        "warnings": list(recording.warnings),
+    }
+    return Render(stack, tuple(objects), tuple(releases), summary)
+
+
+def _check_unique(objects: list[RenderedObject]) -> None:
+    seen: dict[str, RenderedObject] = {}
+    for o in objects:
+        if (other := seen.get(o.ref.filename)) is not None:
+            raise RenderError(
+                f"{o.resource} and {other.resource} both render to {o.ref.filename} "
+                f"({o.ref.id}, {other.ref.id})"
+            )
+        seen[o.ref.filename] = o
+
+
+def _stack_file(project_dir: Path, stack: str) -> Path:
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(
+            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
+        )
+        raise RenderError(
+            f"no stack file {path}; stacks in {project_dir}: {', '.join(known) or 'none'}"
+        )
+    return path
+
+
+def _secure_keys(path: Path) -> set[str]:
+    document = yaml.safe_load(path.read_text()) or {}
+    return {
+        key
+        for key, value in (document.get("config") or {}).items()
+        if isinstance(value, Mapping) and "secure" in value
+    }
+
+
+def offline_config(
+    project_dir: Path,
+    stack: str,
+    overrides: Mapping[str, str] | None = None,
+    today: date | None = None,
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The stack's plain config plus placeholders for the tokens it keeps secret.
+
+    Returns the config and the keys that received a placeholder. A placeholder is supplied for every
+    required token and every token the stack file sets as a secret, with an expiry date when the
+    stack file has none, so the program runs exactly as with real tokens.
+    """
+    path = _stack_file(project_dir, stack)
+    config = {**offline.stack_config(project_dir, stack), **(overrides or {})}
+    secure = _secure_keys(path)
+    expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
+    keys = s.config_keys()
+    placeheld: list[str] = []
+    for key in sorted(s.SECRET_KEYS):
+        full = f"{c.PROJECT}:{key}"
+        required = s.Settings.model_fields[_field_name(key)].is_required()
+        if full in config or not (required or full in secure):
+            continue
+        # Matches the token formats settings accept; plainly not a real token.
+        config[full] = f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
+        placeheld.append(full)
+        expires = f"{full}Expires"
+        if f"{key}Expires" in keys and expires not in config:
+            config[expires] = expiry
+            placeheld.append(expires)
+    return config, tuple(placeheld)
+
+
+def _field_name(alias: str) -> str:
+    return next(n for n, f in s.Settings.model_fields.items() if (f.alias or n) == alias)
+
+
+def render_stack(
+    project_dir: Path,
+    stack: str,
+    overrides: Mapping[str, str] | None = None,
+    today: date | None = None,
+) -> Render:
+    """Run the project's `__main__.py` for `stack` offline and render what it declares."""
+    config, placeheld = offline_config(project_dir, stack, overrides, today)
+    secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS))
+    try:
+        recording = offline.run_main(
+            project_dir, config=config, stack_name=stack, secret_keys=secret_keys
+        )
+    except offline.ProgramFailed as failed:
+        raise RenderError(f"stack {stack}: {failed.error}") from None
+    render = from_recording(recording, stack=stack, placeholders=placeheld)
+    _refuse_leaks(render, [config[k] for k in secret_keys if config.get(k)])
+    return render
+
+
+def _refuse_leaks(render: Render, secrets: list[str]) -> None:
+    """Last line of defence: no secret config value may appear in any rendered file."""
+    for path, text in render.files().items():
+        if any(secret in text for secret in secrets):
+            raise RenderError(f"refusing to render: a secret config value would appear in {path}")
+
+
+def write(render: Render, out: Path) -> list[Path]:
+    """Write `render` under `out`, replacing an earlier render there; returns the files written.
+
+    Refuses a non-empty folder that does not hold a render, so a typo in `--out` cannot wipe files.
+    """
+    if out.exists() and any(out.iterdir()) and not (out / SUMMARY_FILE).is_file():
+        raise RenderError(f"{out} is not empty and holds no earlier render; choose another --out")
+    shutil.rmtree(out / MANIFESTS_DIR, ignore_errors=True)
+    (out / SUMMARY_FILE).unlink(missing_ok=True)
+    written: list[Path] = []
+    for relative, text in render.files().items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written
