@@ -55,6 +55,7 @@ class RenderedObject:
     protect: bool
     manifest: dict[str, Any]
     plain: dict[str, Any] = field(repr=False)
+    secrets: frozenset[str] = field(repr=False, default=frozenset())
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class HelmRelease:
     namespace: str
     values: dict[str, Any]
     plain_values: dict[str, Any] = field(repr=False)
+    secrets: frozenset[str] = field(repr=False, default=frozenset())
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,18 @@ def plain(value: Any) -> Any:
     if isinstance(inner, list | tuple):
         return [plain(v) for v in inner]
     return inner
+
+
+def secret_values(value: Any, *, secret: bool = False) -> frozenset[str]:
+    """The secret strings inside `value`, so messages quoting values can hide them."""
+    inner, wrapped = offline.unwrap_secret(value)
+    secret = secret or wrapped
+    if isinstance(inner, Mapping):
+        inner = list(inner.values())
+    if isinstance(inner, list | tuple):
+        return frozenset().union(*(secret_values(v, secret=secret) for v in inner))
+    # Short values ("git") would garble messages and reveal nothing.
+    return frozenset({inner}) if secret and isinstance(inner, str) and len(inner) >= 8 else frozenset()
 
 
 def _manifest(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,7 +166,14 @@ def from_recording(
         if _is_object(r):
             manifest = _manifest(r.inputs)
             ref = ObjectRef.of(manifest, fallback_name=f"{r.name}-autonamed")
-            objects.append(RenderedObject(ref, resource, r.protect, manifest, plain(r.inputs)))
+            objects.append(RenderedObject(
+                    ref,
+                    resource,
+                    r.protect,
+                    manifest,
+                    plain(r.inputs),
+                    secret_values(r.inputs),
+                ))
         elif r.type == HELM_RELEASE:
             releases.append(
                 HelmRelease(
@@ -164,6 +185,7 @@ def from_recording(
                     namespace=str(plain(r.inputs.get("namespace", ""))),
                     values=mask(r.inputs.get("values") or {}),
                     plain_values=plain(r.inputs.get("values") or {}),
+                    secrets=secret_values(r.inputs.get("values") or {}),
                 )
             )
         elif _summarised(r):

@@ -442,8 +442,9 @@ def _component_problems(entries: tuple[str, ...]) -> list[str]:
                 f"{entry!r}: allowed: 'name' or 'name: dependency, ...' with DNS-1123 label names"
             )
             continue
-        if names.count(comp.name) > 1:
-            problems.append(f"component {comp.name!r} is listed more than once")
+        duplicate = f"component {comp.name!r} is listed more than once"
+        if names.count(comp.name) > 1 and duplicate not in problems:
+            problems.append(duplicate)
         problems.extend(
             f"component {comp.name!r} depends on {dep!r}, which is not a configured component"
             for dep in comp.depends_on

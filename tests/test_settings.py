@@ -231,3 +231,61 @@ def test_committed_stack_files_hold_no_secret_values() -> None:
         config = yaml.safe_load(path.read_text())["config"]
         leaked = [k for k in config if k.removeprefix("d1-fleet:") in s.SECRET_KEYS]
         assert not leaked, f"{path.name} commits {leaked}"
+
+
+def test_settings_platform_components_parse_with_dependencies() -> None:
+    entries = ["monitoring", "admission: monitoring", "apps:monitoring , admission"]
+    assert s.parse({**VALID, "platformComponents": entries}).platform == (
+        s.PlatformComponent(name="monitoring"),
+        s.PlatformComponent(name="admission", depends_on=("monitoring",)),
+        s.PlatformComponent(name="apps", depends_on=("monitoring", "admission")),
+    )
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (
+            ["admission: monitoring"],
+            "component 'admission' depends on 'monitoring', which is not a configured component",
+        ),
+        (["a: c", "b: a", "c: b"], "dependency cycle: a -> c -> b -> a"),
+        (["a: a"], "dependency cycle: a -> a"),
+        (["monitoring", "monitoring"], "component 'monitoring' is listed more than once"),
+        (
+            ["Monitoring"],
+            "'Monitoring': allowed: 'name' or 'name: dependency, ...' with DNS-1123 label names",
+        ),
+    ],
+)
+def test_settings_bad_platform_components(entries: list[str], message: str) -> None:
+    assert problems(platformComponents=entries) == [f"d1-fleet:platformComponents: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("tenants", "message"),
+    [
+        (["backend", "backend"], "tenant 'backend' is listed more than once"),
+        (["flux-system"], "tenant 'flux-system' is a reserved namespace"),
+        (["default"], "tenant 'default' is a reserved namespace"),
+        (["kube-public"], "tenant 'kube-public' is a reserved namespace"),
+    ],
+)
+def test_settings_bad_tenants_name_the_tenant(tenants: list[str], message: str) -> None:
+    (problem,) = problems(tenants=tenants)
+    assert problem.startswith(f"d1-fleet:tenants: {message}"), problem
+
+
+def test_settings_invalid_tenant_name_names_the_tenant() -> None:
+    (problem,) = problems(tenants=["backend", "Front_End"])
+    assert problem.startswith("d1-fleet:tenants[1]: 'Front_End' is invalid"), problem
+
+
+def test_settings_apps_update_tenant_conflicts_with_image_automation() -> None:
+    (problem,) = problems(tenants=["apps-update"], imageAutomation="true")
+    assert problem == "d1-fleet:tenants: tenant 'apps-update' is the image automation namespace"
+
+
+def test_settings_bad_automation_author_email() -> None:
+    (problem,) = problems(automationAuthorEmail="bot")
+    assert problem.startswith("d1-fleet:automationAuthorEmail: 'bot' is invalid")

@@ -215,3 +215,171 @@ def test_expired_token_fails_with_a_clear_message(run_stack: RunStack) -> None:
     message = str(caught.value)
     assert f"d1-fleet:platformToken: the platform token expired on {yesterday}" in message
     assert caught.value.recording.resources == []
+
+
+KS = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
+GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
+IUA = "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation"
+
+
+def objects(run: Recording) -> set[tuple[str, str, str]]:
+    """(kind, namespace, name) of every Kubernetes object the stack declares."""
+    return {
+        (r.inputs["kind"], r.inputs["metadata"].get("namespace", ""), r.inputs["metadata"]["name"])
+        for r in run.kubernetes_objects()
+    }
+
+
+def tenant_objects(namespace: str) -> set[tuple[str, str, str]]:
+    return {
+        ("Namespace", "", namespace),
+        ("ServiceAccount", namespace, "flux-apps"),
+        ("RoleBinding", namespace, "flux-apps"),
+        ("Secret", namespace, "flux-apps"),
+        ("ConfigMap", namespace, "flux-runtime-info"),
+        ("GitRepository", namespace, "flux-apps"),
+        ("Kustomization", namespace, f"flux-{namespace}"),
+    }
+
+
+def component_objects(name: str) -> set[tuple[str, str, str]]:
+    return {
+        ("Kustomization", "flux-system", f"{name}-controllers"),
+        ("Kustomization", "flux-system", f"{name}-configs"),
+    }
+
+
+BOOTSTRAP = {
+    ("Namespace", "", "flux-system"),
+    ("Secret", "flux-system", "flux-system"),
+    ("Secret", "flux-system", "flux-apps"),
+    ("ConfigMap", "flux-system", "flux-runtime-info"),
+    ("FluxInstance", "flux-system", "flux"),
+    ("GitRepository", "flux-system", "flux-infra"),
+    ("ServiceAccount", "flux-system", "flux-infra"),
+    ("ClusterRoleBinding", "", "flux-infra"),
+}
+AUTOMATION = {
+    ("Kustomization", "flux-system", "flux-infra-update-policies"),
+    ("ImageUpdateAutomation", "flux-system", "flux-infra"),
+    *{
+        (k, "apps-update" if ns else "", n)
+        for k, ns, n in tenant_objects("apps-update")
+        if k != "Kustomization"
+    },
+    ("Kustomization", "apps-update", "flux-apps"),
+    ("ImageUpdateAutomation", "apps-update", "flux-apps"),
+}
+
+
+def test_stack_full_inventory_of_kubernetes_objects(staging: Recording, prod_eu: Recording) -> None:
+    platform = component_objects("monitoring") | component_objects("admission")
+    tenants = tenant_objects("backend") | tenant_objects("frontend")
+    assert objects(prod_eu) == BOOTSTRAP | platform | tenants
+    assert objects(staging) == BOOTSTRAP | platform | tenants | AUTOMATION
+
+
+def test_production_declares_no_automation_objects(prod_eu: Recording) -> None:
+    assert not prod_eu.of_type(IUA)
+    labelled = [
+        r.name
+        for r in prod_eu.kubernetes_objects()
+        if r.inputs["metadata"].get("labels", {}).get("toolkit.fluxcd.io/role") == "automation"
+    ]
+    assert labelled == []
+
+
+def test_every_tenant_namespace_has_its_secret_and_runtime_copies(staging: Recording) -> None:
+    tenant_namespaces = {
+        r.inputs["metadata"]["name"]
+        for r in staging.of_type(NAMESPACE)
+        if r.inputs["metadata"].get("labels", {}).get("toolkit.fluxcd.io/tenant") == "apps"
+    }
+    assert tenant_namespaces == {"backend", "frontend", "apps-update"}
+    found = objects(staging)
+    for namespace in tenant_namespaces:
+        assert ("Secret", namespace, "flux-apps") in found, namespace
+        assert ("ConfigMap", namespace, "flux-runtime-info") in found, namespace
+
+
+def test_every_copy_of_a_token_is_secret(staging: Recording) -> None:
+    secrets = staging.of_type("kubernetes:core/v1:Secret")
+    assert len(secrets) == 5
+    for secret in secrets:
+        data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
+        assert was_secret, secret.name
+        assert data["password"] in (PLATFORM_TOKEN, APPS_TOKEN), secret.name
+
+
+def test_flux_objects_wait_for_the_flux_instance(staging: Recording) -> None:
+    instance = staging.get(INSTANCE, "flux-instance").urn
+    for r in staging.kubernetes_objects():
+        if r.inputs["apiVersion"].split("/")[0].endswith("toolkit.fluxcd.io"):
+            assert instance in r.dependencies, r.name
+
+
+def test_tenant_kustomizations_wait_for_the_platform(staging: Recording) -> None:
+    platform = {
+        r.urn
+        for r in staging.of_type(KS)
+        if r.inputs["metadata"]["name"].endswith(("-controllers", "-configs"))
+    }
+    assert len(platform) == 4
+    for name in ("tenant-backend-kustomization", "tenant-frontend-kustomization"):
+        assert platform <= set(staging.get(KS, name).dependencies), name
+
+
+def test_values_known_to_the_stack_are_written_in(staging: Recording, prod_eu: Recording) -> None:
+    for run, branch, env in ((staging, "main", "staging"), (prod_eu, "production", "production")):
+        for r in run.of_type(GIT):
+            assert r.inputs["spec"]["ref"] == {"branch": branch}, r.name
+        for r in run.of_type(KS):
+            assert "${" not in r.inputs["spec"]["path"], r.name
+        assert (
+            run.get(KS, "tenant-backend-kustomization").inputs["spec"]["path"]
+            == f"./components/backend/{env}"
+        )
+
+
+def test_adding_and_removing_a_tenant_changes_exactly_its_objects(
+    prod_eu: Recording, run_stack: RunStack
+) -> None:
+    added = run_stack("prod-eu", {"tenants": '["backend", "frontend", "payments"]'})
+    assert objects(added) - objects(prod_eu) == tenant_objects("payments")
+    assert objects(prod_eu) <= objects(added)
+    removed = run_stack("prod-eu", {"tenants": '["backend"]'})
+    assert objects(prod_eu) - objects(removed) == tenant_objects("frontend")
+    assert objects(removed) <= objects(prod_eu)
+
+
+def test_adding_and_removing_a_component_changes_exactly_its_objects(
+    prod_eu: Recording, run_stack: RunStack
+) -> None:
+    added = run_stack(
+        "prod-eu",
+        {"platformComponents": '["monitoring", "admission: monitoring", "ingress: admission"]'},
+    )
+    assert objects(added) - objects(prod_eu) == component_objects("ingress")
+    ingress = added.get(KS, "platform-ingress-controllers")
+    assert ingress.inputs["spec"]["dependsOn"] == [{"name": "admission-controllers"}]
+    removed = run_stack("prod-eu", {"platformComponents": '["monitoring"]'})
+    assert objects(prod_eu) - objects(removed) == component_objects("admission")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"tenants": '["backend", "backend"]'}, "tenants"),
+        ({"tenants": '["kube-system"]'}, "tenants"),
+        ({"tenants": '["Backend"]'}, "tenants[0]"),
+        ({"platformComponents": '["admission: monitoring"]'}, "platformComponents"),
+        ({"platformComponents": '["a: b", "b: a"]'}, "platformComponents"),
+    ],
+)
+def test_bad_tenants_and_components_register_nothing(
+    run_stack: RunStack, overrides: dict[str, str], key: str
+) -> None:
+    with pytest.raises(offline.ProgramError) as caught:
+        run_stack("staging", overrides)
+    assert f"d1-fleet:{key}:" in str(caught.value)
+    assert caught.value.recording.resources == []

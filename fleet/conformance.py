@@ -1,0 +1,449 @@
+"""Strict conformance of rendered objects with Kubernetes' and Flux's own schemas, offline.
+
+Mocked tests prove what the program declares; this proves the API server and the Flux controllers
+would accept it:
+
+- core Kubernetes objects: `kubernetes-validate` strict schemas of `KUBERNETES_VERSION` (unknown
+  fields are errors);
+- custom resources: the upstream CRD's `openAPIV3Schema` for the served apiVersion, made strict the
+  way the API server's strict field validation is (unknown fields are errors unless the schema
+  preserves them), plus the CRD's CEL rules (`fleet.cel_rules`) and the ObjectMeta rules the CRD
+  schema leaves to the API server;
+- Helm values: the chart's `values.schema.json`, applied to the partial document the program
+  passes (see `Schemas.check_values`).
+
+The CRDs and the chart schema come from a folder (`FLEET_SCHEMAS_DIR`, default
+`../shared/schemas` next to the checkout); docs/conformance.md says how to fetch them upstream.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+from fleet import cel_rules
+from fleet.manifests import ObjectRef
+from fleet.render import SECRET_PLACEHOLDER, Render
+
+SCHEMAS_ENV: Final = "FLEET_SCHEMAS_DIR"
+DEFAULT_SCHEMAS_DIR: Final = Path(__file__).resolve().parent.parent.parent / "shared" / "schemas"
+# Newest Kubernetes minor kubernetes-validate 1.37 ships; raise it with the clusters and the package.
+KUBERNETES_VERSION: Final = "1.37"
+
+UPSTREAM: Final = (
+    "Get the same files from the upstream releases: each Flux controller's config/crd/bases "
+    "(fluxcd/source-controller, kustomize-controller, helm-controller, notification-controller, "
+    "image-reflector-controller, image-automation-controller) and "
+    "controlplaneio-fluxcd/flux-operator config/crd/bases into <dir>/crds, and "
+    "controlplaneio-fluxcd/charts charts/flux-operator/values.schema.json into "
+    "<dir>/charts/flux-operator; docs/conformance.md lists the tags."
+)
+
+# Core kinds without a namespace; every other core kind needs one (a CRD says its own scope).
+CLUSTER_SCOPED: Final = frozenset(
+    {
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "StorageClass",
+        "PriorityClass",
+        "IngressClass",
+        "RuntimeClass",
+        "APIService",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "CSIDriver",
+        "VolumeAttachment",
+    }
+)
+_RBAC_GROUP: Final = "rbac.authorization.k8s.io"
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+class SchemasMissing(FileNotFoundError):
+    """The schema folder is absent: conformance cannot run and must not pass silently."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason an object (or a Helm release's values) would be rejected."""
+
+    subject: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" at {self.path}" if self.path else ""
+        return f"{self.subject}{where}: {self.message}"
+
+
+def schemas_dir() -> Path:
+    """The schema folder: `$FLEET_SCHEMAS_DIR`, else `../shared/schemas` next to the checkout."""
+    configured = os.environ.get(SCHEMAS_ENV)
+    root = Path(configured) if configured else DEFAULT_SCHEMAS_DIR
+    if not (root / "crds").is_dir() or not any((root / "crds").glob("*.yaml")):
+        source = f"${SCHEMAS_ENV}" if configured else f"the default (set ${SCHEMAS_ENV} to change)"
+        raise SchemasMissing(
+            f"no CRDs in {root / 'crds'} ({source}); conformance needs the upstream schemas. "
+            + UPSTREAM.replace("<dir>", str(root))
+        )
+    return root
+
+
+@dataclass(frozen=True)
+class Crd:
+    """One CustomResourceDefinition, reduced to what validation needs."""
+
+    group: str
+    kind: str
+    scope: str
+    versions: Mapping[str, Mapping[str, Any]]  # served version -> openAPIV3Schema
+
+    def cel(self, version: str) -> Iterator[tuple[tuple[str, ...], str, str]]:
+        """(path, message, rule) of every CEL rule in `version`'s schema."""
+        yield from _cel(self.versions[version], ())
+
+
+def _cel(node: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str, str]]:
+    for rule in node.get("x-kubernetes-validations") or ():
+        yield path, str(rule.get("message") or rule.get("messageExpression", "")), rule["rule"]
+    for name, child in (node.get("properties") or {}).items():
+        yield from _cel(child, (*path, name))
+    if isinstance(node.get("items"), Mapping):
+        yield from _cel(node["items"], (*path, "[]"))
+    if isinstance(node.get("additionalProperties"), Mapping):
+        yield from _cel(node["additionalProperties"], (*path, "{}"))
+
+
+def _is_true(node: Mapping[str, Any], key: str) -> bool:
+    return node.get(key) is True
+
+
+def crd_json_schema(node: Mapping[str, Any], *, structural: bool = True) -> dict[str, Any]:
+    """An `openAPIV3Schema` as a strict JSON Schema (draft 2020-12).
+
+    Objects of the structural tree reject unknown fields unless they declare their own
+    `additionalProperties` or `x-kubernetes-preserve-unknown-fields`, as the API server's strict
+    field validation does. `anyOf`/`allOf`/`oneOf`/`not` branches only add value rules in a
+    structural schema, so they are left open. `nullable`, `x-kubernetes-int-or-string` and
+    OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` become their JSON Schema forms;
+    other `x-kubernetes-*` keys are dropped (CEL rules are checked by `fleet.cel_rules`).
+    """
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key.startswith("x-kubernetes-") or key in ("nullable", "description"):
+            continue
+        if key == "properties":
+            out[key] = {n: crd_json_schema(s, structural=structural) for n, s in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
+            out[key] = crd_json_schema(value, structural=structural)
+        elif key in ("anyOf", "allOf", "oneOf"):
+            out[key] = [crd_json_schema(s, structural=False) for s in value]
+        elif key == "not":
+            out[key] = crd_json_schema(value, structural=False)
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
+            bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+            if value and bound in node:
+                out[key] = node[bound]
+        else:
+            out[key] = value
+    for key in ("exclusiveMinimum", "exclusiveMaximum"):
+        bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+        if node.get(key) is True:
+            out.pop(bound, None)
+    if _is_true(node, "x-kubernetes-int-or-string") and "anyOf" not in out:
+        out["type"] = ["integer", "string"]
+    if node.get("x-kubernetes-list-type") == "set":
+        out["uniqueItems"] = True
+    if _is_true(node, "nullable"):
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    if (
+        structural
+        and node.get("type") == "object"
+        and "additionalProperties" not in node
+        and not _is_true(node, "x-kubernetes-preserve-unknown-fields")
+    ):
+        if _is_true(node, "x-kubernetes-embedded-resource"):
+            props = out.setdefault("properties", {})
+            for implicit in ("apiVersion", "kind", "metadata"):
+                props.setdefault(implicit, {})
+        out["additionalProperties"] = False
+    return out
+
+
+def values_json_schema(node: Mapping[str, Any], *, merged: bool = True) -> dict[str, Any]:
+    """A chart's values schema, for the values a release passes rather than the merged result.
+
+    Helm validates user values coalesced with the chart's values.yaml, which is not available
+    offline. Maps merge with those defaults, so a `required` key under a map is supplied by the
+    chart unless the user deletes it with null (rejected separately); `required` is dropped there.
+    Lists replace the chart's lists whole, so `required` inside list items is kept. Objects that
+    list their properties reject unknown keys: Helm would ignore a misspelled key silently.
+    """
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "required" and merged:
+            continue
+        if key == "properties":
+            out[key] = {n: values_json_schema(s, merged=merged) for n, s in value.items()}
+        elif key == "additionalProperties" and isinstance(value, Mapping):
+            out[key] = values_json_schema(value, merged=merged)
+        elif key == "items" and isinstance(value, Mapping):
+            out[key] = values_json_schema(value, merged=False)
+        elif key in ("anyOf", "allOf", "oneOf"):
+            out[key] = [values_json_schema(s, merged=merged) for s in value]
+        else:
+            out[key] = value
+    if "properties" in node and "additionalProperties" not in node:
+        out["additionalProperties"] = False
+    return out
+
+
+def _errors(validator: jsonschema.protocols.Validator, document: Any) -> Iterator[tuple[str, str]]:
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path))):
+        yield ".".join(map(str, error.absolute_path)), error.message
+
+
+class Schemas:
+    """The CRDs and chart schemas of one schema folder, loaded once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
+        self.crds: dict[tuple[str, str], Crd] = {}
+        for path in sorted((root / "crds").glob("*.yaml")):
+            for document in yaml.safe_load_all(path.read_text()):
+                if isinstance(document, Mapping) and document.get("kind") == "CustomResourceDefinition":
+                    crd = _crd(document)
+                    self.crds[(crd.group, crd.kind)] = crd
+
+    @classmethod
+    def load(cls) -> Schemas:
+        return cls(schemas_dir())
+
+    def _crd_validator(self, crd: Crd, version: str) -> jsonschema.protocols.Validator:
+        key = (crd.group, crd.kind, version)
+        if key not in self._validators:
+            schema = crd_json_schema(crd.versions[version])
+            # ObjectMeta is checked against Kubernetes' own schema (`_metadata`).
+            schema.setdefault("properties", {})["metadata"] = {"type": "object"}
+            self._validators[key] = jsonschema.Draft202012Validator(schema)
+        return self._validators[key]
+
+    def check_object(self, manifest: Mapping[str, Any], subject: str = "") -> list[Problem]:
+        """Every reason the API server would reject `manifest`; empty when it conforms."""
+        ref = ObjectRef.of(manifest)
+        subject = subject or ref.id or "object"
+        api_version, kind = manifest.get("apiVersion"), manifest.get("kind")
+        if not isinstance(api_version, str) or not isinstance(kind, str) or not kind:
+            return [Problem(subject, "", "apiVersion and kind must be set")]
+        group, _, version = api_version.rpartition("/")
+        crd = self.crds.get((group, kind))
+        if crd is not None:
+            problems = self._check_custom(crd, version, manifest, subject)
+        else:
+            problems = self._check_core(manifest, subject)
+        return problems + _metadata(manifest, subject, group, crd)
+
+    def _check_custom(
+        self, crd: Crd, version: str, manifest: Mapping[str, Any], subject: str
+    ) -> list[Problem]:
+        if version not in crd.versions:
+            served = ", ".join(f"{crd.group}/{v}" for v in crd.versions)
+            return [
+                Problem(
+                    subject,
+                    "apiVersion",
+                    f"{manifest['apiVersion']} is not served by the {crd.kind} CRD "
+                    f"(served: {served})",
+                )
+            ]
+        problems = [
+            Problem(subject, path, message)
+            for path, message in _errors(self._crd_validator(crd, version), manifest)
+        ]
+        problems.extend(self._metadata_schema(manifest, subject))
+        checked = {(r.path, r.message) for r in cel_rules.rules_for(crd.kind)}
+        for path, message, rule in crd.cel(version):
+            if not cel_rules.is_transition(rule) and (path, message) not in checked:
+                problems.append(
+                    Problem(
+                        subject,
+                        ".".join(path),
+                        f"CEL rule not evaluated offline ({message!r}); add it to fleet/cel_rules.py",
+                    )
+                )
+        problems.extend(
+            Problem(subject, ".".join(r.path), f"CEL rule: {r.message}")
+            for r in cel_rules.violations(manifest)
+        )
+        return problems
+
+    @staticmethod
+    def _check_core(manifest: Mapping[str, Any], subject: str) -> list[Problem]:
+        try:
+            kubernetes_validate.validate(dict(manifest), KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            return [
+                Problem(
+                    subject,
+                    "apiVersion",
+                    f"{manifest['apiVersion']} {manifest['kind']} is neither a Kubernetes "
+                    f"{KUBERNETES_VERSION} kind nor defined by a CRD in the schema folder",
+                )
+            ]
+        except kubernetes_validate.ValidationError as error:
+            return [Problem(subject, ".".join(map(str, error.absolute_path)), str(error.message))]
+        return []
+
+    @staticmethod
+    def _metadata_schema(manifest: Mapping[str, Any], subject: str) -> list[Problem]:
+        """A CRD's schema leaves `metadata` open; Kubernetes' ObjectMeta schema is strict."""
+        carrier = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": manifest.get("metadata")}
+        return Schemas._check_core(carrier, subject)
+
+    def check_values(self, chart: str, values: Mapping[str, Any], subject: str) -> list[Problem]:
+        """Problems of the values a release passes to `chart`, by the chart's values.schema.json.
+
+        The chart is found by the last segment of its reference (`oci://.../flux-operator`).
+        """
+        name = chart.rstrip("/").rsplit("/", 1)[-1].split(":")[0]
+        path = self.root / "charts" / name / "values.schema.json"
+        if not path.is_file():
+            return [Problem(subject, "chart", f"no values schema for chart {name!r} at {path}")]
+        schema = values_json_schema(yaml.safe_load(path.read_text()))
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        problems = [Problem(subject, f"values.{p}".rstrip("."), m) for p, m in _errors(validator, values)]
+        problems.extend(
+            Problem(subject, f"values.{p}", "null deletes the chart's default; set a value instead")
+            for p in _nulls(values, "")
+        )
+        return problems
+
+
+def _nulls(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if child is None:
+                yield where
+            else:
+                yield from _nulls(child, where)
+
+
+def _crd(document: Mapping[str, Any]) -> Crd:
+    spec = document["spec"]
+    return Crd(
+        group=spec["group"],
+        kind=spec["names"]["kind"],
+        scope=spec.get("scope", "Namespaced"),
+        versions={
+            v["name"]: v["schema"]["openAPIV3Schema"]
+            for v in spec["versions"]
+            if v.get("served", True)
+        },
+    )
+
+
+def _metadata(
+    manifest: Mapping[str, Any], subject: str, group: str, crd: Crd | None
+) -> list[Problem]:
+    """ObjectMeta rules the API server applies beyond any schema: name, namespace, labels."""
+    metadata = manifest.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return [Problem(subject, "metadata", "metadata must be set")]
+    problems: list[Problem] = []
+    kind = manifest["kind"]
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    if isinstance(name, str) and (message := _name_problem(kind, group, name)):
+        problems.append(Problem(subject, "metadata.name", message))
+    if isinstance(namespace, str) and not _is_label(namespace):
+        problems.append(Problem(subject, "metadata.namespace", f"{namespace!r} is not a DNS-1123 label"))
+    cluster_scoped = crd.scope == "Cluster" if crd is not None else kind in CLUSTER_SCOPED
+    if cluster_scoped and namespace:
+        problems.append(Problem(subject, "metadata.namespace", f"{kind} is cluster-scoped"))
+    if not cluster_scoped and not namespace:
+        problems.append(
+            Problem(
+                subject,
+                "metadata.namespace",
+                f"{kind} is namespaced; without a namespace the provider's default applies",
+            )
+        )
+    for key, value in (metadata.get("labels") or {}).items():
+        if message := _key_problem(key):
+            problems.append(Problem(subject, f"metadata.labels.{key}", message))
+        if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+            problems.append(Problem(subject, f"metadata.labels.{key}", f"invalid label value {value!r}"))
+    for key in metadata.get("annotations") or {}:
+        if message := _key_problem(key):
+            problems.append(Problem(subject, f"metadata.annotations.{key}", message))
+    return problems
+
+
+def _is_label(value: str) -> bool:
+    return len(value) <= 63 and bool(_LABEL.match(value))
+
+
+def _name_problem(kind: str, group: str, name: str) -> str | None:
+    if group == _RBAC_GROUP:
+        # RBAC names are path segments, not DNS names (e.g. system:controller:...).
+        ok = name not in (".", "..") and "/" not in name and "%" not in name and name != ""
+        return None if ok else f"{name!r} is not a valid path segment name"
+    if kind == "Namespace":
+        return None if _is_label(name) else f"{name!r} is not a DNS-1123 label"
+    if len(name) > 253 or not _SUBDOMAIN.match(name):
+        return f"{name!r} is not a DNS-1123 subdomain"
+    return None
+
+
+def _key_problem(key: str) -> str | None:
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+        return f"key prefix {prefix!r} is not a DNS-1123 subdomain"
+    if len(name) > 63 or not _QUALIFIED_NAME.match(name):
+        return f"key name {name!r} is not a qualified name"
+    return None
+
+
+def _scrub(problems: list[Problem], secrets: frozenset[str]) -> list[Problem]:
+    """Problems as printable text: validators quote values, and secret ones must not show."""
+    scrubbed = []
+    for p in problems:
+        message = p.message
+        for secret in sorted(secrets, key=len, reverse=True):
+            message = message.replace(secret, SECRET_PLACEHOLDER)
+        scrubbed.append(Problem(p.subject, p.path, message))
+    return scrubbed
+
+
+def check(render: Render, schemas: Schemas) -> list[Problem]:
+    """Every conformance problem of one stack's render, validated on the real (in-memory) values."""
+    problems: list[Problem] = []
+    for obj in render.objects:
+        problems.extend(_scrub(schemas.check_object(obj.plain, obj.ref.id), obj.secrets))
+    for release in render.releases:
+        subject = f"HelmRelease {release.namespace}/{release.name} ({release.chart})"
+        found = schemas.check_values(release.chart, release.plain_values, subject)
+        problems.extend(_scrub(found, release.secrets))
+    return problems
