@@ -36,7 +36,9 @@ def _exactly_one(node: Node, a: str, b: str) -> bool:
     return has(node, a) != has(node, b)
 
 
-_KUBECONFIG = "exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified"
+_KUBECONFIG = (
+    "exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified"
+)
 _OIDC = "generic-oidc"
 
 RULES: Final[tuple[Rule, ...]] = (
@@ -58,8 +60,10 @@ RULES: Final[tuple[Rule, ...]] = (
         ("spec", "cluster"),
         ".objectLevelWorkloadIdentity must be set to true when .multitenantWorkloadIdentity "
         "is set to true",
-        lambda c: c.get("objectLevelWorkloadIdentity") is True
-        or c.get("multitenantWorkloadIdentity") is not True,
+        lambda c: (
+            c.get("objectLevelWorkloadIdentity") is True
+            or c.get("multitenantWorkloadIdentity") is not True
+        ),
     ),
     Rule(
         "FluxInstance",
@@ -142,9 +146,11 @@ RULES: Final[tuple[Rule, ...]] = (
         ("spec",),
         "spec.commitStatusExpr is only supported for the 'github', 'gitlab', 'gitea', "
         "'bitbucketserver', 'bitbucket', 'azuredevops' provider types",
-        lambda s: not has(s, "commitStatusExpr")
-        or s.get("type")
-        in ("github", "gitlab", "gitea", "bitbucketserver", "bitbucket", "azuredevops"),
+        lambda s: (
+            not has(s, "commitStatusExpr")
+            or s.get("type")
+            in ("github", "gitlab", "gitea", "bitbucketserver", "bitbucket", "azuredevops")
+        ),
     ),
     # image-reflector-controller: ImagePolicy.
     Rule(
@@ -164,8 +170,9 @@ RULES: Final[tuple[Rule, ...]] = (
         "HelmChart",
         ("spec",),
         "spec.verify is only supported when spec.sourceRef.kind is 'HelmRepository'",
-        lambda s: not has(s, "verify")
-        or (s.get("sourceRef") or {}).get("kind") == "HelmRepository",
+        lambda s: (
+            not has(s, "verify") or (s.get("sourceRef") or {}).get("kind") == "HelmRepository"
+        ),
     ),
 )
 

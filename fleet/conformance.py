@@ -121,7 +121,9 @@ class Crd:
         yield from _cel(self.versions[version], ())
 
 
-def _cel(node: Mapping[str, Any], path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str, str]]:
+def _cel(
+    node: Mapping[str, Any], path: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], str, str]]:
     for rule in node.get("x-kubernetes-validations") or ():
         yield path, str(rule.get("message") or rule.get("messageExpression", "")), rule["rule"]
     for name, child in (node.get("properties") or {}).items():
@@ -233,7 +235,10 @@ class Schemas:
         self.crds: dict[tuple[str, str], Crd] = {}
         for path in sorted((root / "crds").glob("*.yaml")):
             for document in yaml.safe_load_all(path.read_text()):
-                if isinstance(document, Mapping) and document.get("kind") == "CustomResourceDefinition":
+                if (
+                    isinstance(document, Mapping)
+                    and document.get("kind") == "CustomResourceDefinition"
+                ):
                     crd = _crd(document)
                     self.crds[(crd.group, crd.kind)] = crd
 
@@ -333,7 +338,9 @@ class Schemas:
             return [Problem(subject, "chart", f"no values schema for chart {name!r} at {path}")]
         schema = values_json_schema(yaml.safe_load(path.read_text()))
         validator = jsonschema.validators.validator_for(schema)(schema)
-        problems = [Problem(subject, f"values.{p}".rstrip("."), m) for p, m in _errors(validator, values)]
+        problems = [
+            Problem(subject, f"values.{p}".rstrip("."), m) for p, m in _errors(validator, values)
+        ]
         problems.extend(
             Problem(subject, f"values.{p}", "null deletes the chart's default; set a value instead")
             for p in _nulls(values, "")
@@ -378,7 +385,9 @@ def _metadata(
     if isinstance(name, str) and (message := _name_problem(kind, group, name)):
         problems.append(Problem(subject, "metadata.name", message))
     if isinstance(namespace, str) and not _is_label(namespace):
-        problems.append(Problem(subject, "metadata.namespace", f"{namespace!r} is not a DNS-1123 label"))
+        problems.append(
+            Problem(subject, "metadata.namespace", f"{namespace!r} is not a DNS-1123 label")
+        )
     cluster_scoped = crd.scope == "Cluster" if crd is not None else kind in CLUSTER_SCOPED
     if cluster_scoped and namespace:
         problems.append(Problem(subject, "metadata.namespace", f"{kind} is cluster-scoped"))
@@ -394,7 +403,9 @@ def _metadata(
         if message := _key_problem(key):
             problems.append(Problem(subject, f"metadata.labels.{key}", message))
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            problems.append(Problem(subject, f"metadata.labels.{key}", f"invalid label value {value!r}"))
+            problems.append(
+                Problem(subject, f"metadata.labels.{key}", f"invalid label value {value!r}")
+            )
     for key in metadata.get("annotations") or {}:
         if message := _key_problem(key):
             problems.append(Problem(subject, f"metadata.annotations.{key}", message))

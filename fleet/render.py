@@ -121,7 +121,9 @@ def secret_values(value: Any, *, secret: bool = False) -> frozenset[str]:
     if isinstance(inner, list | tuple):
         return frozenset().union(*(secret_values(v, secret=secret) for v in inner))
     # Short values ("git") would garble messages and reveal nothing.
-    return frozenset({inner}) if secret and isinstance(inner, str) and len(inner) >= 8 else frozenset()
+    return (
+        frozenset({inner}) if secret and isinstance(inner, str) and len(inner) >= 8 else frozenset()
+    )
 
 
 def _manifest(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,14 +168,16 @@ def from_recording(
         if _is_object(r):
             manifest = _manifest(r.inputs)
             ref = ObjectRef.of(manifest, fallback_name=f"{r.name}-autonamed")
-            objects.append(RenderedObject(
+            objects.append(
+                RenderedObject(
                     ref,
                     resource,
                     r.protect,
                     manifest,
                     plain(r.inputs),
                     secret_values(r.inputs),
-                ))
+                )
+            )
         elif r.type == HELM_RELEASE:
             releases.append(
                 HelmRelease(
@@ -321,7 +325,7 @@ def render_stack(
         recording = offline.run_main(
             project_dir, config=config, stack_name=stack, secret_keys=secret_keys
         )
-    except offline.ProgramFailed as failed:
+    except offline.ProgramError as failed:
         raise RenderError(f"stack {stack}: {failed.error}") from None
     render = from_recording(recording, stack=stack, placeholders=placeheld)
     _refuse_leaks(render, [config[k] for k in secret_keys if config.get(k)])

@@ -183,19 +183,16 @@ def test_stack_list_finds_cluster_stacks_and_production_ones(name: str, tmp_path
     assert json.loads(values["staging"]) == ["staging"]
 
 
-def test_stack_list_of_this_repository() -> None:
-    output = ROOT / ".pytest-github-output"
-    try:
-        subprocess.run(
-            [sys.executable, "-c", list_script("deploy")],
-            cwd=ROOT,
-            env={**os.environ, "GITHUB_OUTPUT": str(output)},
-            check=True,
-            capture_output=True,
-        )
-        values = dict(line.split("=", 1) for line in output.read_text().splitlines())
-    finally:
-        output.unlink(missing_ok=True)
+def test_stack_list_of_this_repository(tmp_path: Path) -> None:
+    output = tmp_path / "github_output"
+    subprocess.run(
+        [sys.executable, "-c", list_script("deploy")],
+        cwd=ROOT,
+        env={**os.environ, "GITHUB_OUTPUT": str(output)},
+        check=True,
+        capture_output=True,
+    )
+    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
     expected = sorted(p.name[7:-5] for p in ROOT.glob("Pulumi.*.yaml"))
     assert json.loads(values["all"]) == [s for s in expected if not s.startswith("eph-")]
     assert "prod-eu" in json.loads(values["production"])

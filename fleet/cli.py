@@ -1,0 +1,151 @@
+"""The `python -m fleet` command line: offline render, conformance check and stack comparison.
+
+Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
+`@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
+
+Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`) or objects do not conform
+(`check`); 2 usage errors: unknown stack, invalid stack config, unsafe output folder, missing
+schema folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Final
+
+from fleet import conformance, diff, render
+
+PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # stacks differ, or objects do not conform
+    USAGE = 2  # bad arguments, unknown stack, invalid config, missing schemas (argparse uses 2)
+
+
+Run = Callable[[argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Run
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None]
+) -> Callable[[Run], Run]:
+    """Register `run` as subcommand `name`; `arguments` adds its options to its parser."""
+
+    def register(run: Run) -> Run:
+        if name in COMMANDS:
+            raise ValueError(f"subcommand {name!r} is registered twice")
+        COMMANDS[name] = Command(name, help, arguments, run)
+        return run
+
+    return register
+
+
+def add_project_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=PROJECT_DIR,
+        help="folder with __main__.py and the Pulumi.<stack>.yaml files (default: this checkout)",
+    )
+
+
+def _render_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stack", help="stack name: renders Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: rendered/<stack>); an earlier render there is replaced",
+    )
+    add_project_dir(parser)
+
+
+@command(
+    "render", "write the Kubernetes manifests and a summary one stack declares", _render_arguments
+)
+def _render(args: argparse.Namespace) -> int:
+    result = render.render_stack(args.project_dir, args.stack)
+    out: Path = args.out or Path("rendered") / args.stack
+    written = render.write(result, out)
+    print(f"{args.stack}: wrote {len(written)} files to {out} (desired state, not a preview)")
+    placeholders = result.summary["placeholderConfig"]
+    if placeholders:
+        print(
+            f"{args.stack}: placeholder values for {', '.join(placeholders)} (secrets are not rendered)"
+        )
+    return ExitCode.OK
+
+
+def _diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", metavar="STACK_A")
+    parser.add_argument("b", metavar="STACK_B")
+    add_project_dir(parser)
+
+
+@command("diff", "show how two stacks' renders differ, file by file", _diff_arguments)
+def _diff(args: argparse.Namespace) -> int:
+    a = render.render_stack(args.project_dir, args.a).files()
+    b = render.render_stack(args.project_dir, args.b).files()
+    comparison = diff.compare(a, b, a_label=args.a, b_label=args.b)
+    sys.stdout.write(comparison.text)
+    return ExitCode.OK if comparison.same else ExitCode.FAILED
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stacks", nargs="+", metavar="STACK")
+    add_project_dir(parser)
+
+
+@command(
+    "check",
+    f"validate a stack's objects against Kubernetes {conformance.KUBERNETES_VERSION} and the Flux "
+    f"CRDs (${conformance.SCHEMAS_ENV})",
+    _check_arguments,
+)
+def _check(args: argparse.Namespace) -> int:
+    schemas = conformance.Schemas.load()
+    failed = False
+    for stack in args.stacks:
+        result = render.render_stack(args.project_dir, stack)
+        problems = conformance.check(result, schemas)
+        for problem in problems:
+            print(f"{stack}: {problem}")
+        print(
+            f"{stack}: {len(result.objects)} objects, {len(result.releases)} Helm release(s): "
+            + (f"{len(problems)} problem(s)" if problems else "conform")
+        )
+        failed = failed or bool(problems)
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m fleet", description=__doc__.split("\n\n")[0])
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for cmd in COMMANDS.values():
+        cmd.arguments(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except (render.RenderError, conformance.SchemasMissing) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.USAGE

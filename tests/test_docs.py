@@ -1,0 +1,27 @@
+"""The README documents every config key and starts with the two commands."""
+
+from __future__ import annotations
+
+import re
+
+from fleet import settings
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_documents_every_config_key() -> None:
+    missing = [key for key in settings.config_keys() if f"| `{key}` |" not in README]
+    assert not missing
+
+
+def test_readme_first_screen_has_the_run_and_test_commands() -> None:
+    first_block = re.search(r"```sh\n(.*?)```", README, re.S)
+    assert first_block is not None
+    commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines()]
+    assert commands == ["make up STACK=staging", "make test"]
+    assert README.index("```sh") < 1200
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
