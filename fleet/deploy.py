@@ -18,17 +18,11 @@ import yaml
 
 from fleet import conventions as c
 from fleet import offline
+from fleet.tokens import TOKENS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 INSTALL_HINT = (
     "install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)"
-)
-
-# Secret config keys, the environment variables that may supply them, and their expiry keys.
-TOKENS: tuple[tuple[str, str, bool], ...] = (
-    ("platformToken", "FLEET_PLATFORM_TOKEN", True),
-    ("appsToken", "FLEET_APPS_TOKEN", True),
-    ("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", False),
 )
 
 
@@ -43,6 +37,7 @@ class Plan:
     pulumi: str
     env: dict[str, str]
     secrets_from_env: dict[str, str]
+    plain_from_env: dict[str, str]
 
 
 def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
@@ -98,7 +93,9 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
         problems.append(f"{c.PROJECT}:kubeContext: not set in {stack_file.name}")
 
     secrets_from_env: dict[str, str] = {}
-    for key, variable, required in TOKENS:
+    plain_from_env: dict[str, str] = {}
+    for source in TOKENS:
+        key, variable, required = source.key, source.env, source.required
         full = f"{c.PROJECT}:{key}"
         if env.get(variable):
             secrets_from_env[full] = env[variable]
@@ -107,8 +104,13 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
                 f"{full}: no token; run `pulumi config set --secret {key} --stack {stack}` "
                 f"or export {variable}"
             )
-        if (full in secure or env.get(variable)) and f"{full}Expires" not in config:
-            problems.append(f"{full}Expires: set the token's expiry date (YYYY-MM-DD)")
+        expires = f"{full}Expires"
+        if env.get(source.expires_env):
+            plain_from_env[expires] = env[source.expires_env]
+        elif (full in secure or env.get(variable)) and expires not in config:
+            problems.append(
+                f"{expires}: set the token's expiry date (YYYY-MM-DD) in config or {source.expires_env}"
+            )
 
     run_env = dict(env)
     url = backend_url(env, project_dir)
@@ -123,7 +125,9 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
     if problems:
         raise PreflightError("cannot run:\n" + "\n".join(f"  - {p}" for p in problems))
     assert pulumi is not None
-    return Plan(pulumi=pulumi, env=run_env, secrets_from_env=secrets_from_env)
+    return Plan(
+        pulumi=pulumi, env=run_env, secrets_from_env=secrets_from_env, plain_from_env=plain_from_env
+    )
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
@@ -132,6 +136,10 @@ def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[
     calls += [
         [plan.pulumi, "config", "set", "--secret", key, "--stack", stack]
         for key in plan.secrets_from_env
+    ]
+    calls += [
+        [plan.pulumi, "config", "set", key, value, "--stack", stack]
+        for key, value in plan.plain_from_env.items()
     ]
     verb = [action, "--diff"] if action == "preview" else [action]
     calls.append([plan.pulumi, *verb, "--stack", stack, *extra])
@@ -142,7 +150,7 @@ def execute(
     plan: Plan, stack: str, action: str, extra: Sequence[str], project_dir: Path = PROJECT_DIR
 ) -> int:
     for call in commands(plan, stack, action, extra):
-        key = call[4] if call[1:3] == ["config", "set"] else None
+        key = call[4] if call[1:4] == ["config", "set", "--secret"] else None
         value = plan.secrets_from_env[key] if key else None
         result = subprocess.run(
             call, cwd=project_dir, env=plan.env, input=value, text=True, check=False

@@ -14,6 +14,30 @@ from fleet.settings import Settings
 
 
 @dataclass(frozen=True)
+class TokenSource:
+    """One token's config keys and the environment variables that supply it."""
+
+    key: str
+    env: str
+    required: bool
+
+    @property
+    def expires_key(self) -> str:
+        return f"{self.key}Expires"
+
+    @property
+    def expires_env(self) -> str:
+        return f"{self.env}_EXPIRES"
+
+
+TOKENS = (
+    TokenSource("platformToken", "FLEET_PLATFORM_TOKEN", required=True),
+    TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
+    TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
+)
+
+
+@dataclass(frozen=True)
 class TokenStatus:
     """Days left before one token expires (negative once it has)."""
 

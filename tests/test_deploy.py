@@ -114,6 +114,25 @@ def test_deploy_preflight_token_without_expiry(env: dict[str, str], project: Pat
     assert "d1-fleet:platformTokenExpires: set the token's expiry date" in message
 
 
+def test_deploy_token_expiry_from_the_environment(env: dict[str, str], project: Path) -> None:
+    env.update(FLEET_PLATFORM_TOKEN_EXPIRES="2099-01-31", FLEET_APPS_TOKEN_EXPIRES="2099-02-28")
+    plan = deploy.preflight("staging", env, project)
+    assert plan.plain_from_env == {
+        "d1-fleet:platformTokenExpires": "2099-01-31",
+        "d1-fleet:appsTokenExpires": "2099-02-28",
+    }
+    calls = deploy.commands(plan, "staging", "up", [])
+    assert [
+        plan.pulumi,
+        "config",
+        "set",
+        "d1-fleet:appsTokenExpires",
+        "2099-02-28",
+        "--stack",
+        "staging",
+    ] in calls
+
+
 def test_deploy_preflight_missing_passphrase_for_file_backend(
     env: dict[str, str], project: Path
 ) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from fleet.conventions import PROJECT
+from fleet.tokens import TOKENS
 
 
 class OverrideError(ValueError):
@@ -39,28 +40,6 @@ class ClusterTarget:
         return " in ".join(p for p in (self.context, self.kubeconfig) if p) or "?"
 
 
-@dataclass(frozen=True)
-class TokenSource:
-    """One token's config keys and the environment variables that supply it."""
-
-    key: str
-    env: str
-    required: bool
-
-    @property
-    def expires_key(self) -> str:
-        return f"{self.key}Expires"
-
-    @property
-    def expires_env(self) -> str:
-        return f"{self.env}_EXPIRES"
-
-
-TOKENS = (
-    TokenSource("platformToken", "FLEET_PLATFORM_TOKEN", required=True),
-    TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
-    TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
-)
 _PAT = re.compile(r"^(github_pat_|ghp_)[A-Za-z0-9_]+$")
 
 
