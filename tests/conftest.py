@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from fleet import offline
+from fleet import offline, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 PLATFORM_TOKEN = "github_pat_" + "P" * 82
 APPS_TOKEN = "github_pat_" + "A" * 82
 ENTERPRISE_TOKEN = "ghp_" + "E" * 36
-SECRET_KEYS = ("d1-fleet:platformToken", "d1-fleet:appsToken", "d1-fleet:enterpriseToken")
+SECRET_KEYS = tuple(f"d1-fleet:{key}" for key in sorted(settings.SECRET_KEYS))
 
 RunStack = Callable[..., offline.Recording]
 

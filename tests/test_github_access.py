@@ -113,3 +113,22 @@ def test_owner_grants_pull_on_fleet_only_when_instance_syncs_from_it(
     )
     permissions = {r.inputs["repository"]: r.inputs["permission"] for r in run.of_type(TEAM_REPO)}
     assert permissions.get("d1-fleet") == expected
+
+
+def test_github_provider_is_pinned_to_the_org_with_a_secret_token(run_stack: RunStack) -> None:
+    token = "ghp_" + "g" * 36
+    run = run_stack("prod-eu", {"githubToken": token})
+    provider = run.get("pulumi:providers:github", "github")
+    assert provider.inputs["owner"] == "controlplaneio-fluxcd"
+    assert offline.unwrap_secret(provider.inputs["token"]) == (token, True)
+    for r in run.resources:
+        if r.type.startswith("github:"):
+            assert r.provider.startswith(provider.urn + "::"), r.name
+
+
+def test_github_provider_token_falls_back_to_the_environment(
+    run_stack: RunStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e" * 36)
+    provider = run_stack("prod-eu").get("pulumi:providers:github", "github")
+    assert offline.unwrap_secret(provider.inputs["token"]) == ("ghp_" + "e" * 36, True)
