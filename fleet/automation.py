@@ -9,10 +9,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from fleet import conventions as c
 from fleet import flux_api, options
 from fleet.tenant_namespace import TenantNamespace, TenantNamespaceArgs
+
+_AUTOMATION = {c.ROLE_LABEL: c.AUTOMATION_ROLE}
 
 
 @dataclass(frozen=True)
@@ -38,80 +41,91 @@ class ImageAutomation(pulumi.ComponentResource):
         flux = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=list(args.after))
         )
-        automation = {c.ROLE_LABEL: c.AUTOMATION_ROLE}
-        author = {"author_name": args.author_name, "author_email": args.author_email}
-
-        infra = {
-            "namespace": c.FLUX_NAMESPACE,
-            "labels": {c.TENANT_LABEL: c.INFRA_TENANT, **automation},
-        }
-        self.infra_policies = flux_api.custom_resource(
-            f"{name}-infra-policies",
-            api_version=c.KUSTOMIZATION_API,
-            kind="Kustomization",
-            metadata={"name": c.INFRA_UPDATE_KUSTOMIZATION, **infra},
-            spec=flux_api.kustomization_spec(
-                source=c.INFRA_SOURCE,
-                path="./update",
-                service_account=c.INFRA_SERVICE_ACCOUNT,
-                interval="12h",
-                retry_interval="3m",
-            ),
+        # d1-infra's tree reuses the platform's GitRepository `flux-infra` and its account.
+        self.infra = self._update_tree(
+            f"{name}-infra",
+            args,
+            namespace=c.FLUX_NAMESPACE,
+            tenant=c.INFRA_TENANT,
+            policies=c.INFRA_UPDATE_KUSTOMIZATION,
+            source=c.INFRA_SOURCE,
+            service_account=c.INFRA_SERVICE_ACCOUNT,
             opts=flux,
         )
-        self.infra_automation = flux_api.custom_resource(
-            f"{name}-infra-automation",
-            api_version=c.IMAGE_AUTOMATION_API,
-            kind="ImageUpdateAutomation",
-            metadata={"name": c.INFRA_SOURCE, **infra},
-            spec=flux_api.image_update_automation_spec(
-                source=c.INFRA_SOURCE, branch=args.branch, **author
-            ),
-            opts=flux,
-        )
-
         self.kit = TenantNamespace(
             f"{name}-apps",
             TenantNamespaceArgs(
-                c.APPS_UPDATE_NAMESPACE, args.apps_token, args.runtime_data, automation
+                c.APPS_UPDATE_NAMESPACE, args.apps_token, args.runtime_data, _AUTOMATION
             ),
             opts=child,
         )
         in_apps = pulumi.ResourceOptions.merge(flux, pulumi.ResourceOptions(depends_on=[self.kit]))
-        apps = {
-            "namespace": c.APPS_UPDATE_NAMESPACE,
-            "labels": {c.TENANT_LABEL: c.APPS_TENANT, **automation},
-        }
         self.apps_source = flux_api.custom_resource(
             f"{name}-apps-source",
             api_version=c.GIT_REPOSITORY_API,
             kind="GitRepository",
-            metadata={"name": c.APPS_SOURCE, **apps},
+            metadata=_metadata(c.APPS_SOURCE, c.APPS_UPDATE_NAMESPACE, c.APPS_TENANT),
             spec=flux_api.git_repository_spec(args.apps_url, args.branch, c.APPS_SECRET, "10m"),
             opts=in_apps,
         )
-        self.apps_policies = flux_api.custom_resource(
-            f"{name}-apps-policies",
-            api_version=c.KUSTOMIZATION_API,
-            kind="Kustomization",
-            metadata={"name": c.APPS_SOURCE, **apps},
-            spec=flux_api.kustomization_spec(
-                source=c.APPS_SOURCE,
-                path="./update",
-                service_account=c.APPS_SERVICE_ACCOUNT,
-                interval="12h",
-                retry_interval="3m",
-            ),
-            opts=in_apps,
-        )
-        self.apps_automation = flux_api.custom_resource(
-            f"{name}-apps-automation",
-            api_version=c.IMAGE_AUTOMATION_API,
-            kind="ImageUpdateAutomation",
-            metadata={"name": c.APPS_SOURCE, **apps},
-            spec=flux_api.image_update_automation_spec(
-                source=c.APPS_SOURCE, branch=args.branch, **author
-            ),
+        self.apps = self._update_tree(
+            f"{name}-apps",
+            args,
+            namespace=c.APPS_UPDATE_NAMESPACE,
+            tenant=c.APPS_TENANT,
+            policies=c.APPS_SOURCE,
+            source=c.APPS_SOURCE,
+            service_account=c.APPS_SERVICE_ACCOUNT,
             opts=in_apps,
         )
         self.register_outputs({})
+
+    @staticmethod
+    def _update_tree(
+        name: str,
+        args: AutomationArgs,
+        *,
+        namespace: str,
+        tenant: str,
+        policies: str,
+        source: str,
+        service_account: str,
+        opts: pulumi.ResourceOptions,
+    ) -> tuple[k8s.apiextensions.CustomResource, k8s.apiextensions.CustomResource]:
+        """The Kustomization applying a repository's `./update` policies and its ImageUpdateAutomation."""
+        kustomization = flux_api.custom_resource(
+            f"{name}-policies",
+            api_version=c.KUSTOMIZATION_API,
+            kind="Kustomization",
+            metadata=_metadata(policies, namespace, tenant),
+            spec=flux_api.kustomization_spec(
+                source=source,
+                path="./update",
+                service_account=service_account,
+                interval="12h",
+                retry_interval="3m",
+            ),
+            opts=opts,
+        )
+        automation = flux_api.custom_resource(
+            f"{name}-automation",
+            api_version=c.IMAGE_AUTOMATION_API,
+            kind="ImageUpdateAutomation",
+            metadata=_metadata(source, namespace, tenant),
+            spec=flux_api.image_update_automation_spec(
+                source=source,
+                branch=args.branch,
+                author_name=args.author_name,
+                author_email=args.author_email,
+            ),
+            opts=opts,
+        )
+        return kustomization, automation
+
+
+def _metadata(name: str, namespace: str, tenant: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "namespace": namespace,
+        "labels": {c.TENANT_LABEL: tenant, **_AUTOMATION},
+    }

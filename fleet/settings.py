@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from enum import StrEnum
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -193,15 +193,22 @@ def _patch_entry(value: str) -> str:
 
 
 PatchEntry = Annotated[str, AfterValidator(_patch_entry)]
-Component = Literal[
-    "source-controller",
-    "kustomize-controller",
-    "helm-controller",
-    "notification-controller",
-    "image-reflector-controller",
-    "image-automation-controller",
-    "source-watcher",
-]
+
+
+def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def validate(value: str) -> str:
+        if value not in allowed:
+            raise ValueError("allowed: " + ", ".join(allowed))
+        return value
+
+    return validate
+
+
+Component = Annotated[str, AfterValidator(_one_of(c.FLUX_COMPONENTS))]
+Variant = Annotated[str, AfterValidator(_one_of(c.FLUX_VARIANTS))]
+ClusterType = Annotated[str, AfterValidator(_one_of(c.CLUSTER_TYPES))]
+SyncKind = Annotated[str, AfterValidator(_one_of(c.SYNC_KINDS))]
+SyncProvider = Annotated[str, AfterValidator(_one_of(c.SYNC_PROVIDERS))]
 
 
 class Settings(BaseModel):
@@ -252,18 +259,10 @@ class Settings(BaseModel):
     flux_version: FluxVersion = c.DEFAULT_FLUX_VERSION
     flux_registry: Annotated[str, Field(min_length=1)] = c.DEFAULT_FLUX_REGISTRY
     flux_artifact: Annotated[str, Field(pattern=r"^oci://.*$")] = c.DEFAULT_FLUX_ARTIFACT
-    flux_variant: (
-        Literal[
-            "upstream-alpine",
-            "enterprise-alpine",
-            "enterprise-distroless",
-            "enterprise-distroless-fips",
-        ]
-        | None
-    ) = None
+    flux_variant: Variant | None = None
     flux_components: tuple[Component, ...] = c.DEFAULT_COMPONENTS
     image_automation: bool = False
-    cluster_type: Literal["kubernetes", "openshift", "aws", "azure", "gcp"] = "kubernetes"
+    cluster_type: ClusterType = "kubernetes"
     multitenant: bool = True
     tenant_default_service_account: Subdomain = "default"
     network_policy: bool = True
@@ -272,12 +271,12 @@ class Settings(BaseModel):
     flux_ready_timeout_seconds: Annotated[int, Field(ge=30, le=7200)] = 600
 
     # Optional FluxInstance sync (off by default: this stack owns what d1's fleet repo held).
-    sync_kind: Literal["OCIRepository", "GitRepository", "Bucket"] | None = None
+    sync_kind: SyncKind | None = None
     sync_url: str | None = None
     sync_ref: str | None = None
     sync_path: str | None = None
     sync_pull_secret: Subdomain | None = None
-    sync_provider: Literal["generic", "aws", "azure", "gcp", "github"] | None = None
+    sync_provider: SyncProvider | None = None
     sync_interval: Duration | None = None
 
     # Platform components (the infra tenant) and application tenants.
