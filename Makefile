@@ -19,8 +19,8 @@ up: venv  ## pulumi up one cluster stack: make up STACK=staging
 preview: venv  ## pulumi preview --diff one cluster stack
 	$(BIN)/python -m fleet preview $(STACK)
 
-render: venv  ## write the stack's manifests to rendered/<stack> (no CLI, cluster or credentials)
-	$(BIN)/python -m fleet render $(STACK) --out rendered/$(STACK)
+render: venv  ## write the stack's manifests to render/<stack> (no CLI, cluster or credentials)
+	$(BIN)/python -m fleet render $(STACK) --out render/$(STACK)
 
 diff: venv  ## compare two stacks' renders: make diff A=staging B=prod-eu
 	$(BIN)/python -m fleet diff $(A) $(B)
@@ -38,4 +38,4 @@ unit: venv
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) rendered .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) render .mypy_cache .pytest_cache .ruff_cache

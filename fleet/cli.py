@@ -1,10 +1,10 @@
-"""The `python -m fleet` command line: offline render, conformance check and stack comparison.
+"""The `python -m fleet` command line: up, preview, offline render, conformance check and diff.
 
 Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
 
 Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`) or objects do not conform
-(`check`); 2 usage errors: unknown stack, invalid stack config, unsafe output folder, missing
+(`check`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
 schema folder.
 """
 
@@ -18,7 +18,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet import conformance, diff, render
+from fleet import deploy, diff, render
 
 PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        help="output folder (default: rendered/<stack>); an earlier render there is replaced",
+        help="output folder (default: render/<stack>); an earlier render there is replaced",
     )
     add_project_dir(parser)
 
@@ -81,7 +81,7 @@ def _render_arguments(parser: argparse.ArgumentParser) -> None:
 )
 def _render(args: argparse.Namespace) -> int:
     result = render.render_stack(args.project_dir, args.stack)
-    out: Path = args.out or Path("rendered") / args.stack
+    out: Path = args.out or Path("render") / args.stack
     written = render.write(result, out)
     print(f"{args.stack}: wrote {len(written)} files to {out} (desired state, not a preview)")
     placeholders = result.summary["placeholderConfig"]
@@ -114,12 +114,18 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command(
     "check",
-    f"validate a stack's objects against Kubernetes {conformance.KUBERNETES_VERSION} and the Flux "
-    f"CRDs (${conformance.SCHEMAS_ENV})",
+    "validate stacks' objects against Kubernetes' schemas and the Flux CRDs ($FLEET_SCHEMAS_DIR)",
     _check_arguments,
 )
 def _check(args: argparse.Namespace) -> int:
-    schemas = conformance.Schemas.load()
+    # The validators are development requirements; render and diff need only the runtime ones.
+    from fleet import conformance  # noqa: PLC0415
+
+    try:
+        schemas = conformance.Schemas.load()
+    except conformance.SchemasMissingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.USAGE
     failed = False
     for stack in args.stacks:
         result = render.render_stack(args.project_dir, stack)
@@ -134,6 +140,12 @@ def _check(args: argparse.Namespace) -> int:
     return ExitCode.FAILED if failed else ExitCode.OK
 
 
+command("up", "check prerequisites, then pulumi up one cluster stack", deploy.arguments)(deploy.run)
+command("preview", "check prerequisites, then pulumi preview --diff one stack", deploy.arguments)(
+    deploy.run
+)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m fleet", description=__doc__.split("\n\n")[0])
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -146,6 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command].run(args)
-    except (render.RenderError, conformance.SchemasMissing) as error:
+    except render.RenderError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.USAGE

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import jsonschema
-import kubernetes_validate
 import yaml
+from kubernetes_validate import utils as k8s_validate
 
 from fleet import cel_rules
 from fleet.manifests import ObjectRef
@@ -77,7 +77,7 @@ _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
-class SchemasMissing(FileNotFoundError):
+class SchemasMissingError(FileNotFoundError):
     """The schema folder is absent: conformance cannot run and must not pass silently."""
 
 
@@ -100,7 +100,7 @@ def schemas_dir() -> Path:
     root = Path(configured) if configured else DEFAULT_SCHEMAS_DIR
     if not (root / "crds").is_dir() or not any((root / "crds").glob("*.yaml")):
         source = f"${SCHEMAS_ENV}" if configured else f"the default (set ${SCHEMAS_ENV} to change)"
-        raise SchemasMissing(
+        raise SchemasMissingError(
             f"no CRDs in {root / 'crds'} ({source}); conformance needs the upstream schemas. "
             + UPSTREAM.replace("<dir>", str(root))
         )
@@ -307,8 +307,8 @@ class Schemas:
     @staticmethod
     def _check_core(manifest: Mapping[str, Any], subject: str) -> list[Problem]:
         try:
-            kubernetes_validate.validate(dict(manifest), KUBERNETES_VERSION, strict=True)
-        except kubernetes_validate.SchemaNotFoundError:
+            k8s_validate.validate(dict(manifest), KUBERNETES_VERSION, strict=True)
+        except k8s_validate.SchemaNotFoundError:
             return [
                 Problem(
                     subject,
@@ -317,7 +317,7 @@ class Schemas:
                     f"{KUBERNETES_VERSION} kind nor defined by a CRD in the schema folder",
                 )
             ]
-        except kubernetes_validate.ValidationError as error:
+        except k8s_validate.ValidationError as error:
             return [Problem(subject, ".".join(map(str, error.absolute_path)), str(error.message))]
         return []
 

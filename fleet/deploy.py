@@ -10,6 +10,7 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,24 +161,18 @@ def execute(
     return 0
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
+    """Preflight, then the Pulumi CLI; exit 2 when a check fails, else the CLI's exit code."""
     try:
-        plan = preflight(args.stack, os.environ)
+        plan = preflight(args.stack, os.environ if env is None else env)
     except PreflightError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 2
     return execute(plan, args.stack, args.command, args.pulumi_args)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `up` and `preview` to the fleet command."""
-    for action, summary in (
-        ("up", "pulumi up one cluster stack"),
-        ("preview", "pulumi preview --diff one cluster stack"),
-    ):
-        parser = subparsers.add_parser(action, help=summary, description=summary)
-        parser.add_argument("stack", help="stack name, i.e. the <name> of Pulumi.<name>.yaml")
-        parser.add_argument(
-            "pulumi_args", nargs=argparse.REMAINDER, help="passed on to pulumi (e.g. --yes)"
-        )
-        parser.set_defaults(handler=main)
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stack", help="stack name, i.e. the <name> of Pulumi.<name>.yaml")
+    parser.add_argument(
+        "pulumi_args", nargs=argparse.REMAINDER, help="passed on to pulumi (e.g. --yes)"
+    )

@@ -328,11 +328,11 @@ def render_stack(
     except offline.ProgramError as failed:
         raise RenderError(f"stack {stack}: {failed.error}") from None
     render = from_recording(recording, stack=stack, placeholders=placeheld)
-    _refuse_leaks(render, [config[k] for k in secret_keys if config.get(k)])
+    refuse_leaks(render, [config[k] for k in secret_keys if config.get(k)])
     return render
 
 
-def _refuse_leaks(render: Render, secrets: list[str]) -> None:
+def refuse_leaks(render: Render, secrets: list[str]) -> None:
     """Last line of defence: no secret config value may appear in any rendered file."""
     for path, text in render.files().items():
         if any(secret in text for secret in secrets):

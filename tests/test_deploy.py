@@ -7,6 +7,8 @@ stdin; that proves the calls and that tokens never reach argv, not that the real
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import stat
 from pathlib import Path
 
@@ -176,3 +178,21 @@ def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> No
         "--stack",
         "staging",
     ]
+
+
+def test_fleet_up_command_exits_2_and_explains_what_is_missing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fleet", "up", "staging"],
+        cwd=ROOT,
+        env={
+            "PATH": "/nonexistent",
+            "HOME": str(tmp_path),
+            "PULUMI_BACKEND_URL": f"file://{tmp_path}",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "the Pulumi CLI is not on PATH" in result.stderr
+    assert "d1-fleet:platformToken: no token" in result.stderr
