@@ -7,9 +7,9 @@ stdin; that proves the calls and that tokens never reach argv, not that the real
 from __future__ import annotations
 
 import shutil
+import stat
 import subprocess
 import sys
-import stat
 from pathlib import Path
 
 import pytest
