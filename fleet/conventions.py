@@ -169,8 +169,8 @@ APPS_UPDATE_NAMESPACE: Final = "apps-update"
 TENANT_CLUSTER_ROLE: Final = "admin"
 
 # d1's patch forcing tenants' HelmReleases and Kustomizations to impersonate the tenant account.
-TENANT_SERVICE_ACCOUNT_PATCH: Final = (
-    "- op: add\n  path: /spec/serviceAccountName\n  value: flux-apps\n"
+TENANT_SERVICE_ACCOUNT_PATCH: Final = _json_patch(
+    ("add", "/spec/serviceAccountName", APPS_SERVICE_ACCOUNT)
 )
 
 # d1's image automation commit message.

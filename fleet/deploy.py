@@ -77,7 +77,7 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
         )
         raise PreflightError(f"no stack file {stack_file.name}; known stacks: {', '.join(known)}")
     config = offline.stack_config(project_dir, stack)
-    secure = set((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}) - set(config)
+    secure = offline.secure_keys(project_dir, stack)
 
     context = config.get(f"{c.PROJECT}:kubeContext")
     kubeconfig = config.get(f"{c.PROJECT}:kubeconfig")

@@ -23,6 +23,8 @@ from pulumi.runtime import mocks, rpc, settings, stack
 
 from fleet import conventions as c
 
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
 # The marker the SDK wraps secret values in when it serialises them.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
@@ -66,11 +68,7 @@ class Recording:
     def kubernetes_objects(self) -> Iterator[Registration]:
         """Resources that become Kubernetes objects (not providers, components or Helm releases)."""
         for r in self.resources:
-            if (
-                r.custom
-                and r.type.startswith("kubernetes:")
-                and r.type != "kubernetes:helm.sh/v3:Release"
-            ):
+            if r.custom and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE:
                 yield r
 
 
@@ -199,6 +197,22 @@ def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
             continue
         values[key] = value if isinstance(value, str) else json.dumps(value)
     return values
+
+
+def secure_keys(project_dir: Path, stack_name: str) -> set[str]:
+    """Full keys `Pulumi.<stack>.yaml` holds as encrypted (`secure:`) values."""
+    path = project_dir / f"Pulumi.{stack_name}.yaml"
+    document = yaml.safe_load(path.read_text()) or {}
+    return {
+        key
+        for key, value in (document.get("config") or {}).items()
+        if isinstance(value, dict) and "secure" in value
+    }
+
+
+def known_stacks(project_dir: Path) -> list[str]:
+    """Stack names that have a `Pulumi.<stack>.yaml` in the project folder, sorted."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
 
 
 def unwrap_secret(value: Any) -> tuple[Any, bool]:

@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import yaml
 from pulumi.runtime import rpc
 
 from fleet import conventions as c
@@ -29,7 +28,7 @@ from fleet.manifests import ObjectRef, dump
 
 SECRET_PLACEHOLDER: Final = "<secret: set in Pulumi config>"
 UNKNOWN_PLACEHOLDER: Final = "<unknown until pulumi up>"
-HELM_RELEASE: Final = "kubernetes:helm.sh/v3:Release"
+HELM_RELEASE: Final = offline.HELM_RELEASE
 MANIFESTS_DIR: Final = "kubernetes"
 SUMMARY_FILE: Final = "summary.yaml"
 NOTE: Final = (
@@ -257,22 +256,11 @@ def _check_unique(objects: list[RenderedObject]) -> None:
 def _stack_file(project_dir: Path, stack: str) -> Path:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        known = sorted(
-            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
-        )
+        known = offline.known_stacks(project_dir)
         raise RenderError(
             f"no stack file {path}; stacks in {project_dir}: {', '.join(known) or 'none'}"
         )
     return path
-
-
-def _secure_keys(path: Path) -> set[str]:
-    document = yaml.safe_load(path.read_text()) or {}
-    return {
-        key
-        for key, value in (document.get("config") or {}).items()
-        if isinstance(value, Mapping) and "secure" in value
-    }
 
 
 def offline_config(
@@ -287,9 +275,9 @@ def offline_config(
     required token and every token the stack file sets as a secret, with an expiry date when the
     stack file has none, so the program runs exactly as with real tokens.
     """
-    path = _stack_file(project_dir, stack)
+    _stack_file(project_dir, stack)  # fails with the known stacks when it is missing
     config = {**offline.stack_config(project_dir, stack), **(overrides or {})}
-    secure = _secure_keys(path)
+    secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
     keys = s.config_keys()
     placeheld: list[str] = []
