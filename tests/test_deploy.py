@@ -196,3 +196,12 @@ def test_fleet_up_command_exits_2_and_explains_what_is_missing(tmp_path: Path) -
     assert result.returncode == 2, result.stderr
     assert "the Pulumi CLI is not on PATH" in result.stderr
     assert "d1-fleet:platformToken: no token" in result.stderr
+
+
+def test_deploy_preflight_missing_kubeconfig_file(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    path = project / "Pulumi.staging.yaml"
+    path.write_text(path.read_text() + "  d1-fleet:kubeconfig: /nonexistent/kubeconfig\n")
+    assert "d1-fleet:kubeconfig: /nonexistent/kubeconfig does not exist" in failure(
+        "staging", env, project
+    )

@@ -289,3 +289,31 @@ def test_settings_apps_update_tenant_conflicts_with_image_automation() -> None:
 def test_settings_bad_automation_author_email() -> None:
     (problem,) = problems(automationAuthorEmail="bot")
     assert problem.startswith("d1-fleet:automationAuthorEmail: 'bot' is invalid")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("githubOwner", "acme org"),
+        ("fleetRepository", "d1 fleet"),
+        ("infraRepository", "d1/infra"),
+        ("appsRepository", ""),
+        ("githubAccessOwner", "maybe"),
+        ("botUsername", "bot user"),
+        ("botTeam", ""),
+        ("botPushBranch", "main..x"),
+        ("enterpriseUsername", ""),
+        ("fluxRegistry", ""),
+        ("imageAutomation", "sometimes"),
+        ("multitenant", "perhaps"),
+        ("networkPolicy", "2"),
+        ("kubernetesDnsDomain", "Cluster.Local"),
+        ("fluxReadyTimeoutSeconds", "5"),
+        ("syncPullSecret", "Flux_System"),
+        ("automationAuthorName", ""),
+        ("tokenWarningDays", "400"),
+    ],
+)
+def test_settings_other_keys_reject_bad_values_by_name(key: str, value: str) -> None:
+    (problem,) = problems(**{key: value})
+    assert problem.startswith(f"d1-fleet:{key}: {value!r} is invalid"), problem
