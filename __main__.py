@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pulumi
 
-from fleet import conventions as c
-from fleet import providers
-from fleet.automation import AutomationArgs, ImageAutomation
-from fleet.credentials import CredentialsArgs, GitCredentials, RegistryLogin
-from fleet.github_access import GitHubAccess, GitHubAccessArgs
-from fleet.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
-from fleet.namespace import FluxNamespace
-from fleet.operator import FluxOperator, OperatorArgs
-from fleet.platform import Platform, PlatformArgs
-from fleet.runtime_info import RuntimeInfo, RuntimeInfoArgs
-from fleet.settings import ConfigError
-from fleet.stack_config import load
-from fleet.tenants import Tenant, TenantArgs
+from fleet.program import conventions as c
+from fleet.program import providers
+from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
+from fleet.program.github_access import GitHubAccess, GitHubAccessArgs
+from fleet.program.image_automation import AutomationArgs, ImageAutomation
+from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
+from fleet.program.namespace import FluxNamespace
+from fleet.program.operator import FluxOperator, OperatorArgs
+from fleet.program.platform import Platform, PlatformArgs
+from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
+from fleet.program.settings import ConfigError
+from fleet.program.stack_config import load
+from fleet.program.tenants import Tenant, TenantArgs
 
 try:
     settings, expiry = load()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet import offline, settings
+from fleet.program import settings
+from fleet.tools import offline
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from fleet.ephemeral.backend import OnOutput
+from fleet.tools.ephemeral.backend import OnOutput
 
 Call = tuple[str, str]
 

@@ -6,13 +6,13 @@ import json
 
 import pulumi
 
-from fleet import conventions as c
-from fleet.credentials import CredentialsArgs, GitCredentials, RegistryLogin
-from fleet.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
-from fleet.namespace import FluxNamespace
-from fleet.offline import unwrap_secret
-from fleet.operator import FluxOperator, OperatorArgs
-from fleet.runtime_info import RuntimeInfo, RuntimeInfoArgs
+from fleet.program import conventions as c
+from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
+from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
+from fleet.program.namespace import FluxNamespace
+from fleet.program.operator import FluxOperator, OperatorArgs
+from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
+from fleet.tools.offline import unwrap_secret
 from tests.conftest import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, run_component
 
 SECRET = "kubernetes:core/v1:Secret"

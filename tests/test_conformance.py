@@ -13,8 +13,8 @@ import pytest
 import yaml
 from kubernetes_validate import utils as k8s_validate
 
-from fleet import cel_rules, cli, conformance, offline, render
-from fleet.conformance import Problem, Schemas
+from fleet.tools import cel_rules, cli, conformance, offline, render
+from fleet.tools.conformance import Problem, Schemas
 from tests.conftest import stack_run, token_config
 
 STACKS = ("staging", "prod-eu")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet import deploy
+from fleet.tools import deploy
 from tests.conftest import ROOT
 
 KUBECONFIG = """

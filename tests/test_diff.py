@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from fleet import cli, diff
+from fleet.tools import cli, diff
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fleet import settings
+from fleet.program import settings
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -1,4 +1,4 @@
-"""The `python -m fleet.ephemeral` command, tested at the Automation API boundary.
+"""The `python -m fleet.tools.ephemeral` command, tested at the Automation API boundary.
 
 `main` runs with a `World` whose factory is `FakeBackend`, a recording stand-in for the workspace
 and stacks of `pulumi.automation`, so no Pulumi CLI runs here; the tests check exit codes, messages
@@ -17,11 +17,11 @@ import pytest
 import yaml
 from pulumi import automation as auto
 
-from fleet.ephemeral.backend import StackFactory, backend_url, preflight
-from fleet.ephemeral.cli import World, main
-from fleet.ephemeral.console import Console
-from fleet.ephemeral.exit_codes import ExitCode
-from fleet.ephemeral.overrides import ClusterTarget
+from fleet.tools.ephemeral.backend import StackFactory, backend_url, preflight
+from fleet.tools.ephemeral.cli import World, main
+from fleet.tools.ephemeral.console import Console
+from fleet.tools.ephemeral.exit_codes import ExitCode
+from fleet.tools.ephemeral.overrides import ClusterTarget
 from tests.ephemeral_fakes import FakeBackend, command_error
 
 TOKEN_ENV = {
@@ -260,6 +260,6 @@ def test_usage_errors_exit_2(project: Path) -> None:
 
 
 def test_module_entry_point_is_wired() -> None:
-    source = (Path(__file__).parent.parent / "fleet/ephemeral/__main__.py").read_text()
+    source = (Path(__file__).parent.parent / "fleet/tools/ephemeral/__main__.py").read_text()
     assert "raise SystemExit(main())" in source
     assert os.path.basename(__file__).startswith("test_ephemeral")

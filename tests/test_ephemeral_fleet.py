@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pulumi import automation as auto
 
-from fleet.ephemeral.backend import OnOutput
-from fleet.ephemeral.console import Console
-from fleet.ephemeral.exit_codes import ExitCode
-from fleet.ephemeral.overrides import ClusterTarget, Tokens
-from fleet.ephemeral.runner import (
+from fleet.tools.ephemeral.backend import OnOutput
+from fleet.tools.ephemeral.console import Console
+from fleet.tools.ephemeral.exit_codes import ExitCode
+from fleet.tools.ephemeral.overrides import ClusterTarget, Tokens
+from fleet.tools.ephemeral.runner import (
     Fleet,
     PlannedStack,
     StackResult,

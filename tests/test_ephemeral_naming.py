@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from fleet.ephemeral import naming, tags
+from fleet.tools.ephemeral import naming, tags
 
 NOW = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet import settings
-from fleet.ephemeral.overrides import (
+from fleet.program import settings
+from fleet.tools.ephemeral.overrides import (
     ClusterTarget,
     OverrideError,
     Tokens,

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fleet.ephemeral.backend import automation_factory
-from fleet.ephemeral.cli import World, main
-from fleet.ephemeral.console import Console
-from fleet.ephemeral.exit_codes import ExitCode
-from fleet.ephemeral.overrides import ClusterTarget, load_base, read_tokens
-from fleet.ephemeral.runner import Fleet, configure, plan
+from fleet.tools.ephemeral.backend import automation_factory
+from fleet.tools.ephemeral.cli import World, main
+from fleet.tools.ephemeral.console import Console
+from fleet.tools.ephemeral.exit_codes import ExitCode
+from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_tokens
+from fleet.tools.ephemeral.runner import Fleet, configure, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_ENV = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fleet import offline
-from fleet.github_access import GitHubAccess, GitHubAccessArgs
-from fleet.settings import PushAccess
+from fleet.program.github_access import GitHubAccess, GitHubAccessArgs
+from fleet.program.settings import PushAccess
+from fleet.tools import offline
 from tests.conftest import ROOT, RunStack, run_component
 
 TEAM_REPO = "github:index/teamRepository:TeamRepository"

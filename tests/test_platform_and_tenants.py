@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pulumi
 
-from fleet import conventions as c
-from fleet.automation import AutomationArgs, ImageAutomation
-from fleet.offline import Recording, unwrap_secret
-from fleet.platform import Platform, PlatformArgs
-from fleet.settings import PlatformComponent
-from fleet.tenants import Tenant, TenantArgs
+from fleet.program import conventions as c
+from fleet.program.image_automation import AutomationArgs, ImageAutomation
+from fleet.program.platform import Platform, PlatformArgs
+from fleet.program.settings import PlatformComponent
+from fleet.program.tenants import Tenant, TenantArgs
+from fleet.tools.offline import Recording, unwrap_secret
 from tests.conftest import APPS_TOKEN, run_component
 
 KS = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet import cli, offline, render
-from fleet import conventions as c
-from fleet.manifests import ObjectRef
+from fleet.program import conventions as c
+from fleet.tools import cli, offline, render
+from fleet.tools.manifests import ObjectRef
 from tests.conftest import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, ROOT, token_config
 
 ENTERPRISE = {

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet import settings as s
+from fleet.program import settings as s
 from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT
 
 VALID: dict[str, Any] = {

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet import offline
-from fleet.offline import Recording
+from fleet.tools import offline
+from fleet.tools.offline import Recording
 from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, RunStack, stack_run
 
 INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"

@@ -140,8 +140,8 @@ def test_e2e_runs_on_label_or_by_hand_and_always_cleans_up() -> None:
     assert "contains(github.event.pull_request.labels.*.name, 'e2e')" in job["if"]
     runs = [str(s.get("run", "")) for s in steps(job)]
     assert any("kind create cluster" in r for r in runs)
-    assert any("python -m fleet.ephemeral up --destroy" in r for r in runs)
-    [cleanup] = [s for s in steps(job) if "fleet.ephemeral down" in str(s.get("run", ""))]
+    assert any("python -m fleet.tools.ephemeral up --destroy" in r for r in runs)
+    [cleanup] = [s for s in steps(job) if "fleet.tools.ephemeral down" in str(s.get("run", ""))]
     assert cleanup["if"] == "always()"
     assert job["env"]["FLEET_RUN_ID"] == "${{ github.run_id }}-${{ github.run_attempt }}"
 

@@ -18,9 +18,9 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet import deploy, diff, render
+from fleet.tools import deploy, diff, render
 
-PROJECT_DIR: Final = Path(__file__).resolve().parent.parent
+PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
 
 class ExitCode(IntEnum):
@@ -119,7 +119,7 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 )
 def _check(args: argparse.Namespace) -> int:
     # The validators are development requirements; render and diff need only the runtime ones.
-    from fleet import conformance  # noqa: PLC0415
+    from fleet.tools import conformance  # noqa: PLC0415
 
     try:
         schemas = conformance.Schemas.load()

@@ -1,4 +1,4 @@
-"""Command line of the ephemeral fleet: `python -m fleet.ephemeral up|verify|down|gc`.
+"""Command line of the ephemeral fleet: `python -m fleet.tools.ephemeral up|verify|down|gc`.
 
 Arguments, environment and exit codes are documented in docs/ephemeral-fleets.md; keep them in step.
 """
@@ -15,8 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pulumi import automation as auto
 
-from fleet.ephemeral import naming
-from fleet.ephemeral.backend import (
+from fleet.tools.ephemeral import naming
+from fleet.tools.ephemeral.backend import (
     PreflightError,
     StackFactory,
     automation_factory,
@@ -24,18 +24,18 @@ from fleet.ephemeral.backend import (
     find_project,
     preflight,
 )
-from fleet.ephemeral.console import Console
-from fleet.ephemeral.errors import describe
-from fleet.ephemeral.exit_codes import ExitCode, worst
-from fleet.ephemeral.overrides import (
+from fleet.tools.ephemeral.console import Console
+from fleet.tools.ephemeral.errors import describe
+from fleet.tools.ephemeral.exit_codes import ExitCode, worst
+from fleet.tools.ephemeral.overrides import (
     OverrideError,
     dropped_secrets,
     load_base,
     read_tokens,
     targets,
 )
-from fleet.ephemeral.runner import Fleet, StackResult, in_plan_order, outcome, plan
-from fleet.ephemeral.verify import ReadyCheck, kubectl_missing, kubectl_ready
+from fleet.tools.ephemeral.runner import Fleet, StackResult, in_plan_order, outcome, plan
+from fleet.tools.ephemeral.verify import ReadyCheck, kubectl_missing, kubectl_ready
 
 FactoryBuilder = Callable[[Path, str, Mapping[str, str]], StackFactory]
 
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--parallel", type=_positive, default=4, help="stacks at a time")
 
     parser = argparse.ArgumentParser(
-        prog="python -m fleet.ephemeral", description="Ephemeral test fleets of the d1 fleet."
+        prog="python -m fleet.tools.ephemeral", description="Ephemeral test fleets of the d1 fleet."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser(
@@ -207,7 +207,7 @@ def _up(
             codes.append(_report(console, "teardown", teardown))
         elif created:
             console.info(
-                f"stacks kept; remove them with: python -m fleet.ephemeral down --run-id {run_id}"
+                f"stacks kept; remove them with: python -m fleet.tools.ephemeral down --run-id {run_id}"
             )
     return worst(*codes)
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet import conventions as c
-from fleet import flux_api, options
-from fleet.tenant_namespace import TenantNamespace, TenantNamespaceArgs
+from fleet.program import conventions as c
+from fleet.program import flux_api, options
+from fleet.program.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 
 _AUTOMATION = {c.ROLE_LABEL: c.AUTOMATION_ROLE}
 

@@ -1,5 +1,5 @@
 """Ephemeral test fleets: short-lived copies of a base stack, driven by the Automation API.
 
-`python -m fleet.ephemeral` creates one stack per test cluster from a base stack's config, runs them
+`python -m fleet.tools.ephemeral` creates one stack per test cluster from a base stack's config, runs them
 in parallel, checks them and always tears them down; docs/ephemeral-fleets.md is the user guide.
 """

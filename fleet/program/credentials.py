@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet import conventions as c
-from fleet import options
+from fleet.program import conventions as c
+from fleet.program import options
 
 
 @dataclass(frozen=True)

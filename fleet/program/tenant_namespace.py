@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet import conventions as c
-from fleet import options
-from fleet.credentials import git_secret_data
-from fleet.runtime_info import metadata as runtime_metadata
+from fleet.program import conventions as c
+from fleet.program import options
+from fleet.program.credentials import git_secret_data
+from fleet.program.runtime_info import metadata as runtime_metadata
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_github as github
 
-from fleet import options
-from fleet.settings import PushAccess
+from fleet.program import options
+from fleet.program.settings import PushAccess
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from fleet.conventions import PROJECT
-from fleet.tokens import TOKENS
+from fleet.program.conventions import PROJECT
+from fleet.program.tokens import TOKENS
 
 
 class OverrideError(ValueError):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet import conventions as c
-from fleet import flux_api, options
-from fleet.settings import PlatformComponent
+from fleet.program import conventions as c
+from fleet.program import flux_api, options
+from fleet.program.settings import PlatformComponent
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet import conventions as c
-from fleet import options
+from fleet.program import conventions as c
+from fleet.program import options
 
 
 @dataclass(frozen=True)

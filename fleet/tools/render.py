@@ -1,6 +1,6 @@
 """Offline render: the manifests and other resources one stack declares, as files for review.
 
-The real program runs for one stack's config under Pulumi's mock runtime (`fleet.offline`), so a
+The real program runs for one stack's config under Pulumi's mock runtime (`fleet.tools.offline`), so a
 render needs no Pulumi CLI, no cluster and no credentials. It shows the desired state only; it is
 not `pulumi preview` and says nothing about what a cluster or GitHub currently holds.
 
@@ -21,10 +21,10 @@ from typing import Any, Final
 
 from pulumi.runtime import rpc
 
-from fleet import conventions as c
-from fleet import offline
-from fleet import settings as s
-from fleet.manifests import ObjectRef, dump
+from fleet.program import conventions as c
+from fleet.program import settings as s
+from fleet.tools import offline
+from fleet.tools.manifests import ObjectRef, dump
 
 SECRET_PLACEHOLDER: Final = "<secret: set in Pulumi config>"
 UNKNOWN_PLACEHOLDER: Final = "<unknown until pulumi up>"

@@ -21,7 +21,7 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc, settings, stack
 
-from fleet import conventions as c
+from fleet.program import conventions as c
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -143,7 +143,7 @@ def run(
     Each call gets its own event loop and runtime settings, so runs never leak into each other.
     """
     recording = Recording()
-    logger = logging.getLogger(f"fleet.offline.{id(recording)}")
+    logger = logging.getLogger(f"fleet.tools.offline.{id(recording)}")
     logger.propagate = False
     logger.addHandler(_WarningLog(recording))
     loop = asyncio.new_event_loop()

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet import conventions as c
+from fleet.program import conventions as c
 
 
 def custom_resource(

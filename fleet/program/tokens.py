@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from fleet.settings import Settings
+from fleet.program.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ would accept it:
   fields are errors);
 - custom resources: the upstream CRD's `openAPIV3Schema` for the served apiVersion, made strict the
   way the API server's strict field validation is (unknown fields are errors unless the schema
-  preserves them), plus the CRD's CEL rules (`fleet.cel_rules`) and the ObjectMeta rules the CRD
+  preserves them), plus the CRD's CEL rules (`fleet.tools.cel_rules`) and the ObjectMeta rules the CRD
   schema leaves to the API server;
 - Helm values: the chart's `values.schema.json`, applied to the partial document the program
   passes (see `Schemas.check_values`).
@@ -29,12 +29,12 @@ import jsonschema
 import yaml
 from kubernetes_validate import utils as k8s_validate
 
-from fleet import cel_rules
-from fleet.manifests import ObjectRef
-from fleet.render import SECRET_PLACEHOLDER, Render
+from fleet.tools import cel_rules
+from fleet.tools.manifests import ObjectRef
+from fleet.tools.render import SECRET_PLACEHOLDER, Render
 
 SCHEMAS_ENV: Final = "FLEET_SCHEMAS_DIR"
-DEFAULT_SCHEMAS_DIR: Final = Path(__file__).resolve().parent.parent.parent / "shared" / "schemas"
+DEFAULT_SCHEMAS_DIR: Final = Path(__file__).resolve().parents[3] / "shared" / "schemas"
 # Newest Kubernetes minor kubernetes-validate 1.37 ships; raise it with the clusters and the package.
 KUBERNETES_VERSION: Final = "1.37"
 
@@ -146,7 +146,7 @@ def crd_json_schema(node: Mapping[str, Any], *, structural: bool = True) -> dict
     field validation does. `anyOf`/`allOf`/`oneOf`/`not` branches only add value rules in a
     structural schema, so they are left open. `nullable`, `x-kubernetes-int-or-string` and
     OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` become their JSON Schema forms;
-    other `x-kubernetes-*` keys are dropped (CEL rules are checked by `fleet.cel_rules`).
+    other `x-kubernetes-*` keys are dropped (CEL rules are checked by `fleet.tools.cel_rules`).
     """
     out: dict[str, Any] = {}
     for key, value in node.items():
@@ -295,7 +295,7 @@ class Schemas:
                     Problem(
                         subject,
                         ".".join(path),
-                        f"CEL rule not evaluated offline ({message!r}); add it to fleet/cel_rules.py",
+                        f"CEL rule not evaluated offline ({message!r}); add it to fleet/tools/cel_rules.py",
                     )
                 )
         problems.extend(

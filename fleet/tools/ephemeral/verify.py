@@ -11,8 +11,8 @@ import subprocess
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fleet.conventions import FLUX_INSTANCE_NAME, FLUX_NAMESPACE, RUNTIME_CONFIGMAP
-from fleet.ephemeral.overrides import ClusterTarget, qualified
+from fleet.program.conventions import FLUX_INSTANCE_NAME, FLUX_NAMESPACE, RUNTIME_CONFIGMAP
+from fleet.tools.ephemeral.overrides import ClusterTarget, qualified
 
 # Given a cluster and a timeout in seconds, None when Ready, else what is wrong.
 ReadyCheck = Callable[[ClusterTarget, int], str | None]

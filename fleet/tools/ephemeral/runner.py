@@ -15,14 +15,14 @@ from typing import Any, TypeVar
 
 from pulumi import automation as auto
 
-from fleet.ephemeral import naming
-from fleet.ephemeral.backend import FleetStack, StackFactory
-from fleet.ephemeral.console import Console
-from fleet.ephemeral.errors import describe
-from fleet.ephemeral.exit_codes import ExitCode, worst
-from fleet.ephemeral.overrides import ClusterTarget, StackConfig, Tokens, derive, qualified
-from fleet.ephemeral.tags import CREATED_AT, EPHEMERAL, created_at, stack_tags
-from fleet.ephemeral.verify import ReadyCheck, check_outputs, target_of
+from fleet.tools.ephemeral import naming
+from fleet.tools.ephemeral.backend import FleetStack, StackFactory
+from fleet.tools.ephemeral.console import Console
+from fleet.tools.ephemeral.errors import describe
+from fleet.tools.ephemeral.exit_codes import ExitCode, worst
+from fleet.tools.ephemeral.overrides import ClusterTarget, StackConfig, Tokens, derive, qualified
+from fleet.tools.ephemeral.tags import CREATED_AT, EPHEMERAL, created_at, stack_tags
+from fleet.tools.ephemeral.verify import ReadyCheck, check_outputs, target_of
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet import conventions as c
-from fleet import options
+from fleet.program import conventions as c
+from fleet.program import options
 
 
 class FluxNamespace(pulumi.ComponentResource):

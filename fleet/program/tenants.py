@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pulumi
 
-from fleet import conventions as c
-from fleet import flux_api, options
-from fleet.tenant_namespace import TenantNamespace, TenantNamespaceArgs
+from fleet.program import conventions as c
+from fleet.program import flux_api, options
+from fleet.program.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 
 
 @dataclass(frozen=True)

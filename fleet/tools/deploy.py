@@ -17,11 +17,11 @@ from pathlib import Path
 
 import yaml
 
-from fleet import conventions as c
-from fleet import offline
-from fleet.tokens import TOKENS
+from fleet.program import conventions as c
+from fleet.program.tokens import TOKENS
+from fleet.tools import offline
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 INSTALL_HINT = (
     "install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)"
 )

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_github as github
 import pulumi_kubernetes as k8s
 
-from fleet.settings import Settings
+from fleet.program.settings import Settings
 
 
 def kubernetes(settings: Settings) -> k8s.Provider:

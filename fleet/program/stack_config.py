@@ -6,9 +6,9 @@ from datetime import date
 
 import pulumi
 
-from fleet import conventions as c
-from fleet import settings as s
-from fleet import tokens
+from fleet.program import conventions as c
+from fleet.program import settings as s
+from fleet.program import tokens
 
 
 def load(today: date | None = None) -> tuple[s.Settings, tokens.ExpiryReport]:

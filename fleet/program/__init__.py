@@ -1,0 +1,1 @@
+"""The Pulumi program: what one cluster stack declares (settings, providers and components)."""
