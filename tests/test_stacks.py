@@ -29,7 +29,7 @@ def test_stack_bootstrap_inventory(staging: Recording, prod_eu: Recording) -> No
         assert len(run.of_type(RELEASE)) == 1
         assert names(run, INSTANCE) == ["flux"]
         assert "flux-system" in names(run, NAMESPACE)
-        assert run.of_type("pulumi:providers:kubernetes")[0].name == "cluster"
+        assert run.of_type("pulumi:providers:kubernetes")[0].name == "kubernetes"
     github = Counter(r.type for r in prod_eu.resources if r.type.startswith("github:"))
     assert github == {
         "github:index/team:Team": 1,
@@ -80,7 +80,7 @@ def test_image_automation_controllers_only_on_staging(
     staging: Recording, prod_eu: Recording
 ) -> None:
     def components(run: Recording) -> list[str]:
-        return list(run.get(INSTANCE, "flux-instance").inputs["spec"]["components"])
+        return list(run.get(INSTANCE, "cluster-flux-instance").inputs["spec"]["components"])
 
     image = {"image-reflector-controller", "image-automation-controller"}
     assert image <= set(components(staging))
@@ -89,8 +89,8 @@ def test_image_automation_controllers_only_on_staging(
 
 
 def test_instance_depends_on_operator_release(staging: Recording) -> None:
-    instance = staging.get(INSTANCE, "flux-instance")
-    release = staging.get(RELEASE, "flux-operator-release")
+    instance = staging.get(INSTANCE, "cluster-flux-instance")
+    release = staging.get(RELEASE, "cluster-flux-operator-release")
     assert release.urn in instance.dependencies
     secrets = [
         r.urn
@@ -103,7 +103,11 @@ def test_instance_depends_on_operator_release(staging: Recording) -> None:
 def test_production_protects_namespace_release_and_instance(
     staging: Recording, prod_eu: Recording
 ) -> None:
-    protected = {"flux-system-namespace", "flux-operator-release", "flux-instance"}
+    protected = {
+        "cluster-flux-system-namespace",
+        "cluster-flux-operator-release",
+        "cluster-flux-instance",
+    }
     assert {r.name for r in prod_eu.resources if r.protect and r.custom} == protected
     assert not [r.name for r in staging.resources if r.protect]
 
@@ -121,10 +125,10 @@ def test_every_kubernetes_resource_uses_the_stack_provider(
 def test_kube_provider_targets_the_configured_context(
     staging: Recording, prod_eu: Recording, run_stack: RunStack
 ) -> None:
-    assert staging.get("pulumi:providers:kubernetes", "cluster").inputs["context"] == "staging"
-    assert prod_eu.get("pulumi:providers:kubernetes", "cluster").inputs["context"] == "prod-eu"
+    assert staging.get("pulumi:providers:kubernetes", "kubernetes").inputs["context"] == "staging"
+    assert prod_eu.get("pulumi:providers:kubernetes", "kubernetes").inputs["context"] == "prod-eu"
     run = run_stack("staging", {"kubeconfig": "/etc/kind/staging.yaml"}, drop=("kubeContext",))
-    inputs = run.get("pulumi:providers:kubernetes", "cluster").inputs
+    inputs = run.get("pulumi:providers:kubernetes", "kubernetes").inputs
     assert inputs["kubeconfig"] == "/etc/kind/staging.yaml"
     assert "context" not in inputs
 
@@ -159,11 +163,11 @@ def test_adding_a_cluster_is_adding_a_stack_file(tmp_path: Path) -> None:
     )
     run = stack_run("prod-us", project_dir=tmp_path)
     assert run.outputs["clusterName"] == "prod-us"
-    assert run.get("pulumi:providers:kubernetes", "cluster").inputs["context"] == "prod-us"
+    assert run.get("pulumi:providers:kubernetes", "kubernetes").inputs["context"] == "prod-us"
     assert {r.name for r in run.resources if r.protect and r.custom} == {
-        "flux-system-namespace",
-        "flux-operator-release",
-        "flux-instance",
+        "cluster-flux-system-namespace",
+        "cluster-flux-operator-release",
+        "cluster-flux-instance",
     }
     assert not [r for r in run.resources if r.type.startswith("github:")]
 
@@ -312,7 +316,7 @@ def test_every_copy_of_a_token_is_secret(staging: Recording) -> None:
 
 
 def test_flux_objects_wait_for_the_flux_instance(staging: Recording) -> None:
-    instance = staging.get(INSTANCE, "flux-instance").urn
+    instance = staging.get(INSTANCE, "cluster-flux-instance").urn
     for r in staging.kubernetes_objects():
         if r.inputs["apiVersion"].split("/")[0].endswith("toolkit.fluxcd.io"):
             assert instance in r.dependencies, r.name
@@ -325,7 +329,7 @@ def test_tenant_kustomizations_wait_for_the_platform(staging: Recording) -> None
         if r.inputs["metadata"]["name"].endswith(("-controllers", "-configs"))
     }
     assert len(platform) == 4
-    for name in ("tenant-backend-kustomization", "tenant-frontend-kustomization"):
+    for name in ("cluster-tenant-backend-kustomization", "cluster-tenant-frontend-kustomization"):
         assert platform <= set(staging.get(KS, name).dependencies), name
 
 
@@ -336,7 +340,7 @@ def test_values_known_to_the_stack_are_written_in(staging: Recording, prod_eu: R
         for r in run.of_type(KS):
             assert "${" not in r.inputs["spec"]["path"], r.name
         assert (
-            run.get(KS, "tenant-backend-kustomization").inputs["spec"]["path"]
+            run.get(KS, "cluster-tenant-backend-kustomization").inputs["spec"]["path"]
             == f"./components/backend/{env}"
         )
 
@@ -360,7 +364,7 @@ def test_adding_and_removing_a_component_changes_exactly_its_objects(
         {"platformComponents": '["monitoring", "admission: monitoring", "ingress: admission"]'},
     )
     assert objects(added) - objects(prod_eu) == component_objects("ingress")
-    ingress = added.get(KS, "platform-ingress-controllers")
+    ingress = added.get(KS, "cluster-platform-ingress-controllers")
     assert ingress.inputs["spec"]["dependsOn"] == [{"name": "admission-controllers"}]
     removed = run_stack("prod-eu", {"platformComponents": '["monitoring"]'})
     assert objects(prod_eu) - objects(removed) == component_objects("admission")

@@ -9,18 +9,32 @@ configured organisation.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_github as github
 import pulumi_kubernetes as k8s
 
 from fleet.program.settings import Settings
 
+if TYPE_CHECKING:
+    import pulumi_github as github
 
-def kubernetes(settings: Settings) -> k8s.Provider:
+
+def for_cluster(settings: Settings, prefix: str = "") -> dict[str, pulumi.ProviderResource]:
+    """The providers one cluster's resources use, keyed by package, named `<prefix><package>`.
+
+    The GitHub provider (and its SDK) is only loaded for the stack that owns GitHub objects.
+    """
+    found: dict[str, pulumi.ProviderResource] = {"kubernetes": kubernetes(settings, prefix)}
+    if settings.github_access_owner:
+        found["github"] = github_provider(settings, prefix)
+    return found
+
+
+def kubernetes(settings: Settings, prefix: str = "") -> k8s.Provider:
     """A provider for exactly the kube context (or kubeconfig) named in the stack's config."""
     return k8s.Provider(
-        "cluster",
+        f"{prefix}kubernetes",
         context=settings.kube_context,
         kubeconfig=settings.kubeconfig,
         # Never fall back to the current context: an unset context means the kubeconfig's own
@@ -37,6 +51,10 @@ def github_token(settings: Settings) -> pulumi.Output[str] | None:
     return pulumi.Output.secret(from_env) if from_env else None
 
 
-def github_provider(settings: Settings) -> github.Provider:
+def github_provider(settings: Settings, prefix: str = "") -> github.Provider:
     """A provider pinned to the configured organisation."""
-    return github.Provider("github", owner=settings.github_owner, token=github_token(settings))
+    import pulumi_github as github  # noqa: PLC0415 (only the owner stack pays for this import)
+
+    return github.Provider(
+        f"{prefix}github", owner=settings.github_owner, token=github_token(settings)
+    )

@@ -1,0 +1,224 @@
+"""One Flux cluster of the fleet: everything a cluster stack declares, as one component.
+
+`__main__.py` instantiates it once per stack; a hub program, an Automation API inline program or a
+test may instantiate it several times, each with its own settings and providers, since it reads no
+config and keeps no module state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+from fleet.program import conventions as c
+from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
+from fleet.program.github_access import GitHubAccess, GitHubAccessArgs
+from fleet.program.image_automation import AutomationArgs, ImageAutomation
+from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
+from fleet.program.namespace import FluxNamespace
+from fleet.program.operator import FluxOperator, OperatorArgs
+from fleet.program.platform import Platform, PlatformArgs
+from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
+from fleet.program.settings import Settings
+from fleet.program.tenants import Tenant, TenantArgs
+
+
+@dataclass(frozen=True)
+class ClusterArgs:
+    """Validated settings of one cluster, and the days left on each of its tokens."""
+
+    settings: Settings
+    token_days_left: Mapping[str, int] = field(default_factory=dict)
+
+
+class Cluster(pulumi.ComponentResource):
+    """GitHub access, credentials, Flux Operator, FluxInstance, runtime info, platform and tenants.
+
+    Providers arrive through `opts.providers` (a `kubernetes` one always, a `github` one when the
+    settings make this cluster the owner of the organisation's GitHub objects) and reach every
+    resource by parentage, so two clusters in one program never share a provider by accident.
+    """
+
+    cluster_name: pulumi.Output[str]
+    environment: pulumi.Output[str]
+    flux_version: pulumi.Output[str]
+    operator_chart_version: pulumi.Output[str]
+    token_days_left: pulumi.Output[dict[str, int]]
+    secret_names: pulumi.Output[list[str]]
+    runtime_config_map: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("fleet:index:Cluster", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        # Production keeps what would take Flux down if deleted.
+        protected = pulumi.ResourceOptions(parent=self, protect=s.production)
+
+        self.github_access: GitHubAccess | None = None
+        if s.github_access_owner:
+            self.github_access = GitHubAccess(
+                f"{name}-github-access",
+                GitHubAccessArgs(
+                    owner=s.github_owner,
+                    team=s.bot_team,
+                    bot_username=s.bot_username or "",
+                    push_repositories=(s.infra_repository, s.apps_repository),
+                    pull_repositories=(s.fleet_repository,) if s.syncs_from_fleet else (),
+                    push_access=s.bot_push_access,
+                    push_branch=s.bot_push_branch,
+                ),
+                opts=child,
+            )
+
+        self.namespace = FluxNamespace(f"{name}-flux-system", opts=protected)
+        apps_token = pulumi.Output.secret(s.apps_token.get_secret_value())
+        self.credentials = GitCredentials(
+            f"{name}-credentials",
+            CredentialsArgs(
+                namespace=self.namespace.name,
+                platform_token=pulumi.Output.secret(s.platform_token.get_secret_value()),
+                apps_token=apps_token,
+                enterprise=RegistryLogin(
+                    registry=s.enterprise_registry,
+                    username=s.enterprise_username,
+                    password=pulumi.Output.secret(s.enterprise_token.get_secret_value()),
+                )
+                if s.enterprise_token is not None
+                else None,
+            ),
+            opts=child,
+        )
+
+        runtime = RuntimeInfoArgs(
+            namespace=self.namespace.name,
+            environment=s.environment.value,
+            git_branch=s.git_branch,
+            cluster_name=s.cluster_name,
+            cluster_domain=s.cluster_domain,
+            extra=s.runtime_extra,
+        )
+        self.runtime_info = RuntimeInfo(f"{name}-runtime-info", runtime, opts=child)
+
+        self.operator = FluxOperator(
+            f"{name}-flux-operator",
+            OperatorArgs(namespace=self.namespace.name, chart_version=s.operator_chart_version),
+            opts=pulumi.ResourceOptions.merge(
+                protected, pulumi.ResourceOptions(depends_on=[self.credentials])
+            ),
+        )
+
+        self.instance = FluxInstance(
+            f"{name}-flux",
+            _instance_args(s, self.namespace.name),
+            # The operator release installs the FluxInstance CRD and runs the controller that
+            # readies it.
+            opts=pulumi.ResourceOptions.merge(
+                protected, pulumi.ResourceOptions(depends_on=[self.operator])
+            ),
+        )
+
+        # Everything below is a Flux object (or belongs with one) and waits for the CRDs the
+        # FluxInstance installs.
+        self.platform = Platform(
+            f"{name}-platform",
+            PlatformArgs(
+                url=c.repository_url(s.github_owner, s.infra_repository),
+                branch=s.git_branch,
+                environment=s.environment.value,
+                components=s.platform,
+                after=[self.instance],
+            ),
+            opts=child,
+        )
+
+        self.tenants = [
+            Tenant(
+                f"{name}-tenant-{tenant}",
+                TenantArgs(
+                    namespace=tenant,
+                    url=c.repository_url(s.github_owner, s.apps_repository),
+                    branch=s.git_branch,
+                    environment=s.environment.value,
+                    apps_token=apps_token,
+                    runtime_data=runtime.data,
+                    after=[self.instance, self.platform],
+                ),
+                opts=child,
+            )
+            for tenant in s.tenants
+        ]
+
+        self.image_automation: ImageAutomation | None = None
+        if s.image_automation:
+            self.image_automation = ImageAutomation(
+                f"{name}-image-automation",
+                AutomationArgs(
+                    apps_url=c.repository_url(s.github_owner, s.apps_repository),
+                    branch=s.git_branch,
+                    author_name=s.automation_author_name,
+                    author_email=s.automation_author_email,
+                    apps_token=apps_token,
+                    runtime_data=runtime.data,
+                    after=[self.instance],
+                ),
+                opts=child,
+            )
+
+        self.cluster_name = pulumi.Output.from_input(s.cluster_name)
+        self.environment = pulumi.Output.from_input(s.environment.value)
+        self.flux_version = pulumi.Output.from_input(s.flux_version)
+        self.operator_chart_version = pulumi.Output.from_input(s.operator_chart_version)
+        self.token_days_left = pulumi.Output.from_input(dict(args.token_days_left))
+        self.secret_names = self.credentials.secret_names
+        self.runtime_config_map = self.runtime_info.name
+        self.register_outputs(self.outputs())
+
+    def outputs(self) -> dict[str, pulumi.Output[object]]:
+        """The cluster's outputs under the stack output names."""
+        return {
+            "clusterName": self.cluster_name,
+            "environment": self.environment,
+            "fluxVersion": self.flux_version,
+            "operatorChartVersion": self.operator_chart_version,
+            "tokenDaysLeft": self.token_days_left,
+            "secretNames": self.secret_names,
+            "runtimeConfigMap": self.runtime_config_map,
+        }
+
+
+def _instance_args(s: Settings, namespace: pulumi.Input[str]) -> InstanceArgs:
+    return InstanceArgs(
+        namespace=namespace,
+        distribution=Distribution(
+            version=s.flux_version,
+            registry=s.flux_registry,
+            artifact=s.flux_artifact,
+            variant=s.flux_variant,
+            image_pull_secret=c.ENTERPRISE_SECRET if s.enterprise_token else None,
+        ),
+        components=s.components,
+        cluster=ClusterSpec(
+            type=s.cluster_type,
+            multitenant=s.multitenant,
+            tenant_default_service_account=s.tenant_default_service_account,
+            network_policy=s.network_policy,
+            domain=s.kubernetes_dns_domain,
+        ),
+        patches=s.patches,
+        sync=Sync(
+            kind=s.sync_kind,
+            url=s.sync_url,
+            ref=s.sync_ref,
+            path=s.sync_path,
+            pull_secret=s.sync_pull_secret,
+            provider=s.sync_provider,
+            interval=s.sync_interval,
+        )
+        if s.sync_kind and s.sync_url and s.sync_ref and s.sync_path
+        else None,
+        ready_timeout_seconds=s.flux_ready_timeout_seconds,
+    )

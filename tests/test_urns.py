@@ -1,0 +1,55 @@
+"""URN stability: a resource's URN is its identity in state, and a changed URN is a replacement.
+
+The committed lists hold the URNs the real engine derives (type chain through every parent) for
+both stacks. A rename or re-parenting must ship with `aliases`; after adding the alias, regenerate
+the list with `FLEET_UPDATE_URNS=1 pytest tests/test_urns.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fleet.tools.offline import Recording, Registration
+from tests.conftest import stack_run
+
+URNS = Path(__file__).parent / "urns"
+
+
+def engine_urn(run: Recording, resource: Registration, stack: str) -> str:
+    """The URN the engine gives `resource`: the types of all its parents below the stack, joined."""
+    recorded = {r.urn: r for r in run.resources}  # the stack itself is not recorded
+    types = [resource.type]
+    owner = recorded.get(resource.parent)
+    while owner is not None:
+        types.append(owner.type)
+        owner = recorded.get(owner.parent)
+    return f"urn:pulumi:{stack}::d1-fleet::{'$'.join(reversed(types))}::{resource.name}"
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-eu"])
+def test_urns_of_committed_stacks_do_not_move(stack: str) -> None:
+    run = stack_run(stack)
+    urns = sorted(engine_urn(run, r, stack) for r in run.resources)
+    assert len(urns) == len(set(urns)), "duplicate URNs"
+    path = URNS / f"{stack}.txt"
+    if os.environ.get("FLEET_UPDATE_URNS") == "1":
+        path.write_text("\n".join(urns) + "\n")
+    expected = path.read_text().splitlines()
+    moved = sorted(set(expected) - set(urns))
+    added = sorted(set(urns) - set(expected))
+    assert not moved and not added, (
+        f"URNs of {stack} changed; ship aliases for renames, then regenerate {path.name}.\n"
+        f"gone: {moved}\nnew: {added}"
+    )
+
+
+def test_urns_follow_the_parent_chain() -> None:
+    run = stack_run("staging")
+    namespace = run.get("kubernetes:core/v1:Namespace", "cluster-flux-system-namespace")
+    assert engine_urn(run, namespace, "staging") == (
+        "urn:pulumi:staging::d1-fleet::fleet:index:Cluster$fleet:flux:FluxNamespace"
+        "$kubernetes:core/v1:Namespace::cluster-flux-system-namespace"
+    )
