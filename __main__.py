@@ -16,7 +16,9 @@ except ConfigError as err:
 
 cluster = Cluster(
     "cluster",
-    ClusterArgs(settings, token_days_left=expiry.days_left),
+    ClusterArgs(
+        settings, token_days_left=expiry.days_left, app_key_days_left=expiry.app_key_days_left
+    ),
     opts=pulumi.ResourceOptions(providers=providers.for_cluster(settings)),
 )
 

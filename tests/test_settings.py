@@ -220,10 +220,26 @@ def test_settings_runtime_extra_keys_are_parsed() -> None:
 def test_pulumi_yaml_declares_every_key_with_its_type_and_a_description() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     declared = {key.removeprefix("d1-fleet:"): spec for key, spec in project["config"].items()}
-    assert {k: v["type"] for k, v in declared.items()} == s.config_keys()
+    typed = {k: v for k, v in s.config_keys().items() if k not in s.UNTYPED_SECRET_KEYS}
+    assert {k: v["type"] for k, v in declared.items()} == typed
     for key, spec in declared.items():
         assert spec.get("description"), key
         assert spec.get("secret", False) == (key in s.SECRET_KEYS), key
+        if "default" in spec:
+            field = s.Settings.model_fields[_field_name(key)]
+            assert str(spec["default"]) == str(field.default), key
+
+
+def test_untyped_secret_keys_are_optional_secrets_the_readme_documents() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for key in s.UNTYPED_SECRET_KEYS:
+        assert key in s.SECRET_KEYS, key
+        assert not s.Settings.model_fields[_field_name(key)].is_required(), key
+        assert f"| `{key}` | string, secret |" in readme, key
+
+
+def _field_name(alias: str) -> str:
+    return next(n for n, f in s.Settings.model_fields.items() if (f.alias or n) == alias)
 
 
 def test_committed_stack_files_hold_no_secret_values() -> None:

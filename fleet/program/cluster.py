@@ -14,7 +14,9 @@ import pulumi
 
 from fleet.program import conventions as c
 from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
+from fleet.program.git_auth import GitCredential, GitHubApp, source_provider
 from fleet.program.github_access import GitHubAccess, GitHubAccessArgs
+from fleet.program.github_app_access import GitHubAppAccess, GitHubAppAccessArgs
 from fleet.program.image_automation import AutomationArgs, ImageAutomation
 from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
 from fleet.program.namespace import FluxNamespace
@@ -27,10 +29,12 @@ from fleet.program.tenants import Tenant, TenantArgs
 
 @dataclass(frozen=True)
 class ClusterArgs:
-    """Validated settings of one cluster, and the days left on each of its tokens."""
+    """Validated settings of one cluster, and the days left on each of its tokens (or App key)."""
 
     settings: Settings
     token_days_left: Mapping[str, int] = field(default_factory=dict)
+    # Days before the GitHub App's key is due for rotation, in App mode.
+    app_key_days_left: int | None = None
 
 
 class Cluster(pulumi.ComponentResource):
@@ -46,6 +50,7 @@ class Cluster(pulumi.ComponentResource):
     flux_version: pulumi.Output[str]
     operator_chart_version: pulumi.Output[str]
     token_days_left: pulumi.Output[dict[str, int]]
+    app_key_days_left: pulumi.Output[int] | None
     secret_names: pulumi.Output[list[str]]
     runtime_config_map: pulumi.Output[str]
 
@@ -59,7 +64,10 @@ class Cluster(pulumi.ComponentResource):
         protected = pulumi.ResourceOptions(parent=self, protect=s.production)
 
         self.github_access: GitHubAccess | None = None
-        if s.github_access_owner:
+        self.github_app_access: GitHubAppAccess | None = None
+        if s.github_access_owner and s.github_app:
+            self.github_app_access = _github_app_access(f"{name}-github-app-access", s, child)
+        elif s.github_access_owner:
             self.github_access = GitHubAccess(
                 f"{name}-github-access",
                 GitHubAccessArgs(
@@ -75,12 +83,13 @@ class Cluster(pulumi.ComponentResource):
             )
 
         self.namespace = FluxNamespace(f"{name}-flux-system", opts=protected)
-        apps_token = pulumi.Output.secret(s.apps_token.get_secret_value())
+        platform_token, apps_token = _git_credentials(s)
+        git_provider = source_provider(apps_token)
         self.credentials = GitCredentials(
             f"{name}-credentials",
             CredentialsArgs(
                 namespace=self.namespace.name,
-                platform_token=pulumi.Output.secret(s.platform_token.get_secret_value()),
+                platform_token=platform_token,
                 apps_token=apps_token,
                 enterprise=RegistryLogin(
                     registry=s.enterprise_registry,
@@ -131,6 +140,7 @@ class Cluster(pulumi.ComponentResource):
                 environment=s.environment.value,
                 components=s.platform,
                 after=[self.instance],
+                git_provider=git_provider,
             ),
             opts=child,
         )
@@ -146,6 +156,7 @@ class Cluster(pulumi.ComponentResource):
                     apps_token=apps_token,
                     runtime_data=runtime.data,
                     after=[self.instance, self.platform],
+                    git_provider=git_provider,
                 ),
                 opts=child,
             )
@@ -164,6 +175,7 @@ class Cluster(pulumi.ComponentResource):
                     apps_token=apps_token,
                     runtime_data=runtime.data,
                     after=[self.instance],
+                    git_provider=git_provider,
                 ),
                 opts=child,
             )
@@ -173,12 +185,22 @@ class Cluster(pulumi.ComponentResource):
         self.flux_version = pulumi.Output.from_input(s.flux_version)
         self.operator_chart_version = pulumi.Output.from_input(s.operator_chart_version)
         self.token_days_left = pulumi.Output.from_input(dict(args.token_days_left))
+        self.app_key_days_left = (
+            pulumi.Output.from_input(args.app_key_days_left)
+            if args.app_key_days_left is not None
+            else None
+        )
         self.secret_names = self.credentials.secret_names
         self.runtime_config_map = self.runtime_info.name
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output[object]]:
         """The cluster's outputs under the stack output names."""
+        app_key: dict[str, pulumi.Output[object]] = (
+            {"githubAppKeyDaysLeft": self.app_key_days_left}
+            if self.app_key_days_left is not None
+            else {}
+        )
         return {
             "clusterName": self.cluster_name,
             "environment": self.environment,
@@ -187,6 +209,7 @@ class Cluster(pulumi.ComponentResource):
             "tokenDaysLeft": self.token_days_left,
             "secretNames": self.secret_names,
             "runtimeConfigMap": self.runtime_config_map,
+            **app_key,
         }
 
 
@@ -215,10 +238,55 @@ def _instance_args(s: Settings, namespace: pulumi.Input[str]) -> InstanceArgs:
             ref=s.sync_ref,
             path=s.sync_path,
             pull_secret=s.sync_pull_secret,
-            provider=s.sync_provider,
+            provider=_sync_provider(s),
             interval=s.sync_interval,
         )
         if s.sync_kind and s.sync_url and s.sync_ref and s.sync_path
         else None,
         ready_timeout_seconds=s.flux_ready_timeout_seconds,
+    )
+
+
+def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:
+    """What `flux-system` and `flux-apps` are written from: the two tokens, or the App for both."""
+    if s.github_app:
+        assert s.github_app_id is not None
+        assert s.github_app_private_key is not None
+        app = GitHubApp(
+            app_id=s.github_app_id,
+            private_key=pulumi.Output.secret(s.github_app_private_key.get_secret_value()),
+            installation_id=s.github_app_installation_id,
+            installation_owner=s.github_app_installation_owner,
+        )
+        return app, app
+    assert s.platform_token is not None
+    assert s.apps_token is not None
+    return (
+        pulumi.Output.secret(s.platform_token.get_secret_value()),
+        pulumi.Output.secret(s.apps_token.get_secret_value()),
+    )
+
+
+def _sync_provider(s: Settings) -> str | None:
+    # A GitRepository sync reads the App's data from its pull secret only with provider github.
+    if s.github_app and s.sync_kind == "GitRepository":
+        return "github"
+    return s.sync_provider
+
+
+def _github_app_access(name: str, s: Settings, opts: pulumi.ResourceOptions) -> GitHubAppAccess:
+    assert s.github_app_id is not None
+    assert s.github_app_installation_id is not None
+    push = (s.infra_repository, s.apps_repository)
+    return GitHubAppAccess(
+        name,
+        GitHubAppAccessArgs(
+            app_id=s.github_app_id,
+            installation_id=s.github_app_installation_id,
+            repositories=(*push, s.fleet_repository) if s.syncs_from_fleet else push,
+            push_repositories=push,
+            push_access=s.bot_push_access,
+            push_branch=s.bot_push_branch,
+        ),
+        opts=opts,
     )

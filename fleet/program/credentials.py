@@ -1,7 +1,11 @@
 """Git and registry credentials Flux uses, replacing d1's `flux create secret` bootstrap steps.
 
-Token values arrive as Pulumi secrets and are written through `string_data`, so they stay secret in
-the inputs Pulumi records and in the state; changing a token in config updates the Secret in place.
+Token values (or the GitHub App's private key) arrive as Pulumi secrets and are written through
+`string_data`, so they stay secret in the inputs Pulumi records and in the state; changing a token in
+config updates the Secret in place. pulumi-kubernetes turns `stringData` into `data` before it
+applies a Secret (clients.normalizeSecret, since 4.0.2), so under server-side apply the stack's field
+manager owns exactly the `data` keys declared here, and a key it no longer declares (the other mode's
+keys, after switching between tokens and an App) is removed from the object, not left behind.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from fleet.program import conventions as c
-from fleet.program import options
+from fleet.program import git_auth, options
+from fleet.program.git_auth import GitCredential
 
 
 @dataclass(frozen=True)
@@ -29,15 +34,14 @@ class RegistryLogin:
 @dataclass(frozen=True)
 class CredentialsArgs:
     namespace: pulumi.Input[str]
-    platform_token: pulumi.Input[str]
-    apps_token: pulumi.Input[str]
+    # A token each, or the same GitHub App for both.
+    platform_token: GitCredential
+    apps_token: GitCredential
     enterprise: RegistryLogin | None = None
 
 
-def git_secret_data(token: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    # `token` repeats the password for the controllers that read it (commit status, image
-    # automation); d1 had Kyverno copy it, here the stack writes it once.
-    return {"username": c.GIT_USERNAME, "password": token, "token": token}
+def git_secret_data(credential: GitCredential) -> dict[str, pulumi.Input[str]]:
+    return git_auth.secret_data(credential)
 
 
 def _dockerconfigjson(login: RegistryLogin) -> pulumi.Output[str]:
@@ -66,7 +70,7 @@ class GitCredentials(pulumi.ComponentResource):
             f"{name}-platform",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=c.PLATFORM_SECRET, namespace=args.namespace),
             type="Opaque",
-            string_data=git_secret_data(pulumi.Output.secret(args.platform_token)),
+            string_data=git_secret_data(args.platform_token),
             opts=child,
         )
         # The apps tenant label is how d1 marks the secret every tenant namespace receives a copy of.
@@ -78,7 +82,7 @@ class GitCredentials(pulumi.ComponentResource):
                 labels={c.TENANT_LABEL: c.APPS_TENANT},
             ),
             type="Opaque",
-            string_data=git_secret_data(pulumi.Output.secret(args.apps_token)),
+            string_data=git_secret_data(args.apps_token),
             opts=child,
         )
         secrets = [self.platform, self.apps]

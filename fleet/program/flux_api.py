@@ -40,13 +40,19 @@ def _snake(metadata: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def git_repository_spec(url: str, branch: str, secret: str, interval: str) -> dict[str, Any]:
-    return {
+def git_repository_spec(
+    url: str, branch: str, secret: str, interval: str, provider: str | None = None
+) -> dict[str, Any]:
+    """A GitRepository spec; `provider` only when set (`github` for GitHub App credentials)."""
+    spec: dict[str, Any] = {
         "interval": interval,
         "ref": {"branch": branch},
         "secretRef": {"name": secret},
         "url": url,
     }
+    if provider is not None:
+        spec["provider"] = provider
+    return spec
 
 
 def kustomization_spec(

@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
+from fleet.program.git_auth import GitCredential
 from fleet.program.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 
 _AUTOMATION = {c.ROLE_LABEL: c.AUTOMATION_ROLE}
@@ -24,10 +25,12 @@ class AutomationArgs:
     branch: str
     author_name: str
     author_email: str
-    apps_token: pulumi.Input[str]
+    apps_token: GitCredential
     runtime_data: Mapping[str, str]
     # Resources the Flux objects wait for: the FluxInstance that installs their CRDs.
     after: Sequence[pulumi.Resource] = ()
+    # GitRepository `spec.provider` (`github` with GitHub App credentials).
+    git_provider: str | None = None
 
 
 class ImageAutomation(pulumi.ComponentResource):
@@ -65,7 +68,9 @@ class ImageAutomation(pulumi.ComponentResource):
             api_version=c.GIT_REPOSITORY_API,
             kind="GitRepository",
             metadata=_metadata(c.APPS_SOURCE, c.APPS_UPDATE_NAMESPACE, c.APPS_TENANT),
-            spec=flux_api.git_repository_spec(args.apps_url, args.branch, c.APPS_SECRET, "10m"),
+            spec=flux_api.git_repository_spec(
+                args.apps_url, args.branch, c.APPS_SECRET, "10m", args.git_provider
+            ),
             opts=in_apps,
         )
         self.apps = self._update_tree(

@@ -21,6 +21,8 @@ class PlatformArgs:
     components: Sequence[PlatformComponent]
     # Resources the Flux objects wait for: the FluxInstance that installs their CRDs.
     after: Sequence[pulumi.Resource] = ()
+    # GitRepository `spec.provider` (`github` with GitHub App credentials).
+    git_provider: str | None = None
 
 
 class Platform(pulumi.ComponentResource):
@@ -43,7 +45,9 @@ class Platform(pulumi.ComponentResource):
             api_version=c.GIT_REPOSITORY_API,
             kind="GitRepository",
             metadata={"name": c.INFRA_SOURCE, **meta},
-            spec=flux_api.git_repository_spec(args.url, args.branch, c.PLATFORM_SECRET, "1m"),
+            spec=flux_api.git_repository_spec(
+                args.url, args.branch, c.PLATFORM_SECRET, "1m", args.git_provider
+            ),
             opts=flux,
         )
         self.service_account = k8s.core.v1.ServiceAccount(

@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveInt,
     SecretStr,
     ValidationError,
     model_validator,
@@ -41,6 +42,12 @@ _API_TOKEN = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|gh[pousr]_[A-Za-z0-9
 _GIT_REF = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[^\s~^:?*\[\\]+(?<![/.])$")
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+# A PEM private key as GitHub downloads it (PKCS#1) or re-encoded as PKCS#8; never echoed.
+_PEM_PRIVATE_KEY = re.compile(
+    r"^\s*-----BEGIN (?P<kind>RSA PRIVATE KEY|PRIVATE KEY)-----\r?\n"
+    r"(?:[A-Za-z0-9+/=]+\r?\n)+"
+    r"-----END (?P=kind)-----\s*$"
+)
 
 
 class ConfigError(Exception):
@@ -55,6 +62,13 @@ class ConfigError(Exception):
 class Environment(StrEnum):
     STAGING = "staging"
     PRODUCTION = "production"
+
+
+class GitAuth(StrEnum):
+    """How Flux authenticates to GitHub: the bot's fine-grained tokens, or a GitHub App."""
+
+    TOKEN = "token"
+    GITHUB_APP = "githubApp"
 
 
 class PushAccess(StrEnum):
@@ -156,6 +170,16 @@ ApiToken = Annotated[
     ),
 ]
 RuntimeEntry = Annotated[str, AfterValidator(_runtime_entry)]
+PemPrivateKey = Annotated[
+    SecretStr,
+    AfterValidator(
+        _secret_check(
+            _PEM_PRIVATE_KEY,
+            "a PEM private key as GitHub issues it (-----BEGIN RSA PRIVATE KEY----- ... "
+            "-----END RSA PRIVATE KEY-----, with its line breaks)",
+        )
+    ),
+]
 
 
 _PATCH_TARGET_KEYS = (
@@ -241,16 +265,27 @@ class Settings(BaseModel):
     bot_push_access: PushAccess = PushAccess.NONE
     bot_push_branch: GitRef = "main"
 
-    # Fine-grained PATs (secret config) and their expiry dates.
-    platform_token: Pat
-    platform_token_expires: date
-    apps_token: Pat
-    apps_token_expires: date
+    # How Flux authenticates to GitHub; the keys of the other mode must stay unset.
+    git_auth: GitAuth = GitAuth.TOKEN
+
+    # Fine-grained PATs (secret config) and their expiry dates: required with gitAuth token.
+    platform_token: Pat | None = None
+    platform_token_expires: date | None = None
+    apps_token: Pat | None = None
+    apps_token_expires: date | None = None
     enterprise_token: Pat | None = None
     enterprise_token_expires: date | None = None
     enterprise_registry: str = "ghcr.io"
     enterprise_username: Annotated[str, Field(min_length=1)] = "flux"
     token_warning_days: Annotated[int, Field(ge=0, le=366)] = 14
+
+    # GitHub App (gitAuth githubApp): ids, the private key (secret) and its age.
+    github_app_id: PositiveInt | None = None
+    github_app_installation_id: PositiveInt | None = None
+    github_app_installation_owner: GitHubLogin | None = None
+    github_app_private_key: PemPrivateKey | None = None
+    github_app_key_created: date | None = None
+    github_app_key_max_age_days: Annotated[int, Field(ge=1, le=3650)] = 90
 
     # Flux Operator Helm release.
     operator_chart_version: ChartVersion
@@ -297,7 +332,7 @@ class Settings(BaseModel):
                     "set kubeContext (or kubeconfig) so this stack can only reach its own cluster",
                 )
             )
-        if self.github_access_owner and not self.bot_username:
+        if self.github_access_owner and not self.bot_username and not self.github_app:
             problems.append(("botUsername", "required when githubAccessOwner is true"))
         if (self.enterprise_token is None) != (self.enterprise_token_expires is None):
             problems.append(
@@ -340,6 +375,7 @@ class Settings(BaseModel):
                     "sync.provider 'gcp' is only supported for OCIRepository and Bucket",
                 )
             )
+        problems.extend(_git_auth_problems(self))
         problems.extend(("tenants", m) for m in _tenant_problems(self.tenants))
         if self.image_automation and c.APPS_UPDATE_NAMESPACE in self.tenants:
             problems.append(
@@ -351,6 +387,10 @@ class Settings(BaseModel):
         if problems:
             raise _CrossFieldError(problems)
         return self
+
+    @property
+    def github_app(self) -> bool:
+        return self.git_auth is GitAuth.GITHUB_APP
 
     @property
     def platform(self) -> tuple[PlatformComponent, ...]:
@@ -479,13 +519,110 @@ def _find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str] | None:
     return None
 
 
+# Keys each credential mode needs; the other mode's keys must stay unset.
+TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
+APP_KEYS = ("githubAppId", "githubAppPrivateKey", "githubAppKeyCreated")
+APP_INSTALLATION_KEYS = ("githubAppInstallationId", "githubAppInstallationOwner")
+# Flux minors that authenticate as a GitHub App on every API the stack uses (clone, push, commit
+# status), and the one that finds an installation by its owner.
+APP_MIN_FLUX_MINOR = 6
+APP_OWNER_MIN_FLUX_MINOR = 8
+
+
+def required_keys(git_auth: str) -> tuple[str, ...]:
+    """The credential keys a stack in this mode must set."""
+    return APP_KEYS if git_auth == GitAuth.GITHUB_APP else TOKEN_KEYS
+
+
+def credential_problems(git_auth: str, present: set[str]) -> list[tuple[str, str]]:
+    """Missing keys of the chosen mode and keys of the other mode, given the keys that are set."""
+    app = git_auth == GitAuth.GITHUB_APP
+    problems = [
+        (key, "missing required key") for key in required_keys(git_auth) if key not in present
+    ]
+    other = TOKEN_KEYS if app else (*APP_KEYS, *APP_INSTALLATION_KEYS)
+    problems.extend(
+        (key, f"not allowed with gitAuth {git_auth}; unset it (token and App keys never mix)")
+        for key in other
+        if key in present
+    )
+    if app:
+        installation = [key for key in APP_INSTALLATION_KEYS if key in present]
+        if len(installation) != 1:
+            problems.append(
+                (
+                    "githubAppInstallationId",
+                    "set exactly one of githubAppInstallationId or githubAppInstallationOwner",
+                )
+            )
+    return problems
+
+
+def _git_auth_problems(s: Settings) -> list[tuple[str, str]]:
+    present = {key for key, value in s.model_dump(by_alias=True).items() if value is not None}
+    problems = credential_problems(s.git_auth.value, present)
+    if not s.github_app:
+        return problems
+    minor = s.flux_minor
+    if minor is not None and minor < APP_MIN_FLUX_MINOR:
+        problems.append(
+            (
+                "fluxVersion",
+                "gitAuth githubApp needs Flux 2.6 or later (App auth on every Flux API)",
+            )
+        )
+    if (
+        s.github_app_installation_owner is not None
+        and minor is not None
+        and minor < APP_OWNER_MIN_FLUX_MINOR
+    ):
+        problems.append(
+            (
+                "githubAppInstallationOwner",
+                "needs Flux 2.8 or later; set githubAppInstallationId instead",
+            )
+        )
+    if s.github_access_owner and s.github_app_installation_owner is not None:
+        problems.append(
+            (
+                "githubAppInstallationOwner",
+                "the githubAccessOwner stack grants the installation its repositories by id; "
+                "set githubAppInstallationId instead",
+            )
+        )
+    if s.bot_push_access is PushAccess.BRANCH_PROTECTION:
+        problems.append(
+            (
+                "botPushAccess",
+                "branchProtection names a team; with gitAuth githubApp use rulesetBypass or none",
+            )
+        )
+    if s.sync_kind == "GitRepository" and s.sync_provider not in (None, "github"):
+        problems.append(
+            ("syncProvider", "with gitAuth githubApp a GitRepository sync uses provider github")
+        )
+    if s.sync_kind == "GitRepository" and s.sync_pull_secret is None:
+        problems.append(
+            (
+                "syncPullSecret",
+                "required with gitAuth githubApp: the secret holding the App's data, e.g. flux-system",
+            )
+        )
+    return problems
+
+
 class _CrossFieldError(ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
 
 
-SECRET_KEYS = frozenset({"platformToken", "appsToken", "enterpriseToken", "githubToken"})
+SECRET_KEYS = frozenset(
+    {"platformToken", "appsToken", "enterpriseToken", "githubToken", "githubAppPrivateKey"}
+)
+# Optional secret keys Pulumi.yaml cannot declare with a type: the CLI requires a typed key without a
+# default, and a default would be plain text. They are read all the same and listed in the README.
+UNTYPED_SECRET_KEYS = frozenset({"platformToken", "appsToken", "githubAppPrivateKey"})
 
 
 def config_keys() -> dict[str, str]:
@@ -527,7 +664,19 @@ def parse(raw: Mapping[str, Any], *, project: str = c.PROJECT) -> Settings:
     try:
         return Settings.model_validate(dict(raw))
     except ValidationError as err:
-        raise ConfigError(_describe(err, raw, project)) from None
+        problems = _describe(err, raw, project)
+        if not any(
+            isinstance(e.get("ctx", {}).get("error"), _CrossFieldError) for e in err.errors()
+        ):
+            # Cross-field rules did not run: still name the credential keys the mode is missing.
+            mode = str(raw.get("gitAuth", GitAuth.TOKEN))
+            if mode in tuple(GitAuth):
+                problems.extend(
+                    f"{project}:{key}: {message}"
+                    for key, message in credential_problems(mode, set(raw))
+                    if message == "missing required key"
+                )
+        raise ConfigError(problems) from None
 
 
 def _describe(err: ValidationError, raw: Mapping[str, Any], project: str) -> list[str]:

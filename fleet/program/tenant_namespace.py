@@ -15,13 +15,14 @@ import pulumi_kubernetes as k8s
 from fleet.program import conventions as c
 from fleet.program import options
 from fleet.program.credentials import git_secret_data
+from fleet.program.git_auth import GitCredential
 from fleet.program.runtime_info import metadata as runtime_metadata
 
 
 @dataclass(frozen=True)
 class TenantNamespaceArgs:
     namespace: str
-    apps_token: pulumi.Input[str]
+    apps_token: GitCredential
     runtime_data: Mapping[str, str]
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -73,7 +74,7 @@ class TenantNamespace(pulumi.ComponentResource):
             f"{name}-apps-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=c.APPS_SECRET, namespace=ns, labels=labels),
             type="Opaque",
-            string_data=git_secret_data(pulumi.Output.secret(args.apps_token)),
+            string_data=git_secret_data(args.apps_token),
             opts=inside,
         )
         self.runtime_info = k8s.core.v1.ConfigMap(

@@ -9,6 +9,7 @@ import pulumi
 
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
+from fleet.program.git_auth import GitCredential
 from fleet.program.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 
 
@@ -18,10 +19,12 @@ class TenantArgs:
     url: str
     branch: str
     environment: str
-    apps_token: pulumi.Input[str]
+    apps_token: GitCredential
     runtime_data: Mapping[str, str]
     # Resources the Flux objects wait for: the FluxInstance and the platform Kustomizations.
     after: Sequence[pulumi.Resource] = ()
+    # GitRepository `spec.provider` (`github` with GitHub App credentials).
+    git_provider: str | None = None
 
 
 class Tenant(pulumi.ComponentResource):
@@ -46,7 +49,9 @@ class Tenant(pulumi.ComponentResource):
             api_version=c.GIT_REPOSITORY_API,
             kind="GitRepository",
             metadata={"name": c.APPS_SOURCE, **meta},
-            spec=flux_api.git_repository_spec(args.url, args.branch, c.APPS_SECRET, "1m"),
+            spec=flux_api.git_repository_spec(
+                args.url, args.branch, c.APPS_SECRET, "1m", args.git_provider
+            ),
             opts=flux,
         )
         self.kustomization = flux_api.custom_resource(

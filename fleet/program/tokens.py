@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from fleet.program import app_key
 from fleet.program.settings import Settings
 
 
@@ -51,6 +52,12 @@ class TokenStatus:
 class ExpiryReport:
     tokens: tuple[TokenStatus, ...]
     warning_days: int
+    # The GitHub App private key's age, in App mode.
+    app_key: app_key.KeyAge | None = None
+
+    @property
+    def app_key_days_left(self) -> int | None:
+        return self.app_key.days_left if self.app_key is not None else None
 
     @property
     def days_left(self) -> dict[str, int]:
@@ -58,7 +65,8 @@ class ExpiryReport:
 
     @property
     def expired(self) -> list[str]:
-        return [
+        key_problems = self.app_key.problems if self.app_key is not None else []
+        return key_problems + [
             f"{t.key}: the {t.name} token expired on {t.expires.isoformat()}; create a new token, "
             f"then set it and {t.key}Expires (see 'Rotating a token' in the README)"
             for t in self.tokens
@@ -67,7 +75,8 @@ class ExpiryReport:
 
     @property
     def warnings(self) -> list[str]:
-        return [
+        key_warnings = self.app_key.warnings if self.app_key is not None else []
+        return key_warnings + [
             f"{t.key}: the {t.name} token expires in {t.days_left} day(s), on {t.expires.isoformat()}; "
             "rotate it before then"
             for t in self.tokens
@@ -89,4 +98,5 @@ def check(settings: Settings, today: date) -> ExpiryReport:
             if expires is not None
         ),
         warning_days=settings.token_warning_days,
+        app_key=app_key.check(settings, today),
     )

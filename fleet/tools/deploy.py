@@ -18,6 +18,8 @@ from pathlib import Path
 import yaml
 
 from fleet.program import conventions as c
+from fleet.program.git_auth import PRIVATE_KEY_ENV
+from fleet.program.settings import GitAuth
 from fleet.program.tokens import TOKENS
 from fleet.tools import offline
 
@@ -95,8 +97,18 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
 
     secrets_from_env: dict[str, str] = {}
     plain_from_env: dict[str, str] = {}
+    # With a GitHub App the tokens are not needed; the program reads the App's private key from
+    # secret config or from its environment variable itself.
+    app = config.get(f"{c.PROJECT}:gitAuth") == GitAuth.GITHUB_APP
+    app_key = f"{c.PROJECT}:githubAppPrivateKey"
+    if app and app_key not in secure and not env.get(PRIVATE_KEY_ENV):
+        problems.append(
+            f"{app_key}: no App private key; run `pulumi config set --secret githubAppPrivateKey "
+            f"--stack {stack} < key.pem` or export {PRIVATE_KEY_ENV}"
+        )
     for source in TOKENS:
-        key, variable, required = source.key, source.env, source.required
+        key, variable = source.key, source.env
+        required = source.required and not app
         full = f"{c.PROJECT}:{key}"
         if env.get(variable):
             secrets_from_env[full] = env[variable]

@@ -280,14 +280,13 @@ def offline_config(
     secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
     keys = s.config_keys()
+    needed = set(s.required_keys(config.get(f"{c.PROJECT}:gitAuth", s.GitAuth.TOKEN)))
     placeheld: list[str] = []
     for key in sorted(s.SECRET_KEYS):
         full = f"{c.PROJECT}:{key}"
-        required = s.Settings.model_fields[_field_name(key)].is_required()
-        if full in config or not (required or full in secure):
+        if full in config or not (key in needed or full in secure):
             continue
-        # Matches the token formats settings accept; plainly not a real token.
-        config[full] = f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
+        config[full] = _placeholder(key)
         placeheld.append(full)
         expires = f"{full}Expires"
         if f"{key}Expires" in keys and expires not in config:
@@ -296,8 +295,12 @@ def offline_config(
     return config, tuple(placeheld)
 
 
-def _field_name(alias: str) -> str:
-    return next(n for n, f in s.Settings.model_fields.items() if (f.alias or n) == alias)
+def _placeholder(key: str) -> str:
+    """A value in the format settings accept for `key`; plainly not a real credential."""
+    if key == "githubAppPrivateKey":
+        body = "T0ZGTElORVJFTkRFUlBMQUNFSE9MREVS"  # base64 of OFFLINERENDERPLACEHOLDER
+        return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+    return f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
 
 
 def render_stack(
