@@ -40,6 +40,9 @@ def kubernetes(settings: Settings, prefix: str = "") -> k8s.Provider:
         # Never fall back to the current context: an unset context means the kubeconfig's own
         # current-context, and only when a dedicated kubeconfig file is configured.
         enable_server_side_apply=True,
+        # Secret data changes (a token rotation, a switch to or from a GitHub App) update the
+        # Secret in place instead of replacing it.
+        enable_secret_mutable=True,
     )
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from fleet.program import conventions as c
 from fleet.program.git_auth import PRIVATE_KEY_ENV
-from fleet.program.settings import GitAuth
+from fleet.program.settings import TOKEN_KEYS, GitAuth
 from fleet.program.tokens import TOKENS
 from fleet.tools import offline
 
@@ -107,8 +107,9 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
             f"--stack {stack} < key.pem` or export {PRIVATE_KEY_ENV}"
         )
     for source in TOKENS:
-        key, variable = source.key, source.env
-        required = source.required and not app
+        key, variable, required = source.key, source.env, source.required
+        if app and key in TOKEN_KEYS:
+            continue
         full = f"{c.PROJECT}:{key}"
         if env.get(variable):
             secrets_from_env[full] = env[variable]

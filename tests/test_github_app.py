@@ -1,0 +1,388 @@
+"""GitHub App credential mode through the real `__main__.py`: secrets, sources, GitHub, switching."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet.program import settings as s
+from fleet.tools import conformance, deploy, offline, render
+from fleet.tools.conformance import Schemas
+from fleet.tools.offline import Recording
+from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run
+
+APP_ID = 123456
+INSTALLATION_ID = 7890123
+APP_KEY = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    + "\n".join(["MIIEpAIBAAKCAQEAu" + "Q" * 47] * 4)
+    + "\n-----END RSA PRIVATE KEY-----\n"
+)
+TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
+SECRET = "kubernetes:core/v1:Secret"
+GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
+INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
+RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+INSTALLATION_REPO = "github:index/appInstallationRepository:AppInstallationRepository"
+
+
+def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
+    config = {
+        "gitAuth": "githubApp",
+        "githubAppId": str(APP_ID),
+        "githubAppInstallationId": str(INSTALLATION_ID),
+        "githubAppPrivateKey": APP_KEY,
+        "githubAppKeyCreated": (date.today() - timedelta(days=key_age_days)).isoformat(),
+    }
+    config.update(changes)
+    return {k: v for k, v in config.items() if v}
+
+
+def app_run(stack: str, overrides: dict[str, str] | None = None, **kwargs: Any) -> Recording:
+    return stack_run(stack, {**app_config(**kwargs), **(overrides or {})}, drop=TOKEN_KEYS)
+
+
+@pytest.fixture(scope="module")
+def staging_app() -> Recording:
+    return app_run("staging")
+
+
+@pytest.fixture(scope="module")
+def prod_eu_app() -> Recording:
+    return app_run("prod-eu", {"botPushAccess": "rulesetBypass"})
+
+
+def git_secrets(run: Recording) -> list[offline.Registration]:
+    return [
+        r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] != "flux-enterprise-auth"
+    ]
+
+
+def kubernetes_urns(run: Recording) -> set[str]:
+    return {r.urn for r in run.resources if not r.type.startswith(("github:", "fleet:github"))}
+
+
+def test_app_mode_declares_the_same_kubernetes_objects_as_token_mode(
+    staging: Recording, prod_eu: Recording, staging_app: Recording, prod_eu_app: Recording
+) -> None:
+    assert kubernetes_urns(staging_app) == kubernetes_urns(staging)
+    assert kubernetes_urns(prod_eu_app) == kubernetes_urns(prod_eu)
+
+
+def test_app_mode_secrets_carry_the_app_keys_only_and_stay_secret(staging_app: Recording) -> None:
+    secrets = git_secrets(staging_app)
+    # flux-system, flux-apps, and the copies in backend, frontend and apps-update.
+    assert len(secrets) == 5
+    for secret in secrets:
+        data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
+        assert was_secret, secret.name
+        assert data == {
+            "githubAppID": str(APP_ID),
+            "githubAppInstallationID": str(INSTALLATION_ID),
+            "githubAppPrivateKey": APP_KEY,
+        }, secret.name
+        assert secret.inputs["type"] == "Opaque", secret.name
+
+
+def test_installation_owner_replaces_the_installation_id_with_flux_2_8() -> None:
+    run = app_run(
+        "staging",
+        {"fluxVersion": "2.8.x"},
+        githubAppInstallationId="",
+        githubAppInstallationOwner="controlplaneio-fluxcd",
+    )
+    for secret in git_secrets(run):
+        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        assert set(data) == {"githubAppID", "githubAppInstallationOwner", "githubAppPrivateKey"}
+        assert data["githubAppInstallationOwner"] == "controlplaneio-fluxcd", secret.name
+
+
+def test_every_git_repository_sets_provider_github_in_app_mode_only(
+    staging: Recording, staging_app: Recording
+) -> None:
+    app_sources = staging_app.of_type(GIT)
+    assert {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]) for r in app_sources
+    } == {
+        ("flux-system", "flux-infra"),
+        ("backend", "flux-apps"),
+        ("frontend", "flux-apps"),
+        ("apps-update", "flux-apps"),
+    }
+    for r in app_sources:
+        assert r.inputs["spec"]["provider"] == "github", r.name
+    for r in staging.of_type(GIT):
+        assert "provider" not in r.inputs["spec"], r.name
+
+
+SYNC = {
+    "syncKind": "GitRepository",
+    "syncUrl": "https://github.com/controlplaneio-fluxcd/d1-fleet.git",
+    "syncRef": "refs/heads/main",
+    "syncPath": "clusters/staging",
+    "syncPullSecret": "flux-system",
+}
+
+
+def test_flux_instance_sync_uses_provider_github_in_app_mode_only() -> None:
+    def sync(run: Recording) -> dict[str, Any]:
+        (instance,) = run.of_type(INSTANCE)
+        return dict(instance.inputs["spec"]["sync"])
+
+    assert sync(app_run("staging", SYNC))["provider"] == "github"
+    assert "provider" not in sync(stack_run("staging", SYNC))
+    oci = {**SYNC, "syncKind": "OCIRepository", "syncUrl": "oci://ghcr.io/acme/fleet"}
+    assert "provider" not in sync(app_run("staging", oci))
+
+
+def test_owner_stack_grants_the_app_instead_of_the_bot_team(prod_eu_app: Recording) -> None:
+    github = Counter(r.type for r in prod_eu_app.resources if r.type.startswith("github:"))
+    assert github == {INSTALLATION_REPO: 2, RULESET: 2}
+    assert sorted(
+        (r.inputs["installationId"], r.inputs["repository"])
+        for r in prod_eu_app.of_type(INSTALLATION_REPO)
+    ) == [(str(INSTALLATION_ID), "d1-apps"), (str(INSTALLATION_ID), "d1-infra")]
+    for ruleset in prod_eu_app.of_type(RULESET):
+        assert ruleset.inputs["bypassActors"] == [
+            {"actorType": "Integration", "actorId": APP_ID, "bypassMode": "always"}
+        ], ruleset.name
+        assert ruleset.inputs["conditions"]["refName"]["includes"] == ["refs/heads/main"]
+        assert ruleset.inputs["name"] == "flux-github-app-push"
+    # The App's push bypass replaces the team's; nothing of the team is left.
+    assert not [r for r in prod_eu_app.resources if r.type.startswith("github:index/team")]
+
+
+def test_owner_stack_grants_the_fleet_repository_when_the_instance_syncs_from_it() -> None:
+    run = app_run("prod-eu", {**SYNC, "botPushAccess": "none"})
+    repos = sorted(r.inputs["repository"] for r in run.of_type(INSTALLATION_REPO))
+    assert repos == ["d1-apps", "d1-fleet", "d1-infra"]
+    assert not run.of_type(RULESET)
+
+
+def test_other_stacks_declare_no_github_objects_in_app_mode(staging_app: Recording) -> None:
+    assert not [r for r in staging_app.resources if r.type.startswith("github:")]
+
+
+def test_app_key_age_is_an_output_and_warned_about_once_due() -> None:
+    fresh = app_run("staging", key_age_days=10)
+    assert fresh.outputs["githubAppKeyDaysLeft"] == 80
+    assert fresh.outputs["tokenDaysLeft"] == {}
+    assert not [w for w in fresh.warnings if "githubAppKeyCreated" in w]
+    assert not fresh.secret_outputs
+    due = app_run("staging", key_age_days=120, githubAppKeyMaxAgeDays="100")
+    assert due.outputs["githubAppKeyDaysLeft"] == -20
+    (warning,) = [w for w in due.warnings if "githubAppKeyCreated" in w]
+    assert "120 day(s) old" in warning
+    assert APP_KEY.splitlines()[1] not in warning
+
+
+def test_token_mode_exports_no_app_key_age(staging: Recording) -> None:
+    assert "githubAppKeyDaysLeft" not in staging.outputs
+
+
+def test_app_private_key_from_the_environment_stays_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FLEET_GITHUB_APP_PRIVATE_KEY", APP_KEY)
+    run = app_run("staging", githubAppPrivateKey="")
+    for secret in git_secrets(run):
+        data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
+        assert was_secret, secret.name
+        assert data["githubAppPrivateKey"] == APP_KEY, secret.name
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any], path: str = "") -> set[str]:
+    """Dotted paths whose values differ between two input documents."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changed: set[str] = set()
+        for key in set(old) | set(new):
+            where = f"{path}.{key}" if path else key
+            if key not in old or key not in new:
+                changed.add(where)
+            else:
+                changed |= _changes(old[key], new[key], where)
+        return changed
+    return set() if old == new else {path}
+
+
+def _plain(inputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: offline.unwrap_secret(v)[0] for k, v in inputs.items()}
+
+
+def _replacement_causes(kind: str, changed: set[str], provider: dict[str, Any]) -> set[str]:
+    """Changed paths pulumi-kubernetes replaces an object for (provider/pkg/provider/diff.go)."""
+    force_new = {"metadata.name", "metadata.namespace", "apiVersion", "kind"}
+    if kind == SECRET:
+        force_new.add("type")
+        if provider.get("enableSecretMutable") not in (True, "true"):
+            force_new |= {"data", "stringData"}
+    return {p for p in changed if any(p == f or p.startswith(f"{f}.") for f in force_new)}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-eu"])
+def test_switching_modes_updates_secrets_and_sources_in_place_both_ways(stack: str) -> None:
+    push = {"botPushAccess": "rulesetBypass"}
+    tokens = stack_run(stack, push)
+    app = app_run(stack, push)
+    (provider,) = app.of_type("pulumi:providers:kubernetes")
+    assert kubernetes_urns(tokens) == kubernetes_urns(app)
+    for before, after in ((tokens, app), (app, tokens)):
+        allowed = {SECRET: {"stringData"}, GIT: {"spec.provider"}}
+        for old in before.kubernetes_objects():
+            new = after.by_urn(old.urn)
+            changed = _changes(_plain(old.inputs), _plain(new.inputs))
+            changed = {p if not p.startswith("stringData.") else "stringData" for p in changed}
+            assert changed <= allowed.get(old.type, set()), old.name
+            assert not _replacement_causes(old.type, changed, provider.inputs), old.name
+        for secret in git_secrets(after):
+            data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+            stale = {"username", "password", "token"} if after is app else {"githubAppID"}
+            assert not stale & set(data), secret.name
+        changed_kinds = {
+            r.type
+            for r in before.kubernetes_objects()
+            if _changes(_plain(r.inputs), _plain(after.by_urn(r.urn).inputs))
+        }
+        assert changed_kinds == {SECRET, GIT}
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "message"),
+    [
+        ({"githubAppId": "0"}, "githubAppId", "greater than 0"),
+        ({"githubAppId": "-3"}, "githubAppId", "greater than 0"),
+        ({"githubAppId": "abc"}, "githubAppId", "valid integer"),
+        ({"githubAppInstallationId": "0"}, "githubAppInstallationId", "greater than 0"),
+        ({"githubAppInstallationId": ""}, "githubAppInstallationId", "exactly one of"),
+        (
+            {"githubAppInstallationOwner": "controlplaneio-fluxcd"},
+            "githubAppInstallationId",
+            "exactly one of",
+        ),
+        (
+            {"githubAppInstallationId": "", "githubAppInstallationOwner": "acme"},
+            "githubAppInstallationOwner",
+            "Flux 2.8 or later",
+        ),
+        ({"fluxVersion": "2.5.x"}, "fluxVersion", "Flux 2.6 or later"),
+        ({"githubAppPrivateKey": "ssh-rsa AAAAB3Nza"}, "githubAppPrivateKey", "PEM private key"),
+        (
+            {"githubAppPrivateKey": APP_KEY.replace("\n", "\\n")},
+            "githubAppPrivateKey",
+            "line breaks",
+        ),
+        ({"githubAppPrivateKey": ""}, "githubAppPrivateKey", "missing required key"),
+        ({"githubAppKeyCreated": ""}, "githubAppKeyCreated", "missing required key"),
+        ({"githubAppKeyCreated": "2099-01-01"}, "githubAppKeyCreated", "in the future"),
+        ({"githubAppKeyMaxAgeDays": "0"}, "githubAppKeyMaxAgeDays", "greater than or equal to 1"),
+        ({"gitAuth": "app"}, "gitAuth", "'token' or 'githubApp'"),
+        ({**SYNC, "syncProvider": "generic"}, "syncProvider", "provider github"),
+        ({**SYNC, "syncPullSecret": ""}, "syncPullSecret", "secret holding the App's data"),
+    ],
+)
+def test_bad_app_values_register_nothing(changes: dict[str, str], key: str, message: str) -> None:
+    with pytest.raises(offline.ProgramError) as caught:
+        app_run("staging", {k: v for k, v in changes.items() if v}, **_dropped(changes))
+    text = str(caught.value)
+    problem = next((line for line in text.splitlines() if f"d1-fleet:{key}:" in line), "")
+    assert message in problem, text
+    assert "MIIEpAIBAAKCAQEA" not in text
+    assert caught.value.recording.resources == []
+
+
+def _dropped(changes: dict[str, str]) -> dict[str, str]:
+    """Keys app_config must leave out (an empty override means unset)."""
+    return {k: "" for k, v in changes.items() if not v}
+
+
+def test_token_and_app_keys_are_never_both_set() -> None:
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", app_config())
+    text = str(caught.value)
+    for key in TOKEN_KEYS:
+        assert f"d1-fleet:{key}: not allowed with gitAuth githubApp" in text
+    assert PLATFORM_TOKEN not in text
+    assert APPS_TOKEN not in text
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", {"githubAppId": str(APP_ID), "githubAppPrivateKey": APP_KEY})
+    text = str(caught.value)
+    assert "d1-fleet:githubAppId: not allowed with gitAuth token" in text
+    assert "d1-fleet:githubAppPrivateKey: not allowed with gitAuth token" in text
+    assert "MIIEpAIBAAKCAQEA" not in text
+
+
+def test_app_owner_stack_rejects_branch_protection_and_an_installation_owner() -> None:
+    with pytest.raises(offline.ProgramError) as caught:
+        app_run(
+            "prod-eu",
+            {"fluxVersion": "2.8.x"},
+            githubAppInstallationId="",
+            githubAppInstallationOwner="controlplaneio-fluxcd",
+        )
+    text = str(caught.value)
+    assert "d1-fleet:botPushAccess: branchProtection names a team" in text
+    assert "d1-fleet:githubAppInstallationOwner: the githubAccessOwner stack grants" in text
+
+
+def test_settings_missing_credentials_are_reported_with_other_problems() -> None:
+    raw = {
+        "environment": "qa",
+        "clusterName": "staging-1",
+        "clusterDomain": "preview1.example.com",
+        "gitBranch": "main",
+        "kubeContext": "staging",
+        "githubOwner": "acme",
+        "operatorChartVersion": "0.58.1",
+    }
+    with pytest.raises(s.ConfigError) as caught:
+        s.parse(raw)
+    keys = [p.split(":")[1] for p in caught.value.problems]
+    assert keys == ["environment", *TOKEN_KEYS]
+    with pytest.raises(s.ConfigError) as caught:
+        s.parse({**raw, "gitAuth": "githubApp"})
+    keys = [p.split(":")[1] for p in caught.value.problems]
+    assert keys == ["environment", "githubAppId", "githubAppPrivateKey", "githubAppKeyCreated"]
+
+
+def test_app_mode_stack_conforms_to_the_upstream_schemas() -> None:
+    schemas = Schemas.load()
+    overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
+    for stack in ("staging", "prod-eu"):
+        extra = {"d1-fleet:botPushAccess": "rulesetBypass"} if stack == "prod-eu" else {}
+        result = render.render_stack(ROOT, stack, {**overrides, **extra})
+        assert result.summary["placeholderConfig"] == ["d1-fleet:githubAppPrivateKey"]
+        sources = [o for o in result.objects if o.ref.kind == "GitRepository"]
+        assert sources
+        assert all(o.plain["spec"]["provider"] == "github" for o in sources)
+        assert "\n".join(map(str, conformance.check(result, schemas))) == ""
+
+
+def test_deploy_preflight_in_app_mode_needs_the_key_not_the_tokens(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (project / "Pulumi.staging.yaml").write_text(
+        (ROOT / "Pulumi.staging.yaml").read_text() + "  d1-fleet:gitAuth: githubApp\n"
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n  - name: staging\n")
+    env = {
+        "PATH": "/nonexistent",
+        "KUBECONFIG": str(kubeconfig),
+        "PULUMI_CONFIG_PASSPHRASE": "test",
+        "FLEET_PLATFORM_TOKEN": PLATFORM_TOKEN,
+        "HOME": str(tmp_path),
+    }
+    with pytest.raises(deploy.PreflightError) as caught:
+        deploy.preflight("staging", env, project)
+    text = str(caught.value)
+    assert "d1-fleet:githubAppPrivateKey: no App private key" in text
+    assert "FLEET_GITHUB_APP_PRIVATE_KEY" in text
+    assert "platformToken" not in text
+    with pytest.raises(deploy.PreflightError) as caught:
+        deploy.preflight("staging", {**env, "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY}, project)
+    assert "githubAppPrivateKey" not in str(caught.value)
