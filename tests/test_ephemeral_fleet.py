@@ -30,7 +30,7 @@ from tests.ephemeral_fakes import FakeBackend, command_error
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TOKENS = Tokens(
-    secret={"platformToken": "github_pat_x", "appsToken": "ghp_y"},
+    secret={"platformToken": "github_pat_x", "appsToken": "github_pat_y"},
     plain={"platformTokenExpires": "2099-01-01", "appsTokenExpires": "2099-01-01"},
 )
 BASE = {"d1-fleet:environment": "staging", "d1-fleet:kubeContext": "staging"}
@@ -92,7 +92,7 @@ def test_up_keeps_the_secrets_provider_salt_and_sets_tokens_as_secrets() -> None
     assert "d1-fleet:platformToken" not in state.settings.config, "tokens must not be plain"
     assert state.secrets == {
         "d1-fleet:platformToken": "github_pat_x",
-        "d1-fleet:appsToken": "ghp_y",
+        "d1-fleet:appsToken": "github_pat_y",
     }
 
 

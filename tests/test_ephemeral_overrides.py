@@ -22,7 +22,7 @@ from fleet.tools.ephemeral.overrides import (
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = "github_pat_" + "P" * 40
-APPS = "ghp_" + "A" * 36
+APPS = "github_pat_" + "A" * 40
 TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN": PLATFORM,
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
@@ -96,7 +96,10 @@ def test_read_tokens_reports_every_problem_together() -> None:
     with pytest.raises(OverrideError) as caught:
         read_tokens(env)
     assert caught.value.problems == [
-        "FLEET_PLATFORM_TOKEN: must be a GitHub token starting github_pat_ or ghp_",
+        (
+            "FLEET_PLATFORM_TOKEN: must be a fine-grained GitHub token starting github_pat_ "
+            "(classic ghp_ tokens are not accepted)"
+        ),
         "FLEET_PLATFORM_TOKEN_EXPIRES: '31/01/2099' is not a date YYYY-MM-DD",
         "FLEET_APPS_TOKEN and FLEET_APPS_TOKEN_EXPIRES must be set",
     ]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_TOKEN": "ghp_" + "A" * 36,
+    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
     "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
 }
 

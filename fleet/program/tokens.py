@@ -7,10 +7,13 @@ preview warns, after expiry it refuses to run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from fleet.program.settings import Settings
+if TYPE_CHECKING:
+    from fleet.program.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -77,16 +80,21 @@ class ExpiryReport:
 
 def check(settings: Settings, today: date) -> ExpiryReport:
     """Days left for every configured token, relative to `today`."""
-    configured = [
-        ("platform", "platformToken", settings.platform_token_expires),
-        ("apps", "appsToken", settings.apps_token_expires),
-        ("enterprise", "enterpriseToken", settings.enterprise_token_expires),
-    ]
+    dates = {
+        "platform": settings.platform_token_expires,
+        "apps": settings.apps_token_expires,
+        "enterprise": settings.enterprise_token_expires,
+    }
+    return report(dates, settings.token_warning_days, today)
+
+
+def report(dates: Mapping[str, date | None], warning_days: int, today: date) -> ExpiryReport:
+    """Days left for each token by name (platform, apps, enterprise) that has an expiry date."""
     return ExpiryReport(
         tokens=tuple(
-            TokenStatus(name, key, expires, (expires - today).days)
-            for name, key, expires in configured
+            TokenStatus(name, f"{name}Token", expires, (expires - today).days)
+            for name, expires in dates.items()
             if expires is not None
         ),
-        warning_days=settings.token_warning_days,
+        warning_days=warning_days,
     )

@@ -22,6 +22,7 @@ import yaml
 from pulumi.runtime import mocks, rpc, settings, stack
 
 from fleet.program import conventions as c
+from fleet.program import kube_access
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -137,12 +138,16 @@ def run(
     project: str = c.PROJECT,
     secret_keys: tuple[str, ...] = (),
     preview: bool = True,
+    check_kube_access: bool = False,
 ) -> Recording:
     """Run `program` under mocks with the given full-key config; return what it declared.
 
     Each call gets its own event loop and runtime settings, so runs never leak into each other.
+    There is no cluster here, so the program's check that its kubeconfig and kube context exist
+    is off unless `check_kube_access` asks for it.
     """
     recording = Recording()
+    kube_check = kube_access.ENABLED.set(check_kube_access)
     logger = logging.getLogger(f"fleet.tools.offline.{id(recording)}")
     logger.propagate = False
     logger.addHandler(_WarningLog(recording))
@@ -172,6 +177,7 @@ def run(
     finally:
         settings.reset_options()
         pulumi.runtime.set_all_config({})
+        kube_access.ENABLED.reset(kube_check)
         asyncio.set_event_loop(None)
         loop.close()
     return recording

@@ -41,6 +41,9 @@ class ClusterTarget:
 
 
 _PAT = re.compile(r"^(github_pat_|ghp_)[A-Za-z0-9_]+$")
+# The program accepts only fine-grained tokens for Flux's Git secrets (see Tokens in the README).
+_FINE_GRAINED = re.compile(r"^github_pat_[A-Za-z0-9_]+$")
+_FINE_GRAINED_KEYS = frozenset({"platformToken", "appsToken"})
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,12 @@ def read_tokens(env: Mapping[str, str]) -> Tokens:
             if source.required:
                 problems.append(f"{source.env} and {source.expires_env} must be set")
             continue
-        if not _PAT.match(value):
+        if source.key in _FINE_GRAINED_KEYS and not _FINE_GRAINED.match(value.strip()):
+            problems.append(
+                f"{source.env}: must be a fine-grained GitHub token starting github_pat_ "
+                "(classic ghp_ tokens are not accepted)"
+            )
+        elif not _PAT.match(value.strip()):
             problems.append(f"{source.env}: must be a GitHub token starting github_pat_ or ghp_")
         try:
             date.fromisoformat(expires)
