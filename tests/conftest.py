@@ -37,14 +37,23 @@ def stack_run(
     overrides: Mapping[str, str] | None = None,
     drop: tuple[str, ...] = (),
     project_dir: Path = ROOT,
+    check_kube_access: bool = False,
 ) -> offline.Recording:
-    """Run the real `__main__.py` with `Pulumi.<stack>.yaml`, valid tokens and `overrides`."""
+    """Run the real `__main__.py` with `Pulumi.<stack>.yaml`, valid tokens and `overrides`.
+
+    The stack files name kube contexts this machine does not have, so the program's check that
+    they exist is off unless `check_kube_access` asks for it.
+    """
     config = {**offline.stack_config(project_dir, stack_name), **token_config()}
     config.update({f"d1-fleet:{k}" if ":" not in k else k: v for k, v in (overrides or {}).items()})
     for key in drop:
         config.pop(f"d1-fleet:{key}", None)
     return offline.run_main(
-        project_dir, config=config, stack_name=stack_name, secret_keys=SECRET_KEYS
+        project_dir,
+        config=config,
+        stack_name=stack_name,
+        secret_keys=SECRET_KEYS,
+        check_kube_access=check_kube_access,
     )
 
 

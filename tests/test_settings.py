@@ -78,14 +78,14 @@ def test_settings_missing_required_key_is_named(key: str) -> None:
         ("clusterDomain", "Example..com", "DNS-1123 subdomain"),
         ("tenantDefaultServiceAccount", "Default", "DNS-1123 subdomain"),
         ("gitBranch", "feature branch", "Git branch"),
-        ("platformTokenExpires", "next week", "valid date"),
-        ("appsTokenExpires", "2027-13-01", "valid date"),
+        ("platformTokenExpires", "next week", "YYYY-MM-DD"),
+        ("appsTokenExpires", "2027-13-01", "YYYY-MM-DD"),
         ("botPushAccess", "admin", "'none', 'branchProtection' or 'rulesetBypass'"),
         ("clusterType", "eks", "allowed: kubernetes, openshift, aws, azure, gcp"),
         ("fluxVariant", "fips", "allowed: upstream-alpine, enterprise-alpine"),
-        ("fluxArtifact", "ghcr.io/x:latest", "^oci://"),
+        ("fluxArtifact", "ghcr.io/x:latest", "an oci:// artifact reference"),
         ("syncInterval", "5 minutes", "Go duration"),
-        ("tokenWarningDays", "-1", "greater than or equal to 0"),
+        ("tokenWarningDays", "-1", "a whole number of at least 0"),
         ("runtimeInfo", ["lower=1"], "KEY=value"),
         ("runtimeInfo", ["CLUSTER_NAME=x"], "cannot be overridden"),
         ("fluxPatches", ["- not a mapping"], "string 'patch'"),
@@ -144,8 +144,17 @@ def test_settings_enterprise_token_requires_its_expiry() -> None:
 
 def test_settings_source_watcher_requires_flux_2_7() -> None:
     (problem,) = problems(fluxVersion="2.6.x")
-    assert problem == "d1-fleet:fluxComponents: source-watcher requires Flux 2.7 or later"
-    assert s.parse({**VALID, "fluxVersion": "2.6.x", "fluxComponents": ["source-controller"]})
+    assert problem.startswith(
+        "d1-fleet:fluxVersion: fluxVersion '2.6.x' is too old for source-watcher"
+    )
+    assert "needs Flux 2.7 or later" in problem
+    assert s.parse(
+        {
+            **VALID,
+            "fluxVersion": "2.6.x",
+            "fluxComponents": ["source-controller", "kustomize-controller"],
+        }
+    )
 
 
 def test_settings_sync_requires_kind_url_ref_and_path() -> None:
@@ -172,7 +181,12 @@ def test_settings_sync_requires_kind_url_ref_and_path() -> None:
 def test_settings_enforce_the_fluxinstance_sync_provider_rules(
     kind: str, provider: str, message: str
 ) -> None:
-    sync = {"syncUrl": "oci://x", "syncRef": "latest", "syncPath": "./"}
+    url, ref = {
+        "OCIRepository": ("oci://ghcr.io/acme/fleet", "latest"),
+        "Bucket": ("s3.amazonaws.com", "fleet-bucket"),
+        "GitRepository": ("https://github.com/acme/fleet.git", "refs/heads/main"),
+    }[kind]
+    sync = {"syncUrl": url, "syncRef": ref, "syncPath": "./"}
     assert problems(syncKind=kind, syncProvider=provider, **sync) == [
         f"d1-fleet:syncProvider: {message}"
     ]
@@ -254,7 +268,8 @@ def test_settings_platform_components_parse_with_dependencies() -> None:
         (["monitoring", "monitoring"], "component 'monitoring' is listed more than once"),
         (
             ["Monitoring"],
-            "'Monitoring': allowed: 'name' or 'name: dependency, ...' with DNS-1123 label names",
+            "'Monitoring': allowed: 'name' or 'name: dependency, ...' with DNS-1123 label names"
+            " of at most 50 characters",
         ),
     ],
 )
