@@ -48,6 +48,7 @@ _OTHER_GITHUB_TOKEN = re.compile(r"^gh[pousr]_")
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NO_SPACE = re.compile(r"^\S+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -250,6 +251,9 @@ Duration = Annotated[str, AfterValidator(_check(_DURATION, "a Go duration such a
 ExpiryDate = Annotated[date, BeforeValidator(_iso_date)]
 Registry = Annotated[str, AfterValidator(_registry)]
 OciArtifact = Annotated[str, AfterValidator(_oci_artifact)]
+RegistryUser = Annotated[
+    str, AfterValidator(_check(_NO_SPACE, "a registry username, without spaces or line breaks"))
+]
 Email = Annotated[str, AfterValidator(_check(_EMAIL, "an email address such as bot@example.com"))]
 # Fine-grained PATs only: Flux's Git secrets and the tenant copies of the apps token.
 Pat = Annotated[SecretStr, BeforeValidator(_strip_token), AfterValidator(_fine_grained)]
@@ -361,7 +365,7 @@ class Settings(BaseModel):
     enterprise_token: RegistryToken | None = None
     enterprise_token_expires: ExpiryDate | None = None
     enterprise_registry: Registry = "ghcr.io"
-    enterprise_username: Annotated[str, Field(min_length=1)] = "flux"
+    enterprise_username: RegistryUser = "flux"
     token_warning_days: Annotated[int, Field(ge=0, le=366)] = 14
 
     # Flux Operator Helm release.
