@@ -99,7 +99,7 @@ def test_deploy_preflight_missing_kube_context(env: dict[str, str], project: Pat
     with_expiry(project, "staging")
     (Path(env["KUBECONFIG"])).write_text("contexts:\n  - name: other\n")
     message = failure("staging", env, project)
-    assert "d1-fleet:kubeContext: context 'staging' is not in" in message
+    assert "d1-fleet:kubeContext: 'staging' is not a context in" in message
 
 
 def test_deploy_preflight_missing_token(env: dict[str, str], project: Path) -> None:
@@ -202,6 +202,6 @@ def test_deploy_preflight_missing_kubeconfig_file(env: dict[str, str], project: 
     with_expiry(project, "staging")
     path = project / "Pulumi.staging.yaml"
     path.write_text(path.read_text() + "  d1-fleet:kubeconfig: /nonexistent/kubeconfig\n")
-    assert "d1-fleet:kubeconfig: /nonexistent/kubeconfig does not exist" in failure(
+    assert "d1-fleet:kubeconfig: '/nonexistent/kubeconfig' does not exist" in failure(
         "staging", env, project
     )

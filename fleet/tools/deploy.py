@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from fleet.program import conventions as c
+from fleet.program import kube_access
 from fleet.program.tokens import TOKENS
 from fleet.tools import offline
 
@@ -46,23 +45,6 @@ def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
     return env.get("PULUMI_BACKEND_URL") or f"file://{project_dir / '.pulumi-state'}"
 
 
-def kube_contexts(paths: Sequence[Path]) -> set[str]:
-    contexts: set[str] = set()
-    for path in paths:
-        if path.is_file():
-            document = yaml.safe_load(path.read_text()) or {}
-            contexts.update(str(entry.get("name")) for entry in document.get("contexts") or [])
-    return contexts
-
-
-def kubeconfig_paths(env: Mapping[str, str], configured: str | None) -> list[Path]:
-    if configured:
-        return [Path(configured).expanduser()]
-    if env.get("KUBECONFIG"):
-        return [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
-    return [Path(env.get("HOME", "~")).expanduser() / ".kube" / "config"]
-
-
 def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DIR) -> Plan:
     """Check the CLI, the stack file, the kube context and the tokens; collect every problem."""
     problems: list[str] = []
@@ -81,16 +63,12 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
 
     context = config.get(f"{c.PROJECT}:kubeContext")
     kubeconfig = config.get(f"{c.PROJECT}:kubeconfig")
-    paths = kubeconfig_paths(env, kubeconfig)
-    if kubeconfig and not paths[0].is_file():
-        problems.append(f"{c.PROJECT}:kubeconfig: {kubeconfig} does not exist")
-    elif context and context not in kube_contexts(paths):
-        where = ", ".join(str(p) for p in paths)
-        problems.append(
-            f"{c.PROJECT}:kubeContext: context {context!r} is not in {where}; "
-            "add it (e.g. with your cloud's get-credentials command) or set kubeconfig"
-        )
-    elif not context and not kubeconfig:
+    # The same check the program makes before registering anything, here before the CLI runs.
+    problems.extend(
+        f"{c.PROJECT}:{key}: {message}"
+        for key, message in kube_access.problems(kubeconfig, context, env)
+    )
+    if not context and not kubeconfig:
         problems.append(f"{c.PROJECT}:kubeContext: not set in {stack_file.name}")
 
     secrets_from_env: dict[str, str] = {}
