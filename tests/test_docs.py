@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fleet.program import settings
+from fleet.program import checks, settings
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -25,3 +25,12 @@ def test_readme_first_screen_has_the_run_and_test_commands() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_settings_checks_table_lists_every_key_and_every_cross_key_check() -> None:
+    table = (ROOT / "docs" / "settings-checks.md").read_text()
+    assert "(docs/settings-checks.md)" in README
+    missing = [key for key in settings.config_keys() if f"`{key}`" not in table]
+    assert not missing
+    ids = [check.__name__.removeprefix("_") for _, check in checks._CHECKS]
+    assert [i for i in ids if f"| `{i}` |" not in table] == []

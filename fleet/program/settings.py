@@ -483,7 +483,7 @@ def _pulumi_type(annotation: Any) -> str:
 
 
 def read(get: Callable[[str], str | None], keys: Iterable[str]) -> dict[str, Any]:
-    """The raw value of every key in `keys` that is set, through a reader such as `Config.get`.
+    """The raw value of every known key and every key in `keys` that is set, through `Config.get`.
 
     `keys` are all the keys the stack sets in the project's namespace, known or not, so `parse` can
     name the ones it does not know. Array values arrive as JSON text and are decoded here; a value
@@ -491,7 +491,8 @@ def read(get: Callable[[str], str | None], keys: Iterable[str]) -> dict[str, Any
     """
     kinds = config_keys()
     raw: dict[str, Any] = {}
-    for key in keys:
+    # Known keys are always asked for: a reader may find values `keys` does not list.
+    for key in dict.fromkeys([*kinds, *keys]):
         value = get(key)
         if value is None:
             continue

@@ -77,7 +77,8 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
         key, variable, required = source.key, source.env, source.required
         full = f"{c.PROJECT}:{key}"
         if env.get(variable):
-            secrets_from_env[full] = env[variable]
+            # No token contains whitespace; a trailing newline from `echo` is not stored.
+            secrets_from_env[full] = env[variable].strip()
         elif full not in secure and required:
             problems.append(
                 f"{full}: no token; run `pulumi config set --secret {key} --stack {stack}` "
