@@ -521,3 +521,12 @@ def test_checks_over_long_lists_are_linear() -> None:
 def _staging_raw() -> dict[str, object]:
     config = {**offline.stack_config(ROOT, "staging"), **token_config()}
     return {key.removeprefix("d1-fleet:"): value for key, value in config.items()}
+
+
+def test_unknown_keys_are_found_in_the_config_the_engine_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The Pulumi CLI hands a program its whole config as JSON in PULUMI_CONFIG.
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"d1-fleet:tenats": '["payments"]'}))
+    problem = only(rejected("staging", {}), "tenats")
+    assert "did you mean 'tenants'?" in problem
