@@ -131,6 +131,9 @@ class Cluster(pulumi.ComponentResource):
                 environment=s.environment.value,
                 components=s.platform,
                 after=[self.instance],
+                git_secret=self.credentials.platform,
+                deletion_policy=s.kustomization_deletion_policy,
+                protect=s.production,
             ),
             opts=child,
         )
@@ -145,7 +148,16 @@ class Cluster(pulumi.ComponentResource):
                     environment=s.environment.value,
                     apps_token=apps_token,
                     runtime_data=runtime.data,
-                    after=[self.instance, self.platform],
+                    # Nothing of the platform: a tenant's prerequisites are its own namespace kit
+                    # and the FluxInstance's CRDs. What d1 had tenants wait for the platform for
+                    # (Kyverno's copies into the namespace, its OCI-only source check) this stack
+                    # declares itself (the kit, `TenantGuardrails`); CRDs a tenant's manifests may
+                    # use from the platform are retried by kustomize-controller every
+                    # retryInterval. Depending on the platform component would add one edge per
+                    # tenant and platform resource (the SDK expands a component into its children).
+                    after=[self.instance],
+                    deletion_policy=s.kustomization_deletion_policy,
+                    protect=s.production,
                 ),
                 opts=child,
             )
@@ -164,6 +176,13 @@ class Cluster(pulumi.ComponentResource):
                     apps_token=apps_token,
                     runtime_data=runtime.data,
                     after=[self.instance],
+                    infra=[
+                        self.platform.source,
+                        self.platform.service_account,
+                        self.platform.cluster_role_binding,
+                    ],
+                    deletion_policy=s.kustomization_deletion_policy,
+                    protect=s.production,
                 ),
                 opts=child,
             )

@@ -35,6 +35,7 @@ _DNS1123_SUBDOMAIN = re.compile(
 _EXACT_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 _FLUX_VERSION = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.(?:x|\d+)|x)$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_TEAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _PAT = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|ghp_[A-Za-z0-9]{36,255})$")
 _API_TOKEN = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|gh[pousr]_[A-Za-z0-9]{36,255})$")
@@ -55,6 +56,20 @@ class ConfigError(Exception):
 class Environment(StrEnum):
     STAGING = "staging"
     PRODUCTION = "production"
+
+
+class DeletionPolicy(StrEnum):
+    """What kustomize-controller does with what a Kustomization applied when the Kustomization goes.
+
+    `auto` resolves per environment (`Settings.kustomization_deletion_policy`); the others are
+    Flux's own `spec.deletionPolicy` values.
+    """
+
+    AUTO = "auto"
+    ORPHAN = "Orphan"
+    DELETE = "Delete"
+    WAIT_FOR_TERMINATION = "WaitForTermination"
+    MIRROR_PRUNE = "MirrorPrune"
 
 
 class PushAccess(StrEnum):
@@ -142,6 +157,9 @@ GitHubLogin = Annotated[
 ]
 GitHubRepo = Annotated[str, AfterValidator(_check(_GITHUB_REPO, "a GitHub repository name"))]
 GitRef = Annotated[str, AfterValidator(_check(_GIT_REF, "a valid Git branch name"))]
+GitHubTeamSlug = Annotated[
+    str, AfterValidator(_check(_TEAM_SLUG, "a GitHub team slug (lowercase letters, digits, '-')"))
+]
 Duration = Annotated[str, AfterValidator(_check(_DURATION, "a Go duration such as 1m or 1h30m"))]
 Pat = Annotated[
     SecretStr,
@@ -228,6 +246,8 @@ class Settings(BaseModel):
     # Which cluster this stack may reach.
     kube_context: str | None = None
     kubeconfig: str | None = None
+    # Adopt objects that already exist on `up` instead of failing with AlreadyExists.
+    upsert_existing_objects: bool = False
 
     # GitHub organisation, repositories and the Flux bot.
     github_owner: GitHubLogin
@@ -240,6 +260,7 @@ class Settings(BaseModel):
     bot_team: Annotated[str, Field(min_length=1, max_length=255)] = "flux-bot"
     bot_push_access: PushAccess = PushAccess.NONE
     bot_push_branch: GitRef = "main"
+    merge_teams: tuple[GitHubTeamSlug, ...] = ()
 
     # Fine-grained PATs (secret config) and their expiry dates.
     platform_token: Pat
@@ -282,6 +303,8 @@ class Settings(BaseModel):
     # Platform components (the infra tenant) and application tenants.
     platform_components: tuple[str, ...] = c.DEFAULT_PLATFORM_COMPONENTS
     tenants: tuple[Label, ...] = c.DEFAULT_TENANTS
+    deletion_policy: DeletionPolicy = DeletionPolicy.AUTO
+    tenant_source_policy: bool = True
     automation_author_name: Annotated[str, Field(min_length=1)] = c.BOT_AUTHOR_NAME
     automation_author_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = (
         c.BOT_AUTHOR_EMAIL
@@ -290,6 +313,7 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Settings:
         problems: list[tuple[str, str]] = []
+        minor = self.flux_minor
         if not self.kube_context and not self.kubeconfig:
             problems.append(
                 (
@@ -299,6 +323,20 @@ class Settings(BaseModel):
             )
         if self.github_access_owner and not self.bot_username:
             problems.append(("botUsername", "required when githubAccessOwner is true"))
+        if self.bot_push_access is PushAccess.BRANCH_PROTECTION and not self.merge_teams:
+            problems.append(
+                (
+                    "mergeTeams",
+                    "required with botPushAccess branchProtection: only the listed teams and the "
+                    "bot may push (merging a pull request is a push)",
+                )
+            )
+        if (
+            self.deletion_policy is DeletionPolicy.WAIT_FOR_TERMINATION
+            and minor is not None
+            and minor < c.WAIT_FOR_TERMINATION_MIN_MINOR
+        ):
+            problems.append(("deletionPolicy", "WaitForTermination requires Flux 2.6 or later"))
         if (self.enterprise_token is None) != (self.enterprise_token_expires is None):
             problems.append(
                 (
@@ -306,7 +344,6 @@ class Settings(BaseModel):
                     "enterpriseToken and its expiry date go together",
                 )
             )
-        minor = self.flux_minor
         if (
             "source-watcher" in self.components
             and minor is not None
@@ -360,6 +397,13 @@ class Settings(BaseModel):
     @property
     def production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def kustomization_deletion_policy(self) -> str:
+        """The Kustomizations' `spec.deletionPolicy`: `auto` keeps workloads on production only."""
+        if self.deletion_policy is not DeletionPolicy.AUTO:
+            return self.deletion_policy.value
+        return (DeletionPolicy.ORPHAN if self.production else DeletionPolicy.DELETE).value
 
     @property
     def flux_minor(self) -> int | None:
