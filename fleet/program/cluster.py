@@ -70,6 +70,7 @@ class Cluster(pulumi.ComponentResource):
                     pull_repositories=(s.fleet_repository,) if s.syncs_from_fleet else (),
                     push_access=s.bot_push_access,
                     push_branch=s.bot_push_branch,
+                    merge_teams=s.merge_teams,
                 ),
                 opts=child,
             )

@@ -42,6 +42,7 @@ class Registration:
     protect: bool
     provider: str
     custom: bool
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -114,6 +115,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     protect=request.protect,
                     provider=request.provider,
                     custom=request.custom,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
