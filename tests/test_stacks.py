@@ -272,6 +272,11 @@ BOOTSTRAP = {
     ("ServiceAccount", "flux-system", "flux-infra"),
     ("ClusterRoleBinding", "", "flux-infra"),
 }
+GUARDRAILS = {
+    (kind, "", name)
+    for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    for name in ("flux-apps-oci-helm-repositories", "flux-apps-stack-owned-copies")
+}
 AUTOMATION = {
     ("Kustomization", "flux-system", "flux-infra-update-policies"),
     ("ImageUpdateAutomation", "flux-system", "flux-infra"),
@@ -288,8 +293,8 @@ AUTOMATION = {
 def test_stack_full_inventory_of_kubernetes_objects(staging: Recording, prod_eu: Recording) -> None:
     platform = component_objects("monitoring") | component_objects("admission")
     tenants = tenant_objects("backend") | tenant_objects("frontend")
-    assert objects(prod_eu) == BOOTSTRAP | platform | tenants
-    assert objects(staging) == BOOTSTRAP | platform | tenants | AUTOMATION
+    assert objects(prod_eu) == BOOTSTRAP | platform | tenants | GUARDRAILS
+    assert objects(staging) == BOOTSTRAP | platform | tenants | GUARDRAILS | AUTOMATION
 
 
 def test_production_declares_no_automation_objects(prod_eu: Recording) -> None:

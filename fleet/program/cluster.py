@@ -22,6 +22,7 @@ from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
 from fleet.program.settings import Settings
+from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
 
 
@@ -139,6 +140,14 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        self.guardrails: TenantGuardrails | None = None
+        if s.tenant_admission_policies:
+            self.guardrails = TenantGuardrails(
+                f"{name}-tenant-guardrails", GuardrailsArgs(), opts=child
+            )
+        # A tenant's first reconcile is already checked (OCI-only HelmRepositories).
+        guarded: list[pulumi.Resource] = list(self.guardrails.bindings) if self.guardrails else []
+
         self.tenants = [
             Tenant(
                 f"{name}-tenant-{tenant}",
@@ -156,7 +165,7 @@ class Cluster(pulumi.ComponentResource):
                     # use from the platform are retried by kustomize-controller every
                     # retryInterval. Depending on the platform component would add one edge per
                     # tenant and platform resource (the SDK expands a component into its children).
-                    after=[self.instance],
+                    after=[self.instance, *guarded],
                     deletion_policy=s.kustomization_deletion_policy,
                     protect=s.production,
                 ),

@@ -304,7 +304,7 @@ class Settings(BaseModel):
     platform_components: tuple[str, ...] = c.DEFAULT_PLATFORM_COMPONENTS
     tenants: tuple[Label, ...] = c.DEFAULT_TENANTS
     deletion_policy: DeletionPolicy = DeletionPolicy.AUTO
-    tenant_source_policy: bool = True
+    tenant_admission_policies: bool = True
     automation_author_name: Annotated[str, Field(min_length=1)] = c.BOT_AUTHOR_NAME
     automation_author_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = (
         c.BOT_AUTHOR_EMAIL
