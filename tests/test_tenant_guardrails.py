@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import celpy
-from celpy.adapter import json_to_cel
 import pytest
+from celpy.adapter import json_to_cel
 
 from fleet.program import tenant_guardrails as g
 from fleet.tools.offline import Recording
