@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fleet.tools.offline import Recording, Registration
+from fleet.tools.offline import ProgramError, Recording, Registration
 from fleet.tools.render import plain
 from tests.conftest import stack_run
 from tests.test_urns import engine_urn
@@ -268,3 +268,22 @@ def test_upsert_is_off_unless_configured() -> None:
     assert upsert.inputs["upsertExistingObjects"] == "true"
     # Upsert only works through server-side apply.
     assert upsert.inputs["enableServerSideApply"] == "true"
+
+
+def deletion_policies(run: Recording) -> set[str]:
+    return {r.inputs["spec"].get("deletionPolicy", "<unset>") for r in run.of_type(KS)}
+
+
+def test_deletion_policy_keeps_workloads_on_production_by_default() -> None:
+    assert deletion_policies(stack_run("prod-eu")) == {"Orphan"}
+    assert deletion_policies(stack_run("staging")) == {"Delete"}
+    assert deletion_policies(stack_run("prod-eu", {"deletionPolicy": "Delete"})) == {"Delete"}
+    waiting = stack_run("staging", {"deletionPolicy": "WaitForTermination"})
+    assert deletion_policies(waiting) == {"WaitForTermination"}
+
+
+def test_wait_for_termination_needs_flux_2_6() -> None:
+    with pytest.raises(
+        ProgramError, match=r"deletionPolicy: WaitForTermination requires Flux 2\.6"
+    ):
+        stack_run("staging", {"deletionPolicy": "WaitForTermination", "fluxVersion": "2.5.x"})
