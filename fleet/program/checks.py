@@ -128,6 +128,27 @@ def _owner_needs_bot(v: Values) -> Iterator[Problem]:
         yield ("botUsername", "required when githubAccessOwner is true")
 
 
+@_reads("bot_push_access", "merge_teams")
+def _branch_protection_needs_merge_teams(v: Values) -> Iterator[Problem]:
+    if v["bot_push_access"] == "branchProtection" and not v["merge_teams"]:
+        yield (
+            "mergeTeams",
+            "required with botPushAccess branchProtection: only the listed teams and the bot may "
+            "push (merging a pull request is a push)",
+        )
+
+
+@_reads("deletion_policy", "flux_version")
+def _deletion_policy_needs_flux_version(v: Values) -> Iterator[Problem]:
+    minor = flux_minor(v["flux_version"])
+    if (
+        v["deletion_policy"] == "WaitForTermination"
+        and minor is not None
+        and minor < c.WAIT_FOR_TERMINATION_MIN_MINOR
+    ):
+        yield ("deletionPolicy", "WaitForTermination requires Flux 2.6 or later")
+
+
 @_reads("enterprise_token", "enterprise_token_expires")
 def _enterprise_pair(v: Values) -> Iterator[Problem]:
     if (v["enterprise_token"] is None) != (v["enterprise_token_expires"] is None):

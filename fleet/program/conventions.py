@@ -44,6 +44,8 @@ DEFAULT_FLUX_ARTIFACT: Final = "oci://ghcr.io/controlplaneio-fluxcd/flux-operato
 # Flux minor versions embedded in Flux Operator v0.58 (the operator refuses others).
 SUPPORTED_FLUX_MINORS: Final = (5, 6, 7, 8, 9)
 SOURCE_WATCHER_MIN_MINOR: Final = 7
+# kustomize-controller v1.6 (Flux 2.6) added deletionPolicy WaitForTermination.
+WAIT_FOR_TERMINATION_MIN_MINOR: Final = 6
 
 FLUX_COMPONENTS: Final = (
     "source-controller",

@@ -1,7 +1,9 @@
 """Git and registry credentials Flux uses, replacing d1's `flux create secret` bootstrap steps.
 
 Token values arrive as Pulumi secrets and are written through `string_data`, so they stay secret in
-the inputs Pulumi records and in the state; changing a token in config updates the Secret in place.
+the inputs Pulumi records and in the state. Changing a token in config updates the Secret in place:
+the stack's provider sets `enable_secret_mutable` (`fleet.program.providers`), without which new
+data would replace the Secret (delete, then create).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ _DNS1123_SUBDOMAIN = re.compile(
 _EXACT_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 _FLUX_VERSION = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.(?:x|\d+)|x)$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_TEAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _FINE_GRAINED_PAT = re.compile(r"^github_pat_[A-Za-z0-9_]{20,255}$")
 _PAT = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|ghp_[A-Za-z0-9]{36,255})$")
@@ -64,6 +65,20 @@ class ConfigError(Exception):
 class Environment(StrEnum):
     STAGING = "staging"
     PRODUCTION = "production"
+
+
+class DeletionPolicy(StrEnum):
+    """What kustomize-controller does with what a Kustomization applied when the Kustomization goes.
+
+    `auto` resolves per environment (`Settings.kustomization_deletion_policy`); the others are
+    Flux's own `spec.deletionPolicy` values.
+    """
+
+    AUTO = "auto"
+    ORPHAN = "Orphan"
+    DELETE = "Delete"
+    WAIT_FOR_TERMINATION = "WaitForTermination"
+    MIRROR_PRUNE = "MirrorPrune"
 
 
 class PushAccess(StrEnum):
@@ -247,6 +262,9 @@ GitHubLogin = Annotated[
 ]
 GitHubRepo = Annotated[str, AfterValidator(_repository)]
 GitRef = Annotated[str, AfterValidator(_branch)]
+GitHubTeamSlug = Annotated[
+    str, AfterValidator(_check(_TEAM_SLUG, "a GitHub team slug (lowercase letters, digits, '-')"))
+]
 Duration = Annotated[str, AfterValidator(_check(_DURATION, "a Go duration such as 1m or 1h30m"))]
 ExpiryDate = Annotated[date, BeforeValidator(_iso_date)]
 Registry = Annotated[str, AfterValidator(_registry)]
@@ -344,6 +362,8 @@ class Settings(BaseModel):
     # Which cluster this stack may reach.
     kube_context: str | None = None
     kubeconfig: str | None = None
+    # Adopt objects that already exist on `up` instead of failing with AlreadyExists.
+    upsert_existing_objects: bool = False
 
     # GitHub organisation, repositories and the Flux bot.
     github_owner: GitHubLogin
@@ -356,6 +376,7 @@ class Settings(BaseModel):
     bot_team: Annotated[str, Field(min_length=1, max_length=255)] = "flux-bot"
     bot_push_access: PushAccess = PushAccess.NONE
     bot_push_branch: GitRef = "main"
+    merge_teams: tuple[GitHubTeamSlug, ...] = ()
 
     # Fine-grained PATs (secret config) and their expiry dates.
     platform_token: Pat
@@ -398,6 +419,8 @@ class Settings(BaseModel):
     # Platform components (the infra tenant) and application tenants.
     platform_components: tuple[str, ...] = c.DEFAULT_PLATFORM_COMPONENTS
     tenants: tuple[Label, ...] = c.DEFAULT_TENANTS
+    deletion_policy: DeletionPolicy = DeletionPolicy.AUTO
+    tenant_admission_policies: bool = True
     automation_author_name: Annotated[str, Field(min_length=1)] = c.BOT_AUTHOR_NAME
     automation_author_email: Email = c.BOT_AUTHOR_EMAIL
 
@@ -409,6 +432,13 @@ class Settings(BaseModel):
     @property
     def production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def kustomization_deletion_policy(self) -> str:
+        """The Kustomizations' `spec.deletionPolicy`: `auto` keeps workloads on production only."""
+        if self.deletion_policy is not DeletionPolicy.AUTO:
+            return self.deletion_policy.value
+        return (DeletionPolicy.ORPHAN if self.production else DeletionPolicy.DELETE).value
 
     @property
     def flux_minor(self) -> int | None:

@@ -18,7 +18,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet.tools import deploy, diff, render
+from fleet.tools import adopt, chart_signature, deploy, diff, render
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
@@ -141,6 +141,16 @@ def _check(args: argparse.Namespace) -> int:
 
 
 command("up", "check prerequisites, then pulumi up one cluster stack", deploy.arguments)(deploy.run)
+command(
+    "adopt",
+    "write a pulumi import file of what a stack declares (and import it with --run)",
+    adopt.arguments,
+)(adopt.run)
+command(
+    "verify-chart",
+    "verify the cosign signature of the stack's flux-operator chart (d1's OIDC identity)",
+    chart_signature.arguments,
+)(chart_signature.run)
 command("preview", "check prerequisites, then pulumi preview --diff one stack", deploy.arguments)(
     deploy.run
 )

@@ -43,6 +43,7 @@ class Registration:
     protect: bool
     provider: str
     custom: bool
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -115,6 +116,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     protect=request.protect,
                     provider=request.provider,
                     custom=request.custom,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
