@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fleet.program import conventions as c
 from fleet.program import settings as s
 from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT
 
@@ -34,7 +35,7 @@ def problems(**changes: Any) -> list[str]:
 
 def test_settings_valid_config_parses_with_d1_defaults() -> None:
     settings = s.parse(VALID)
-    assert settings.flux_version == "2.7.x"
+    assert settings.flux_version == "2.9.x"
     assert settings.components == (
         "source-controller",
         "kustomize-controller",
@@ -142,7 +143,17 @@ def test_settings_enterprise_token_requires_its_expiry() -> None:
     assert problem.startswith("d1-fleet:enterpriseTokenExpires:")
 
 
-def test_settings_source_watcher_requires_flux_2_7() -> None:
+def test_settings_flux_2_6_is_no_longer_supported() -> None:
+    (problem,) = problems(fluxVersion="2.6.x")
+    assert problem == (
+        "d1-fleet:fluxVersion: '2.6.x' is invalid: unsupported Flux version; "
+        "allowed: 2.7.x, 2.8.x, 2.9.x (or 2.x)"
+    )
+
+
+def test_settings_source_watcher_requires_flux_2_7(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unreachable while 2.7 is the oldest supported line; kept for a line list that grows back.
+    monkeypatch.setattr(c, "SUPPORTED_FLUX_MINORS", (6, 7, 8, 9))
     (problem,) = problems(fluxVersion="2.6.x")
     assert problem == "d1-fleet:fluxComponents: source-watcher requires Flux 2.7 or later"
     assert s.parse({**VALID, "fluxVersion": "2.6.x", "fluxComponents": ["source-controller"]})
