@@ -7,6 +7,7 @@ with one message listing every problem instead of a half-registered stack.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -193,6 +194,8 @@ def _patch_entry(value: str) -> str:
 
 
 PatchEntry = Annotated[str, AfterValidator(_patch_entry)]
+# d1's patches as config entries, so the default is a value Pulumi.yaml can declare.
+D1_PATCH_ENTRIES: tuple[str, ...] = tuple(json.dumps(patch) for patch in c.D1_PATCHES)
 
 
 def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
@@ -267,7 +270,7 @@ class Settings(BaseModel):
     tenant_default_service_account: Subdomain = "default"
     network_policy: bool = True
     kubernetes_dns_domain: Subdomain = "cluster.local"
-    flux_patches: tuple[PatchEntry, ...] | None = None
+    flux_patches: tuple[PatchEntry, ...] = D1_PATCH_ENTRIES
     flux_ready_timeout_seconds: Annotated[int, Field(ge=30, le=7200)] = 600
 
     # Optional FluxInstance sync (off by default: this stack owns what d1's fleet repo held).
@@ -377,8 +380,6 @@ class Settings(BaseModel):
     @property
     def patches(self) -> tuple[dict[str, Any], ...]:
         """FluxInstance kustomize patches: d1's unless the stack configures its own."""
-        if self.flux_patches is None:
-            return c.D1_PATCHES
         return tuple(yaml.safe_load(entry) for entry in self.flux_patches)
 
     @property
@@ -512,12 +513,26 @@ def _pulumi_type(annotation: Any) -> str:
     return "string"
 
 
+def unset_when_empty() -> frozenset[str]:
+    """Optional keys without a value of their own: Pulumi.yaml declares them with default ""."""
+    return frozenset(
+        field.alias or name
+        for name, field in Settings.model_fields.items()
+        if not field.is_required() and field.default is None
+    )
+
+
 def read(get: Callable[[str], str | None], get_object: Callable[[str], Any]) -> dict[str, Any]:
-    """Collect the raw value of every key that is set, through a config reader such as pulumi.Config."""
+    """Collect the raw value of every key that is set, through a config reader such as pulumi.Config.
+
+    An empty string on a key without a default is the "not set" default the CLI applies from
+    Pulumi.yaml, so it counts as unset.
+    """
     raw: dict[str, Any] = {}
+    empty_is_unset = unset_when_empty()
     for key, kind in config_keys().items():
         value = get_object(key) if kind == "array" else get(key)
-        if value is not None:
+        if value is not None and not (value == "" and key in empty_is_unset):
             raw[key] = value
     return raw
 
