@@ -251,7 +251,7 @@ def stack_values(project: Project, config: Mapping[str, Any]) -> dict[str, Stack
     }
 
 
-def _default_value(raw: Any) -> StackValue:
+def project_value(raw: Any) -> StackValue:
     """A project `default:`/`value:` as the CLI writes it into the stack config (never secure)."""
     if isinstance(raw, str | bool | int) and not isinstance(raw, float):
         return StackValue(_text(raw) if isinstance(raw, bool) else str(raw))
@@ -265,6 +265,24 @@ def _missing_message(stack: str, keys: list[str]) -> str:
     else:
         listed = ", ".join(f"'{k}'" for k in keys[:-1]) + f" and '{keys[-1]}'"
     return f"Stack '{stack}' is missing configuration {'values' if len(keys) > 1 else 'value'} {listed}"
+
+
+def apply_defaults(project: Project, values: Mapping[str, str]) -> dict[str, str]:
+    """Plain stack values (full keys) with the project's defaults and values for keys they lack.
+
+    What the CLI hands a program after the merge (its `ApplyProjectConfig`), without the checks.
+    """
+    applied = dict(values)
+    for key in sorted(project.config):
+        declaration = project.config[key]
+        full = project.full_key(key)
+        if full in applied:
+            continue
+        if declaration.has_default:
+            applied[full] = project_value(declaration.default).text
+        elif declaration.has_value:
+            applied[full] = project_value(declaration.value).text
+    return applied
 
 
 def merge(
@@ -291,9 +309,9 @@ def merge(
         if full in merged:
             continue
         if declaration.has_default:
-            merged[full] = _default_value(declaration.default)
+            merged[full] = project_value(declaration.default)
         elif declaration.has_value:
-            merged[full] = _default_value(declaration.value)
+            merged[full] = project_value(declaration.value)
         elif project.owns(key):
             missing.append(key)
     if missing:
