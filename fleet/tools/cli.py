@@ -179,7 +179,11 @@ def _stacks_arguments(parser: argparse.ArgumentParser) -> None:
     add_project_dir(parser)
 
 
-@command("stacks", "list the cluster stacks (Pulumi.<stack>.yaml), production ones apart", _stacks_arguments)
+@command(
+    "stacks",
+    "list the cluster stacks (Pulumi.<stack>.yaml), production ones apart",
+    _stacks_arguments,
+)
 def _stacks(args: argparse.Namespace) -> int:
     listing = stacks.listing(args.project_dir)
     if args.json:

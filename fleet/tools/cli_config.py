@@ -102,10 +102,12 @@ _CoreLoader.add_implicit_resolver(
 
 def load_yaml(text: str) -> Any:
     """YAML decoded the way the CLI decodes Pulumi.yaml and stack files."""
-    return yaml.load(text, Loader=_CoreLoader)  # noqa: S506 (a SafeLoader subclass)
+    return yaml.load(text, Loader=_CoreLoader)
 
 
-def schema_problems(document: Any, schema: Mapping[str, Any], file: str = "Pulumi.yaml") -> list[str]:
+def schema_problems(
+    document: Any, schema: Mapping[str, Any], file: str = "Pulumi.yaml"
+) -> list[str]:
     """Pulumi.yaml against the CLI's project schema (`could not validate` errors)."""
     import jsonschema  # noqa: PLC0415 (a development requirement; render needs only runtime ones)
 
@@ -127,12 +129,12 @@ def load_project(document: Mapping[str, Any], schema: Mapping[str, Any] | None =
     raw = document.get("config")
     declared: dict[str, Declaration] = {}
     problems = []
-    for key, spec in (raw if isinstance(raw, dict) else {}).items():
-        key = str(key)
+    for written, entry in (raw if isinstance(raw, dict) else {}).items():
+        key = str(written)
         owned = ":" not in key or key.startswith(f"{name}:")
-        if not isinstance(spec, dict):
-            # Shorthand: `key: value` is a default for the project's keys, a value for others.
-            spec = {"default": spec} if owned else {"value": spec}
+        # Shorthand: `key: value` is a default for the project's keys, a value for others.
+        shorthand = {"default": entry} if owned else {"value": entry}
+        spec = entry if isinstance(entry, dict) else shorthand
         declaration = Declaration(
             key=key,
             type=spec.get("type"),
@@ -156,7 +158,7 @@ def _items(raw: Any) -> Items | None:
     return Items(str(raw.get("type")), _items(raw.get("items")))
 
 
-def _declaration_problems(d: Declaration, owned: bool) -> list[str]:
+def _declaration_problems(d: Declaration, owned: bool) -> list[str]:  # noqa: PLR0911 (one per rule)
     if d.has_default and d.has_value:
         return [f"project config '{d.key}' cannot have both a 'default' and 'value' attribute"]
     if owned:
@@ -186,7 +188,7 @@ def _declaration_problems(d: Declaration, owned: bool) -> list[str]:
     return []
 
 
-def valid(type_: str, items: Items | None, value: Any) -> bool:
+def valid(type_: str, items: Items | None, value: Any) -> bool:  # noqa: PLR0911 (one per type)
     """Whether `value` (a decoded YAML/JSON value, or config text) is of the declared type."""
     if type_ == "string":
         return isinstance(value, str)

@@ -127,13 +127,19 @@ def check(project_dir: Path) -> list[str]:
     expected = yaml.safe_load(render(project_dir))["config"]
     actual = (yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}).get("config") or {}
     problems = [f"{k}: not declared" for k in expected if k not in actual]
-    problems += [f"{k}: not a settings key (or a secret key, never declared)" for k in actual if k not in expected]
+    problems += [
+        f"{k}: not a settings key (or a secret key, never declared)"
+        for k in actual
+        if k not in expected
+    ]
     for k in expected:
         if k in actual and actual[k] != expected[k]:
             for attribute in ("type", "items", "default", "secret", "value"):
                 want, have = expected[k].get(attribute), actual[k].get(attribute)
                 if want != have:
-                    problems.append(f"{k}: {attribute} is {have!r}, the settings model says {want!r}")
+                    problems.append(
+                        f"{k}: {attribute} is {have!r}, the settings model says {want!r}"
+                    )
     if not problems and render(project_dir) != (project_dir / "Pulumi.yaml").read_text():
         problems.append("Pulumi.yaml is not formatted as generated")
     return problems

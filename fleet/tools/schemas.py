@@ -177,14 +177,16 @@ def flux_minor() -> int:
 
 
 def _download(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (https URL built above)
+    with urllib.request.urlopen(url, timeout=30) as response:
         data: bytes = response.read()
     return data
 
 
 def stale(root: Path) -> list[Pin]:
     """Pins whose file is missing from `root` or differs from the recorded hash."""
-    return [p for p in PINS if not (root / p.target).is_file() or sha256(root / p.target) != p.sha256]
+    return [
+        p for p in PINS if not (root / p.target).is_file() or sha256(root / p.target) != p.sha256
+    ]
 
 
 def fetch(root: Path, download: Opener = _download) -> list[Pin]:
