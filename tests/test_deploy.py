@@ -129,6 +129,15 @@ def test_deploy_token_expiry_from_the_environment(env: dict[str, str], project: 
     assert [call[1:3] for call in calls] == [["stack", "select"], ["up", "--stack"]]
 
 
+def test_deploy_preflight_refuses_a_token_in_plain_text(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    path = project / "Pulumi.staging.yaml"
+    path.write_text(path.read_text() + f"  d1-fleet:appsToken: {env['FLEET_APPS_TOKEN']}\n")
+    message = failure("staging", env, project)
+    assert "configuration key 'd1-fleet:appsToken' must be encrypted as it's secret" in message
+    assert env["FLEET_APPS_TOKEN"] not in message
+
+
 def test_deploy_preflight_reports_what_the_cli_would_refuse(
     env: dict[str, str], project: Path
 ) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from fleet.program import conventions as c
+from fleet.program.settings import SECRET_KEYS
 from fleet.program.tokens import TOKENS
 from fleet.tools import cli_config, offline
 
@@ -138,7 +139,8 @@ def _cli_rules(project_dir: Path, stack: str) -> list[str]:
     except cli_config.ProjectError as error:
         return error.problems
     config = cli_config.stack_file_config(project_dir / f"Pulumi.{stack}.yaml")
-    return cli_config.merge(project, stack, config)[1]
+    secret = frozenset(f"{c.PROJECT}:{key}" for key in SECRET_KEYS)
+    return cli_config.merge(project, stack, config, secret_keys=secret)[1]
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
