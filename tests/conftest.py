@@ -75,3 +75,15 @@ def prod_eu() -> offline.Recording:
 def run_component(build: Callable[[], object]) -> offline.Recording:
     """Declare one component under mocks and return its registrations."""
     return offline.run(build, config={}, stack_name="test")
+
+
+@pytest.fixture
+def older_flux_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accept Flux 2.5 and 2.6 too, so checks that guard versions older than 2.7 can be reached.
+
+    They are unreachable while 2.7 is the oldest supported line and stay for a line list that
+    grows back (an LTS line, an enterprise distribution).
+    """
+    from fleet.program import conventions  # noqa: PLC0415
+
+    monkeypatch.setattr(conventions, "SUPPORTED_FLUX_MINORS", (5, 6, 7, 8, 9))

@@ -211,7 +211,7 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
         f"import --stack staging --file {out} --yes --protect=true --generate-code=false"
     )
     assert json.loads(out.read_text())["resources"]
-    # Token values reach the CLI through stdin only.
+    # Token values reach the CLI through its environment only, never its arguments.
     assert "github_pat_" not in record.read_text()
 
 

@@ -34,3 +34,25 @@ def test_settings_checks_table_lists_every_key_and_every_cross_key_check() -> No
     assert not missing
     ids = [check.__name__.removeprefix("_") for _, check in checks._CHECKS]
     assert [i for i in ids if f"| `{i}` |" not in table] == []
+
+
+def test_readme_first_run_says_in_order_what_to_set_and_what_is_said_when_missing() -> None:
+    assert README.index("## First run") > README.index("```sh")
+    section = " ".join(README.split("## First run", 1)[1].split("\n## ", 1)[0].split())
+    steps = [
+        "PULUMI_BACKEND_URL",
+        "PULUMI_CONFIG_PASSPHRASE",
+        "FLEET_PLATFORM_TOKEN_EXPIRES",
+        "kubeContext",
+    ]
+    positions = [section.index(step) for step in steps]
+    assert positions == sorted(positions)
+    for message in (
+        "the Pulumi CLI is not on PATH",
+        "PULUMI_CONFIG_PASSPHRASE_FILE) is not set",
+        "no token; run",
+        "set the token's expiry date (YYYY-MM-DD) in config or",
+        "d1-fleet:kubeContext: context 'staging' is not in",
+        "Stack 'staging' is missing configuration value 'd1-fleet:clusterName'",
+    ):
+        assert message in section, message

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet.program import settings
+from fleet.program import settings, tokens
 from fleet.tools.ephemeral.overrides import (
     ClusterTarget,
     OverrideError,
@@ -54,7 +54,8 @@ def test_derive_overrides_identity_cluster_and_github_ownership() -> None:
     assert config.plain["d1-fleet:kubeContext"] == "kind-a"
     assert config.plain["d1-fleet:githubAccessOwner"] is False
     assert config.plain["d1-fleet:platformTokenExpires"] == "2099-01-31"
-    assert config.secret == {"d1-fleet:platformToken": PLATFORM, "d1-fleet:appsToken": APPS}
+    assert config.environment == {"FLEET_PLATFORM_TOKEN": PLATFORM, "FLEET_APPS_TOKEN": APPS}
+    assert not {"d1-fleet:platformToken", "d1-fleet:appsToken"} & set(config.plain)
 
 
 def test_derive_keeps_base_values_with_their_types_and_drops_secure_ones() -> None:
@@ -168,7 +169,7 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
             plain={"platformTokenExpires": "2099-01-31", "appsTokenExpires": "2099-01-31"},
         ),
     )
-    values = {**config.plain, **config.secret}
+    values = config.plain
     raw: dict[str, Any] = {}
     for key, kind in settings.config_keys().items():
         value = values.get(f"d1-fleet:{key}")
@@ -182,7 +183,9 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
             if isinstance(value, bool)
             else str(value)
         )
-    parsed = settings.parse(raw)
+    # The tokens reach the program only through the environment of the `pulumi` process.
+    parsed = settings.parse(tokens.from_environment(raw, config.environment))
+    assert parsed.platform_token.get_secret_value() == PLATFORM
     assert parsed.cluster_name == "eph-123-1-0"
     assert parsed.github_access_owner is False
     assert parsed.kube_context == "kind-a"

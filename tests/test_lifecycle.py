@@ -282,6 +282,7 @@ def test_deletion_policy_keeps_workloads_on_production_by_default() -> None:
     assert deletion_policies(waiting) == {"WaitForTermination"}
 
 
+@pytest.mark.usefixtures("older_flux_lines")
 def test_wait_for_termination_needs_flux_2_6() -> None:
     with pytest.raises(
         ProgramError, match=r"deletionPolicy: WaitForTermination requires Flux 2\.6"

@@ -327,6 +327,8 @@ def _patch_entry(value: str) -> str:
 
 
 PatchEntry = Annotated[str, AfterValidator(_patch_entry)]
+# d1's patches as config entries, so the default is a value Pulumi.yaml can declare.
+D1_PATCH_ENTRIES: tuple[str, ...] = tuple(json.dumps(patch) for patch in c.D1_PATCHES)
 
 
 def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
@@ -404,7 +406,7 @@ class Settings(BaseModel):
     tenant_default_service_account: Subdomain = "default"
     network_policy: bool = True
     kubernetes_dns_domain: Subdomain = "cluster.local"
-    flux_patches: tuple[PatchEntry, ...] | None = None
+    flux_patches: tuple[PatchEntry, ...] = D1_PATCH_ENTRIES
     flux_ready_timeout_seconds: Annotated[int, Field(ge=30, le=7200)] = 600
 
     # Optional FluxInstance sync (off by default: this stack owns what d1's fleet repo held).
@@ -454,8 +456,6 @@ class Settings(BaseModel):
     @property
     def patches(self) -> tuple[dict[str, Any], ...]:
         """FluxInstance kustomize patches: d1's unless the stack configures its own."""
-        if self.flux_patches is None:
-            return c.D1_PATCHES
         return tuple(yaml.safe_load(entry) for entry in self.flux_patches)
 
     @property
@@ -512,6 +512,15 @@ def _pulumi_type(annotation: Any) -> str:
     return "string"
 
 
+def unset_when_empty() -> frozenset[str]:
+    """Optional keys without a value of their own: Pulumi.yaml declares them with default ""."""
+    return frozenset(
+        field.alias or name
+        for name, field in Settings.model_fields.items()
+        if not field.is_required() and field.default is None
+    )
+
+
 def read(get: Callable[[str], str | None], keys: Iterable[str]) -> dict[str, Any]:
     """The raw value of every known key and every key in `keys` that is set, through `Config.get`.
 
@@ -520,11 +529,13 @@ def read(get: Callable[[str], str | None], keys: Iterable[str]) -> dict[str, Any
     that is not JSON stays a string, which `parse` reports as "not a YAML list".
     """
     kinds = config_keys()
+    empty_is_unset = unset_when_empty()
     raw: dict[str, Any] = {}
     # Known keys are always asked for: a reader may find values `keys` does not list.
     for key in dict.fromkeys([*kinds, *keys]):
         value = get(key)
-        if value is None:
+        # An empty string on a key without a default is the "not set" default Pulumi.yaml declares.
+        if value is None or (value == "" and key in empty_is_unset):
             continue
         if kinds.get(key) == "array":
             try:

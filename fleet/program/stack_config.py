@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import date
 
 import pulumi
@@ -13,8 +14,13 @@ from fleet.program import kube_access, tokens
 from fleet.program import settings as s
 
 
-def load(today: date | None = None) -> tuple[s.Settings, tokens.ExpiryReport]:
+def load(
+    today: date | None = None, env: Mapping[str, str] | None = None
+) -> tuple[s.Settings, tokens.ExpiryReport]:
     """Validated settings and token expiry for the running stack.
+
+    Tokens and their expiry dates come from secret config, else from FLEET_*_TOKEN(_EXPIRES) in
+    the environment the CLI runs the program with.
 
     Raises `ConfigError` listing every problem (unknown keys, expired tokens and a kube context
     that does not exist included); warns through the engine about tokens close to expiry so they
@@ -28,7 +34,11 @@ def load(today: date | None = None) -> tuple[s.Settings, tokens.ExpiryReport]:
     problems: list[str] = []
     settings: s.Settings | None = None
     try:
-        settings = s.parse(raw, today=today, secret=secret)
+        settings = s.parse(
+            tokens.from_environment(raw, os.environ if env is None else env),
+            today=today,
+            secret=secret,
+        )
     except s.ConfigError as err:
         problems.extend(err.problems)
     if kube_access.ENABLED.get():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fleet.program.settings import Settings
@@ -38,6 +38,22 @@ TOKENS = (
     TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
     TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
 )
+
+
+def from_environment(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """`raw` config with each token and expiry date it lacks taken from the environment.
+
+    Config wins; an empty expiry date (Pulumi.yaml's default) counts as unset. Tokens read here never touch argv or a stack file; the settings hold them
+    as `SecretStr` and the resources as Pulumi secrets, like tokens from secret config.
+    """
+    merged = dict(raw)
+    for source in TOKENS:
+        for key, variable in ((source.key, source.env), (source.expires_key, source.expires_env)):
+            if merged.get(key) in (None, ""):  # "" is Pulumi.yaml's "not set" default
+                merged.pop(key, None)
+                if env.get(variable):
+                    merged[key] = env[variable]
+    return merged
 
 
 @dataclass(frozen=True)

@@ -276,17 +276,12 @@ def run(args: argparse.Namespace) -> int:
     except deploy.PreflightError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    # Stack selection and tokens from the environment first, exactly as `up` does.
+    # The stack is selected (or created) first, exactly as `up` does; tokens stay in the
+    # environment the CLI runs the program with.
     setup = deploy.commands(preflight, args.stack, "up", [])[:-1]
     for call in [*setup, *import_commands(preflight.pulumi, args.stack, plan_, out.resolve())]:
-        key = call[4] if call[1:4] == ["config", "set", "--secret"] else None
         result = subprocess.run(
-            call,
-            cwd=args.project_dir,
-            env=preflight.env,
-            input=preflight.secrets_from_env[key] if key else None,
-            text=True,
-            check=False,
+            call, cwd=args.project_dir, env=preflight.env, text=True, check=False
         )
         if result.returncode != 0:
             return result.returncode

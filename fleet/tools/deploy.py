@@ -2,6 +2,8 @@
 
 A missing CLI, kube context or token would otherwise surface minutes into a run, or worse, after
 the wrong cluster was contacted; these checks run first and say how to fix what is missing.
+Tokens given as FLEET_*_TOKEN variables reach the program through the CLI's environment only: never
+argv, and never the stack file (where `pulumi config set --secret` would write them).
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleet.program import conventions as c
 from fleet.program import kube_access
+from fleet.program.settings import SECRET_KEYS
 from fleet.program.tokens import TOKENS
-from fleet.tools import offline
+from fleet.tools import cli_config, offline
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INSTALL_HINT = (
@@ -32,12 +35,11 @@ class PreflightError(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run will do: the CLI, its environment and the config to set from the environment."""
+    """What a run will do: the CLI and the environment it runs with (tokens included)."""
 
     pulumi: str
-    env: dict[str, str]
-    secrets_from_env: dict[str, str]
-    plain_from_env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
+    tokens_from_env: tuple[str, ...] = ()
 
 
 def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
@@ -71,26 +73,24 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
     if not context and not kubeconfig:
         problems.append(f"{c.PROJECT}:kubeContext: not set in {stack_file.name}")
 
-    secrets_from_env: dict[str, str] = {}
-    plain_from_env: dict[str, str] = {}
+    tokens_from_env: list[str] = []
     for source in TOKENS:
         key, variable, required = source.key, source.env, source.required
         full = f"{c.PROJECT}:{key}"
-        if env.get(variable):
-            # No token contains whitespace; a trailing newline from `echo` is not stored.
-            secrets_from_env[full] = env[variable].strip()
+        if full not in secure and env.get(variable):
+            tokens_from_env.append(full)
         elif full not in secure and required:
             problems.append(
                 f"{full}: no token; run `pulumi config set --secret {key} --stack {stack}` "
                 f"or export {variable}"
             )
         expires = f"{full}Expires"
-        if env.get(source.expires_env):
-            plain_from_env[expires] = env[source.expires_env]
-        elif (full in secure or env.get(variable)) and expires not in config:
+        has_token = full in secure or env.get(variable)
+        if has_token and not config.get(expires) and not env.get(source.expires_env):
             problems.append(
                 f"{expires}: set the token's expiry date (YYYY-MM-DD) in config or {source.expires_env}"
             )
+    problems.extend(_cli_rules(project_dir, stack))
 
     run_env = dict(env)
     url = backend_url(env, project_dir)
@@ -105,36 +105,36 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
     if problems:
         raise PreflightError("cannot run:\n" + "\n".join(f"  - {p}" for p in problems))
     assert pulumi is not None
-    return Plan(
-        pulumi=pulumi, env=run_env, secrets_from_env=secrets_from_env, plain_from_env=plain_from_env
-    )
+    return Plan(pulumi=pulumi, env=run_env, tokens_from_env=tuple(tokens_from_env))
+
+
+def _cli_rules(project_dir: Path, stack: str) -> list[str]:
+    """What the Pulumi CLI would refuse in Pulumi.yaml or the stack file, before it runs."""
+    try:
+        project = cli_config.load_project(
+            cli_config.load_yaml((project_dir / "Pulumi.yaml").read_text()) or {}
+        )
+    except cli_config.ProjectError as error:
+        return error.problems
+    config = cli_config.stack_file_config(project_dir / f"Pulumi.{stack}.yaml")
+    secret = frozenset(f"{c.PROJECT}:{key}" for key in SECRET_KEYS)
+    return cli_config.merge(project, stack, config, secret_keys=secret)[1]
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
-    """The CLI calls of a run, in order (the token values go through stdin, never argv)."""
-    calls = [[plan.pulumi, "stack", "select", "--create", stack]]
-    calls += [
-        [plan.pulumi, "config", "set", "--secret", key, "--stack", stack]
-        for key in plan.secrets_from_env
-    ]
-    calls += [
-        [plan.pulumi, "config", "set", key, value, "--stack", stack]
-        for key, value in plan.plain_from_env.items()
-    ]
+    """The CLI calls of a run, in order: the stack exists before anything uses it."""
     verb = [action, "--diff"] if action == "preview" else [action]
-    calls.append([plan.pulumi, *verb, "--stack", stack, *extra])
-    return calls
+    return [
+        [plan.pulumi, "stack", "select", "--create", stack],
+        [plan.pulumi, *verb, "--stack", stack, *extra],
+    ]
 
 
 def execute(
     plan: Plan, stack: str, action: str, extra: Sequence[str], project_dir: Path = PROJECT_DIR
 ) -> int:
     for call in commands(plan, stack, action, extra):
-        key = call[4] if call[1:4] == ["config", "set", "--secret"] else None
-        value = plan.secrets_from_env[key] if key else None
-        result = subprocess.run(
-            call, cwd=project_dir, env=plan.env, input=value, text=True, check=False
-        )
+        result = subprocess.run(call, cwd=project_dir, env=plan.env, check=False)
         if result.returncode != 0:
             return result.returncode
     return 0

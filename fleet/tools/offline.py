@@ -23,6 +23,7 @@ from pulumi.runtime import mocks, rpc, settings, stack
 
 from fleet.program import conventions as c
 from fleet.program import kube_access
+from fleet.tools import cli_config
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -196,15 +197,21 @@ def run_main(project_dir: Path, **kwargs: Any) -> Recording:
 
 
 def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
-    """The plain (non-secure) values of `Pulumi.<stack>.yaml`, as the engine hands them to a program."""
+    """The plain (non-secure) values of `Pulumi.<stack>.yaml` with Pulumi.yaml's defaults applied,
+    as the CLI hands them to a program."""
     path = project_dir / f"Pulumi.{stack_name}.yaml"
     document = yaml.load(path.read_text(), Loader=yaml.BaseLoader) or {}
     values: dict[str, str] = {}
     for key, value in (document.get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
             continue
-        values[key] = value if isinstance(value, str) else json.dumps(value)
-    return values
+        full = key if ":" in key else f"{c.PROJECT}:{key}"
+        values[full] = value if isinstance(value, str) else json.dumps(value)
+    project_file = project_dir / "Pulumi.yaml"
+    if not project_file.is_file():
+        return values
+    project = cli_config.load_project(cli_config.load_yaml(project_file.read_text()) or {})
+    return cli_config.apply_defaults(project, values)
 
 
 def secure_keys(project_dir: Path, stack_name: str) -> set[str]:

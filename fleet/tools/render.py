@@ -290,7 +290,7 @@ def offline_config(
         config[full] = f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
         placeheld.append(full)
         expires = f"{full}Expires"
-        if f"{key}Expires" in keys and expires not in config:
+        if f"{key}Expires" in keys and not config.get(expires):
             config[expires] = expiry
             placeheld.append(expires)
     return config, tuple(placeheld)

@@ -2,7 +2,8 @@
 
 The base stack file (e.g. Pulumi.staging.yaml) is read as written, so structured values keep their
 types. Its secure values are dropped (they are encrypted with the base stack's key); the tokens come
-from the environment instead and are set as secrets.
+from the environment instead and reach the program through the workspace's environment, never a
+`pulumi` command line or a stack file.
 """
 
 from __future__ import annotations
@@ -56,10 +57,14 @@ class Tokens:
 
 @dataclass(frozen=True)
 class StackConfig:
-    """Everything one ephemeral stack is configured with, keys fully qualified (`d1-fleet:...`)."""
+    """Everything one ephemeral stack is configured with.
+
+    `plain` is its config (keys fully qualified, `d1-fleet:...`); `environment` holds the token
+    variables (FLEET_*_TOKEN) the program reads when its config has no token.
+    """
 
     plain: Mapping[str, Any]
-    secret: Mapping[str, str] = field(repr=False)
+    environment: Mapping[str, str] = field(repr=False)
 
 
 def qualified(key: str) -> str:
@@ -141,7 +146,8 @@ def derive(
     plain[qualified("clusterName")] = stack_name
     plain[qualified("githubAccessOwner")] = False
     plain.update({qualified(k): v for k, v in tokens.plain.items()})
-    return StackConfig(plain=plain, secret={qualified(k): v for k, v in tokens.secret.items()})
+    variables = {source.key: source.env for source in TOKENS}
+    return StackConfig(plain=plain, environment={variables[k]: v for k, v in tokens.secret.items()})
 
 
 def targets(contexts: list[str], kubeconfigs: list[str]) -> list[ClusterTarget]:
