@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= staging
 
-.PHONY: venv up preview render diff test lint typecheck unit clean
+.PHONY: venv up preview render diff test lint typecheck unit schemas clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,10 +32,15 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv
+# The upstream schemas the conformance tests read: $FLEET_SCHEMAS_DIR when set, else fetched into
+# .schemas/ and checked against the sha256 pins in fleet/tools/schemas.py.
+schemas: venv
+	@if [ -z "$$FLEET_SCHEMAS_DIR" ]; then $(BIN)/python -m fleet.tools.schemas; fi
+
+unit: venv schemas
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) render .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) render .schemas .mypy_cache .pytest_cache .ruff_cache

@@ -37,14 +37,23 @@ def stack_run(
     overrides: Mapping[str, str] | None = None,
     drop: tuple[str, ...] = (),
     project_dir: Path = ROOT,
+    check_kube_access: bool = False,
 ) -> offline.Recording:
-    """Run the real `__main__.py` with `Pulumi.<stack>.yaml`, valid tokens and `overrides`."""
+    """Run the real `__main__.py` with `Pulumi.<stack>.yaml`, valid tokens and `overrides`.
+
+    The stack files name kube contexts this machine does not have, so the program's check that
+    they exist is off unless `check_kube_access` asks for it.
+    """
     config = {**offline.stack_config(project_dir, stack_name), **token_config()}
     config.update({f"d1-fleet:{k}" if ":" not in k else k: v for k, v in (overrides or {}).items()})
     for key in drop:
         config.pop(f"d1-fleet:{key}", None)
     return offline.run_main(
-        project_dir, config=config, stack_name=stack_name, secret_keys=SECRET_KEYS
+        project_dir,
+        config=config,
+        stack_name=stack_name,
+        secret_keys=SECRET_KEYS,
+        check_kube_access=check_kube_access,
     )
 
 
@@ -66,3 +75,15 @@ def prod_eu() -> offline.Recording:
 def run_component(build: Callable[[], object]) -> offline.Recording:
     """Declare one component under mocks and return its registrations."""
     return offline.run(build, config={}, stack_name="test")
+
+
+@pytest.fixture
+def older_flux_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accept Flux 2.5 and 2.6 too, so checks that guard versions older than 2.7 can be reached.
+
+    They are unreachable while 2.7 is the oldest supported line and stay for a line list that
+    grows back (an LTS line, an enterprise distribution).
+    """
+    from fleet.program import conventions  # noqa: PLC0415
+
+    monkeypatch.setattr(conventions, "SUPPORTED_FLUX_MINORS", (5, 6, 7, 8, 9))

@@ -45,7 +45,8 @@ class FakeStackState:
     settings: auto.StackSettings = field(
         default_factory=lambda: auto.StackSettings(encryption_salt="v1:salt-from-init")
     )
-    secrets: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # the workspace's env_vars
+    env_at_up: dict[str, str] | None = None
     tags: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] | None = None
     resources: int = 0
@@ -109,6 +110,15 @@ class FakeBackend:
 @dataclass
 class FakeWorkspace:
     backend: FakeBackend
+    stack: str
+
+    @property
+    def env_vars(self) -> Mapping[str, str]:
+        return self.backend.stacks[self.stack].env
+
+    @env_vars.setter
+    def env_vars(self, value: Mapping[str, str]) -> None:
+        self.backend.stacks[self.stack].env = dict(value)
 
     def stack_settings(self, stack_name: str) -> auto.StackSettings:
         self.backend.record("stack_settings", stack_name)
@@ -139,7 +149,7 @@ class FakeStack:
 
     @property
     def workspace(self) -> FakeWorkspace:
-        return FakeWorkspace(self.backend)
+        return FakeWorkspace(self.backend, self.name)
 
     @property
     def state(self) -> FakeStackState:
@@ -147,6 +157,7 @@ class FakeStack:
 
     def up(self, *, on_output: OnOutput | None = None) -> object:
         self.backend.record("up", self.name)
+        self.state.env_at_up = dict(self.state.env)
         if self.backend.on_up is not None:
             self.backend.on_up(self.name, on_output)
         if on_output is not None:
@@ -172,12 +183,6 @@ class FakeStack:
     def set_tag(self, key: str, value: str) -> None:
         self.backend.record("set_tag", self.name)
         self.state.tags[key] = value
-
-    def set_all_config(self, config: auto.ConfigMap, *, path: bool = False) -> None:
-        self.backend.record("set_all_config", self.name)
-        for key, value in config.items():
-            assert value.secret, f"{key} must be set as a secret"
-            self.state.secrets[key] = value.value
 
     def get_all_config(self) -> auto.ConfigMap:
         self.backend.record("get_all_config", self.name)

@@ -1,7 +1,8 @@
 """Preflight of `python -m fleet up|preview`: each missing prerequisite fails fast and says so.
 
 The run itself is checked against a stand-in `pulumi` executable that records its arguments and
-stdin; that proves the calls and that tokens never reach argv, not that the real CLI succeeds.
+whether the tokens are in its environment; that proves the calls and that tokens never reach argv,
+not that the real CLI succeeds.
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ def env(tmp_path: Path) -> dict[str, str]:
     bin_dir.mkdir()
     record = tmp_path / "calls.log"
     fake = bin_dir / "pulumi"
-    fake.write_text(f'#!/bin/sh\necho "$@ | stdin=$(cat)" >> {record}\n')
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@ | apps=${{FLEET_APPS_TOKEN:+set}} expires=$FLEET_APPS_TOKEN_EXPIRES" >> {record}\n'
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG)
@@ -79,7 +83,8 @@ def test_deploy_preflight_passes_and_defaults_to_a_file_backend(
     plan = deploy.preflight("staging", env, project)
     assert plan.env["PULUMI_BACKEND_URL"] == f"file://{project / '.pulumi-state'}"
     assert (project / ".pulumi-state").is_dir()
-    assert set(plan.secrets_from_env) == {"d1-fleet:platformToken", "d1-fleet:appsToken"}
+    assert plan.tokens_from_env == ("d1-fleet:platformToken", "d1-fleet:appsToken")
+    assert plan.env["FLEET_APPS_TOKEN"] == env["FLEET_APPS_TOKEN"]
 
 
 def test_deploy_preflight_keeps_a_configured_backend(env: dict[str, str], project: Path) -> None:
@@ -99,7 +104,7 @@ def test_deploy_preflight_missing_kube_context(env: dict[str, str], project: Pat
     with_expiry(project, "staging")
     (Path(env["KUBECONFIG"])).write_text("contexts:\n  - name: other\n")
     message = failure("staging", env, project)
-    assert "d1-fleet:kubeContext: context 'staging' is not in" in message
+    assert "d1-fleet:kubeContext: 'staging' is not a context in" in message
 
 
 def test_deploy_preflight_missing_token(env: dict[str, str], project: Path) -> None:
@@ -119,20 +124,32 @@ def test_deploy_preflight_token_without_expiry(env: dict[str, str], project: Pat
 def test_deploy_token_expiry_from_the_environment(env: dict[str, str], project: Path) -> None:
     env.update(FLEET_PLATFORM_TOKEN_EXPIRES="2099-01-31", FLEET_APPS_TOKEN_EXPIRES="2099-02-28")
     plan = deploy.preflight("staging", env, project)
-    assert plan.plain_from_env == {
-        "d1-fleet:platformTokenExpires": "2099-01-31",
-        "d1-fleet:appsTokenExpires": "2099-02-28",
-    }
+    assert plan.env["FLEET_APPS_TOKEN_EXPIRES"] == "2099-02-28"
     calls = deploy.commands(plan, "staging", "up", [])
-    assert [
-        plan.pulumi,
-        "config",
-        "set",
-        "d1-fleet:appsTokenExpires",
-        "2099-02-28",
-        "--stack",
-        "staging",
-    ] in calls
+    assert [call[1:3] for call in calls] == [["stack", "select"], ["up", "--stack"]]
+
+
+def test_deploy_preflight_refuses_a_token_in_plain_text(env: dict[str, str], project: Path) -> None:
+    with_expiry(project, "staging")
+    path = project / "Pulumi.staging.yaml"
+    path.write_text(path.read_text() + f"  d1-fleet:appsToken: {env['FLEET_APPS_TOKEN']}\n")
+    message = failure("staging", env, project)
+    assert "configuration key 'd1-fleet:appsToken' must be encrypted as it's secret" in message
+    assert env["FLEET_APPS_TOKEN"] not in message
+
+
+def test_deploy_preflight_reports_what_the_cli_would_refuse(
+    env: dict[str, str], project: Path
+) -> None:
+    with_expiry(project, "staging")
+    path = project / "Pulumi.staging.yaml"
+    path.write_text(
+        path.read_text().replace("d1-fleet:imageAutomation: true", "d1-fleet:imageAutomation: yes")
+    )
+    assert (
+        "Stack 'staging' with configuration key 'd1-fleet:imageAutomation' must be of type 'boolean'"
+        in failure("staging", env, project)
+    )
 
 
 def test_deploy_preflight_missing_passphrase_for_file_backend(
@@ -149,24 +166,20 @@ def test_deploy_preflight_unknown_stack(env: dict[str, str], project: Path) -> N
     assert "prod-eu, staging" in message
 
 
-def test_deploy_runs_select_config_and_up_with_tokens_on_stdin(
+def test_deploy_selects_the_stack_then_runs_up_with_tokens_in_the_environment_only(
     env: dict[str, str], project: Path
 ) -> None:
+    env["FLEET_APPS_TOKEN_EXPIRES"] = "2099-02-28"
     with_expiry(project, "prod-eu")
+    stack_file = (project / "Pulumi.prod-eu.yaml").read_text()
     plan = deploy.preflight("prod-eu", env, project)
     assert deploy.execute(plan, "prod-eu", "up", ["--yes"], project) == 0
     calls = Path(env["RECORD"]).read_text().splitlines()
-    assert calls[0] == "stack select --create prod-eu | stdin="
-    assert (
-        calls[1]
-        == f"config set --secret d1-fleet:platformToken --stack prod-eu | stdin={env['FLEET_PLATFORM_TOKEN']}"
-    )
-    assert (
-        calls[2]
-        == f"config set --secret d1-fleet:appsToken --stack prod-eu | stdin={env['FLEET_APPS_TOKEN']}"
-    )
-    assert calls[3] == "up --stack prod-eu --yes | stdin="
-    assert not [c for c in calls if env["FLEET_APPS_TOKEN"] in c.split(" | ")[0]]
+    assert calls == [
+        "stack select --create prod-eu | apps=set expires=2099-02-28",
+        "up --stack prod-eu --yes | apps=set expires=2099-02-28",
+    ]
+    assert (project / "Pulumi.prod-eu.yaml").read_text() == stack_file, "no config set"
 
 
 def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> None:
@@ -202,6 +215,6 @@ def test_deploy_preflight_missing_kubeconfig_file(env: dict[str, str], project: 
     with_expiry(project, "staging")
     path = project / "Pulumi.staging.yaml"
     path.write_text(path.read_text() + "  d1-fleet:kubeconfig: /nonexistent/kubeconfig\n")
-    assert "d1-fleet:kubeconfig: /nonexistent/kubeconfig does not exist" in failure(
+    assert "d1-fleet:kubeconfig: '/nonexistent/kubeconfig' does not exist" in failure(
         "staging", env, project
     )

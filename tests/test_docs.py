@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from fleet.program import settings
+from fleet.program import checks, settings
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -25,3 +25,34 @@ def test_readme_first_screen_has_the_run_and_test_commands() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_settings_checks_table_lists_every_key_and_every_cross_key_check() -> None:
+    table = (ROOT / "docs" / "settings-checks.md").read_text()
+    assert "(docs/settings-checks.md)" in README
+    missing = [key for key in settings.config_keys() if f"`{key}`" not in table]
+    assert not missing
+    ids = [check.__name__.removeprefix("_") for _, check in checks._CHECKS]
+    assert [i for i in ids if f"| `{i}` |" not in table] == []
+
+
+def test_readme_first_run_says_in_order_what_to_set_and_what_is_said_when_missing() -> None:
+    assert README.index("## First run") > README.index("```sh")
+    section = " ".join(README.split("## First run", 1)[1].split("\n## ", 1)[0].split())
+    steps = [
+        "PULUMI_BACKEND_URL",
+        "PULUMI_CONFIG_PASSPHRASE",
+        "FLEET_PLATFORM_TOKEN_EXPIRES",
+        "kubeContext",
+    ]
+    positions = [section.index(step) for step in steps]
+    assert positions == sorted(positions)
+    for message in (
+        "the Pulumi CLI is not on PATH",
+        "PULUMI_CONFIG_PASSPHRASE_FILE) is not set",
+        "no token; run",
+        "set the token's expiry date (YYYY-MM-DD) in config or",
+        "d1-fleet:kubeContext: context 'staging' is not in",
+        "Stack 'staging' is missing configuration value 'd1-fleet:clusterName'",
+    ):
+        assert message in section, message

@@ -27,7 +27,7 @@ from tests.ephemeral_fakes import FakeBackend, command_error
 TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_TOKEN": "ghp_" + "A" * 36,
+    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
     "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
     "PULUMI_CONFIG_PASSPHRASE": "test",
     "GITHUB_RUN_ID": "500",
@@ -153,7 +153,7 @@ def test_up_without_destroy_keeps_stacks_and_says_how_to_remove_them(project: Pa
 def test_bad_token_environment_fails_before_any_stack_exists(project: Path) -> None:
     cli = run(project, {**TOKEN_ENV, "FLEET_APPS_TOKEN": "password"})
     assert cli(*UP, "--destroy") == ExitCode.USAGE
-    assert "FLEET_APPS_TOKEN: must be a GitHub token" in cli.text
+    assert "FLEET_APPS_TOKEN: must be a fine-grained GitHub token" in cli.text
     assert cli.backend.calls == []
 
 

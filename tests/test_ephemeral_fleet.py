@@ -30,7 +30,7 @@ from tests.ephemeral_fakes import FakeBackend, command_error
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TOKENS = Tokens(
-    secret={"platformToken": "github_pat_x", "appsToken": "ghp_y"},
+    secret={"platformToken": "github_pat_x", "appsToken": "github_pat_y"},
     plain={"platformTokenExpires": "2099-01-01", "appsTokenExpires": "2099-01-01"},
 )
 BASE = {"d1-fleet:environment": "staging", "d1-fleet:kubeContext": "staging"}
@@ -69,7 +69,6 @@ def test_up_tags_configures_then_runs_each_stack() -> None:
         *["set_tag"] * 4,
         "stack_settings",
         "save_stack_settings",
-        "set_all_config",
         "up",
     ]
     state = backend.stacks["eph-42-1-0"]
@@ -81,7 +80,7 @@ def test_up_tags_configures_then_runs_each_stack() -> None:
     }
 
 
-def test_up_keeps_the_secrets_provider_salt_and_sets_tokens_as_secrets() -> None:
+def test_up_keeps_the_secrets_provider_salt_and_passes_tokens_in_the_environment() -> None:
     backend = FakeBackend()
     up(fleet(backend)[0], planned(1))
     state = backend.stacks["eph-42-1-0"]
@@ -89,10 +88,11 @@ def test_up_keeps_the_secrets_provider_salt_and_sets_tokens_as_secrets() -> None
     assert state.settings.config is not None
     assert state.settings.config["d1-fleet:clusterName"] == "eph-42-1-0"
     assert state.settings.config["d1-fleet:githubAccessOwner"] is False
-    assert "d1-fleet:platformToken" not in state.settings.config, "tokens must not be plain"
-    assert state.secrets == {
-        "d1-fleet:platformToken": "github_pat_x",
-        "d1-fleet:appsToken": "ghp_y",
+    assert state.settings.config["d1-fleet:appsTokenExpires"] == "2099-01-01"
+    assert not {"d1-fleet:platformToken", "d1-fleet:appsToken"} & set(state.settings.config)
+    assert state.env_at_up == {
+        "FLEET_PLATFORM_TOKEN": "github_pat_x",
+        "FLEET_APPS_TOKEN": "github_pat_y",
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet.program import settings
+from fleet.program import settings, tokens
 from fleet.tools.ephemeral.overrides import (
     ClusterTarget,
     OverrideError,
@@ -22,7 +22,7 @@ from fleet.tools.ephemeral.overrides import (
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = "github_pat_" + "P" * 40
-APPS = "ghp_" + "A" * 36
+APPS = "github_pat_" + "A" * 40
 TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN": PLATFORM,
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
@@ -54,7 +54,8 @@ def test_derive_overrides_identity_cluster_and_github_ownership() -> None:
     assert config.plain["d1-fleet:kubeContext"] == "kind-a"
     assert config.plain["d1-fleet:githubAccessOwner"] is False
     assert config.plain["d1-fleet:platformTokenExpires"] == "2099-01-31"
-    assert config.secret == {"d1-fleet:platformToken": PLATFORM, "d1-fleet:appsToken": APPS}
+    assert config.environment == {"FLEET_PLATFORM_TOKEN": PLATFORM, "FLEET_APPS_TOKEN": APPS}
+    assert not {"d1-fleet:platformToken", "d1-fleet:appsToken"} & set(config.plain)
 
 
 def test_derive_keeps_base_values_with_their_types_and_drops_secure_ones() -> None:
@@ -96,7 +97,10 @@ def test_read_tokens_reports_every_problem_together() -> None:
     with pytest.raises(OverrideError) as caught:
         read_tokens(env)
     assert caught.value.problems == [
-        "FLEET_PLATFORM_TOKEN: must be a GitHub token starting github_pat_ or ghp_",
+        (
+            "FLEET_PLATFORM_TOKEN: must be a fine-grained GitHub token starting github_pat_ "
+            "(classic ghp_ tokens are not accepted)"
+        ),
         "FLEET_PLATFORM_TOKEN_EXPIRES: '31/01/2099' is not a date YYYY-MM-DD",
         "FLEET_APPS_TOKEN and FLEET_APPS_TOKEN_EXPIRES must be set",
     ]
@@ -165,7 +169,7 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
             plain={"platformTokenExpires": "2099-01-31", "appsTokenExpires": "2099-01-31"},
         ),
     )
-    values = {**config.plain, **config.secret}
+    values = config.plain
     raw: dict[str, Any] = {}
     for key, kind in settings.config_keys().items():
         value = values.get(f"d1-fleet:{key}")
@@ -179,7 +183,10 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
             if isinstance(value, bool)
             else str(value)
         )
-    parsed = settings.parse(raw)
+    # The tokens reach the program only through the environment of the `pulumi` process.
+    parsed = settings.parse(tokens.from_environment(raw, config.environment))
+    assert parsed.platform_token is not None
+    assert parsed.platform_token.get_secret_value() == PLATFORM
     assert parsed.cluster_name == "eph-123-1-0"
     assert parsed.github_access_owner is False
     assert parsed.kube_context == "kind-a"

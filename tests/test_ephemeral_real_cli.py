@@ -2,8 +2,9 @@
 
 Runs only where `pulumi` is on PATH (CI's e2e job, a developer machine) and is skipped elsewhere.
 It creates a stack of this project without `up` (no cluster needed), then checks what the fake
-backend in the other tests only assumes: tags and typed config are written, tokens are encrypted,
-and `down` removes the stack and its settings file.
+backend in the other tests only assumes: tags and typed config are written, tokens stay out of the
+stack file (they travel in the workspace's environment), and `down` removes the stack and its
+settings file.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_TOKEN": "ghp_" + "A" * 36,
+    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
     "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
 }
 
@@ -64,10 +65,11 @@ def test_real_cli_creates_tags_configures_and_removes_a_stack(
         written = yaml.safe_load(settings_file.read_text())
         assert written["encryptionsalt"], "the passphrase salt from stack init must be kept"
         assert written["config"]["d1-fleet:githubAccessOwner"] is False
-        assert set(written["config"]["d1-fleet:platformToken"]) == {"secure"}
+        assert "d1-fleet:platformToken" not in written["config"]
+        assert TOKEN_ENV["FLEET_PLATFORM_TOKEN"] not in settings_file.read_text()
+        assert stack.workspace.env_vars["FLEET_PLATFORM_TOKEN"] == TOKEN_ENV["FLEET_PLATFORM_TOKEN"]
         assert factory.list_tags(item.name)["fleet:run-id"] == run_id
         config = stack.get_all_config()
-        assert config["d1-fleet:platformToken"].secret
         assert config["d1-fleet:clusterName"].value == item.name
     finally:
         out = io.StringIO()

@@ -12,7 +12,9 @@ from tests.conftest import ROOT, RunStack, run_component
 TEAM_REPO = "github:index/teamRepository:TeamRepository"
 
 
-def access(push: PushAccess, pull: tuple[str, ...] = ()) -> GitHubAccess:
+def access(
+    push: PushAccess, pull: tuple[str, ...] = (), merge: tuple[str, ...] = ("platform-team",)
+) -> GitHubAccess:
     return GitHubAccess(
         "github-access",
         GitHubAccessArgs(
@@ -22,6 +24,7 @@ def access(push: PushAccess, pull: tuple[str, ...] = ()) -> GitHubAccess:
             push_repositories=("d1-infra", "d1-apps"),
             pull_repositories=pull,
             push_access=push,
+            merge_teams=merge,
         ),
     )
 
@@ -45,13 +48,37 @@ def test_github_access_pull_on_fleet_repo_when_listed() -> None:
     assert permissions == {"d1-fleet": "pull", "d1-infra": "push", "d1-apps": "push"}
 
 
-def test_github_access_branch_protection_lets_only_the_bot_team_push() -> None:
+def test_github_access_branch_protection_lets_the_bot_and_the_people_push() -> None:
     run = run_component(lambda: access(PushAccess.BRANCH_PROTECTION))
     rules = run.of_type("github:index/branchProtection:BranchProtection")
     assert {r.inputs["repositoryId"] for r in rules} == {"d1-infra", "d1-apps"}
     for rule in rules:
         assert rule.inputs["pattern"] == "main"
-        assert rule.inputs["restrictPushes"] == [{"pushAllowances": ["acme/flux-bot"]}]
+        # Merging a pull request is a push: without the people's team nobody could merge.
+        assert rule.inputs["restrictPushes"] == [
+            {"pushAllowances": ["acme/flux-bot", "acme/platform-team"]}
+        ]
+        # Adoptable: an imported rule records the repository's node id, never a replacement.
+        assert rule.ignore_changes == ("repositoryId",)
+
+
+@pytest.mark.parametrize("push", [PushAccess.BRANCH_PROTECTION, PushAccess.RULESET_BYPASS])
+def test_github_push_rules_wait_for_the_team_write_grant(push: PushAccess) -> None:
+    run = run_component(lambda: access(push))
+    grants = {r.inputs["repository"]: r.urn for r in run.of_type(TEAM_REPO)}
+    rules = [
+        r for r in run.resources if r.type.endswith((":BranchProtection", ":RepositoryRuleset"))
+    ]
+    assert len(rules) == 2
+    for rule in rules:
+        repo = rule.inputs.get("repository") or rule.inputs["repositoryId"]
+        assert grants[repo] in rule.dependencies, rule.name
+        assert {u for u in grants.values() if u != grants[repo]}.isdisjoint(rule.dependencies)
+
+
+def test_branch_protection_needs_the_teams_of_the_people_who_merge(run_stack: RunStack) -> None:
+    with pytest.raises(offline.ProgramError, match="mergeTeams: required with botPushAccess"):
+        run_stack("prod-eu", drop=("mergeTeams",))
 
 
 def test_github_access_ruleset_bypass_for_the_bot_team() -> None:

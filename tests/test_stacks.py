@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from datetime import date, timedelta
@@ -100,15 +101,27 @@ def test_instance_depends_on_operator_release(staging: Recording) -> None:
     assert set(secrets) <= set(release.dependencies), "secrets exist before the operator starts"
 
 
-def test_production_protects_namespace_release_and_instance(
+# What production protects: what takes Flux down, and what deletes workloads when deleted (every
+# Kustomization, pruning; every tenant namespace, with everything in it).
+PRODUCTION_PROTECTED = {
+    "cluster-flux-system-namespace",
+    "cluster-flux-operator-release",
+    "cluster-flux-instance",
+    "cluster-platform-monitoring-controllers",
+    "cluster-platform-monitoring-configs",
+    "cluster-platform-admission-controllers",
+    "cluster-platform-admission-configs",
+    "cluster-tenant-backend-namespace",
+    "cluster-tenant-backend-kustomization",
+    "cluster-tenant-frontend-namespace",
+    "cluster-tenant-frontend-kustomization",
+}
+
+
+def test_production_protects_flux_and_what_deletes_workloads(
     staging: Recording, prod_eu: Recording
 ) -> None:
-    protected = {
-        "cluster-flux-system-namespace",
-        "cluster-flux-operator-release",
-        "cluster-flux-instance",
-    }
-    assert {r.name for r in prod_eu.resources if r.protect and r.custom} == protected
+    assert {r.name for r in prod_eu.resources if r.protect and r.custom} == PRODUCTION_PROTECTED
     assert not [r.name for r in staging.resources if r.protect]
 
 
@@ -164,11 +177,7 @@ def test_adding_a_cluster_is_adding_a_stack_file(tmp_path: Path) -> None:
     run = stack_run("prod-us", project_dir=tmp_path)
     assert run.outputs["clusterName"] == "prod-us"
     assert run.get("pulumi:providers:kubernetes", "kubernetes").inputs["context"] == "prod-us"
-    assert {r.name for r in run.resources if r.protect and r.custom} == {
-        "cluster-flux-system-namespace",
-        "cluster-flux-operator-release",
-        "cluster-flux-instance",
-    }
+    assert {r.name for r in run.resources if r.protect and r.custom} == PRODUCTION_PROTECTED
     assert not [r for r in run.resources if r.type.startswith("github:")]
 
 
@@ -263,6 +272,11 @@ BOOTSTRAP = {
     ("ServiceAccount", "flux-system", "flux-infra"),
     ("ClusterRoleBinding", "", "flux-infra"),
 }
+GUARDRAILS = {
+    (kind, "", name)
+    for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+    for name in ("flux-apps-oci-helm-repositories", "flux-apps-stack-owned-copies")
+}
 AUTOMATION = {
     ("Kustomization", "flux-system", "flux-infra-update-policies"),
     ("ImageUpdateAutomation", "flux-system", "flux-infra"),
@@ -279,8 +293,8 @@ AUTOMATION = {
 def test_stack_full_inventory_of_kubernetes_objects(staging: Recording, prod_eu: Recording) -> None:
     platform = component_objects("monitoring") | component_objects("admission")
     tenants = tenant_objects("backend") | tenant_objects("frontend")
-    assert objects(prod_eu) == BOOTSTRAP | platform | tenants
-    assert objects(staging) == BOOTSTRAP | platform | tenants | AUTOMATION
+    assert objects(prod_eu) == BOOTSTRAP | platform | tenants | GUARDRAILS
+    assert objects(staging) == BOOTSTRAP | platform | tenants | GUARDRAILS | AUTOMATION
 
 
 def test_production_declares_no_automation_objects(prod_eu: Recording) -> None:
@@ -322,15 +336,17 @@ def test_flux_objects_wait_for_the_flux_instance(staging: Recording) -> None:
             assert instance in r.dependencies, r.name
 
 
-def test_tenant_kustomizations_wait_for_the_platform(staging: Recording) -> None:
-    platform = {
-        r.urn
-        for r in staging.of_type(KS)
-        if r.inputs["metadata"]["name"].endswith(("-controllers", "-configs"))
-    }
-    assert len(platform) == 4
-    for name in ("cluster-tenant-backend-kustomization", "cluster-tenant-frontend-kustomization"):
-        assert platform <= set(staging.get(KS, name).dependencies), name
+def test_tenants_depend_on_nothing_of_the_platform(run_stack: RunStack) -> None:
+    # The cost of a tenant stays constant however many platform components there are.
+    components = ["monitoring", "admission: monitoring", "ingress", "storage: ingress"]
+    run = run_stack(
+        "staging", {"platformComponents": json.dumps(components), "tenants": '["a", "b", "c"]'}
+    )
+    platform = {r.urn for r in run.resources if r.name.startswith("cluster-platform")}
+    assert len(platform) == 1 + 3 + 2 * len(components)  # the component and its children
+    for r in run.resources:
+        if r.name.startswith("cluster-tenant-"):
+            assert not platform & set(r.dependencies), r.name
 
 
 def test_values_known_to_the_stack_are_written_in(staging: Recording, prod_eu: Recording) -> None:

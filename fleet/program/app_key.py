@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from fleet.program.settings import Settings
+if TYPE_CHECKING:
+    from fleet.program.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class KeyAge:
     created: date
     max_age_days: int
     age_days: int
+
+    @classmethod
+    def of(cls, created: date, max_age_days: int, today: date) -> KeyAge:
+        return cls(created, max_age_days, (today - created).days)
 
     @property
     def days_left(self) -> int:
@@ -32,7 +38,7 @@ class KeyAge:
             return []
         return [
             f"githubAppKeyCreated: {self.created.isoformat()} is in the future; "
-            "set the date the key was generated on"
+            "allowed: the date the key was generated on (YYYY-MM-DD), today or earlier"
         ]
 
     @property
@@ -51,4 +57,4 @@ def check(settings: Settings, today: date) -> KeyAge | None:
     created = settings.github_app_key_created
     if not settings.github_app or created is None:
         return None
-    return KeyAge(created, settings.github_app_key_max_age_days, (today - created).days)
+    return KeyAge.of(created, settings.github_app_key_max_age_days, today)

@@ -24,6 +24,7 @@ from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
 from fleet.program.settings import Settings
+from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
 
 
@@ -78,6 +79,7 @@ class Cluster(pulumi.ComponentResource):
                     pull_repositories=(s.fleet_repository,) if s.syncs_from_fleet else (),
                     push_access=s.bot_push_access,
                     push_branch=s.bot_push_branch,
+                    merge_teams=s.merge_teams,
                 ),
                 opts=child,
             )
@@ -141,9 +143,20 @@ class Cluster(pulumi.ComponentResource):
                 components=s.platform,
                 after=[self.instance],
                 git_provider=git_provider,
+                git_secret=self.credentials.platform,
+                deletion_policy=s.kustomization_deletion_policy,
+                protect=s.production,
             ),
             opts=child,
         )
+
+        self.guardrails: TenantGuardrails | None = None
+        if s.tenant_admission_policies:
+            self.guardrails = TenantGuardrails(
+                f"{name}-tenant-guardrails", GuardrailsArgs(), opts=child
+            )
+        # A tenant's first reconcile is already checked (OCI-only HelmRepositories).
+        guarded: list[pulumi.Resource] = list(self.guardrails.bindings) if self.guardrails else []
 
         self.tenants = [
             Tenant(
@@ -155,7 +168,16 @@ class Cluster(pulumi.ComponentResource):
                     environment=s.environment.value,
                     apps_token=apps_token,
                     runtime_data=runtime.data,
-                    after=[self.instance, self.platform],
+                    # Nothing of the platform: a tenant's prerequisites are its own namespace kit
+                    # and the FluxInstance's CRDs. What d1 had tenants wait for the platform for
+                    # (Kyverno's copies into the namespace, its OCI-only source check) this stack
+                    # declares itself (the kit, `TenantGuardrails`); CRDs a tenant's manifests may
+                    # use from the platform are retried by kustomize-controller every
+                    # retryInterval. Depending on the platform component would add one edge per
+                    # tenant and platform resource (the SDK expands a component into its children).
+                    after=[self.instance, *guarded],
+                    deletion_policy=s.kustomization_deletion_policy,
+                    protect=s.production,
                     git_provider=git_provider,
                 ),
                 opts=child,
@@ -176,6 +198,13 @@ class Cluster(pulumi.ComponentResource):
                     runtime_data=runtime.data,
                     after=[self.instance],
                     git_provider=git_provider,
+                    infra=[
+                        self.platform.source,
+                        self.platform.service_account,
+                        self.platform.cluster_role_binding,
+                    ],
+                    deletion_policy=s.kustomization_deletion_policy,
+                    protect=s.production,
                 ),
                 opts=child,
             )

@@ -38,12 +38,16 @@ OPERATOR_RELEASE: Final = "flux-operator"
 FLUX_INSTANCE_API_VERSION: Final = "fluxcd.controlplane.io/v1"
 FLUX_INSTANCE_KIND: Final = "FluxInstance"
 
-DEFAULT_FLUX_VERSION: Final = "2.7.x"
+# The newest Flux line (the one the conformance CRDs describe); stacks pin their own explicitly.
+DEFAULT_FLUX_VERSION: Final = "2.9.x"
 DEFAULT_FLUX_REGISTRY: Final = "ghcr.io/fluxcd"
 DEFAULT_FLUX_ARTIFACT: Final = "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:latest"
-# Flux minor versions embedded in Flux Operator v0.58 (the operator refuses others).
-SUPPORTED_FLUX_MINORS: Final = (5, 6, 7, 8, 9)
+# Flux minor versions still supported (Flux supports its three newest lines; Flux Operator v0.58
+# refuses anything outside 2.5 to 2.9).
+SUPPORTED_FLUX_MINORS: Final = (7, 8, 9)
 SOURCE_WATCHER_MIN_MINOR: Final = 7
+# kustomize-controller v1.6 (Flux 2.6) added deletionPolicy WaitForTermination.
+WAIT_FOR_TERMINATION_MIN_MINOR: Final = 6
 
 FLUX_COMPONENTS: Final = (
     "source-controller",

@@ -1,11 +1,13 @@
 """Git and registry credentials Flux uses, replacing d1's `flux create secret` bootstrap steps.
 
 Token values (or the GitHub App's private key) arrive as Pulumi secrets and are written through
-`string_data`, so they stay secret in the inputs Pulumi records and in the state; changing a token in
-config updates the Secret in place. pulumi-kubernetes turns `stringData` into `data` before it
-applies a Secret (clients.normalizeSecret, since 4.0.2), so under server-side apply the stack's field
-manager owns exactly the `data` keys declared here, and a key it no longer declares (the other mode's
-keys, after switching between tokens and an App) is removed from the object, not left behind.
+`string_data`, so they stay secret in the inputs Pulumi records and in the state. Changing a token in
+config updates the Secret in place: the stack's provider sets `enable_secret_mutable`
+(`fleet.program.providers`), without which new data would replace the Secret (delete, then create).
+pulumi-kubernetes turns `stringData` into `data` before it applies a Secret (clients.normalizeSecret,
+since 4.0.2), so under server-side apply the stack's field manager owns exactly the `data` keys
+declared here, and a key it no longer declares (the other mode's keys, after switching between
+tokens and an App) is removed from the object, not left behind.
 """
 
 from __future__ import annotations

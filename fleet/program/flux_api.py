@@ -67,8 +67,14 @@ def kustomization_spec(
     depends_on: Sequence[str] = (),
     patches: Sequence[Mapping[str, Any]] = (),
     substitute_from_runtime: bool = False,
+    deletion_policy: str | None = None,
 ) -> dict[str, Any]:
-    """A Kustomization spec in d1's shape (fields d1 leaves out stay out)."""
+    """A Kustomization spec in d1's shape (fields d1 leaves out stay out).
+
+    `deletion_policy` is what kustomize-controller does with the objects the Kustomization applied
+    when the Kustomization is deleted: with `prune: true` and no policy (MirrorPrune) it deletes
+    them all, workloads and volumes included; `Orphan` leaves them running.
+    """
     spec: dict[str, Any] = {"serviceAccountName": service_account}
     if depends_on:
         spec["dependsOn"] = [{"name": name} for name in depends_on]
@@ -80,6 +86,8 @@ def kustomization_spec(
     spec.update(
         {"path": path, "prune": True, "sourceRef": {"kind": "GitRepository", "name": source}}
     )
+    if deletion_policy is not None:
+        spec["deletionPolicy"] = deletion_policy
     if patches:
         spec["patches"] = [dict(p) for p in patches]
     if substitute_from_runtime:

@@ -7,15 +7,11 @@ from the App's private key, and it does so only when the GitRepository says `pro
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import pulumi
 
 from fleet.program import conventions as c
-
-# The variable the private key may come from instead of secret config.
-PRIVATE_KEY_ENV = "FLEET_GITHUB_APP_PRIVATE_KEY"
 
 # `spec.provider` of every GitRepository (and of the FluxInstance sync) in App mode.
 GITHUB_PROVIDER = "github"
@@ -60,8 +56,3 @@ def secret_data(credential: GitCredential) -> dict[str, pulumi.Input[str]]:
 def source_provider(credential: GitCredential) -> str | None:
     """`spec.provider` for a GitRepository authenticating with `credential` (unset for tokens)."""
     return GITHUB_PROVIDER if isinstance(credential, GitHubApp) else None
-
-
-def private_key_from_env() -> str | None:
-    """The App's private key from the environment, for stacks that keep it out of config."""
-    return os.environ.get(PRIVATE_KEY_ENV) or None

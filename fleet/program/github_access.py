@@ -25,6 +25,8 @@ class GitHubAccessArgs:
     pull_repositories: Sequence[str] = ()
     push_access: PushAccess = PushAccess.NONE
     push_branch: str = "main"
+    # Teams of the people who merge pull requests (branch protection's push allowances).
+    merge_teams: Sequence[str] = ()
 
 
 class GitHubAccess(pulumi.ComponentResource):
@@ -66,8 +68,19 @@ class GitHubAccess(pulumi.ComponentResource):
             )
             for repo, permission in permissions
         ]
+        grants = dict(zip((repo for repo, _ in permissions), self.repositories, strict=True))
         self.push_rules = [
-            self._push_rule(name, args, repo, child) for repo in args.push_repositories
+            self._push_rule(
+                name,
+                args,
+                repo,
+                # The rule names the bot team, which must hold write on the repository first:
+                # GitHub drops a team without write access from push allowances.
+                pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(depends_on=[grants[repo]])
+                ),
+            )
+            for repo in args.push_repositories
         ]
         self.team_slug = self.team.slug
         self.register_outputs({"teamSlug": self.team_slug})
@@ -76,17 +89,27 @@ class GitHubAccess(pulumi.ComponentResource):
         self, name: str, args: GitHubAccessArgs, repo: str, child: pulumi.ResourceOptions
     ) -> github.BranchProtection | github.RepositoryRuleset | None:
         if args.push_access is PushAccess.BRANCH_PROTECTION:
-            # Only the bot team may push directly; everyone else goes through pull requests.
+            # Only the listed actors may push, and merging a pull request is a push: the people's
+            # teams are allowed next to the bot team, or nobody could merge.
+            people = [f"{args.owner}/{team}" for team in args.merge_teams]
             return github.BranchProtection(
                 f"{name}-{repo}-protection",
                 repository_id=repo,
                 pattern=args.push_branch,
                 restrict_pushes=[
                     github.BranchProtectionRestrictPushArgs(
-                        push_allowances=[self.team.slug.apply(lambda s: f"{args.owner}/{s}")],
+                        push_allowances=[
+                            self.team.slug.apply(lambda s: f"{args.owner}/{s}"),
+                            *people,
+                        ],
                     )
                 ],
-                opts=child,
+                # An imported rule (`fleet adopt`) records the repository's node id where the
+                # program names the repository; both mean the same repository, which the
+                # resource's name already pins, and the field would otherwise force a replace.
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(ignore_changes=["repositoryId"])
+                ),
             )
         if args.push_access is PushAccess.RULESET_BYPASS:
             # Pull requests are required on the branch, except for the bot team.

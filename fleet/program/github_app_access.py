@@ -55,8 +55,21 @@ class GitHubAppAccess(pulumi.ComponentResource):
             )
             for repo in args.repositories
         ]
+        grants = dict(zip(args.repositories, self.repositories, strict=True))
         self.push_rules = (
-            [_bypass_ruleset(name, args, repo, child) for repo in args.push_repositories]
+            [
+                # The App bypasses the rule on a repository its installation reaches: the grant
+                # first, and on destroy the rule goes before the grant.
+                _bypass_ruleset(
+                    name,
+                    args,
+                    repo,
+                    pulumi.ResourceOptions.merge(
+                        child, pulumi.ResourceOptions(depends_on=[grants[repo]])
+                    ),
+                )
+                for repo in args.push_repositories
+            ]
             if args.push_access is PushAccess.RULESET_BYPASS
             else []
         )

@@ -31,6 +31,13 @@ class AutomationArgs:
     after: Sequence[pulumi.Resource] = ()
     # GitRepository `spec.provider` (`github` with GitHub App credentials).
     git_provider: str | None = None
+    # The platform's GitRepository `flux-infra`, its account and binding, which d1-infra's update
+    # objects use: they must outlive them, so Pulumi deletes the update objects first.
+    infra: Sequence[pulumi.Resource] = ()
+    # spec.deletionPolicy of the Kustomizations (None: Flux's default, MirrorPrune).
+    deletion_policy: str | None = None
+    # Production: Pulumi refuses to delete the Kustomizations and the namespace.
+    protect: bool = False
 
 
 class ImageAutomation(pulumi.ComponentResource):
@@ -53,12 +60,18 @@ class ImageAutomation(pulumi.ComponentResource):
             policies=c.INFRA_UPDATE_KUSTOMIZATION,
             source=c.INFRA_SOURCE,
             service_account=c.INFRA_SERVICE_ACCOUNT,
-            opts=flux,
+            opts=pulumi.ResourceOptions.merge(
+                flux, pulumi.ResourceOptions(depends_on=list(args.infra))
+            ),
         )
         self.kit = TenantNamespace(
             f"{name}-apps",
             TenantNamespaceArgs(
-                c.APPS_UPDATE_NAMESPACE, args.apps_token, args.runtime_data, _AUTOMATION
+                c.APPS_UPDATE_NAMESPACE,
+                args.apps_token,
+                args.runtime_data,
+                _AUTOMATION,
+                protect_namespace=args.protect,
             ),
             opts=child,
         )
@@ -81,7 +94,9 @@ class ImageAutomation(pulumi.ComponentResource):
             policies=c.APPS_SOURCE,
             source=c.APPS_SOURCE,
             service_account=c.APPS_SERVICE_ACCOUNT,
-            opts=in_apps,
+            opts=pulumi.ResourceOptions.merge(
+                in_apps, pulumi.ResourceOptions(depends_on=[self.apps_source])
+            ),
         )
         self.register_outputs({})
 
@@ -109,8 +124,11 @@ class ImageAutomation(pulumi.ComponentResource):
                 service_account=service_account,
                 interval="12h",
                 retry_interval="3m",
+                deletion_policy=args.deletion_policy,
             ),
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(
+                opts, pulumi.ResourceOptions(protect=args.protect or None)
+            ),
         )
         automation = flux_api.custom_resource(
             f"{name}-automation",

@@ -23,6 +23,12 @@ class PlatformArgs:
     after: Sequence[pulumi.Resource] = ()
     # GitRepository `spec.provider` (`github` with GitHub App credentials).
     git_provider: str | None = None
+    # The Secret the GitRepository authenticates with (`flux-system`).
+    git_secret: pulumi.Resource | None = None
+    # spec.deletionPolicy of the Kustomizations (None: Flux's default, MirrorPrune).
+    deletion_policy: str | None = None
+    # Production: Pulumi refuses to delete a Kustomization, whose deletion could delete workloads.
+    protect: bool = False
 
 
 class Platform(pulumi.ComponentResource):
@@ -38,6 +44,10 @@ class Platform(pulumi.ComponentResource):
         flux = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=list(args.after))
         )
+        source_opts = pulumi.ResourceOptions.merge(
+            flux,
+            pulumi.ResourceOptions(depends_on=[args.git_secret] if args.git_secret else []),
+        )
         labels = {c.TENANT_LABEL: c.INFRA_TENANT}
         meta = {"namespace": c.FLUX_NAMESPACE, "labels": labels}
         self.source = flux_api.custom_resource(
@@ -48,7 +58,7 @@ class Platform(pulumi.ComponentResource):
             spec=flux_api.git_repository_spec(
                 args.url, args.branch, c.PLATFORM_SECRET, "1m", args.git_provider
             ),
-            opts=flux,
+            opts=source_opts,
         )
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
@@ -70,39 +80,52 @@ class Platform(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        # Awaited so that tenants are applied once the platform (admission, monitoring) is ready.
+        # Awaited, so `pulumi up` fails on a component that does not become Ready, and each
+        # Kustomization's Pulumi dependents are applied once it is.
         awaited = {
             c.WAIT_FOR_ANNOTATION: "condition=Ready",
             c.TIMEOUT_ANNOTATION: str(c.PLATFORM_READY_TIMEOUT_SECONDS),
         }
+        # Deleting a Kustomization runs its finalizer as `flux-infra`: the account, its binding and
+        # the source must outlive it, so Pulumi deletes the Kustomizations first.
+        needs = [self.source, self.service_account, self.cluster_role_binding]
+        by_name: dict[str, k8s.apiextensions.CustomResource] = {}
         self.kustomizations = []
         for component in args.components:
             for role, timeout, depends_on in (
                 ("controllers", "10m", [f"{dep}-controllers" for dep in component.depends_on]),
                 ("configs", "5m", [f"{component.name}-controllers"]),
             ):
+                # Pulumi's order mirrors Flux's dependsOn: applied after, deleted before.
+                after = [by_name[dep] for dep in depends_on if dep in by_name]
                 # No postBuild substitution: d1-infra's charts and dashboards carry their own ${...}.
-                self.kustomizations.append(
-                    flux_api.custom_resource(
-                        f"{name}-{component.name}-{role}",
-                        api_version=c.KUSTOMIZATION_API,
-                        kind="Kustomization",
-                        metadata={
-                            "name": f"{component.name}-{role}",
-                            "annotations": awaited,
-                            **meta,
-                        },
-                        spec=flux_api.kustomization_spec(
-                            source=c.INFRA_SOURCE,
-                            path=f"components/{component.name}/{role}/{args.environment}",
-                            service_account=c.INFRA_SERVICE_ACCOUNT,
-                            interval="1h",
-                            retry_interval="2m",
-                            timeout=timeout,
-                            wait=True,
-                            depends_on=depends_on,
+                kustomization = flux_api.custom_resource(
+                    f"{name}-{component.name}-{role}",
+                    api_version=c.KUSTOMIZATION_API,
+                    kind="Kustomization",
+                    metadata={
+                        "name": f"{component.name}-{role}",
+                        "annotations": awaited,
+                        **meta,
+                    },
+                    spec=flux_api.kustomization_spec(
+                        source=c.INFRA_SOURCE,
+                        path=f"components/{component.name}/{role}/{args.environment}",
+                        service_account=c.INFRA_SERVICE_ACCOUNT,
+                        interval="1h",
+                        retry_interval="2m",
+                        timeout=timeout,
+                        wait=True,
+                        depends_on=depends_on,
+                        deletion_policy=args.deletion_policy,
+                    ),
+                    opts=pulumi.ResourceOptions.merge(
+                        flux,
+                        pulumi.ResourceOptions(
+                            depends_on=[*needs, *after], protect=args.protect or None
                         ),
-                        opts=flux,
-                    )
+                    ),
                 )
+                by_name[f"{component.name}-{role}"] = kustomization
+                self.kustomizations.append(kustomization)
         self.register_outputs({})

@@ -32,17 +32,29 @@ def for_cluster(settings: Settings, prefix: str = "") -> dict[str, pulumi.Provid
 
 
 def kubernetes(settings: Settings, prefix: str = "") -> k8s.Provider:
-    """A provider for exactly the kube context (or kubeconfig) named in the stack's config."""
+    """A provider for exactly the kube context (or kubeconfig) named in the stack's config.
+
+    Its identity is the cluster name (`cluster_identifier`): pulumi-kubernetes replaces a provider,
+    and with it every resource of the stack, when its identity changes, and without an identifier
+    that identity follows the kubeconfig's contents, which differ between CI and a laptop for the
+    same cluster. With an unchanged identifier a kubeconfig or context change is an update.
+    """
     return k8s.Provider(
         f"{prefix}kubernetes",
         context=settings.kube_context,
         kubeconfig=settings.kubeconfig,
+        cluster_identifier=settings.cluster_name,
         # Never fall back to the current context: an unset context means the kubeconfig's own
         # current-context, and only when a dedicated kubeconfig file is configured.
         enable_server_side_apply=True,
-        # Secret data changes (a token rotation, a switch to or from a GitHub App) update the
-        # Secret in place instead of replacing it.
+        # A token rotation or a runtime value change updates the Secret or ConfigMap in place;
+        # without these, new data replaces the object (delete, then create: the names are fixed),
+        # leaving Flux without its Git credentials for a moment.
         enable_secret_mutable=True,
+        enable_config_map_mutable=True,
+        # Off by default: since 4.29 creating an existing object fails with AlreadyExists;
+        # with this on (and server-side apply), `up` adopts it instead (see `fleet adopt`).
+        upsert_existing_objects=settings.upsert_existing_objects,
     )
 
 

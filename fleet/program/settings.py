@@ -7,8 +7,11 @@ with one message listing every problem instead of a half-registered stack.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 from types import UnionType
@@ -18,15 +21,16 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    PositiveInt,
     SecretStr,
+    TypeAdapter,
     ValidationError,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from fleet.program import checks
 from fleet.program import conventions as c
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -36,12 +40,17 @@ _DNS1123_SUBDOMAIN = re.compile(
 _EXACT_SEMVER = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 _FLUX_VERSION = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.(?:x|\d+)|x)$")
 _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+_TEAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_FINE_GRAINED_PAT = re.compile(r"^github_pat_[A-Za-z0-9_]{20,255}$")
 _PAT = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|ghp_[A-Za-z0-9]{36,255})$")
 _API_TOKEN = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|gh[pousr]_[A-Za-z0-9]{36,255})$")
-_GIT_REF = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[^\s~^:?*\[\\]+(?<![/.])$")
+_OTHER_GITHUB_TOKEN = re.compile(r"^gh[pousr]_")
 _ENV_KEY = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NO_SPACE = re.compile(r"^\S+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # A PEM private key as GitHub downloads it (PKCS#1) or re-encoded as PKCS#8; never echoed.
 _PEM_PRIVATE_KEY = re.compile(
     r"^\s*-----BEGIN (?P<kind>RSA PRIVATE KEY|PRIVATE KEY)-----\r?\n"
@@ -71,6 +80,20 @@ class GitAuth(StrEnum):
     GITHUB_APP = "githubApp"
 
 
+class DeletionPolicy(StrEnum):
+    """What kustomize-controller does with what a Kustomization applied when the Kustomization goes.
+
+    `auto` resolves per environment (`Settings.kustomization_deletion_policy`); the others are
+    Flux's own `spec.deletionPolicy` values.
+    """
+
+    AUTO = "auto"
+    ORPHAN = "Orphan"
+    DELETE = "Delete"
+    WAIT_FOR_TERMINATION = "WaitForTermination"
+    MIRROR_PRUNE = "MirrorPrune"
+
+
 class PushAccess(StrEnum):
     """How the bot gets the right to push to the branch image automation writes to."""
 
@@ -95,6 +118,34 @@ def _secret_check(pattern: re.Pattern[str], allowed: str) -> Callable[[SecretStr
         return value
 
     return validate
+
+
+def _strip_token(value: Any) -> Any:
+    """Surrounding whitespace and newlines (`echo token |`, a pasted line) are not part of a token.
+
+    No GitHub token contains whitespace, so removing it never changes a valid token; whitespace
+    inside a value is refused by the format check.
+    """
+    return value.strip() if isinstance(value, str) else value
+
+
+def _fine_grained(value: SecretStr) -> SecretStr:
+    token = value.get_secret_value()
+    if token.startswith("ghp_"):
+        raise ValueError(
+            "a classic personal access token (ghp_...) is not accepted: it reaches every "
+            "repository the bot account can, and the apps token is copied into every tenant "
+            "namespace; allowed: a fine-grained token (github_pat_...) limited to the fleet "
+            "repositories (see Tokens in the README)"
+        )
+    if _OTHER_GITHUB_TOKEN.match(token):
+        raise ValueError(
+            "an OAuth, app or server token is not accepted (it expires within hours or is tied "
+            "to an app); allowed: a fine-grained personal access token (github_pat_...)"
+        )
+    if not _FINE_GRAINED_PAT.match(token):
+        raise ValueError("allowed: a fine-grained personal access token (github_pat_...)")
+    return value
 
 
 def _label(value: str) -> str:
@@ -128,6 +179,74 @@ def _flux_version(value: str) -> str:
     return value
 
 
+def _branch(value: str) -> str:
+    if value.startswith("refs/"):
+        raise ValueError(
+            "allowed: a branch name such as main, not a full ref (Flux's ref.branch and "
+            "push.branch take the short name)"
+        )
+    if not checks.git_ref_ok(value):
+        raise ValueError(
+            "allowed: a valid Git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[', "
+            "'\\', no leading or trailing '/', not ending in '.' or '.lock')"
+        )
+    return value
+
+
+def _repository(value: str) -> str:
+    if "/" in value or "://" in value or value.startswith("git@"):
+        raise ValueError(
+            "allowed: a repository name such as d1-infra, not a URL or owner/name "
+            "(the owner is githubOwner)"
+        )
+    if value.lower().endswith(".git"):
+        raise ValueError(
+            f"allowed: the repository name without '.git' ({value[:-4]!r}); the program adds it"
+        )
+    if value in (".", "..") or not _GITHUB_REPO.match(value):
+        raise ValueError(
+            "allowed: a GitHub repository name (letters, digits, '.', '_' and '-', "
+            "at most 100 characters)"
+        )
+    return value
+
+
+def _registry(value: str) -> str:
+    if "://" in value:
+        raise ValueError(
+            "allowed: a registry host and optional path without a scheme, e.g. ghcr.io/fluxcd"
+        )
+    host, _, path = value.rstrip("/").partition("/")
+    if not checks.registry_host_ok(host) or not checks.registry_path_ok(path):
+        raise ValueError(
+            "allowed: a registry host (optional :port) and an optional lowercase path, "
+            "e.g. ghcr.io/fluxcd"
+        )
+    return value
+
+
+def _oci_artifact(value: str) -> str:
+    if not value.startswith("oci://") or not checks.oci_reference_ok(value.removeprefix("oci://")):
+        raise ValueError(
+            "allowed: an oci:// artifact reference such as "
+            "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:latest"
+        )
+    return value
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            if not _ISO_DATE.match(value):
+                raise ValueError(value)
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("allowed: a date as YYYY-MM-DD, e.g. 2027-06-30") from None
+    if isinstance(value, date):
+        return value
+    raise ValueError("allowed: a date as YYYY-MM-DD, e.g. 2027-06-30")
+
+
 def _runtime_entry(value: str) -> str:
     key, sep, _ = value.partition("=")
     if not sep or not _ENV_KEY.match(key):
@@ -154,17 +273,31 @@ FluxVersion = Annotated[str, AfterValidator(_flux_version)]
 GitHubLogin = Annotated[
     str, AfterValidator(_check(_GITHUB_LOGIN, "a GitHub user or organisation login"))
 ]
-GitHubRepo = Annotated[str, AfterValidator(_check(_GITHUB_REPO, "a GitHub repository name"))]
-GitRef = Annotated[str, AfterValidator(_check(_GIT_REF, "a valid Git branch name"))]
+GitHubRepo = Annotated[str, AfterValidator(_repository)]
+GitRef = Annotated[str, AfterValidator(_branch)]
+GitHubTeamSlug = Annotated[
+    str, AfterValidator(_check(_TEAM_SLUG, "a GitHub team slug (lowercase letters, digits, '-')"))
+]
 Duration = Annotated[str, AfterValidator(_check(_DURATION, "a Go duration such as 1m or 1h30m"))]
-Pat = Annotated[
+ExpiryDate = Annotated[date, BeforeValidator(_iso_date)]
+Registry = Annotated[str, AfterValidator(_registry)]
+OciArtifact = Annotated[str, AfterValidator(_oci_artifact)]
+RegistryUser = Annotated[
+    str, AfterValidator(_check(_NO_SPACE, "a registry username, without spaces or line breaks"))
+]
+Email = Annotated[str, AfterValidator(_check(_EMAIL, "an email address such as bot@example.com"))]
+# Fine-grained PATs only: Flux's Git secrets and the tenant copies of the apps token.
+Pat = Annotated[SecretStr, BeforeValidator(_strip_token), AfterValidator(_fine_grained)]
+RegistryToken = Annotated[
     SecretStr,
+    BeforeValidator(_strip_token),
     AfterValidator(
         _secret_check(_PAT, "a GitHub personal access token (github_pat_... or ghp_...)")
     ),
 ]
 ApiToken = Annotated[
     SecretStr,
+    BeforeValidator(_strip_token),
     AfterValidator(
         _secret_check(_API_TOKEN, "a GitHub token (github_pat_..., ghp_, gho_, ghs_ ...)")
     ),
@@ -180,6 +313,8 @@ PemPrivateKey = Annotated[
         )
     ),
 ]
+# GitHub's numeric ids (an App, an installation).
+GitHubId = Annotated[int, Field(ge=1)]
 
 
 _PATCH_TARGET_KEYS = (
@@ -217,6 +352,8 @@ def _patch_entry(value: str) -> str:
 
 
 PatchEntry = Annotated[str, AfterValidator(_patch_entry)]
+# d1's patches as config entries, so the default is a value Pulumi.yaml can declare.
+D1_PATCH_ENTRIES: tuple[str, ...] = tuple(json.dumps(patch) for patch in c.D1_PATCHES)
 
 
 def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
@@ -252,6 +389,8 @@ class Settings(BaseModel):
     # Which cluster this stack may reach.
     kube_context: str | None = None
     kubeconfig: str | None = None
+    # Adopt objects that already exist on `up` instead of failing with AlreadyExists.
+    upsert_existing_objects: bool = False
 
     # GitHub organisation, repositories and the Flux bot.
     github_owner: GitHubLogin
@@ -264,27 +403,28 @@ class Settings(BaseModel):
     bot_team: Annotated[str, Field(min_length=1, max_length=255)] = "flux-bot"
     bot_push_access: PushAccess = PushAccess.NONE
     bot_push_branch: GitRef = "main"
+    merge_teams: tuple[GitHubTeamSlug, ...] = ()
 
     # How Flux authenticates to GitHub; the keys of the other mode must stay unset.
     git_auth: GitAuth = GitAuth.TOKEN
 
     # Fine-grained PATs (secret config) and their expiry dates: required with gitAuth token.
     platform_token: Pat | None = None
-    platform_token_expires: date | None = None
+    platform_token_expires: ExpiryDate | None = None
     apps_token: Pat | None = None
-    apps_token_expires: date | None = None
-    enterprise_token: Pat | None = None
-    enterprise_token_expires: date | None = None
-    enterprise_registry: str = "ghcr.io"
-    enterprise_username: Annotated[str, Field(min_length=1)] = "flux"
+    apps_token_expires: ExpiryDate | None = None
+    enterprise_token: RegistryToken | None = None
+    enterprise_token_expires: ExpiryDate | None = None
+    enterprise_registry: Registry = "ghcr.io"
+    enterprise_username: RegistryUser = "flux"
     token_warning_days: Annotated[int, Field(ge=0, le=366)] = 14
 
     # GitHub App (gitAuth githubApp): ids, the private key (secret) and its age.
-    github_app_id: PositiveInt | None = None
-    github_app_installation_id: PositiveInt | None = None
+    github_app_id: GitHubId | None = None
+    github_app_installation_id: GitHubId | None = None
     github_app_installation_owner: GitHubLogin | None = None
     github_app_private_key: PemPrivateKey | None = None
-    github_app_key_created: date | None = None
+    github_app_key_created: ExpiryDate | None = None
     github_app_key_max_age_days: Annotated[int, Field(ge=1, le=3650)] = 90
 
     # Flux Operator Helm release.
@@ -292,8 +432,8 @@ class Settings(BaseModel):
 
     # FluxInstance.
     flux_version: FluxVersion = c.DEFAULT_FLUX_VERSION
-    flux_registry: Annotated[str, Field(min_length=1)] = c.DEFAULT_FLUX_REGISTRY
-    flux_artifact: Annotated[str, Field(pattern=r"^oci://.*$")] = c.DEFAULT_FLUX_ARTIFACT
+    flux_registry: Registry = c.DEFAULT_FLUX_REGISTRY
+    flux_artifact: OciArtifact = c.DEFAULT_FLUX_ARTIFACT
     flux_variant: Variant | None = None
     flux_components: tuple[Component, ...] = c.DEFAULT_COMPONENTS
     image_automation: bool = False
@@ -302,7 +442,7 @@ class Settings(BaseModel):
     tenant_default_service_account: Subdomain = "default"
     network_policy: bool = True
     kubernetes_dns_domain: Subdomain = "cluster.local"
-    flux_patches: tuple[PatchEntry, ...] | None = None
+    flux_patches: tuple[PatchEntry, ...] = D1_PATCH_ENTRIES
     flux_ready_timeout_seconds: Annotated[int, Field(ge=30, le=7200)] = 600
 
     # Optional FluxInstance sync (off by default: this stack owns what d1's fleet repo held).
@@ -317,80 +457,10 @@ class Settings(BaseModel):
     # Platform components (the infra tenant) and application tenants.
     platform_components: tuple[str, ...] = c.DEFAULT_PLATFORM_COMPONENTS
     tenants: tuple[Label, ...] = c.DEFAULT_TENANTS
+    deletion_policy: DeletionPolicy = DeletionPolicy.AUTO
+    tenant_admission_policies: bool = True
     automation_author_name: Annotated[str, Field(min_length=1)] = c.BOT_AUTHOR_NAME
-    automation_author_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] = (
-        c.BOT_AUTHOR_EMAIL
-    )
-
-    @model_validator(mode="after")
-    def _cross_field_rules(self) -> Settings:
-        problems: list[tuple[str, str]] = []
-        if not self.kube_context and not self.kubeconfig:
-            problems.append(
-                (
-                    "kubeContext",
-                    "set kubeContext (or kubeconfig) so this stack can only reach its own cluster",
-                )
-            )
-        if self.github_access_owner and not self.bot_username and not self.github_app:
-            problems.append(("botUsername", "required when githubAccessOwner is true"))
-        if (self.enterprise_token is None) != (self.enterprise_token_expires is None):
-            problems.append(
-                (
-                    "enterpriseTokenExpires",
-                    "enterpriseToken and its expiry date go together",
-                )
-            )
-        minor = self.flux_minor
-        if (
-            "source-watcher" in self.components
-            and minor is not None
-            and minor < c.SOURCE_WATCHER_MIN_MINOR
-        ):
-            problems.append(("fluxComponents", "source-watcher requires Flux 2.7 or later"))
-        sync = {
-            "syncKind": self.sync_kind,
-            "syncUrl": self.sync_url,
-            "syncRef": self.sync_ref,
-            "syncPath": self.sync_path,
-        }
-        if any(v is not None for v in (*sync.values(), self.sync_provider, self.sync_pull_secret)):
-            problems.extend(
-                (key, "required when the FluxInstance syncs") for key, v in sync.items() if not v
-            )
-        if self.sync_provider == "github" and self.sync_kind not in (
-            None,
-            "GitRepository",
-        ):
-            problems.append(
-                (
-                    "syncProvider",
-                    "sync.provider 'github' is only supported for GitRepository",
-                )
-            )
-        if self.sync_provider == "gcp" and self.sync_kind == "GitRepository":
-            problems.append(
-                (
-                    "syncProvider",
-                    "sync.provider 'gcp' is only supported for OCIRepository and Bucket",
-                )
-            )
-        problems.extend(_git_auth_problems(self))
-        problems.extend(("tenants", m) for m in _tenant_problems(self.tenants))
-        if self.image_automation and c.APPS_UPDATE_NAMESPACE in self.tenants:
-            problems.append(
-                ("tenants", f"tenant {c.APPS_UPDATE_NAMESPACE!r} is the image automation namespace")
-            )
-        problems.extend(
-            ("platformComponents", m) for m in _component_problems(self.platform_components)
-        )
-        if problems:
-            raise _CrossFieldError(problems)
-        return self
-
-    @property
-    def github_app(self) -> bool:
-        return self.git_auth is GitAuth.GITHUB_APP
+    automation_author_email: Email = c.BOT_AUTHOR_EMAIL
 
     @property
     def platform(self) -> tuple[PlatformComponent, ...]:
@@ -398,14 +468,23 @@ class Settings(BaseModel):
         return tuple(_parse_component(entry) for entry in self.platform_components)
 
     @property
+    def github_app(self) -> bool:
+        return self.git_auth is GitAuth.GITHUB_APP
+
+    @property
     def production(self) -> bool:
         return self.environment is Environment.PRODUCTION
 
     @property
+    def kustomization_deletion_policy(self) -> str:
+        """The Kustomizations' `spec.deletionPolicy`: `auto` keeps workloads on production only."""
+        if self.deletion_policy is not DeletionPolicy.AUTO:
+            return self.deletion_policy.value
+        return (DeletionPolicy.ORPHAN if self.production else DeletionPolicy.DELETE).value
+
+    @property
     def flux_minor(self) -> int | None:
-        match = _FLUX_VERSION.match(self.flux_version)
-        minor = match.group("minor") if match else None
-        return int(minor) if minor is not None else None
+        return checks.flux_minor(self.flux_version)
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -417,8 +496,6 @@ class Settings(BaseModel):
     @property
     def patches(self) -> tuple[dict[str, Any], ...]:
         """FluxInstance kustomize patches: d1's unless the stack configures its own."""
-        if self.flux_patches is None:
-            return c.D1_PATCHES
         return tuple(yaml.safe_load(entry) for entry in self.flux_patches)
 
     @property
@@ -444,193 +521,36 @@ class PlatformComponent(BaseModel):
 
 
 def _parse_component(entry: str) -> PlatformComponent:
-    name, _, deps = entry.partition(":")
-    return PlatformComponent(
-        name=name.strip(),
-        depends_on=tuple(d.strip() for d in deps.split(",") if d.strip()),
-    )
-
-
-_RESERVED_NAMESPACES = ("flux-system", "default")
-
-
-def _tenant_problems(tenants: tuple[str, ...]) -> list[str]:
-    problems = [
-        f"tenant {t!r} is listed more than once"
-        for t in sorted(set(tenants))
-        if tenants.count(t) > 1
-    ]
-    problems.extend(
-        f"tenant {t!r} is a reserved namespace (flux-system, default and kube-* are not allowed)"
-        for t in tenants
-        if t in _RESERVED_NAMESPACES or t.startswith("kube-")
-    )
-    return problems
-
-
-def _component_problems(entries: tuple[str, ...]) -> list[str]:
-    components = [_parse_component(e) for e in entries]
-    names = [comp.name for comp in components]
-    problems: list[str] = []
-    for comp, entry in zip(components, entries, strict=True):
-        bad = [
-            n for n in (comp.name, *comp.depends_on) if not _DNS1123_LABEL.match(n) or len(n) > 50
-        ]
-        if bad:
-            problems.append(
-                f"{entry!r}: allowed: 'name' or 'name: dependency, ...' with DNS-1123 label names"
-            )
-            continue
-        duplicate = f"component {comp.name!r} is listed more than once"
-        if names.count(comp.name) > 1 and duplicate not in problems:
-            problems.append(duplicate)
-        problems.extend(
-            f"component {comp.name!r} depends on {dep!r}, which is not a configured component"
-            for dep in comp.depends_on
-            if dep not in names
-        )
-    if not problems:
-        cycle = _find_cycle({comp.name: comp.depends_on for comp in components})
-        if cycle:
-            problems.append("dependency cycle: " + " -> ".join(cycle))
-    return problems
-
-
-def _find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str] | None:
-    """A dependency cycle as a path of names (first == last), or None."""
-    state: dict[str, int] = {}
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for dep in graph.get(node, ()):
-            if state.get(dep) == 1:
-                return [*path[path.index(dep) :], dep]
-            if dep not in state and (found := visit(dep)):
-                return found
-        path.pop()
-        state[node] = 2
-        return None
-
-    for node in graph:
-        if node not in state and (found := visit(node)):
-            return found
-    return None
-
-
-# Keys each credential mode needs; the other mode's keys must stay unset.
-TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
-APP_KEYS = ("githubAppId", "githubAppPrivateKey", "githubAppKeyCreated")
-APP_INSTALLATION_KEYS = ("githubAppInstallationId", "githubAppInstallationOwner")
-# Flux minors that authenticate as a GitHub App on every API the stack uses (clone, push, commit
-# status), and the one that finds an installation by its owner.
-APP_MIN_FLUX_MINOR = 6
-APP_OWNER_MIN_FLUX_MINOR = 8
-
-
-def required_keys(git_auth: str) -> tuple[str, ...]:
-    """The credential keys a stack in this mode must set."""
-    return APP_KEYS if git_auth == GitAuth.GITHUB_APP else TOKEN_KEYS
-
-
-def credential_problems(git_auth: str, present: set[str]) -> list[tuple[str, str]]:
-    """Missing keys of the chosen mode and keys of the other mode, given the keys that are set."""
-    app = git_auth == GitAuth.GITHUB_APP
-    problems = [
-        (key, "missing required key") for key in required_keys(git_auth) if key not in present
-    ]
-    other = TOKEN_KEYS if app else (*APP_KEYS, *APP_INSTALLATION_KEYS)
-    problems.extend(
-        (key, f"not allowed with gitAuth {git_auth}; unset it (token and App keys never mix)")
-        for key in other
-        if key in present
-    )
-    if app:
-        installation = [key for key in APP_INSTALLATION_KEYS if key in present]
-        if len(installation) != 1:
-            problems.append(
-                (
-                    "githubAppInstallationId",
-                    "set exactly one of githubAppInstallationId or githubAppInstallationOwner",
-                )
-            )
-    return problems
-
-
-def _git_auth_problems(s: Settings) -> list[tuple[str, str]]:
-    present = {key for key, value in s.model_dump(by_alias=True).items() if value is not None}
-    problems = credential_problems(s.git_auth.value, present)
-    if not s.github_app:
-        return problems
-    minor = s.flux_minor
-    if minor is not None and minor < APP_MIN_FLUX_MINOR:
-        problems.append(
-            (
-                "fluxVersion",
-                "gitAuth githubApp needs Flux 2.6 or later (App auth on every Flux API)",
-            )
-        )
-    if (
-        s.github_app_installation_owner is not None
-        and minor is not None
-        and minor < APP_OWNER_MIN_FLUX_MINOR
-    ):
-        problems.append(
-            (
-                "githubAppInstallationOwner",
-                "needs Flux 2.8 or later; set githubAppInstallationId instead",
-            )
-        )
-    if s.github_access_owner and s.github_app_installation_owner is not None:
-        problems.append(
-            (
-                "githubAppInstallationOwner",
-                "the githubAccessOwner stack grants the installation its repositories by id; "
-                "set githubAppInstallationId instead",
-            )
-        )
-    if s.bot_push_access is PushAccess.BRANCH_PROTECTION:
-        problems.append(
-            (
-                "botPushAccess",
-                "branchProtection names a team; with gitAuth githubApp use rulesetBypass or none",
-            )
-        )
-    if s.sync_kind == "GitRepository" and s.sync_provider not in (None, "github"):
-        problems.append(
-            ("syncProvider", "with gitAuth githubApp a GitRepository sync uses provider github")
-        )
-    if s.sync_kind == "GitRepository" and s.sync_pull_secret is None:
-        problems.append(
-            (
-                "syncPullSecret",
-                "required with gitAuth githubApp: the secret holding the App's data, e.g. flux-system",
-            )
-        )
-    return problems
-
-
-class _CrossFieldError(ValueError):
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
+    name, depends_on = checks.split_component(entry)
+    return PlatformComponent(name=name, depends_on=depends_on)
 
 
 SECRET_KEYS = frozenset(
     {"platformToken", "appsToken", "enterpriseToken", "githubToken", "githubAppPrivateKey"}
 )
-# Optional secret keys Pulumi.yaml cannot declare with a type: the CLI requires a typed key without a
-# default, and a default would be plain text. They are read all the same and listed in the README.
-UNTYPED_SECRET_KEYS = frozenset({"platformToken", "appsToken", "githubAppPrivateKey"})
+# The credential keys each mode needs (the other mode's keys must stay unset).
+TOKEN_KEYS = checks.TOKEN_KEYS
+APP_KEYS = checks.APP_KEYS
+
+
+def required_keys(git_auth: str) -> tuple[str, ...]:
+    """The credential keys a stack with this `gitAuth` must set."""
+    return checks.required_credential_keys(git_auth)
 
 
 def config_keys() -> dict[str, str]:
     """Every config key the program reads, with its Pulumi config type (for Pulumi.yaml)."""
     return {
-        field.alias or name: _pulumi_type(field.annotation)
+        field.alias or name: _declared_type(field.annotation, field.default)
         for name, field in Settings.model_fields.items()
     }
+
+
+def _declared_type(annotation: Any, default: Any) -> str:
+    # The CLI checks a default against its key's type, and "" (not set) is no integer: an optional
+    # number without a default of its own (an App id) is declared as text; `parse` reads it as one.
+    kind = _pulumi_type(annotation)
+    return "string" if kind == "integer" and default is None else kind
 
 
 def _pulumi_type(annotation: Any) -> str:
@@ -649,52 +569,151 @@ def _pulumi_type(annotation: Any) -> str:
     return "string"
 
 
-def read(get: Callable[[str], str | None], get_object: Callable[[str], Any]) -> dict[str, Any]:
-    """Collect the raw value of every key that is set, through a config reader such as pulumi.Config."""
+def unset_when_empty() -> frozenset[str]:
+    """Optional keys without a value of their own: Pulumi.yaml declares them with default ""."""
+    return frozenset(
+        field.alias or name
+        for name, field in Settings.model_fields.items()
+        if not field.is_required() and field.default is None
+    )
+
+
+def read(get: Callable[[str], str | None], keys: Iterable[str]) -> dict[str, Any]:
+    """The raw value of every known key and every key in `keys` that is set, through `Config.get`.
+
+    `keys` are all the keys the stack sets in the project's namespace, known or not, so `parse` can
+    name the ones it does not know. Array values arrive as JSON text and are decoded here; a value
+    that is not JSON stays a string, which `parse` reports as "not a YAML list".
+    """
+    kinds = config_keys()
+    empty_is_unset = unset_when_empty()
     raw: dict[str, Any] = {}
-    for key, kind in config_keys().items():
-        value = get_object(key) if kind == "array" else get(key)
-        if value is not None:
+    # Known keys are always asked for: a reader may find values `keys` does not list.
+    for key in dict.fromkeys([*kinds, *keys]):
+        value = get(key)
+        # An empty string on a key without a default is the "not set" default Pulumi.yaml declares.
+        if value is None or (value == "" and key in empty_is_unset):
+            continue
+        if kinds.get(key) == "array":
+            try:
+                raw[key] = json.loads(value)
+            except ValueError:
+                raw[key] = value
+        else:
             raw[key] = value
     return raw
 
 
-def parse(raw: Mapping[str, Any], *, project: str = c.PROJECT) -> Settings:
-    """Validate raw config values (strings, or lists for array keys) into `Settings`."""
-    try:
-        return Settings.model_validate(dict(raw))
-    except ValidationError as err:
-        problems = _describe(err, raw, project)
-        if not any(
-            isinstance(e.get("ctx", {}).get("error"), _CrossFieldError) for e in err.errors()
-        ):
-            # Cross-field rules did not run: still name the credential keys the mode is missing.
-            mode = str(raw.get("gitAuth", GitAuth.TOKEN))
-            if mode in tuple(GitAuth):
-                problems.extend(
-                    f"{project}:{key}: {message}"
-                    for key, message in credential_problems(mode, set(raw))
-                    if message == "missing required key"
-                )
-        raise ConfigError(problems) from None
+def parse(
+    raw: Mapping[str, Any],
+    *,
+    today: date | None = None,
+    secret: Iterable[str] = (),
+    project: str = c.PROJECT,
+) -> Settings:
+    """Validate raw config values (strings, or lists for array keys) into `Settings`.
+
+    Every key is validated on its own, then every cross-key check whose inputs are valid runs, so
+    one `ConfigError` lists every problem. Values of `SECRET_KEYS` and of `secret` keys never
+    appear in a message.
+    """
+    hidden = SECRET_KEYS | set(secret)
+    problems = [f"{project}:{p}" for p in unknown_keys(raw)]
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        key = field.alias or name
+        if key not in raw:
+            if field.is_required():
+                problems.append(f"{project}:{key}: missing required key")
+            else:
+                values[name] = field.get_default(call_default_factory=True)
+            continue
+        try:
+            values[name] = _adapter(name).validate_python(raw[key])
+        except ValidationError as err:
+            problems.extend(_describe(err, key, raw[key], hidden, project))
+    defaults = {
+        name: field.get_default(call_default_factory=True)
+        for name, field in Settings.model_fields.items()
+        if not field.is_required()
+    }
+    found = checks.run(checks.Values(values, defaults, today or date.today()))
+    problems.extend(f"{project}:{key}: {message}" for key, message in found)
+    if problems:
+        raise ConfigError(problems)
+    return Settings.model_construct(**values)
 
 
-def _describe(err: ValidationError, raw: Mapping[str, Any], project: str) -> list[str]:
+def unknown_keys(raw: Mapping[str, Any]) -> list[str]:
+    """A problem for each key the program does not know, with the closest known key."""
+    known = config_keys()
+    by_lower = {key.lower(): key for key in known}
+    problems = []
+    for key in raw:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key.lower(), by_lower, n=1, cutoff=0.6)
+        hint = f"did you mean {by_lower[close[0]]!r}? " if close else ""
+        problems.append(
+            f"{key}: unknown key; {hint}allowed: the keys declared in Pulumi.yaml "
+            "(see Configuration in the README)"
+        )
+    return problems
+
+
+@functools.cache
+def _adapter(name: str) -> TypeAdapter[Any]:
+    field = Settings.model_fields[name]
+    if not field.metadata:
+        return TypeAdapter(field.annotation)  # type: ignore[arg-type]
+    return TypeAdapter(Annotated[field.annotation, *field.metadata])  # type: ignore[arg-type]
+
+
+def _describe(
+    err: ValidationError, key: str, value: Any, hidden: set[str] | frozenset[str], project: str
+) -> list[str]:
     problems: list[str] = []
     for error in err.errors(include_url=False):
-        loc = error["loc"]
-        ctx_error = error.get("ctx", {}).get("error")
-        if isinstance(ctx_error, _CrossFieldError):
-            problems.extend(f"{project}:{key}: {message}" for key, message in ctx_error.problems)
-            continue
-        key = str(loc[0]) if loc else "?"
-        where = f"{project}:{key}" + "".join(
-            f"[{part}]" for part in loc[1:] if isinstance(part, int)
-        )
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "missing":
-            problems.append(f"{where}: missing required key")
+        index = next((part for part in error["loc"] if isinstance(part, int)), None)
+        where = f"{project}:{key}" + (f"[{index}]" if index is not None else "")
+        if key in hidden:
+            shown = "[secret]"
+        elif index is not None and isinstance(value, list) and index < len(value):
+            shown = repr(value[index])
         else:
-            shown = "[secret]" if key in SECRET_KEYS else repr(error["input"])
-            problems.append(f"{where}: {shown} is invalid: {message}")
+            shown = repr(value)
+        problems.append(f"{where}: {shown} is invalid: {_plain(error)}")
+        if index is None:
+            break  # one message per scalar key, even when several rules fail
     return problems
+
+
+_LIST = "allowed: a YAML list such as [a, b], not a single string"
+_WHOLE = "allowed: a whole number"
+# Plain words for the validation library's error types (by type, given the error's context).
+_PLAIN: dict[str, Callable[[dict[str, Any]], str]] = {
+    "tuple_type": lambda _: _LIST,
+    "list_type": lambda _: _LIST,
+    "iterable_type": lambda _: _LIST,
+    "bool_parsing": lambda _: "allowed: true or false",
+    "bool_type": lambda _: "allowed: true or false",
+    "int_parsing": lambda _: _WHOLE,
+    "int_type": lambda _: _WHOLE,
+    "int_from_float": lambda _: _WHOLE,
+    "greater_than_equal": lambda ctx: f"{_WHOLE} of at least {ctx['ge']}",
+    "less_than_equal": lambda ctx: f"{_WHOLE} of at most {ctx['le']}",
+    "enum": lambda ctx: f"allowed: {ctx['expected']}",
+    "string_too_short": lambda ctx: f"allowed: at least {ctx['min_length']} character(s)",
+    "string_too_long": lambda ctx: f"allowed: at most {ctx['max_length']} characters",
+    "string_type": lambda _: "allowed: a text value",
+}
+
+
+def _plain(error: Any) -> str:
+    """The error in plain words: what is allowed, never the validation library's wording."""
+    if error["type"] == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    describe = _PLAIN.get(error["type"])
+    if describe is None:
+        return "not a value this key accepts; see Configuration in the README"
+    return describe(error.get("ctx") or {})

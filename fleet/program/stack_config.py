@@ -2,32 +2,71 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import date
 
 import pulumi
+from pulumi.runtime import config as runtime_config
 
 from fleet.program import conventions as c
-from fleet.program import git_auth, tokens
+from fleet.program import kube_access, tokens
 from fleet.program import settings as s
 
 
-def load(today: date | None = None) -> tuple[s.Settings, tokens.ExpiryReport]:
+def load(
+    today: date | None = None, env: Mapping[str, str] | None = None
+) -> tuple[s.Settings, tokens.ExpiryReport]:
     """Validated settings and token expiry for the running stack.
 
-    Raises `ConfigError` listing every problem (expired tokens included); warns through the engine
-    about tokens close to expiry, and an App key due for rotation, so they show in `pulumi preview`.
-    The App's private key comes from secret config or, failing that, from FLEET_GITHUB_APP_PRIVATE_KEY.
+    Tokens and their expiry dates come from secret config, else from FLEET_*_TOKEN(_EXPIRES) in
+    the environment the CLI runs the program with; with gitAuth githubApp the App's private key
+    likewise comes from FLEET_GITHUB_APP_PRIVATE_KEY.
+
+    Raises `ConfigError` listing every problem (unknown keys, expired tokens and a kube context
+    that does not exist included); warns through the engine about tokens close to expiry, and an
+    App key due for rotation, so they show in `pulumi preview`.
     """
+    today = today or date.today()
     config = pulumi.Config(c.PROJECT)
-    raw = s.read(config.get, config.get_object)
-    # Kept as a SecretStr from here on, and a Pulumi secret wherever the program passes it.
-    from_env = git_auth.private_key_from_env()
-    if "githubAppPrivateKey" not in raw and from_env is not None:
-        raw["githubAppPrivateKey"] = from_env
-    settings = s.parse(raw)
-    report = tokens.check(settings, today or date.today())
-    if report.expired:
-        raise s.ConfigError([f"{c.PROJECT}:{problem}" for problem in report.expired])
+    keys = configured_keys()
+    raw = s.read(config.get, keys)
+    secret = {key for key in keys if runtime_config.is_config_secret(f"{c.PROJECT}:{key}")}
+    problems: list[str] = []
+    settings: s.Settings | None = None
+    try:
+        settings = s.parse(
+            tokens.from_environment(raw, os.environ if env is None else env),
+            today=today,
+            secret=secret,
+        )
+    except s.ConfigError as err:
+        problems.extend(err.problems)
+    if kube_access.ENABLED.get():
+        problems.extend(
+            f"{c.PROJECT}:{key}: {message}"
+            for key, message in kube_access.problems(
+                _text(raw.get("kubeconfig")), _text(raw.get("kubeContext")), os.environ
+            )
+        )
+    if problems or settings is None:
+        raise s.ConfigError(problems)
+    report = tokens.check(settings, today)
     for warning in report.warnings:
         pulumi.log.warn(f"{c.PROJECT}:{warning}")
     return settings, report
+
+
+def configured_keys(project: str = c.PROJECT) -> list[str]:
+    """Every key the stack sets in the project's namespace, known to the program or not.
+
+    The engine hands a program its config as one JSON object in PULUMI_CONFIG; the Automation API's
+    inline programs and the mock runtime set it in the SDK's config map. Both are read.
+    """
+    prefix = f"{project}:"
+    full = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return sorted(key.removeprefix(prefix) for key in full if key.startswith(prefix))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -25,6 +25,8 @@ class TenantNamespaceArgs:
     apps_token: GitCredential
     runtime_data: Mapping[str, str]
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Deleting the namespace deletes every workload in it, whatever the deletion policy.
+    protect_namespace: bool = False
 
 
 class TenantNamespace(pulumi.ComponentResource):
@@ -39,7 +41,9 @@ class TenantNamespace(pulumi.ComponentResource):
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels),
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(protect=args.protect_namespace or None)
+            ),
         )
         inside = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=[self.namespace])

@@ -21,10 +21,14 @@ class TenantArgs:
     environment: str
     apps_token: GitCredential
     runtime_data: Mapping[str, str]
-    # Resources the Flux objects wait for: the FluxInstance and the platform Kustomizations.
+    # Resources the Flux objects wait for: the FluxInstance that installs their CRDs.
     after: Sequence[pulumi.Resource] = ()
     # GitRepository `spec.provider` (`github` with GitHub App credentials).
     git_provider: str | None = None
+    # spec.deletionPolicy of the Kustomization (None: Flux's default, MirrorPrune).
+    deletion_policy: str | None = None
+    # Production: Pulumi refuses to delete the namespace and the Kustomization (workloads go with them).
+    protect: bool = False
 
 
 class Tenant(pulumi.ComponentResource):
@@ -37,9 +41,14 @@ class Tenant(pulumi.ComponentResource):
         child = options.child(self, opts)
         self.kit = TenantNamespace(
             name,
-            TenantNamespaceArgs(args.namespace, args.apps_token, args.runtime_data),
+            TenantNamespaceArgs(
+                args.namespace, args.apps_token, args.runtime_data, protect_namespace=args.protect
+            ),
             opts=child,
         )
+        # The kit (namespace, account, binding, secret and runtime copies) is what the source and
+        # the Kustomization need while they exist, and while they are deleted: the finalizer
+        # prunes as `flux-apps`, so Pulumi deletes them before the kit.
         flux = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=[self.kit, *args.after])
         )
@@ -76,7 +85,10 @@ class Tenant(pulumi.ComponentResource):
                     }
                 ],
                 substitute_from_runtime=True,
+                deletion_policy=args.deletion_policy,
             ),
-            opts=flux,
+            opts=pulumi.ResourceOptions.merge(
+                flux, pulumi.ResourceOptions(depends_on=[self.source], protect=args.protect or None)
+            ),
         )
         self.register_outputs({})

@@ -7,11 +7,15 @@ preview warns, after expiry it refuses to run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from fleet.program import app_key
-from fleet.program.settings import Settings
+
+if TYPE_CHECKING:
+    from fleet.program.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,36 @@ TOKENS = (
     TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
     TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
 )
+# The Git tokens a GitHub App replaces (gitAuth githubApp), and the App's private key, which may
+# come from the environment like them (gitAuth githubApp only).
+GIT_TOKENS = ("platformToken", "appsToken")
+APP_PRIVATE_KEY = "githubAppPrivateKey"
+APP_PRIVATE_KEY_ENV = "FLEET_GITHUB_APP_PRIVATE_KEY"
+
+
+def from_environment(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """`raw` config with each credential and expiry date it lacks taken from the environment.
+
+    Config wins; an empty value (Pulumi.yaml's "not set" default) counts as unset. Only the chosen
+    `gitAuth` mode's credentials are taken (tokens, or the App's private key), since one CI
+    environment may hold both kinds for different stacks. Values read here never touch argv or a
+    stack file; the settings hold them as `SecretStr` and the resources as Pulumi secrets, like
+    values from secret config.
+    """
+    merged = dict(raw)
+    app = merged.get("gitAuth") == "githubApp"
+    pairs = [
+        (key, variable, not (app and source.key in GIT_TOKENS))
+        for source in TOKENS
+        for key, variable in ((source.key, source.env), (source.expires_key, source.expires_env))
+    ]
+    pairs.append((APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, app))
+    for key, variable, wanted in pairs:
+        if merged.get(key) in (None, ""):
+            merged.pop(key, None)
+            if wanted and env.get(variable):
+                merged[key] = env[variable]
+    return merged
 
 
 @dataclass(frozen=True)
@@ -65,8 +99,7 @@ class ExpiryReport:
 
     @property
     def expired(self) -> list[str]:
-        key_problems = self.app_key.problems if self.app_key is not None else []
-        return key_problems + [
+        return [
             f"{t.key}: the {t.name} token expired on {t.expires.isoformat()}; create a new token, "
             f"then set it and {t.key}Expires (see 'Rotating a token' in the README)"
             for t in self.tokens
@@ -86,17 +119,22 @@ class ExpiryReport:
 
 def check(settings: Settings, today: date) -> ExpiryReport:
     """Days left for every configured token, relative to `today`."""
-    configured = [
-        ("platform", "platformToken", settings.platform_token_expires),
-        ("apps", "appsToken", settings.apps_token_expires),
-        ("enterprise", "enterpriseToken", settings.enterprise_token_expires),
-    ]
+    dates = {
+        "platform": settings.platform_token_expires,
+        "apps": settings.apps_token_expires,
+        "enterprise": settings.enterprise_token_expires,
+    }
+    found = report(dates, settings.token_warning_days, today)
+    return ExpiryReport(found.tokens, found.warning_days, app_key.check(settings, today))
+
+
+def report(dates: Mapping[str, date | None], warning_days: int, today: date) -> ExpiryReport:
+    """Days left for each token by name (platform, apps, enterprise) that has an expiry date."""
     return ExpiryReport(
         tokens=tuple(
-            TokenStatus(name, key, expires, (expires - today).days)
-            for name, key, expires in configured
+            TokenStatus(name, f"{name}Token", expires, (expires - today).days)
+            for name, expires in dates.items()
             if expires is not None
         ),
-        warning_days=settings.token_warning_days,
-        app_key=app_key.check(settings, today),
+        warning_days=warning_days,
     )

@@ -11,6 +11,7 @@ schema folder.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet.tools import deploy, diff, render
+from fleet.tools import adopt, chart_signature, deploy, diff, project_file, render, stacks
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
@@ -140,7 +141,71 @@ def _check(args: argparse.Namespace) -> int:
     return ExitCode.FAILED if failed else ExitCode.OK
 
 
+def _pulumi_yaml_arguments(parser: argparse.ArgumentParser) -> None:
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="exit 1 when Pulumi.yaml is not current")
+    mode.add_argument("--write", action="store_true", help="rewrite Pulumi.yaml's config block")
+    add_project_dir(parser)
+
+
+@command(
+    "pulumi-yaml",
+    "generate Pulumi.yaml's config block (types and defaults) from the settings model",
+    _pulumi_yaml_arguments,
+)
+def _pulumi_yaml(args: argparse.Namespace) -> int:
+    try:
+        if args.write:
+            (args.project_dir / "Pulumi.yaml").write_text(project_file.render(args.project_dir))
+            print("Pulumi.yaml: config block written from fleet/program/settings.py")
+            return ExitCode.OK
+        problems = project_file.check(args.project_dir)
+    except project_file.ProjectFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    for problem in problems:
+        print(f"Pulumi.yaml: {problem}")
+    if problems:
+        print("run `python -m fleet pulumi-yaml --write` to regenerate it", file=sys.stderr)
+        return ExitCode.FAILED
+    print("Pulumi.yaml: config block matches the settings model")
+    return ExitCode.OK
+
+
+def _stacks_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object: all, production, staging"
+    )
+    add_project_dir(parser)
+
+
+@command(
+    "stacks",
+    "list the cluster stacks (Pulumi.<stack>.yaml), production ones apart",
+    _stacks_arguments,
+)
+def _stacks(args: argparse.Namespace) -> int:
+    listing = stacks.listing(args.project_dir)
+    if args.json:
+        print(json.dumps(listing, separators=(",", ":")))
+    else:
+        production = set(listing["production"])
+        for name in listing["all"]:
+            print(f"{name}\t{'production' if name in production else 'staging'}")
+    return ExitCode.OK
+
+
 command("up", "check prerequisites, then pulumi up one cluster stack", deploy.arguments)(deploy.run)
+command(
+    "adopt",
+    "write a pulumi import file of what a stack declares (and import it with --run)",
+    adopt.arguments,
+)(adopt.run)
+command(
+    "verify-chart",
+    "verify the cosign signature of the stack's flux-operator chart (d1's OIDC identity)",
+    chart_signature.arguments,
+)(chart_signature.run)
 command("preview", "check prerequisites, then pulumi preview --diff one stack", deploy.arguments)(
     deploy.run
 )

@@ -12,8 +12,8 @@ would accept it:
 - Helm values: the chart's `values.schema.json`, applied to the partial document the program
   passes (see `Schemas.check_values`).
 
-The CRDs and the chart schema come from a folder (`FLEET_SCHEMAS_DIR`, default
-`../shared/schemas` next to the checkout); docs/conformance.md says how to fetch them upstream.
+The CRDs and the chart schema come from `fleet.tools.schemas`: `FLEET_SCHEMAS_DIR` when set,
+otherwise the pinned upstream files fetched and verified into a cache folder.
 """
 
 from __future__ import annotations
@@ -29,12 +29,11 @@ import jsonschema
 import yaml
 from kubernetes_validate import utils as k8s_validate
 
-from fleet.tools import cel_rules
+from fleet.tools import cel_rules, schemas
 from fleet.tools.manifests import ObjectRef
 from fleet.tools.render import SECRET_PLACEHOLDER, Render
 
-SCHEMAS_ENV: Final = "FLEET_SCHEMAS_DIR"
-DEFAULT_SCHEMAS_DIR: Final = Path(__file__).resolve().parents[3] / "shared" / "schemas"
+SCHEMAS_ENV: Final = schemas.SCHEMAS_ENV
 # Newest Kubernetes minor kubernetes-validate 1.37 ships; raise it with the clusters and the package.
 KUBERNETES_VERSION: Final = "1.37"
 
@@ -95,11 +94,14 @@ class Problem:
 
 
 def schemas_dir() -> Path:
-    """The schema folder: `$FLEET_SCHEMAS_DIR`, else `../shared/schemas` next to the checkout."""
+    """The schema folder: `$FLEET_SCHEMAS_DIR`, else the verified cache of the pinned files."""
     configured = os.environ.get(SCHEMAS_ENV)
-    root = Path(configured) if configured else DEFAULT_SCHEMAS_DIR
+    try:
+        root = schemas.schemas_dir()
+    except schemas.SchemasUnavailableError as error:
+        raise SchemasMissingError(str(error)) from None
     if not (root / "crds").is_dir() or not any((root / "crds").glob("*.yaml")):
-        source = f"${SCHEMAS_ENV}" if configured else f"the default (set ${SCHEMAS_ENV} to change)"
+        source = f"${SCHEMAS_ENV}" if configured else "the schema cache"
         raise SchemasMissingError(
             f"no CRDs in {root / 'crds'} ({source}); conformance needs the upstream schemas. "
             + UPSTREAM.replace("<dir>", str(root))

@@ -2,6 +2,8 @@
 
 A missing CLI, kube context or token would otherwise surface minutes into a run, or worse, after
 the wrong cluster was contacted; these checks run first and say how to fix what is missing.
+Tokens given as FLEET_*_TOKEN variables reach the program through the CLI's environment only: never
+argv, and never the stack file (where `pulumi config set --secret` would write them).
 """
 
 from __future__ import annotations
@@ -12,16 +14,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from fleet.program import conventions as c
-from fleet.program.git_auth import PRIVATE_KEY_ENV
-from fleet.program.settings import TOKEN_KEYS, GitAuth
-from fleet.program.tokens import TOKENS
-from fleet.tools import offline
+from fleet.program import kube_access
+from fleet.program.settings import SECRET_KEYS, GitAuth
+from fleet.program.tokens import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
+from fleet.tools import cli_config, offline
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INSTALL_HINT = (
@@ -35,34 +35,16 @@ class PreflightError(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run will do: the CLI, its environment and the config to set from the environment."""
+    """What a run will do: the CLI and the environment it runs with (tokens included)."""
 
     pulumi: str
-    env: dict[str, str]
-    secrets_from_env: dict[str, str]
-    plain_from_env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
+    tokens_from_env: tuple[str, ...] = ()
 
 
 def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
     """PULUMI_BACKEND_URL, or a file backend inside the project (the embedded default)."""
     return env.get("PULUMI_BACKEND_URL") or f"file://{project_dir / '.pulumi-state'}"
-
-
-def kube_contexts(paths: Sequence[Path]) -> set[str]:
-    contexts: set[str] = set()
-    for path in paths:
-        if path.is_file():
-            document = yaml.safe_load(path.read_text()) or {}
-            contexts.update(str(entry.get("name")) for entry in document.get("contexts") or [])
-    return contexts
-
-
-def kubeconfig_paths(env: Mapping[str, str], configured: str | None) -> list[Path]:
-    if configured:
-        return [Path(configured).expanduser()]
-    if env.get("KUBECONFIG"):
-        return [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
-    return [Path(env.get("HOME", "~")).expanduser() / ".kube" / "config"]
 
 
 def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DIR) -> Plan:
@@ -83,48 +65,45 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
 
     context = config.get(f"{c.PROJECT}:kubeContext")
     kubeconfig = config.get(f"{c.PROJECT}:kubeconfig")
-    paths = kubeconfig_paths(env, kubeconfig)
-    if kubeconfig and not paths[0].is_file():
-        problems.append(f"{c.PROJECT}:kubeconfig: {kubeconfig} does not exist")
-    elif context and context not in kube_contexts(paths):
-        where = ", ".join(str(p) for p in paths)
-        problems.append(
-            f"{c.PROJECT}:kubeContext: context {context!r} is not in {where}; "
-            "add it (e.g. with your cloud's get-credentials command) or set kubeconfig"
-        )
-    elif not context and not kubeconfig:
+    # The same check the program makes before registering anything, here before the CLI runs.
+    problems.extend(
+        f"{c.PROJECT}:{key}: {message}"
+        for key, message in kube_access.problems(kubeconfig, context, env)
+    )
+    if not context and not kubeconfig:
         problems.append(f"{c.PROJECT}:kubeContext: not set in {stack_file.name}")
 
-    secrets_from_env: dict[str, str] = {}
-    plain_from_env: dict[str, str] = {}
-    # With a GitHub App the tokens are not needed; the program reads the App's private key from
-    # secret config or from its environment variable itself.
+    tokens_from_env: list[str] = []
+    # With a GitHub App the Git tokens are not needed, the App's private key is.
     app = config.get(f"{c.PROJECT}:gitAuth") == GitAuth.GITHUB_APP
-    app_key = f"{c.PROJECT}:githubAppPrivateKey"
-    if app and app_key not in secure and not env.get(PRIVATE_KEY_ENV):
-        problems.append(
-            f"{app_key}: no App private key; run `pulumi config set --secret githubAppPrivateKey "
-            f"--stack {stack} < key.pem` or export {PRIVATE_KEY_ENV}"
-        )
+    app_key = f"{c.PROJECT}:{APP_PRIVATE_KEY}"
+    if app and app_key not in secure:
+        if env.get(APP_PRIVATE_KEY_ENV):
+            tokens_from_env.append(app_key)
+        else:
+            problems.append(
+                f"{app_key}: no App private key; run `pulumi config set --secret "
+                f"{APP_PRIVATE_KEY} --stack {stack} < key.pem` or export {APP_PRIVATE_KEY_ENV}"
+            )
     for source in TOKENS:
         key, variable, required = source.key, source.env, source.required
-        if app and key in TOKEN_KEYS:
+        if app and key in GIT_TOKENS:
             continue
         full = f"{c.PROJECT}:{key}"
-        if env.get(variable):
-            secrets_from_env[full] = env[variable]
+        if full not in secure and env.get(variable):
+            tokens_from_env.append(full)
         elif full not in secure and required:
             problems.append(
                 f"{full}: no token; run `pulumi config set --secret {key} --stack {stack}` "
                 f"or export {variable}"
             )
         expires = f"{full}Expires"
-        if env.get(source.expires_env):
-            plain_from_env[expires] = env[source.expires_env]
-        elif (full in secure or env.get(variable)) and expires not in config:
+        has_token = full in secure or env.get(variable)
+        if has_token and not config.get(expires) and not env.get(source.expires_env):
             problems.append(
                 f"{expires}: set the token's expiry date (YYYY-MM-DD) in config or {source.expires_env}"
             )
+    problems.extend(_cli_rules(project_dir, stack))
 
     run_env = dict(env)
     url = backend_url(env, project_dir)
@@ -139,36 +118,36 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
     if problems:
         raise PreflightError("cannot run:\n" + "\n".join(f"  - {p}" for p in problems))
     assert pulumi is not None
-    return Plan(
-        pulumi=pulumi, env=run_env, secrets_from_env=secrets_from_env, plain_from_env=plain_from_env
-    )
+    return Plan(pulumi=pulumi, env=run_env, tokens_from_env=tuple(tokens_from_env))
+
+
+def _cli_rules(project_dir: Path, stack: str) -> list[str]:
+    """What the Pulumi CLI would refuse in Pulumi.yaml or the stack file, before it runs."""
+    try:
+        project = cli_config.load_project(
+            cli_config.load_yaml((project_dir / "Pulumi.yaml").read_text()) or {}
+        )
+    except cli_config.ProjectError as error:
+        return error.problems
+    config = cli_config.stack_file_config(project_dir / f"Pulumi.{stack}.yaml")
+    secret = frozenset(f"{c.PROJECT}:{key}" for key in SECRET_KEYS)
+    return cli_config.merge(project, stack, config, secret_keys=secret)[1]
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
-    """The CLI calls of a run, in order (the token values go through stdin, never argv)."""
-    calls = [[plan.pulumi, "stack", "select", "--create", stack]]
-    calls += [
-        [plan.pulumi, "config", "set", "--secret", key, "--stack", stack]
-        for key in plan.secrets_from_env
-    ]
-    calls += [
-        [plan.pulumi, "config", "set", key, value, "--stack", stack]
-        for key, value in plan.plain_from_env.items()
-    ]
+    """The CLI calls of a run, in order: the stack exists before anything uses it."""
     verb = [action, "--diff"] if action == "preview" else [action]
-    calls.append([plan.pulumi, *verb, "--stack", stack, *extra])
-    return calls
+    return [
+        [plan.pulumi, "stack", "select", "--create", stack],
+        [plan.pulumi, *verb, "--stack", stack, *extra],
+    ]
 
 
 def execute(
     plan: Plan, stack: str, action: str, extra: Sequence[str], project_dir: Path = PROJECT_DIR
 ) -> int:
     for call in commands(plan, stack, action, extra):
-        key = call[4] if call[1:4] == ["config", "set", "--secret"] else None
-        value = plan.secrets_from_env[key] if key else None
-        result = subprocess.run(
-            call, cwd=project_dir, env=plan.env, input=value, text=True, check=False
-        )
+        result = subprocess.run(call, cwd=project_dir, env=plan.env, check=False)
         if result.returncode != 0:
             return result.returncode
     return 0

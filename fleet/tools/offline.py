@@ -22,6 +22,8 @@ import yaml
 from pulumi.runtime import mocks, rpc, settings, stack
 
 from fleet.program import conventions as c
+from fleet.program import kube_access
+from fleet.tools import cli_config
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -42,6 +44,7 @@ class Registration:
     protect: bool
     provider: str
     custom: bool
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -114,6 +117,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     protect=request.protect,
                     provider=request.provider,
                     custom=request.custom,
+                    ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response
@@ -137,12 +141,16 @@ def run(
     project: str = c.PROJECT,
     secret_keys: tuple[str, ...] = (),
     preview: bool = True,
+    check_kube_access: bool = False,
 ) -> Recording:
     """Run `program` under mocks with the given full-key config; return what it declared.
 
     Each call gets its own event loop and runtime settings, so runs never leak into each other.
+    There is no cluster here, so the program's check that its kubeconfig and kube context exist
+    is off unless `check_kube_access` asks for it.
     """
     recording = Recording()
+    kube_check = kube_access.ENABLED.set(check_kube_access)
     logger = logging.getLogger(f"fleet.tools.offline.{id(recording)}")
     logger.propagate = False
     logger.addHandler(_WarningLog(recording))
@@ -172,6 +180,7 @@ def run(
     finally:
         settings.reset_options()
         pulumi.runtime.set_all_config({})
+        kube_access.ENABLED.reset(kube_check)
         asyncio.set_event_loop(None)
         loop.close()
     return recording
@@ -188,15 +197,21 @@ def run_main(project_dir: Path, **kwargs: Any) -> Recording:
 
 
 def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
-    """The plain (non-secure) values of `Pulumi.<stack>.yaml`, as the engine hands them to a program."""
+    """The plain (non-secure) values of `Pulumi.<stack>.yaml` with Pulumi.yaml's defaults applied,
+    as the CLI hands them to a program."""
     path = project_dir / f"Pulumi.{stack_name}.yaml"
     document = yaml.load(path.read_text(), Loader=yaml.BaseLoader) or {}
     values: dict[str, str] = {}
     for key, value in (document.get("config") or {}).items():
         if isinstance(value, dict) and "secure" in value:
             continue
-        values[key] = value if isinstance(value, str) else json.dumps(value)
-    return values
+        full = key if ":" in key else f"{c.PROJECT}:{key}"
+        values[full] = value if isinstance(value, str) else json.dumps(value)
+    project_file = project_dir / "Pulumi.yaml"
+    if not project_file.is_file():
+        return values
+    project = cli_config.load_project(cli_config.load_yaml(project_file.read_text()) or {})
+    return cli_config.apply_defaults(project, values)
 
 
 def secure_keys(project_dir: Path, stack_name: str) -> set[str]:

@@ -289,7 +289,7 @@ def offline_config(
         config[full] = _placeholder(key)
         placeheld.append(full)
         expires = f"{full}Expires"
-        if f"{key}Expires" in keys and expires not in config:
+        if f"{key}Expires" in keys and not config.get(expires):
             config[expires] = expiry
             placeheld.append(expires)
     return config, tuple(placeheld)

@@ -2,7 +2,8 @@
 
 The base stack file (e.g. Pulumi.staging.yaml) is read as written, so structured values keep their
 types. Its secure values are dropped (they are encrypted with the base stack's key); the tokens come
-from the environment instead and are set as secrets.
+from the environment instead and reach the program through the workspace's environment, never a
+`pulumi` command line or a stack file.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class ClusterTarget:
 
 
 _PAT = re.compile(r"^(github_pat_|ghp_)[A-Za-z0-9_]+$")
+# The program accepts only fine-grained tokens for Flux's Git secrets (see Tokens in the README).
+_FINE_GRAINED = re.compile(r"^github_pat_[A-Za-z0-9_]+$")
+_FINE_GRAINED_KEYS = frozenset({"platformToken", "appsToken"})
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,14 @@ class Tokens:
 
 @dataclass(frozen=True)
 class StackConfig:
-    """Everything one ephemeral stack is configured with, keys fully qualified (`d1-fleet:...`)."""
+    """Everything one ephemeral stack is configured with.
+
+    `plain` is its config (keys fully qualified, `d1-fleet:...`); `environment` holds the token
+    variables (FLEET_*_TOKEN) the program reads when its config has no token.
+    """
 
     plain: Mapping[str, Any]
-    secret: Mapping[str, str] = field(repr=False)
+    environment: Mapping[str, str] = field(repr=False)
 
 
 def qualified(key: str) -> str:
@@ -93,7 +101,12 @@ def read_tokens(env: Mapping[str, str]) -> Tokens:
             if source.required:
                 problems.append(f"{source.env} and {source.expires_env} must be set")
             continue
-        if not _PAT.match(value):
+        if source.key in _FINE_GRAINED_KEYS and not _FINE_GRAINED.match(value.strip()):
+            problems.append(
+                f"{source.env}: must be a fine-grained GitHub token starting github_pat_ "
+                "(classic ghp_ tokens are not accepted)"
+            )
+        elif not _PAT.match(value.strip()):
             problems.append(f"{source.env}: must be a GitHub token starting github_pat_ or ghp_")
         try:
             date.fromisoformat(expires)
@@ -133,7 +146,8 @@ def derive(
     plain[qualified("clusterName")] = stack_name
     plain[qualified("githubAccessOwner")] = False
     plain.update({qualified(k): v for k, v in tokens.plain.items()})
-    return StackConfig(plain=plain, secret={qualified(k): v for k, v in tokens.secret.items()})
+    variables = {source.key: source.env for source in TOKENS}
+    return StackConfig(plain=plain, environment={variables[k]: v for k, v in tokens.secret.items()})
 
 
 def targets(contexts: list[str], kubeconfigs: list[str]) -> list[ClusterTarget]:

@@ -90,9 +90,11 @@ def bounded(items: Sequence[T], work: Callable[[T], R], parallel: int) -> list[R
 
 
 def configure(stack: FleetStack, config: StackConfig) -> None:
-    """Write the plain config with its types kept, then set the tokens as secrets.
+    """Write the plain config with its types kept, and put the tokens in the workspace's environment.
 
     The stack settings file already holds the secrets provider's salt from `stack init`; it is kept.
+    The tokens go to the `pulumi` process's environment, where the program reads them (as
+    secrets), never to its command line (`set_all_config` would put them there) or the stack file.
     """
     workspace = stack.workspace
     try:
@@ -108,10 +110,7 @@ def configure(stack: FleetStack, config: StackConfig) -> None:
             config=dict(config.plain),
         ),
     )
-    if config.secret:
-        stack.set_all_config(
-            {key: auto.ConfigValue(value, secret=True) for key, value in config.secret.items()}
-        )
+    workspace.env_vars = {**workspace.env_vars, **config.environment}
 
 
 @dataclass

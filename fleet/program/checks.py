@@ -1,0 +1,604 @@
+"""Checks across config keys: combinations the cluster, Flux or the Flux Operator would refuse.
+
+Each check declares the settings it reads and runs whenever those were valid, even when other keys
+were not, so one run lists every problem. A problem names the key the user set (a value left at its
+default is never blamed), and every check over a user list is linear and iterative: a stack with
+thousands of tenants or a long dependency chain gets an answer, not a stall or a RecursionError.
+The table in docs/settings-checks.md lists every check; keep it in step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from fleet.program import app_key, tokens
+from fleet.program import conventions as c
+
+Problem = tuple[str, str]  # (camelCase key, message)
+Check = Callable[["Values"], Iterable[Problem]]
+
+_DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_FLUX_VERSION: Final = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.(?:x|\d+)|x)$")
+_OCI_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_BUCKET: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+_HOST: Final = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+    r"(?::[0-9]{1,5})?$"
+)
+_OCI_PATH_COMPONENT: Final = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+# Controllers that serve the kinds a stack declares, and the Flux minor that first serves each API
+# the stack uses (Flux 2.7 made the image automation API v1; GitRepository and Kustomization v1
+# exist in every Flux the operator supports).
+SOURCE_CONTROLLER: Final = "source-controller"
+KUSTOMIZE_CONTROLLER: Final = "kustomize-controller"
+IMAGE_AUTOMATION_MIN_MINOR: Final = 7
+# Flux 2.9 added AWS authentication for GitRepository (FluxInstance CRD, sync.provider).
+GIT_AWS_PROVIDER_MIN_MINOR: Final = 9
+# Registries the Flux Operator maps to a variant itself; any other needs `fluxVariant`.
+KNOWN_REGISTRIES: Final = (
+    "fluxcd",
+    "ghcr.io/fluxcd",
+    "ghcr.io/controlplaneio-fluxcd/alpine",
+    "ghcr.io/controlplaneio-fluxcd/distroless",
+    "ghcr.io/controlplaneio-fluxcd/distroless-fips",
+    "709825985650.dkr.ecr.us-east-1.amazonaws.com/controlplane/fluxcd",
+)
+# Credential keys of each `gitAuth` mode; the other mode's keys must stay unset.
+GITHUB_APP: Final = "githubApp"
+TOKEN_KEYS: Final = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
+APP_KEYS: Final = ("githubAppId", "githubAppPrivateKey", "githubAppKeyCreated")
+APP_INSTALLATION_KEYS: Final = ("githubAppInstallationId", "githubAppInstallationOwner")
+# Flux 2.6 authenticates as a GitHub App on every API the stack uses (clone, push, commit status);
+# Flux 2.8 finds an installation by its owner.
+APP_MIN_FLUX_MINOR: Final = 6
+APP_OWNER_MIN_FLUX_MINOR: Final = 8
+RESERVED_NAMESPACES: Final = ("flux-system", "default")
+MAX_COMPONENT_NAME: Final = 50  # "<name>-controllers" must stay a DNS-1123 label
+_SHOWN_CYCLE: Final = 8
+
+
+@dataclass(frozen=True)
+class Values:
+    """Settings that passed their own validation, by field name, defaults filled in.
+
+    A key that was missing or invalid is absent, so checks that read it are skipped rather than
+    reporting a consequence of a problem already listed.
+    """
+
+    values: Mapping[str, Any]
+    defaults: Mapping[str, Any]
+    today: date
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def has(self, *names: str) -> bool:
+        return all(name in self.values for name in names)
+
+    def changed(self, name: str) -> bool:
+        """Whether the key holds something other than its default (so the user chose it)."""
+        return name in self.values and self.values[name] != self.defaults.get(name)
+
+
+_CHECKS: list[tuple[tuple[str, ...], Check]] = []
+
+
+def _reads(*names: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        _CHECKS.append((names, check))
+        return check
+
+    return register
+
+
+def run(values: Values) -> list[Problem]:
+    """Every problem of every check whose inputs are valid, in check order."""
+    return [problem for names, check in _CHECKS if values.has(*names) for problem in check(values)]
+
+
+def flux_minor(version: str) -> int | None:
+    """The minor of a Flux version or range (2.7.x -> 7); None for a major-only range (2.x)."""
+    match = _FLUX_VERSION.match(version)
+    minor = match.group("minor") if match else None
+    return int(minor) if minor is not None else None
+
+
+def split_component(entry: str) -> tuple[str, tuple[str, ...]]:
+    """'name: dep, dep' -> (name, (dep, dep))."""
+    name, _, deps = entry.partition(":")
+    return name.strip(), tuple(d.strip() for d in deps.split(",") if d.strip())
+
+
+def duplicates(items: Iterable[str]) -> list[str]:
+    """Items listed more than once, in order of first appearance."""
+    counts = Counter(items)
+    return [item for item, n in counts.items() if n > 1]
+
+
+@_reads("kube_context", "kubeconfig")
+def _cluster_access(v: Values) -> Iterator[Problem]:
+    if not v["kube_context"] and not v["kubeconfig"]:
+        yield (
+            "kubeContext",
+            "set kubeContext (or kubeconfig) so this stack can only reach its own cluster",
+        )
+
+
+@_reads("github_access_owner", "bot_username", "git_auth")
+def _owner_needs_bot(v: Values) -> Iterator[Problem]:
+    # With a GitHub App there is no bot account: the App's installation gets the repositories.
+    if v["github_access_owner"] and not v["bot_username"] and v["git_auth"] != GITHUB_APP:
+        yield ("botUsername", "required when githubAccessOwner is true")
+
+
+@_reads("bot_push_access", "merge_teams", "git_auth")
+def _branch_protection_needs_merge_teams(v: Values) -> Iterator[Problem]:
+    # App mode refuses branchProtection itself (app_refuses_branch_protection).
+    if v["git_auth"] == GITHUB_APP:
+        return
+    if v["bot_push_access"] == "branchProtection" and not v["merge_teams"]:
+        yield (
+            "mergeTeams",
+            "required with botPushAccess branchProtection: only the listed teams and the bot may "
+            "push (merging a pull request is a push)",
+        )
+
+
+@_reads("deletion_policy", "flux_version")
+def _deletion_policy_needs_flux_version(v: Values) -> Iterator[Problem]:
+    minor = flux_minor(v["flux_version"])
+    if (
+        v["deletion_policy"] == "WaitForTermination"
+        and minor is not None
+        and minor < c.WAIT_FOR_TERMINATION_MIN_MINOR
+    ):
+        yield ("deletionPolicy", "WaitForTermination requires Flux 2.6 or later")
+
+
+@_reads("enterprise_token", "enterprise_token_expires")
+def _enterprise_pair(v: Values) -> Iterator[Problem]:
+    if (v["enterprise_token"] is None) != (v["enterprise_token_expires"] is None):
+        yield ("enterpriseTokenExpires", "enterpriseToken and its expiry date go together")
+
+
+@_reads()
+def _expired_tokens(v: Values) -> Iterator[Problem]:
+    dates = {
+        name: v.values.get(f"{name}_token_expires") for name in ("platform", "apps", "enterprise")
+    }
+    report = tokens.report(dates, warning_days=0, today=v.today)
+    for problem in report.expired:
+        key, _, message = problem.partition(": ")
+        yield (key, message)
+
+
+def required_credential_keys(git_auth: str) -> tuple[str, ...]:
+    """The credential keys a stack with this `gitAuth` must set."""
+    return APP_KEYS if git_auth == GITHUB_APP else TOKEN_KEYS
+
+
+def _field(key: str) -> str:
+    return re.sub(r"[A-Z]", lambda m: f"_{m.group().lower()}", key)
+
+
+@_reads("git_auth")
+def _credentials_for_mode(v: Values) -> Iterator[Problem]:
+    # A key that is absent from the values was invalid and is reported already; None is unset.
+    mode = v["git_auth"]
+    for key in required_credential_keys(mode):
+        if _field(key) in v.values and v[_field(key)] is None:
+            yield (
+                key,
+                "missing required key" + (f" with gitAuth {mode}" if mode == GITHUB_APP else ""),
+            )
+    other = TOKEN_KEYS if mode == GITHUB_APP else (*APP_KEYS, *APP_INSTALLATION_KEYS)
+    for key in other:
+        if v.values.get(_field(key)) is not None:
+            yield (key, f"not allowed with gitAuth {mode}; unset it (token and App keys never mix)")
+
+
+@_reads("git_auth", "github_app_installation_id", "github_app_installation_owner")
+def _one_installation(v: Values) -> Iterator[Problem]:
+    given = [key for key in APP_INSTALLATION_KEYS if v[_field(key)] is not None]
+    if v["git_auth"] == GITHUB_APP and len(given) != 1:
+        yield (
+            "githubAppInstallationId",
+            "set exactly one of githubAppInstallationId or githubAppInstallationOwner"
+            + (" (both are set)" if given else ""),
+        )
+
+
+@_reads("git_auth", "flux_version")
+def _app_needs_flux_version(v: Values) -> Iterator[Problem]:
+    minor = flux_minor(v["flux_version"])
+    if v["git_auth"] == GITHUB_APP and minor is not None and minor < APP_MIN_FLUX_MINOR:
+        yield (
+            "fluxVersion",
+            f"{v['flux_version']!r} is too old for gitAuth githubApp, which needs Flux "
+            f"2.{APP_MIN_FLUX_MINOR} or later (App auth on every Flux API); allowed: fluxVersion "
+            f"2.{APP_MIN_FLUX_MINOR}.x or later, or gitAuth token",
+        )
+
+
+@_reads("git_auth", "github_app_installation_owner", "flux_version")
+def _installation_owner_needs_flux_version(v: Values) -> Iterator[Problem]:
+    minor = flux_minor(v["flux_version"])
+    if (
+        v["git_auth"] == GITHUB_APP
+        and v["github_app_installation_owner"] is not None
+        and minor is not None
+        and minor < APP_OWNER_MIN_FLUX_MINOR
+    ):
+        yield (
+            "githubAppInstallationOwner",
+            f"needs Flux 2.{APP_OWNER_MIN_FLUX_MINOR} or later, but fluxVersion is "
+            f"{v['flux_version']!r}; set githubAppInstallationId instead",
+        )
+
+
+@_reads("git_auth", "github_access_owner", "github_app_installation_owner")
+def _owner_stack_needs_installation_id(v: Values) -> Iterator[Problem]:
+    if (
+        v["git_auth"] == GITHUB_APP
+        and v["github_access_owner"]
+        and v["github_app_installation_owner"] is not None
+    ):
+        yield (
+            "githubAppInstallationOwner",
+            "the githubAccessOwner stack grants the installation its repositories by id; "
+            "set githubAppInstallationId instead",
+        )
+
+
+@_reads("git_auth", "bot_push_access")
+def _app_refuses_branch_protection(v: Values) -> Iterator[Problem]:
+    if v["git_auth"] == GITHUB_APP and v["bot_push_access"] == "branchProtection":
+        yield (
+            "botPushAccess",
+            "branchProtection names a team; with gitAuth githubApp use rulesetBypass or none",
+        )
+
+
+@_reads("git_auth", "sync_kind", "sync_provider", "sync_pull_secret")
+def _app_sync(v: Values) -> Iterator[Problem]:
+    if v["git_auth"] != GITHUB_APP or v["sync_kind"] != "GitRepository":
+        return
+    if v["sync_provider"] not in (None, "github"):
+        yield ("syncProvider", "with gitAuth githubApp a GitRepository sync uses provider github")
+    if v["sync_pull_secret"] is None:
+        yield (
+            "syncPullSecret",
+            "required with gitAuth githubApp: the secret holding the App's data, e.g. flux-system",
+        )
+
+
+@_reads("git_auth", "github_app_key_created")
+def _app_key_created(v: Values) -> Iterator[Problem]:
+    created = v["github_app_key_created"]
+    if v["git_auth"] == GITHUB_APP and created is not None:
+        for problem in app_key.KeyAge.of(created, 1, v.today).problems:
+            key, _, message = problem.partition(": ")
+            yield (key, message)
+
+
+@_reads("flux_version", "flux_components", "image_automation")
+def _components_need_flux_version(v: Values) -> Iterator[Problem]:
+    minor = flux_minor(v["flux_version"])
+    if minor is None:
+        return
+    if "source-watcher" in v["flux_components"] and minor < c.SOURCE_WATCHER_MIN_MINOR:
+        # Blame what the user chose: the version when the component list is the default one.
+        key = "fluxComponents" if v.changed("flux_components") else "fluxVersion"
+        yield (
+            key,
+            f"fluxVersion {v['flux_version']!r} is too old for source-watcher (in fluxComponents"
+            f"{'' if v.changed('flux_components') else ' by default'}), which needs Flux "
+            f"2.{c.SOURCE_WATCHER_MIN_MINOR} or later; allowed: fluxVersion "
+            f"2.{c.SOURCE_WATCHER_MIN_MINOR}.x or later, or fluxComponents without source-watcher",
+        )
+    if v["image_automation"] and minor < IMAGE_AUTOMATION_MIN_MINOR:
+        yield (
+            "imageAutomation",
+            f"true needs Flux 2.{IMAGE_AUTOMATION_MIN_MINOR} or later (ImageUpdateAutomation "
+            f"{c.IMAGE_AUTOMATION_API}), but fluxVersion is {v['flux_version']!r}; allowed: "
+            f"fluxVersion 2.{IMAGE_AUTOMATION_MIN_MINOR}.x or later, or imageAutomation false",
+        )
+
+
+@_reads("flux_components", "tenants", "platform_components", "image_automation", "sync_kind")
+def _kinds_need_controllers(v: Values) -> Iterator[Problem]:
+    components = set(v["flux_components"])
+    # GitRepository flux-infra is always declared; Kustomizations come with components, tenants,
+    # image automation and a FluxInstance sync.
+    needs = {SOURCE_CONTROLLER: "GitRepository flux-infra"}
+    kustomizations = [
+        what
+        for what, present in (
+            ("platformComponents", bool(v["platform_components"])),
+            ("tenants", bool(v["tenants"])),
+            ("imageAutomation", v["image_automation"]),
+            ("syncKind", v["sync_kind"] is not None),
+        )
+        if present
+    ]
+    if kustomizations:
+        needs[KUSTOMIZE_CONTROLLER] = "the Kustomizations of " + ", ".join(kustomizations)
+    for controller, reason in needs.items():
+        if controller not in components:
+            yield (
+                "fluxComponents",
+                f"{controller} is missing; the stack declares {reason}, which {controller} "
+                f"serves; allowed: a list that includes {controller}",
+            )
+
+
+@_reads("flux_components")
+def _unique_components(v: Values) -> Iterator[Problem]:
+    for name in duplicates(v["flux_components"]):
+        yield ("fluxComponents", f"component {name!r} is listed more than once")
+
+
+@_reads("runtime_info")
+def _unique_runtime_keys(v: Values) -> Iterator[Problem]:
+    for key in duplicates(entry.partition("=")[0] for entry in v["runtime_info"]):
+        yield ("runtimeInfo", f"key {key!r} is set more than once; allowed: each key once")
+
+
+@_reads("flux_registry", "flux_variant")
+def _registry_needs_variant(v: Values) -> Iterator[Problem]:
+    registry = v["flux_registry"].rstrip("/")
+    if v["flux_variant"] is None and registry not in KNOWN_REGISTRIES:
+        yield (
+            "fluxRegistry",
+            f"{registry!r} is not a registry the Flux Operator knows the variant of; allowed: "
+            f"{', '.join(KNOWN_REGISTRIES)}, or any registry together with fluxVariant",
+        )
+
+
+_SYNC_KEYS: Final = {
+    "sync_kind": "syncKind",
+    "sync_url": "syncUrl",
+    "sync_ref": "syncRef",
+    "sync_path": "syncPath",
+}
+
+
+@_reads(*_SYNC_KEYS, "sync_provider", "sync_pull_secret")
+def _sync_complete(v: Values) -> Iterator[Problem]:
+    given = [v[name] for name in (*_SYNC_KEYS, "sync_provider", "sync_pull_secret")]
+    if any(value is not None for value in given):
+        for name, key in _SYNC_KEYS.items():
+            if not v[name]:
+                yield (key, "required when the FluxInstance syncs")
+
+
+@_reads("sync_kind", "sync_provider", "flux_version")
+def _sync_provider(v: Values) -> Iterator[Problem]:
+    kind, provider = v["sync_kind"], v["sync_provider"]
+    if provider == "github" and kind not in (None, "GitRepository"):
+        yield ("syncProvider", "sync.provider 'github' is only supported for GitRepository")
+    if provider == "gcp" and kind == "GitRepository":
+        yield ("syncProvider", "sync.provider 'gcp' is only supported for OCIRepository and Bucket")
+    minor = flux_minor(v["flux_version"])
+    if (
+        provider == "aws"
+        and kind == "GitRepository"
+        and minor is not None
+        and minor < GIT_AWS_PROVIDER_MIN_MINOR
+    ):
+        yield (
+            "syncProvider",
+            f"'aws' for a GitRepository needs Flux 2.{GIT_AWS_PROVIDER_MIN_MINOR} or later, but "
+            f"fluxVersion is {v['flux_version']!r}; allowed: generic, azure or github",
+        )
+
+
+@_reads("sync_kind", "sync_url", "sync_provider")
+def _sync_url(v: Values) -> Iterator[Problem]:
+    kind, url = v["sync_kind"], v["sync_url"]
+    if not kind or not url:
+        return
+    fits, allowed = _sync_url_fits(kind, url, v["sync_provider"])
+    if not fits:
+        yield ("syncUrl", f"{url!r} does not fit syncKind {kind}; allowed: {allowed}")
+
+
+def _sync_url_fits(kind: str, url: str, provider: str | None) -> tuple[bool, str]:
+    """Whether a sync URL fits its source kind (and provider), and what would."""
+    parts = urlsplit(url)
+    if kind == "GitRepository":
+        return parts.scheme in ("http", "https", "ssh") and bool(parts.netloc), (
+            "an http://, https:// or ssh:// Git URL such as https://github.com/org/repo.git or "
+            "ssh://git@github.com/org/repo.git (the GitRepository API refuses scp-like "
+            "git@host:path)"
+        )
+    if kind == "OCIRepository":
+        return url.startswith("oci://") and _oci_repository(url.removeprefix("oci://")), (
+            "oci:// and a repository such as oci://ghcr.io/org/fleet, without a tag "
+            "(the tag goes in syncRef)"
+        )
+    if provider == "azure":
+        return parts.scheme == "https" and bool(parts.netloc), (
+            "the https:// URL of the Azure storage account, "
+            "e.g. https://account.blob.core.windows.net"
+        )
+    return bool(_HOST.match(url)), (
+        "a bucket endpoint host with an optional port and no scheme, "
+        "e.g. s3.amazonaws.com or minio.example.com:9000"
+    )
+
+
+def _oci_repository(reference: str) -> bool:
+    """host[:port]/path with lowercase path components, and no tag or digest."""
+    host, _, path = reference.partition("/")
+    return registry_host_ok(host) and bool(path) and registry_path_ok(path)
+
+
+def registry_host_ok(host: str) -> bool:
+    """A registry host name with an optional port, as in an image reference."""
+    return bool(_HOST.match(host))
+
+
+def registry_path_ok(path: str) -> bool:
+    """An image repository path (lowercase components), or none."""
+    return not path or all(_OCI_PATH_COMPONENT.match(part) for part in path.split("/"))
+
+
+def oci_reference_ok(reference: str) -> bool:
+    """host[:port]/path with an optional :tag and an optional @sha256:digest."""
+    name, _, digest = reference.partition("@")
+    if digest and not re.fullmatch(r"sha256:[a-f0-9]{64}", digest):
+        return False
+    host, _, rest = name.partition("/")
+    path, tag = rest, ""
+    if ":" in rest.rsplit("/", 1)[-1]:
+        path, _, tag = rest.rpartition(":")
+    if tag and not _OCI_TAG.match(tag):
+        return False
+    return registry_host_ok(host) and bool(path) and registry_path_ok(path)
+
+
+@_reads("sync_kind", "sync_ref")
+def _sync_ref(v: Values) -> Iterator[Problem]:
+    kind, ref = v["sync_kind"], v["sync_ref"]
+    if not kind or not ref:
+        return
+    if kind == "GitRepository":
+        if not ref.startswith("refs/") or not git_ref_ok(ref):
+            yield (
+                "syncRef",
+                f"{ref!r} is not a full Git ref; allowed: refs/heads/<branch>, refs/tags/<tag> "
+                "or another full ref (the operator passes it to GitRepository spec.ref.name)",
+            )
+    elif kind == "OCIRepository":
+        if not _OCI_TAG.match(ref):
+            yield (
+                "syncRef",
+                f"{ref!r} is not an OCI tag; allowed: letters, digits, '_', '.' and '-', at most "
+                "128 characters, not starting with '.' or '-', e.g. latest or v1.2.3",
+            )
+    elif not _BUCKET.match(ref):
+        yield (
+            "syncRef",
+            f"{ref!r} is not a bucket name; allowed: 3 to 63 lowercase letters, digits, '.', '_' "
+            "and '-', starting and ending with a letter or digit",
+        )
+
+
+@_reads("sync_path")
+def _sync_path(v: Values) -> Iterator[Problem]:
+    path = v["sync_path"]
+    if path and ".." in path.split("/"):
+        yield (
+            "syncPath",
+            f"{path!r} leaves the source; allowed: a path inside it, e.g. clusters/staging",
+        )
+
+
+def git_ref_ok(ref: str) -> bool:
+    """Whether `ref` is a valid Git ref name (git check-ref-format's rules)."""
+    if not ref or ref.startswith("/") or ref.endswith(("/", ".", ".lock")) or ref == "@":
+        return False
+    if any(token in ref for token in ("..", "//", "@{")):
+        return False
+    if any(ch.isspace() or ch in "~^:?*[\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in ref):
+        return False
+    return not any(part.startswith(".") or part.endswith(".lock") for part in ref.split("/"))
+
+
+@_reads("tenants", "image_automation")
+def _tenants(v: Values) -> Iterator[Problem]:
+    tenants = v["tenants"]
+    for name in duplicates(tenants):
+        yield ("tenants", f"tenant {name!r} is listed more than once")
+    for name in tenants:
+        if name in RESERVED_NAMESPACES or name.startswith("kube-"):
+            yield (
+                "tenants",
+                f"tenant {name!r} is a reserved namespace "
+                "(flux-system, default and kube-* are not allowed)",
+            )
+    if v["image_automation"] and c.APPS_UPDATE_NAMESPACE in set(tenants):
+        yield (
+            "tenants",
+            f"tenant {c.APPS_UPDATE_NAMESPACE!r} is the image automation namespace",
+        )
+
+
+@_reads("platform_components")
+def _platform_components(v: Values) -> Iterator[Problem]:
+    entries: tuple[str, ...] = v["platform_components"]
+    parsed = [split_component(entry) for entry in entries]
+    names = {name for name, _ in parsed}
+    problems: list[Problem] = []
+    for (name, deps), entry in zip(parsed, entries, strict=True):
+        if not all(_DNS1123_LABEL.match(n) and len(n) <= MAX_COMPONENT_NAME for n in (name, *deps)):
+            problems.append(
+                (
+                    "platformComponents",
+                    f"{entry!r}: allowed: 'name' or 'name: dependency, ...' with DNS-1123 label "
+                    f"names of at most {MAX_COMPONENT_NAME} characters",
+                )
+            )
+            continue
+        problems.extend(
+            (
+                "platformComponents",
+                f"component {name!r} depends on {dep!r}, which is not a configured component",
+            )
+            for dep in deps
+            if dep not in names
+        )
+    problems.extend(
+        ("platformComponents", f"component {name!r} is listed more than once")
+        for name in duplicates(name for name, _ in parsed)
+    )
+    if not problems:
+        cycle = find_cycle({name: deps for name, deps in parsed})
+        if cycle:
+            problems.append(("platformComponents", "dependency cycle: " + _show_cycle(cycle)))
+    yield from problems
+
+
+def find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str] | None:
+    """A dependency cycle as a path of names (first == last), or None.
+
+    Iterative depth-first search: linear in nodes and edges, and no recursion limit to hit on a
+    long chain.
+    """
+    done: set[str] = set()
+    for root in graph:
+        if root in done:
+            continue
+        path = [root]
+        on_path = {root: 0}
+        pending = [iter(graph.get(root, ()))]
+        while pending:
+            dep = next(pending[-1], None)
+            if dep is None:
+                node = path.pop()
+                del on_path[node]
+                done.add(node)
+                pending.pop()
+            elif dep in on_path:
+                return [*path[on_path[dep] :], dep]
+            elif dep not in done:
+                on_path[dep] = len(path)
+                path.append(dep)
+                pending.append(iter(graph.get(dep, ())))
+    return None
+
+
+def _show_cycle(cycle: list[str]) -> str:
+    if len(cycle) <= _SHOWN_CYCLE:
+        return " -> ".join(cycle)
+    head = " -> ".join(cycle[: _SHOWN_CYCLE // 2])
+    tail = " -> ".join(cycle[-2:])
+    return f"{head} -> ... -> {tail} ({len(cycle) - 1} components)"

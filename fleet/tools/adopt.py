@@ -1,0 +1,302 @@
+"""Adopt a running cluster: a `pulumi import` file written from the program's own declarations.
+
+Since pulumi-kubernetes 4.29 creating an object that already exists fails with AlreadyExists at
+`up` (the preview stays green), and a cluster bootstrapped the d1 way already holds most of what a
+stack declares; in GitHub the bot team, its grants and branch rules exist too. Instead of a
+hand-written list, the real program runs offline (`fleet.tools.offline`, placeholder tokens) and
+every resource it registers becomes an entry of Pulumi's import file (`pulumi import --file`):
+type, logical name, parent and provider, and the id its provider reads the live object by.
+
+Import ids, as each provider parses them:
+- Kubernetes objects and the Helm release: `<namespace>/<name>`, or `<name>` when cluster-scoped;
+- github Team: the team's slug; TeamMembership and TeamRepository: `<team slug>:<user|repo>`;
+  BranchProtection: `<repository>:<pattern>`; RepositoryRuleset: `<repository>:<ruleset id>`,
+  which only GitHub knows (given with `--ruleset-id`, otherwise left out and reported);
+  AppInstallationRepository (GitHub App mode): `<installation id>:<repository>`.
+
+Components are entries with `component: true` and no id; providers are referenced through
+`nameTable` by their URN, so they must be in the stack first (`pulumi up --target <provider>`,
+which `--run` does before `pulumi import`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+from fleet.program import conventions as c
+from fleet.program import settings as s
+from fleet.tools import deploy, offline, render
+
+PROVIDER_PREFIX: Final = "pulumi:providers:"
+HELM_RELEASE: Final = offline.HELM_RELEASE
+# Python SDK distribution of each provider package, for the plugin version of every entry.
+SDKS: Final = {"kubernetes": "pulumi_kubernetes", "github": "pulumi_github"}
+
+
+class AdoptError(Exception):
+    """The import file cannot be written (unknown stack, invalid config, a bad --ruleset-id)."""
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """The import file's document, the provider URNs it needs in state, and what it left out."""
+
+    document: dict[str, Any]
+    providers: tuple[str, ...]
+    skipped: tuple[str, ...] = field(default=())
+
+    def text(self) -> str:
+        return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
+
+
+def team_slug(name: str) -> str:
+    """The slug GitHub derives from a team name (lower case, other characters as '-')."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.lower()).strip("-")
+
+
+def kubernetes_id(inputs: Mapping[str, Any]) -> str:
+    """`<namespace>/<name>`, or `<name>` for a cluster-scoped object."""
+    meta = inputs.get("metadata") or {}
+    name, namespace = str(meta["name"]), meta.get("namespace")
+    return f"{namespace}/{name}" if namespace else name
+
+
+def engine_urn(recording: offline.Recording, resource: offline.Registration, stack: str) -> str:
+    """The URN the engine gives `resource`: the type chain of its parents below the stack."""
+    by_urn = {r.urn: r for r in recording.resources}
+    types = [resource.type]
+    owner = by_urn.get(resource.parent)
+    while owner is not None:
+        types.append(owner.type)
+        owner = by_urn.get(owner.parent)
+    return f"urn:pulumi:{stack}::{c.PROJECT}::{'$'.join(reversed(types))}::{resource.name}"
+
+
+def import_id(
+    resource: offline.Registration,
+    recording: offline.Recording,
+    ruleset_ids: Mapping[str, str],
+) -> str | None:
+    """The id `resource`'s provider imports it by; None when only GitHub knows it."""
+    inputs = render.plain(resource.inputs)
+    if resource.type == HELM_RELEASE:
+        return f"{inputs['namespace']}/{inputs['name']}"
+    if resource.type.startswith("kubernetes:"):
+        return kubernetes_id(inputs)
+    if resource.type.startswith("github:"):
+        return _github_id(resource, inputs, recording, ruleset_ids)
+    raise AdoptError(f"no import id known for {resource.type} ({resource.name})")
+
+
+def _github_id(
+    resource: offline.Registration,
+    inputs: Mapping[str, Any],
+    recording: offline.Recording,
+    ruleset_ids: Mapping[str, str],
+) -> str | None:
+    if resource.type == "github:index/team:Team":
+        return team_slug(str(inputs["name"]))
+    if resource.type in (
+        "github:index/teamMembership:TeamMembership",
+        "github:index/teamRepository:TeamRepository",
+    ):
+        (team,) = recording.of_type("github:index/team:Team")
+        other = inputs.get("username") or inputs["repository"]
+        return f"{team_slug(str(render.plain(team.inputs)['name']))}:{other}"
+    if resource.type == "github:index/appInstallationRepository:AppInstallationRepository":
+        return f"{inputs['installationId']}:{inputs['repository']}"
+    if resource.type == "github:index/branchProtection:BranchProtection":
+        return f"{inputs['repositoryId']}:{inputs['pattern']}"
+    if resource.type == "github:index/repositoryRuleset:RepositoryRuleset":
+        found = ruleset_ids.get(str(inputs["repository"]))
+        return f"{inputs['repository']}:{found}" if found else None
+    raise AdoptError(f"no import id known for {resource.type} ({resource.name})")
+
+
+def _reference_names(recording: offline.Recording) -> dict[str, str]:
+    """A unique reference name per resource: its logical name, suffixed by its type when taken.
+
+    A component and its child may share a logical name (a tenant and its namespace kit), which
+    their different types keep apart in the URN; inside the file, `name` must be unique.
+    """
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for r in recording.resources:
+        name = r.name
+        if name in taken:
+            name = f"{r.name}-{r.type.rsplit(':', 1)[-1].lower()}"
+        while name in taken:
+            name += "-1"
+        taken.add(name)
+        names[r.urn] = name
+    return names
+
+
+def plan(
+    recording: offline.Recording, stack: str, ruleset_ids: Mapping[str, str] | None = None
+) -> ImportPlan:
+    """The import file for everything `recording` declares."""
+    ruleset_ids = ruleset_ids or {}
+    by_urn = {r.urn: r for r in recording.resources}
+    name_table: dict[str, str] = {}
+    providers: list[str] = []
+    entries: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    names = _reference_names(recording)
+    for r in recording.resources:
+        if r.type.startswith(PROVIDER_PREFIX):
+            urn = engine_urn(recording, r, stack)
+            name_table[names[r.urn]] = urn
+            providers.append(urn)
+    for r in recording.resources:
+        if r.type.startswith(PROVIDER_PREFIX):
+            continue
+        entry: dict[str, Any] = {"type": r.type, "name": names[r.urn], "logicalName": r.name}
+        parent = by_urn.get(r.parent)
+        if parent is not None:
+            entry["parent"] = names[parent.urn]
+        if not r.custom:
+            entry["component"] = True
+            entries.append(entry)
+            continue
+        found = import_id(r, recording, ruleset_ids)
+        if found is None:
+            skipped.append(
+                f"{r.type} {r.name}: pass --ruleset-id "
+                f"{render.plain(r.inputs)['repository']}=<id> to adopt an existing ruleset "
+                "(otherwise pulumi up creates it)"
+            )
+            continue
+        entry["id"] = found
+        provider = by_urn.get(r.provider.rsplit("::", 1)[0])
+        if provider is not None:
+            entry["provider"] = names[provider.urn]
+        package = r.type.split(":", 1)[0]
+        if package in SDKS:
+            entry["version"] = metadata.version(SDKS[package])
+        entries.append(entry)
+    return ImportPlan(
+        document={"nameTable": name_table, "resources": entries},
+        providers=tuple(providers),
+        skipped=tuple(skipped),
+    )
+
+
+def plan_stack(
+    project_dir: Path, stack: str, ruleset_ids: Mapping[str, str] | None = None
+) -> ImportPlan:
+    """Run the project's `__main__.py` for `stack` offline and plan the import of what it declares."""
+    try:
+        config, _ = render.offline_config(project_dir, stack)
+    except render.RenderError as error:
+        raise AdoptError(str(error)) from None
+    secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS))
+    try:
+        recording = offline.run_main(
+            project_dir, config=config, stack_name=stack, secret_keys=secret_keys
+        )
+    except offline.ProgramError as failed:
+        raise AdoptError(f"stack {stack}: {failed.error}") from None
+    return plan(recording, stack, ruleset_ids)
+
+
+def import_commands(pulumi: str, stack: str, plan_: ImportPlan, path: Path) -> list[list[str]]:
+    """The providers into state first (the file references them), then the import itself.
+
+    Imported resources are protected until the next `pulumi up` applies the program's own
+    `protect`; no code is generated (the Flux kinds are not in the provider schema, and the
+    program already declares every resource).
+    """
+    targets = [arg for urn in plan_.providers for arg in ("--target", urn)]
+    return [
+        [pulumi, "up", "--stack", stack, "--yes", "--skip-preview", *targets],
+        [
+            pulumi,
+            "import",
+            "--stack",
+            stack,
+            "--file",
+            str(path),
+            "--yes",
+            "--protect=true",
+            "--generate-code=false",
+        ],
+    ]
+
+
+def parse_ruleset_ids(values: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for value in values:
+        repo, sep, ruleset = value.partition("=")
+        if not sep or not repo or not ruleset.isdigit():
+            raise AdoptError(f"--ruleset-id {value!r}: expected REPOSITORY=NUMERIC_ID")
+        found[repo] = ruleset
+    return found
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stack", help="stack name: adopts what Pulumi.<stack>.yaml declares")
+    parser.add_argument(
+        "--out", type=Path, help="import file to write (default: adopt-<stack>.json)"
+    )
+    parser.add_argument(
+        "--ruleset-id",
+        action="append",
+        default=[],
+        metavar="REPO=ID",
+        help="id of an existing repository ruleset to adopt (gh api repos/OWNER/REPO/rulesets)",
+    )
+    parser.add_argument(
+        "--run",
+        action="store_true",
+        help="after writing the file, put the providers in the stack and run pulumi import",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=deploy.PROJECT_DIR,
+        help="folder with __main__.py and the Pulumi.<stack>.yaml files (default: this checkout)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the import file; with --run, also import (exit code of the Pulumi CLI)."""
+    try:
+        plan_ = plan_stack(args.project_dir, args.stack, parse_ruleset_ids(args.ruleset_id))
+    except AdoptError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out: Path = args.out or Path(f"adopt-{args.stack}.json")
+    out.write_text(plan_.text())
+    adopted = sum(1 for e in plan_.document["resources"] if "id" in e)
+    print(f"{args.stack}: wrote {out}: {adopted} resources to import (ids from the program)")
+    for note in plan_.skipped:
+        print(f"{args.stack}: not imported: {note}")
+    if not args.run:
+        print(f"{args.stack}: import with: python -m fleet adopt {args.stack} --run (see README)")
+        return 0
+    try:
+        preflight = deploy.preflight(args.stack, dict(os.environ), args.project_dir)
+    except deploy.PreflightError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # The stack is selected (or created) first, exactly as `up` does; tokens stay in the
+    # environment the CLI runs the program with.
+    setup = deploy.commands(preflight, args.stack, "up", [])[:-1]
+    for call in [*setup, *import_commands(preflight.pulumi, args.stack, plan_, out.resolve())]:
+        result = subprocess.run(
+            call, cwd=args.project_dir, env=preflight.env, text=True, check=False
+        )
+        if result.returncode != 0:
+            return result.returncode
+    return 0

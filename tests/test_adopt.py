@@ -1,0 +1,235 @@
+"""`python -m fleet adopt`: the import file against Pulumi's import file format, its ids against the
+objects the program declares, and the URNs it would produce against the committed URN lists.
+
+The format rules are those `pulumi import --file` enforces (pkg/cmd/pulumi/operations/import.go,
+parseImportFile): known keys only, a type and a name on every entry, an id on every custom
+resource and none on a component, parent and provider given as names that resolve through
+`nameTable` or another entry, providers resolving to provider URNs, and unique URNs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet.tools import adopt, offline
+from fleet.tools.cli import main
+from tests.conftest import ROOT, stack_run
+
+SPEC_KEYS = {
+    "type",
+    "name",
+    "id",
+    "parent",
+    "provider",
+    "version",
+    "pluginDownloadUrl",
+    "properties",
+    "component",
+    "remote",
+    "logicalName",
+    "inputs",
+    "outputs",
+    "parameterization",
+    "extension",
+}
+URNS = ROOT / "tests" / "urns"
+
+
+def check_import_file(document: dict[str, Any], stack: str) -> set[str]:
+    """Apply parseImportFile's rules; return the URNs the engine would give the entries."""
+    assert set(document) <= {"nameTable", "resources", "providerInputs"}
+    name_table: dict[str, str] = document["nameTable"]
+    entries: list[dict[str, Any]] = document["resources"]
+    for name, urn in name_table.items():
+        assert urn.startswith(f"urn:pulumi:{stack}::d1-fleet::"), name
+    names = [e.get("name") or e.get("logicalName") for e in entries]
+    assert all(names), "every entry needs a name"
+    assert len(names) == len(set(names)), "every entry needs a unique name"
+    by_name = {e.get("name") or e["logicalName"]: e for e in entries}
+    for entry in entries:
+        assert set(entry) <= SPEC_KEYS, entry
+        assert entry.get("type"), entry
+        if entry.get("remote"):
+            assert entry.get("component"), entry
+        if entry.get("component"):
+            assert "id" not in entry, entry
+        elif not entry["type"].startswith("pulumi:providers:"):
+            assert entry.get("id"), f"{entry['name']}: a custom resource needs an id"
+        for key in ("parent", "provider"):
+            if key in entry:
+                ref = entry[key]
+                assert ref in name_table or ref in by_name, f"{entry['name']}: {key} {ref!r}"
+        if "provider" in entry:
+            ref = entry["provider"]
+            target = name_table.get(ref) or by_name[ref]["type"]
+            assert "pulumi:providers:" in target, f"{entry['name']}: {ref} is not a provider"
+
+    def chain(entry: dict[str, Any]) -> str:
+        parent = entry.get("parent")
+        if parent is None:
+            return str(entry["type"])
+        if parent in by_name:
+            return f"{chain(by_name[parent])}${entry['type']}"
+        return f"{name_table[parent].split('::')[2]}${entry['type']}"
+
+    urns = [
+        f"urn:pulumi:{stack}::d1-fleet::{chain(e)}::{e.get('logicalName') or e['name']}"
+        for e in entries
+    ]
+    assert len(urns) == len(set(urns)), "ambiguous URNs"
+    return set(urns)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-eu"])
+def test_adopt_file_follows_the_import_format_and_yields_the_stack_urns(stack: str) -> None:
+    plan = adopt.plan_stack(ROOT, stack)
+    document = json.loads(plan.text())
+    urns = check_import_file(document, stack)
+    committed = set((URNS / f"{stack}.txt").read_text().splitlines())
+    providers = {u for u in committed if "::pulumi:providers:" in u}
+    # Importing every entry gives the stack exactly the resources `pulumi up` would declare.
+    assert urns == committed - providers
+    assert set(document["nameTable"].values()) == providers == set(plan.providers)
+    assert not plan.skipped
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-eu"])
+def test_adopt_ids_name_the_declared_objects(stack: str) -> None:
+    run = stack_run(stack)
+    plan = adopt.plan(run, stack)
+    ids = {
+        e["logicalName"]: e.get("id")
+        for e in plan.document["resources"]
+        if e["name"] == e["logicalName"]
+    }
+    objects = list(run.kubernetes_objects())
+    assert objects
+    for r in objects:
+        meta = r.inputs["metadata"]
+        expected = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+        assert ids[r.name] == expected, r.name
+    assert ids["cluster-flux-operator-release"] == "flux-system/flux-operator"
+    assert ids["cluster-flux-instance"] == "flux-system/flux"
+    assert ids["cluster-tenant-backend-namespace"] == "backend"
+    assert ids["cluster-tenant-guardrails-oci-sources"] == "flux-apps-oci-helm-repositories"
+    for e in plan.document["resources"]:
+        assert ("id" in e) != bool(e.get("component")), e["name"]
+
+
+def test_adopt_ids_of_the_github_objects() -> None:
+    plan = adopt.plan(stack_run("prod-eu"), "prod-eu")
+    github = {
+        e["name"]: e["id"] for e in plan.document["resources"] if e["type"].startswith("github:")
+    }
+    assert github == {
+        "cluster-github-access-team": "flux-bot",
+        "cluster-github-access-membership": "flux-bot:controlplaneio-fluxcd-bot",
+        "cluster-github-access-d1-infra": "flux-bot:d1-infra",
+        "cluster-github-access-d1-apps": "flux-bot:d1-apps",
+        "cluster-github-access-d1-infra-protection": "d1-infra:main",
+        "cluster-github-access-d1-apps-protection": "d1-apps:main",
+    }
+    providers = {e["provider"] for e in plan.document["resources"] if "provider" in e}
+    assert providers == {"kubernetes", "github"}
+
+
+def test_adopt_rulesets_need_their_github_id() -> None:
+    run = stack_run("prod-eu", {"botPushAccess": "rulesetBypass"})
+    without = adopt.plan(run, "prod-eu")
+    assert len(without.skipped) == 2
+    assert "--ruleset-id d1-infra=<id>" in without.skipped[0] + without.skipped[1]
+    assert not [
+        e for e in without.document["resources"] if e["type"].endswith(":RepositoryRuleset")
+    ]
+    with_ids = adopt.plan(run, "prod-eu", adopt.parse_ruleset_ids(["d1-infra=11", "d1-apps=12"]))
+    rulesets = {
+        e["id"] for e in with_ids.document["resources"] if e["type"].endswith(":RepositoryRuleset")
+    }
+    assert rulesets == {"d1-infra:11", "d1-apps:12"}
+    with pytest.raises(adopt.AdoptError, match="REPOSITORY=NUMERIC_ID"):
+        adopt.parse_ruleset_ids(["d1-infra"])
+
+
+def test_adopt_file_holds_no_values_only_ids(tmp_path: Path) -> None:
+    out = tmp_path / "adopt.json"
+    assert main(["adopt", "staging", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "OFFLINE_RENDER_PLACEHOLDER" not in text
+    for entry in json.loads(text)["resources"]:
+        assert not {"inputs", "outputs", "properties"} & set(entry)
+
+
+def test_team_slug_follows_github() -> None:
+    assert adopt.team_slug("flux-bot") == "flux-bot"
+    assert adopt.team_slug("Flux Bot Team") == "flux-bot-team"
+
+
+def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "calls.log"
+    fake = bin_dir / "pulumi"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n  - name: staging\n")
+    for key, value in {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "KUBECONFIG": str(kubeconfig),
+        "PULUMI_CONFIG_PASSPHRASE": "test",
+        "FLEET_PLATFORM_TOKEN": "github_pat_" + "p" * 82,
+        "FLEET_APPS_TOKEN": "github_pat_" + "a" * 82,
+        "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-01",
+        "FLEET_APPS_TOKEN_EXPIRES": "2099-01-01",
+        "HOME": str(tmp_path),
+    }.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "adopt.json"
+    args = argparse.Namespace(
+        stack="staging", out=out, ruleset_id=[], run=True, project_dir=project
+    )
+    assert adopt.run(args) == 0
+    calls = record.read_text().splitlines()
+    assert calls[0] == "stack select --create staging"
+    up, imported = calls[-2], calls[-1]
+    assert up.startswith("up --stack staging --yes --skip-preview --target ")
+    assert "--target urn:pulumi:staging::d1-fleet::pulumi:providers:kubernetes::kubernetes" in up
+    assert imported == (
+        f"import --stack staging --file {out} --yes --protect=true --generate-code=false"
+    )
+    assert json.loads(out.read_text())["resources"]
+    # Token values reach the CLI through its environment only, never its arguments.
+    assert "github_pat_" not in record.read_text()
+
+
+def test_adopt_unknown_stack_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["adopt", "nope"]) == 2
+    assert "no stack file" in capsys.readouterr().err
+
+
+def test_import_format_check_rejects_what_pulumi_rejects() -> None:
+    good = adopt.plan(stack_run("staging"), "staging").document
+    check_import_file(good, "staging")
+    missing_id = json.loads(json.dumps(good))
+    custom = next(e for e in missing_id["resources"] if "id" in e)
+    del custom["id"]
+    with pytest.raises(AssertionError, match="needs an id"):
+        check_import_file(missing_id, "staging")
+    dangling = json.loads(json.dumps(good))
+    next(e for e in dangling["resources"] if "parent" in e)["parent"] = "nowhere"
+    with pytest.raises(AssertionError, match="parent 'nowhere'"):
+        check_import_file(dangling, "staging")
+    assert offline.HELM_RELEASE == adopt.HELM_RELEASE

@@ -1,0 +1,79 @@
+"""`python -m fleet verify-chart`: cosign is asked for d1's identity and the stack's exact chart.
+
+A stand-in `cosign` records its arguments; that proves the call and the exit codes, not that
+Sigstore verifies (only a run with network access shows that).
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fleet.tools import chart_signature
+from fleet.tools.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fake_cosign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exit_code: int) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "cosign.log"
+    fake = bin_dir / "cosign"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\nexit {exit_code}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    return record
+
+
+def test_verify_chart_asks_cosign_for_d1s_identity_and_the_pinned_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = fake_cosign(tmp_path, monkeypatch, 0)
+    assert main(["verify-chart", "prod-eu"]) == 0
+    args = record.read_text().splitlines()
+    assert args == [
+        "verify",
+        "--certificate-oidc-issuer-regexp",
+        r"^https://token\.actions\.githubusercontent\.com$",
+        "--certificate-identity-regexp",
+        r"^https://github\.com/controlplaneio-fluxcd/charts/\.github/workflows/release\.yml"
+        r"@refs/tags/v\d+\.\d+\.\d+$",
+        "ghcr.io/controlplaneio-fluxcd/charts/flux-operator:0.58.1",
+    ]
+    # The identity accepts the release workflow of a tag, nothing else.
+    subject = re.compile(chart_signature.OIDC_SUBJECT)
+    ok = "https://github.com/controlplaneio-fluxcd/charts/.github/workflows/release.yml@refs/tags/v0.58.1"
+    assert subject.match(ok)
+    assert not subject.match(ok.replace("controlplaneio-fluxcd/charts", "someone/charts"))
+    assert not subject.match(ok.replace("refs/tags/v0.58.1", "refs/heads/main"))
+
+
+def test_verify_chart_fails_when_the_signature_does_not_verify(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_cosign(tmp_path, monkeypatch, 1)
+    assert main(["verify-chart", "staging"]) == 1
+    assert "do not install it" in capsys.readouterr().err
+
+
+def test_verify_chart_without_cosign_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["verify-chart", "staging"]) == 2
+    assert "cosign is not on PATH" in capsys.readouterr().err
+
+
+def test_deploy_verifies_the_chart_before_every_up() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "deploy.yml").read_text())
+    for job in ("staging", "production"):
+        steps = workflow["jobs"][job]["steps"]
+        runs = [str(step.get("run", "")) for step in steps]
+        verify = next(i for i, run in enumerate(runs) if "fleet verify-chart" in run)
+        up = next(i for i, step in enumerate(steps) if step.get("with", {}).get("command") == "up")
+        assert verify < up, job

@@ -1,0 +1,538 @@
+"""Bad configuration through the real `__main__.py`: every class of mistake is refused up front.
+
+Each test runs the program with a stack file and bad values, and checks that the message names the
+key and the value, says what is allowed, leaks no secret, and that nothing was registered.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from fleet.program import settings as s
+from fleet.tools import offline, render
+from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run, token_config
+
+SYNC = {
+    "syncKind": "GitRepository",
+    "syncUrl": "https://github.com/controlplaneio-fluxcd/d1-fleet.git",
+    "syncRef": "refs/heads/main",
+    "syncPath": "clusters/staging",
+}
+
+
+def rejected(
+    stack: str,
+    overrides: dict[str, str],
+    drop: tuple[str, ...] = (),
+    *,
+    check_kube_access: bool = False,
+    secrets: tuple[str, ...] = (),
+) -> list[str]:
+    """The problems the program lists for a config it refuses; asserts nothing was registered."""
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run(stack, overrides, drop, check_kube_access=check_kube_access)
+    message = str(caught.value)
+    assert caught.value.recording.resources == [], "a rejected config registered resources"
+    for secret in (PLATFORM_TOKEN, APPS_TOKEN, *secrets):
+        assert secret not in message, "a secret value appears in the message"
+    assert "invalid stack configuration" in message, message
+    return [line.removeprefix("  - ") for line in message.splitlines() if line.startswith("  - ")]
+
+
+def only(problems: list[str], key: str) -> str:
+    found = [
+        p for p in problems if p.startswith(f"d1-fleet:{key}:") or p.startswith(f"d1-fleet:{key}[")
+    ]
+    assert len(found) == 1, problems
+    return found[0]
+
+
+# Values the cluster, Flux or the Flux Operator would refuse.
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "value", "allowed"),
+    [
+        (
+            {**SYNC, "syncUrl": "git@github.com:acme/d1-fleet.git"},
+            "syncUrl",
+            "git@github.com:acme/d1-fleet.git",
+            "an http://, https:// or ssh:// Git URL",
+        ),
+        (
+            {
+                **SYNC,
+                "syncKind": "OCIRepository",
+                "syncUrl": "https://ghcr.io/acme/fleet",
+                "syncRef": "latest",
+            },
+            "syncUrl",
+            "https://ghcr.io/acme/fleet",
+            "oci:// and a repository",
+        ),
+        (
+            {
+                **SYNC,
+                "syncKind": "OCIRepository",
+                "syncUrl": "oci://ghcr.io/acme/fleet:v1",
+                "syncRef": "v1",
+            },
+            "syncUrl",
+            "oci://ghcr.io/acme/fleet:v1",
+            "without a tag (the tag goes in syncRef)",
+        ),
+        (
+            {
+                **SYNC,
+                "syncKind": "Bucket",
+                "syncUrl": "https://s3.amazonaws.com",
+                "syncRef": "fleet",
+            },
+            "syncUrl",
+            "https://s3.amazonaws.com",
+            "no scheme",
+        ),
+        ({**SYNC, "syncRef": "main"}, "syncRef", "main", "refs/heads/<branch>"),
+        (
+            {
+                **SYNC,
+                "syncKind": "OCIRepository",
+                "syncUrl": "oci://ghcr.io/acme/fleet",
+                "syncRef": "v1 beta",
+            },
+            "syncRef",
+            "v1 beta",
+            "e.g. latest or v1.2.3",
+        ),
+        ({**SYNC, "syncPath": "../other"}, "syncPath", "../other", "a path inside it"),
+        ({"gitBranch": "refs/heads/main"}, "gitBranch", "refs/heads/main", "not a full ref"),
+        ({"botPushBranch": "feature/"}, "botPushBranch", "feature/", "a valid Git branch name"),
+        (
+            {"fluxRegistry": "https://ghcr.io/fluxcd"},
+            "fluxRegistry",
+            "https://ghcr.io/fluxcd",
+            "without a scheme",
+        ),
+        (
+            {"enterpriseRegistry": "GHCR.io/Acme Corp"},
+            "enterpriseRegistry",
+            "GHCR.io/Acme Corp",
+            "lowercase path",
+        ),
+        (
+            {"fluxArtifact": "oci://ghcr.io/x y:latest"},
+            "fluxArtifact",
+            "oci://ghcr.io/x y:latest",
+            "oci://",
+        ),
+        (
+            {"appsRepository": "d1-apps.git"},
+            "appsRepository",
+            "d1-apps.git",
+            "without '.git' ('d1-apps')",
+        ),
+        (
+            {"infraRepository": "https://github.com/acme/d1-infra"},
+            "infraRepository",
+            "https://github.com/acme/d1-infra",
+            "not a URL",
+        ),
+        (
+            {"fleetRepository": "acme/d1-fleet"},
+            "fleetRepository",
+            "acme/d1-fleet",
+            "the owner is githubOwner",
+        ),
+    ],
+)
+def test_values_the_cluster_refuses_are_refused_first(
+    overrides: dict[str, str], key: str, value: str, allowed: str
+) -> None:
+    problem = only(rejected("staging", overrides), key)
+    assert repr(value) in problem, problem
+    assert "allowed: " in problem, problem
+    assert allowed in problem, problem
+
+
+def test_good_sync_sources_of_each_kind_pass() -> None:
+    for sync in (
+        SYNC,
+        {
+            **SYNC,
+            "syncUrl": "ssh://git@github.com/acme/d1-fleet.git",
+            "syncRef": "refs/tags/v1.0.0",
+        },
+        {
+            **SYNC,
+            "syncKind": "OCIRepository",
+            "syncUrl": "oci://ghcr.io/acme/fleet",
+            "syncRef": "latest",
+        },
+        {**SYNC, "syncKind": "Bucket", "syncUrl": "minio.example.com:9000", "syncRef": "fleet"},
+        {
+            **SYNC,
+            "syncKind": "Bucket",
+            "syncProvider": "azure",
+            "syncUrl": "https://acme.blob.core.windows.net",
+            "syncRef": "fleet",
+        },
+    ):
+        run = stack_run("staging", sync)
+        (instance,) = run.of_type("kubernetes:fluxcd.controlplane.io/v1:FluxInstance")
+        assert instance.inputs["spec"]["sync"]["url"] == sync["syncUrl"]
+
+
+# Combinations that cannot work.
+
+
+def test_missing_source_and_kustomize_controllers_blame_flux_components() -> None:
+    problems = rejected("staging", {"fluxComponents": '["helm-controller"]'})
+    found = [p for p in problems if p.startswith("d1-fleet:fluxComponents:")]
+    assert len(found) == 2, problems
+    assert "source-controller is missing; the stack declares GitRepository flux-infra" in found[0]
+    assert "kustomize-controller is missing" in found[1]
+    assert "allowed: a list that includes kustomize-controller" in found[1]
+
+
+def test_empty_component_list_is_refused() -> None:
+    problems = rejected("prod-eu", {"fluxComponents": "[]"})
+    assert any("source-controller is missing" in p for p in problems), problems
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_default_component_too_new_for_the_flux_version_blames_the_version() -> None:
+    problem = only(rejected("prod-eu", {"fluxVersion": "2.6.x"}), "fluxVersion")
+    assert "'2.6.x' is too old for source-watcher (in fluxComponents by default)" in problem
+    assert "needs Flux 2.7 or later" in problem
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_chosen_component_too_new_for_the_flux_version_blames_the_components() -> None:
+    components = '["source-controller", "kustomize-controller", "source-watcher"]'
+    problems = rejected("prod-eu", {"fluxVersion": "2.6.x", "fluxComponents": components})
+    assert "source-watcher" in only(problems, "fluxComponents")
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_image_automation_needs_the_flux_version_of_its_api() -> None:
+    problem = only(rejected("staging", {"fluxVersion": "2.6.x"}), "imageAutomation")
+    assert "needs Flux 2.7 or later (ImageUpdateAutomation image.toolkit.fluxcd.io/v1)" in problem
+    assert "fluxVersion is '2.6.x'" in problem
+
+
+def test_image_automation_gets_its_controllers_even_when_the_list_omits_them() -> None:
+    run = stack_run("staging", {"fluxComponents": '["source-controller", "kustomize-controller"]'})
+    (instance,) = run.of_type("kubernetes:fluxcd.controlplane.io/v1:FluxInstance")
+    assert "image-automation-controller" in instance.inputs["spec"]["components"]
+
+
+def test_git_sync_with_aws_needs_flux_2_9() -> None:
+    problem = only(
+        rejected("prod-eu", {**SYNC, "syncProvider": "aws", "fluxVersion": "2.7.x"}), "syncProvider"
+    )
+    assert "'aws' for a GitRepository needs Flux 2.9 or later" in problem
+
+
+def test_unknown_registry_needs_a_variant() -> None:
+    problem = only(
+        rejected("prod-eu", {"fluxRegistry": "registry.example.com/flux"}), "fluxRegistry"
+    )
+    assert "'registry.example.com/flux'" in problem
+    assert "together with fluxVariant" in problem
+    run = stack_run(
+        "prod-eu", {"fluxRegistry": "registry.example.com/flux", "fluxVariant": "upstream-alpine"}
+    )
+    assert run.resources
+
+
+# Silent surprises.
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestion"),
+    [("tenats", "tenants"), ("fluxVerison", "fluxVersion"), ("KubeContext", "kubeContext")],
+)
+def test_unknown_key_is_an_error_with_the_closest_known_key(typo: str, suggestion: str) -> None:
+    problem = only(rejected("staging", {typo: "value-not-shown"}), typo)
+    assert f"unknown key; did you mean {suggestion!r}?" in problem
+    assert "value-not-shown" not in problem
+
+
+def test_unknown_key_with_nothing_close_lists_where_the_keys_are() -> None:
+    problem = only(rejected("staging", {"zzz": "1"}), "zzz")
+    assert problem == (
+        "d1-fleet:zzz: unknown key; allowed: the keys declared in Pulumi.yaml "
+        "(see Configuration in the README)"
+    )
+
+
+def test_keys_of_other_namespaces_are_left_alone() -> None:
+    assert stack_run("staging", {"kubernetes:context": "elsewhere", "pulumi:tags": "x"}).resources
+
+
+def test_optional_secret_keys_are_known_keys() -> None:
+    assert "githubToken" in s.config_keys()
+    assert "enterpriseToken" in s.config_keys()
+    assert stack_run("prod-eu", {"githubToken": "ghs_" + "g" * 36}).resources
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "tenants",
+            '["backend", "frontend", "backend"]',
+            "tenant 'backend' is listed more than once",
+        ),
+        (
+            "fluxComponents",
+            '["source-controller", "kustomize-controller", "source-controller"]',
+            "component 'source-controller' is listed more than once",
+        ),
+        (
+            "runtimeInfo",
+            '["REGION=eu", "TIER=1", "REGION=us"]',
+            "key 'REGION' is set more than once",
+        ),
+        (
+            "platformComponents",
+            '["monitoring", "monitoring"]',
+            "component 'monitoring' is listed more than once",
+        ),
+    ],
+)
+def test_duplicates_in_keyed_lists_are_errors(key: str, value: str, message: str) -> None:
+    assert message in only(rejected("staging", {key: value}), key)
+
+
+@pytest.mark.parametrize(
+    "padded", [PLATFORM_TOKEN + "\n", f"  {PLATFORM_TOKEN}\t", f"\n{PLATFORM_TOKEN}\r\n"]
+)
+def test_token_whitespace_is_removed_before_it_is_stored(padded: str) -> None:
+    run = stack_run("staging", {"platformToken": padded})
+    secret = run.get("kubernetes:core/v1:Secret", "cluster-credentials-platform")
+    data, wrapped = offline.unwrap_secret(secret.inputs["stringData"])
+    assert wrapped
+    assert data["password"] == data["token"] == PLATFORM_TOKEN
+
+
+def test_token_with_whitespace_inside_is_refused_without_showing_it() -> None:
+    bad = PLATFORM_TOKEN[:20] + " " + PLATFORM_TOKEN[20:]
+    problem = only(rejected("staging", {"platformToken": bad}, secrets=(bad,)), "platformToken")
+    assert problem.startswith("d1-fleet:platformToken: [secret] is invalid")
+
+
+@pytest.mark.parametrize("key", ["platformToken", "appsToken"])
+def test_classic_token_is_refused_for_the_fine_grained_keys_with_the_reason(key: str) -> None:
+    classic = "ghp_" + "c" * 36
+    problem = only(rejected("staging", {key: classic}, secrets=(classic,)), key)
+    assert "a classic personal access token (ghp_...) is not accepted" in problem
+    assert "the apps token is copied into every tenant namespace" in problem
+    assert "allowed: a fine-grained token (github_pat_...)" in problem
+
+
+def test_app_and_oauth_tokens_are_refused_for_the_fine_grained_keys() -> None:
+    token = "ghs_" + "s" * 36
+    problem = only(rejected("staging", {"appsToken": token}, secrets=(token,)), "appsToken")
+    assert "allowed: a fine-grained personal access token" in problem
+
+
+# One run, every problem.
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_cross_key_checks_run_even_when_fields_are_invalid() -> None:
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    problems = rejected(
+        "staging",
+        {
+            "clusterName": "Bad_Name",
+            "platformComponents": '["a: b", "b: a"]',
+            "tenants": '["backend", "kube-system"]',
+            "appsTokenExpires": yesterday,
+            "fluxVersion": "2.6.x",
+            "syncUrl": "https://github.com/acme/x.git",
+            "tenats": '["x"]',
+            "tokenWarningDays": "many",
+        },
+    )
+    keys = {p.split(":")[1].split("[")[0] for p in problems}
+    assert keys >= {
+        "clusterName",
+        "platformComponents",
+        "tenants",
+        "appsToken",
+        "fluxVersion",
+        "imageAutomation",
+        "syncKind",
+        "syncRef",
+        "syncPath",
+        "tenats",
+        "tokenWarningDays",
+    }, problems
+    assert f"the apps token expired on {yesterday}" in only(problems, "appsToken")
+    assert "dependency cycle: a -> b -> a" in only(problems, "platformComponents")
+
+
+def test_a_check_whose_input_is_invalid_is_skipped_not_guessed() -> None:
+    problems = rejected("staging", {"fluxVersion": "latest"})
+    assert len(problems) == 1
+    assert problems[0].startswith("d1-fleet:fluxVersion: 'latest' is invalid")
+
+
+# Messages people understand.
+
+
+@pytest.mark.parametrize("value", ["2027-6-30", "30/06/2027", "2027-02-30", "20270630", "tomorrow"])
+def test_bad_dates_say_yyyy_mm_dd(value: str) -> None:
+    problem = only(rejected("staging", {"appsTokenExpires": value}), "appsTokenExpires")
+    assert (
+        problem
+        == f"d1-fleet:appsTokenExpires: {value!r} is invalid: allowed: a date as YYYY-MM-DD, e.g. 2027-06-30"
+    )
+
+
+@pytest.mark.parametrize(
+    "key", ["tenants", "platformComponents", "fluxComponents", "runtimeInfo", "fluxPatches"]
+)
+def test_a_list_given_as_a_string_asks_for_a_yaml_list(key: str) -> None:
+    problem = only(rejected("staging", {key: "backend, frontend"}), key)
+    assert problem == (
+        f"d1-fleet:{key}: 'backend, frontend' is invalid: "
+        "allowed: a YAML list such as [a, b], not a single string"
+    )
+
+
+# Wording of the validation library, and fragments only a regular expression contains.
+_NOT_PLAIN = (
+    "Input should",
+    "String should",
+    "Value error",
+    "pydantic",
+    "type=",
+    "(?",
+    "[^",
+    "\\d",
+    "\\s",
+    ".*",
+    "{0,",
+    "[a-z",
+    "[A-Z",
+    "[0-9",
+    "$'",
+)
+# Keys that accept any text on their own (the sync ones are checked against syncKind, invalid here).
+_FREE_TEXT = {"kubeContext", "kubeconfig", "automationAuthorName", "syncUrl", "syncRef", "syncPath"}
+
+
+def test_no_message_shows_a_regex_or_validation_library_wording() -> None:
+    bad = {
+        key: "x y\n" if kind != "array" else '[{"a": 1}]' for key, kind in s.config_keys().items()
+    }
+    bad.update(
+        {
+            "tokenWarningDays": "1.5",
+            "fluxReadyTimeoutSeconds": "-3",
+            "botTeam": "",
+            "runtimeInfo": "[1]",
+        }
+    )
+    problems = rejected("staging", bad)
+    named = {p.split(":")[1].split("[")[0] for p in problems}
+    assert named == set(s.config_keys()) - _FREE_TEXT
+    for problem in problems:
+        assert not any(fragment in problem for fragment in _NOT_PLAIN), problem
+        assert "allowed: " in problem, problem
+
+
+def test_missing_kubeconfig_file_is_reported_by_the_program(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.yaml")
+    problem = only(
+        rejected("staging", {"kubeconfig": missing}, check_kube_access=True), "kubeconfig"
+    )
+    assert problem.startswith(f"d1-fleet:kubeconfig: {missing!r} does not exist; allowed:")
+
+
+def _kubeconfig(tmp_path: Path, *contexts: str) -> Path:
+    path = tmp_path / "config"
+    entries = "".join(f"  - name: {c}\n    context: {{cluster: {c}, user: u}}\n" for c in contexts)
+    path.write_text(f"apiVersion: v1\nkind: Config\ncontexts:\n{entries}")
+    return path
+
+
+def test_missing_kube_context_is_reported_by_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path, "kind-a", "prod-us")))
+    problem = only(rejected("staging", {}, check_kube_access=True), "kubeContext")
+    assert "'staging' is not a context in" in problem
+    assert "allowed: a context defined there (kind-a, prod-us)" in problem
+
+
+def test_existing_kube_context_passes_the_program_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(_kubeconfig(tmp_path, "staging")))
+    assert stack_run("staging", check_kube_access=True).resources
+    config = _kubeconfig(tmp_path, "prod-eu")
+    monkeypatch.delenv("KUBECONFIG")
+    assert stack_run("prod-eu", {"kubeconfig": str(config)}, check_kube_access=True).resources
+
+
+def test_offline_render_needs_no_kube_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert render.render_stack(ROOT, "staging", token_config()).objects
+    with pytest.raises(offline.ProgramError):
+        stack_run("staging", check_kube_access=True)
+
+
+# Scale: every check over a user list is linear and iterative.
+
+
+def test_a_5000_long_dependency_chain_passes_and_a_5000_long_cycle_is_a_clean_error() -> None:
+    chain = ["c0", *(f"c{i}: c{i - 1}" for i in range(1, 5000))]
+    settings = s.parse({**_staging_raw(), "platformComponents": chain})
+    assert settings.platform[-1].depends_on == ("c4998",)
+    cycle = ["c0: c4999", *chain[1:]]
+    problem = only(
+        rejected("staging", {"platformComponents": json.dumps(cycle)}), "platformComponents"
+    )
+    assert problem.startswith("d1-fleet:platformComponents: dependency cycle: c0 -> c4999 -> c4998")
+    assert problem.endswith("(5000 components)")
+
+
+def test_checks_over_long_lists_are_linear() -> None:
+    tenants = [f"t{i}" for i in range(50_000)] + ["t7"]
+    components = [f"p{i}" for i in range(20_000)]
+    started = time.monotonic()
+    with pytest.raises(s.ConfigError) as caught:
+        s.parse({**_staging_raw(), "tenants": tenants, "platformComponents": [*components, "p0"]})
+    assert time.monotonic() - started < 5
+    assert caught.value.problems == [
+        "d1-fleet:tenants: tenant 't7' is listed more than once",
+        "d1-fleet:platformComponents: component 'p0' is listed more than once",
+    ]
+
+
+def _staging_raw() -> dict[str, object]:
+    config = {**offline.stack_config(ROOT, "staging"), **token_config()}
+    short = {key.removeprefix("d1-fleet:"): value for key, value in config.items()}
+    # As the program reads it: JSON arrays decoded, Pulumi.yaml's "" defaults left unset.
+    return s.read(short.get, short)
+
+
+def test_unknown_keys_are_found_in_the_config_the_engine_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The Pulumi CLI hands a program its whole config as JSON in PULUMI_CONFIG.
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"d1-fleet:tenats": '["payments"]'}))
+    problem = only(rejected("staging", {}), "tenats")
+    assert "did you mean 'tenants'?" in problem
