@@ -20,6 +20,7 @@ from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, Inst
 from fleet.program.namespace import FluxNamespace
 from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
+from fleet.program.receivers import Endpoint, Receivers, ReceiversArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
 from fleet.program.settings import Settings
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
@@ -38,7 +39,8 @@ class Cluster(pulumi.ComponentResource):
     """GitHub access, credentials, Flux Operator, FluxInstance, runtime info, platform and tenants.
 
     Providers arrive through `opts.providers` (a `kubernetes` one always, a `github` one when the
-    settings make this cluster the owner of the organisation's GitHub objects) and reach every
+    settings make this cluster the owner of the organisation's GitHub objects or give it webhook
+    receivers) and reach every
     resource by parentage, so two clusters in one program never share a provider by accident.
     """
 
@@ -197,6 +199,31 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.receivers: Receivers | None = None
+        if s.receivers:
+            self.receivers = Receivers(
+                f"{name}-receivers",
+                ReceiversArgs(
+                    owner=s.github_owner,
+                    targets=s.receiver_targets,
+                    endpoint=Endpoint(
+                        host=s.receiver_public_host,
+                        ingress=s.receiver_ingress,
+                        ingress_class=s.receiver_ingress_class,
+                        tls_secret=s.receiver_tls_secret,
+                    ),
+                    token_length=s.receiver_token_length,
+                    token_special=s.receiver_token_special,
+                    # The Receiver CRD and the tenant namespaces the receivers live in.
+                    after=[
+                        self.instance,
+                        *(t.kit for t in self.tenants),
+                        *([self.image_automation] if self.image_automation else []),
+                    ],
+                ),
+                opts=child,
+            )
+
         self.cluster_name = pulumi.Output.from_input(s.cluster_name)
         self.environment = pulumi.Output.from_input(s.environment.value)
         self.flux_version = pulumi.Output.from_input(s.flux_version)
@@ -207,8 +234,12 @@ class Cluster(pulumi.ComponentResource):
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output[object]]:
-        """The cluster's outputs under the stack output names."""
+        """The cluster's outputs under the stack output names (receiverUrls only with receivers)."""
+        receivers: dict[str, pulumi.Output[object]] = (
+            {"receiverUrls": self.receivers.urls} if self.receivers else {}
+        )
         return {
+            **receivers,
             "clusterName": self.cluster_name,
             "environment": self.environment,
             "fluxVersion": self.flux_version,
