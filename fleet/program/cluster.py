@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from fleet.program import conventions as c
 from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
-from fleet.program.github_access import GitHubAccess, GitHubAccessArgs
 from fleet.program.image_automation import AutomationArgs, ImageAutomation
 from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
 from fleet.program.namespace import FluxNamespace
@@ -25,6 +25,9 @@ from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
 from fleet.program.settings import Settings
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
+
+if TYPE_CHECKING:
+    from fleet.program.github_access import GitHubAccess
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,12 @@ class Cluster(pulumi.ComponentResource):
 
         self.github_access: GitHubAccess | None = None
         if s.github_access_owner:
+            # Only the owner stack loads the GitHub SDK; the others declare no GitHub object.
+            from fleet.program.github_access import (  # noqa: PLC0415
+                GitHubAccess,
+                GitHubAccessArgs,
+            )
+
             self.github_access = GitHubAccess(
                 f"{name}-github-access",
                 GitHubAccessArgs(
