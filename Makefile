@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= staging
 
-.PHONY: venv up preview render diff test lint typecheck unit schemas clean
+.PHONY: venv up preview render diff test lint typecheck unit schemas bench bench-full clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,11 @@ unit: venv schemas
 
 test: lint typecheck unit
 
+bench: venv  ## program vs floor, fleet render and check at 2-200 tenants and 50x50; results in bench/
+	$(BIN)/python -m benchmarks
+
+bench-full: venv  ## the same at every size up to 1000 tenants and 200x200, 3 pairs; several minutes
+	$(BIN)/python -m benchmarks --full
+
 clean:
-	rm -rf $(VENV) render .schemas .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) render bench .schemas .mypy_cache .pytest_cache .ruff_cache

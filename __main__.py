@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pulumi
 
-from fleet.program import providers
+from fleet.program import collector, providers
 from fleet.program.cluster import Cluster, ClusterArgs
 from fleet.program.settings import ConfigError
 from fleet.program.stack_config import load
+
+collector.for_registration()
 
 try:
     settings, expiry = load()

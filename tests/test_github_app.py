@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -14,7 +17,9 @@ from fleet.program import settings as s
 from fleet.tools import adopt, cli_config, conformance, deploy, offline, render, schemas
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording
+from policy import guardrails as g
 from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run
+from tests.test_policy import resources, violations
 
 APP_ID = 123456
 INSTALLATION_ID = 7890123
@@ -481,3 +486,40 @@ def test_each_mode_takes_only_its_own_credentials_from_the_environment(
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
         assert data["githubAppPrivateKey"] == APP_KEY, secret.name
         assert not {"username", "password", "token"} & set(data), secret.name
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod-eu"])
+def test_app_mode_stacks_pass_the_whole_policy_pack(stack: str) -> None:
+    # The App's ids travel inside the secret's data, which stays one Pulumi secret.
+    run = app_run(stack, {"botPushAccess": "rulesetBypass", "receivers": "true"})
+    found = resources(run)
+    assert list(violations(found)) == []
+    unsecret = [
+        dataclasses.replace(r, props={**r.props, "stringData": g.reveal(r.props["stringData"])})
+        if r.type == g.SECRET
+        else r
+        for r in found
+    ]
+    assert {v.split(" ")[0] for v in violations(unsecret)} == {"secrets-stay-secret"}
+
+
+@pytest.mark.parametrize(("stack", "owner"), [("staging", False), ("prod-eu", True)])
+def test_app_mode_loads_the_github_sdk_only_for_the_owner_stack(stack: str, owner: bool) -> None:
+    program = (
+        "import json, sys\nfrom pathlib import Path\nfrom fleet.tools import render\n"
+        "overrides = json.loads(sys.argv[3])\n"
+        "result = render.render_stack(Path(sys.argv[1]), sys.argv[2], overrides)\n"
+        "print(json.dumps([len(result.summary['github']), 'pulumi_github' in sys.modules]))\n"
+    )
+    overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
+    overrides["d1-fleet:botPushAccess"] = "rulesetBypass"
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(ROOT), stack, json.dumps(overrides)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    github_objects, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert bool(github_objects) is owner
+    assert loaded is owner

@@ -277,3 +277,28 @@ def test_actionlint_catches_planted_defects(
     result = actionlint(path)
     assert result.returncode == 1
     assert expected in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("workflow", "jobs"), [("preview", ("preview",)), ("deploy", ("staging", "production"))]
+)
+def test_preview_and_deploy_run_the_policy_pack_before_any_change(
+    workflow: str, jobs: tuple[str, ...]
+) -> None:
+    for name in jobs:
+        job = load(workflow)["jobs"][name]
+        job_steps = steps(job)
+        install = next(
+            i for i, s in enumerate(job_steps) if "policy/requirements.txt" in str(s.get("run", ""))
+        )
+        actions = uses(job, "pulumi/actions@")
+        previews = [a for a in actions if a.get("with", {}).get("command") == "preview"]
+        assert previews, name
+        for preview in previews:
+            assert preview["with"]["policyPacks"] == "policy", name
+            assert job_steps.index(preview) > install, name
+        ups = [a for a in actions if a.get("with", {}).get("command") == "up"]
+        # The policy preview runs before the update, which enforces the pack as well.
+        for up in ups:
+            assert job_steps.index(up) > job_steps.index(previews[0]), name
+            assert up["with"]["policyPacks"] == "policy", name

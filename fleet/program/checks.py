@@ -162,6 +162,12 @@ def _deletion_policy_needs_flux_version(v: Values) -> Iterator[Problem]:
         yield ("deletionPolicy", "WaitForTermination requires Flux 2.6 or later")
 
 
+@_reads("receivers", "flux_components")
+def _receivers_need_notification_controller(v: Values) -> Iterator[Problem]:
+    if v["receivers"] and "notification-controller" not in v["flux_components"]:
+        yield ("fluxComponents", "receivers need the notification-controller component")
+
+
 @_reads("enterprise_token", "enterprise_token_expires")
 def _enterprise_pair(v: Values) -> Iterator[Problem]:
     if (v["enterprise_token"] is None) != (v["enterprise_token_expires"] is None):

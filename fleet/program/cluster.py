@@ -9,23 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from fleet.program import conventions as c
 from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
 from fleet.program.git_auth import GitCredential, GitHubApp, source_provider
-from fleet.program.github_access import GitHubAccess, GitHubAccessArgs
-from fleet.program.github_app_access import GitHubAppAccess, GitHubAppAccessArgs
 from fleet.program.image_automation import AutomationArgs, ImageAutomation
 from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
 from fleet.program.namespace import FluxNamespace
 from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
+from fleet.program.receivers import Endpoint, Receivers, ReceiversArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
 from fleet.program.settings import Settings
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
+
+if TYPE_CHECKING:
+    from fleet.program.github_access import GitHubAccess
+    from fleet.program.github_app_access import GitHubAppAccess
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,8 @@ class Cluster(pulumi.ComponentResource):
     """GitHub access, credentials, Flux Operator, FluxInstance, runtime info, platform and tenants.
 
     Providers arrive through `opts.providers` (a `kubernetes` one always, a `github` one when the
-    settings make this cluster the owner of the organisation's GitHub objects) and reach every
+    settings make this cluster the owner of the organisation's GitHub objects or give it webhook
+    receivers) and reach every
     resource by parentage, so two clusters in one program never share a provider by accident.
     """
 
@@ -69,6 +74,12 @@ class Cluster(pulumi.ComponentResource):
         if s.github_access_owner and s.github_app:
             self.github_app_access = _github_app_access(f"{name}-github-app-access", s, child)
         elif s.github_access_owner:
+            # Only the owner stack loads the GitHub SDK; the others declare no GitHub object.
+            from fleet.program.github_access import (  # noqa: PLC0415
+                GitHubAccess,
+                GitHubAccessArgs,
+            )
+
             self.github_access = GitHubAccess(
                 f"{name}-github-access",
                 GitHubAccessArgs(
@@ -209,6 +220,31 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             )
 
+        self.receivers: Receivers | None = None
+        if s.receivers:
+            self.receivers = Receivers(
+                f"{name}-receivers",
+                ReceiversArgs(
+                    owner=s.github_owner,
+                    targets=s.receiver_targets,
+                    endpoint=Endpoint(
+                        host=s.receiver_public_host,
+                        ingress=s.receiver_ingress,
+                        ingress_class=s.receiver_ingress_class,
+                        tls_secret=s.receiver_tls_secret,
+                    ),
+                    token_length=s.receiver_token_length,
+                    token_special=s.receiver_token_special,
+                    # The Receiver CRD and the tenant namespaces the receivers live in.
+                    after=[
+                        self.instance,
+                        *(t.kit for t in self.tenants),
+                        *([self.image_automation] if self.image_automation else []),
+                    ],
+                ),
+                opts=child,
+            )
+
         self.cluster_name = pulumi.Output.from_input(s.cluster_name)
         self.environment = pulumi.Output.from_input(s.environment.value)
         self.flux_version = pulumi.Output.from_input(s.flux_version)
@@ -224,13 +260,20 @@ class Cluster(pulumi.ComponentResource):
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output[object]]:
-        """The cluster's outputs under the stack output names."""
+        """The cluster's outputs under the stack output names.
+
+        receiverUrls only with receivers, githubAppKeyDaysLeft only with a GitHub App.
+        """
+        receivers: dict[str, pulumi.Output[object]] = (
+            {"receiverUrls": self.receivers.urls} if self.receivers else {}
+        )
         app_key: dict[str, pulumi.Output[object]] = (
             {"githubAppKeyDaysLeft": self.app_key_days_left}
             if self.app_key_days_left is not None
             else {}
         )
         return {
+            **receivers,
             "clusterName": self.cluster_name,
             "environment": self.environment,
             "fluxVersion": self.flux_version,
@@ -304,6 +347,12 @@ def _sync_provider(s: Settings) -> str | None:
 
 
 def _github_app_access(name: str, s: Settings, opts: pulumi.ResourceOptions) -> GitHubAppAccess:
+    # Only the owner stack loads the GitHub SDK.
+    from fleet.program.github_app_access import (  # noqa: PLC0415
+        GitHubAppAccess,
+        GitHubAppAccessArgs,
+    )
+
     assert s.github_app_id is not None
     assert s.github_app_installation_id is not None
     push = (s.infra_repository, s.apps_repository)

@@ -199,3 +199,21 @@ Objects:
 def repository_url(owner: str, repository: str) -> str:
     """The HTTPS clone URL Flux uses with the bot's basic-auth secret."""
     return f"{GITHUB_URL}/{owner}/{repository}.git"
+
+
+# Webhook receivers (notification-controller).
+RECEIVER_API: Final = "notification.toolkit.fluxcd.io/v1"
+RECEIVER_TYPE: Final = "github"
+# GitHub pings a webhook when it is created; a Receiver rejects events it does not list.
+RECEIVER_EVENTS: Final = ("ping", "push")
+WEBHOOK_EVENTS: Final = ("push",)
+RECEIVER_SECRET_SUFFIX: Final = "-webhook-token"
+RECEIVER_PATH_PREFIX: Final = "/hook/"
+# The Service the Flux distribution puts in front of the notification-controller's receiver port.
+RECEIVER_SERVICE: Final = "webhook-receiver"
+RECEIVER_SERVICE_PORT: Final = 80
+RECEIVER_INGRESS: Final = "webhook-receiver"
+# Host of the receivers when receiverHost is unset: flux-webhook.<clusterDomain>.
+RECEIVER_HOST_PREFIX: Final = "flux-webhook"
+# GitHub accepts at most this many webhooks per repository and event.
+GITHUB_WEBHOOK_LIMIT: Final = 20

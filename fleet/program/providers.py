@@ -23,10 +23,11 @@ if TYPE_CHECKING:
 def for_cluster(settings: Settings, prefix: str = "") -> dict[str, pulumi.ProviderResource]:
     """The providers one cluster's resources use, keyed by package, named `<prefix><package>`.
 
-    The GitHub provider (and its SDK) is only loaded for the stack that owns GitHub objects.
+    The GitHub provider (and its SDK) is only loaded for a stack that declares GitHub objects: the
+    owner of the organisation's, or one with webhook receivers.
     """
     found: dict[str, pulumi.ProviderResource] = {"kubernetes": kubernetes(settings, prefix)}
-    if settings.github_access_owner:
+    if settings.github_access_owner or settings.receivers:
         found["github"] = github_provider(settings, prefix)
     return found
 

@@ -11,6 +11,8 @@ import difflib
 import functools
 import json
 import re
+import string
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from enum import StrEnum
@@ -30,7 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from fleet.program import checks
+from fleet.program import checks, receiver_plan
 from fleet.program import conventions as c
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -317,6 +319,37 @@ PemPrivateKey = Annotated[
 GitHubId = Annotated[int, Field(ge=1)]
 
 
+def _optional_subdomain(value: str) -> str:
+    return _subdomain(value) if value else value
+
+
+def _public_host(value: str) -> str:
+    if not value:
+        return value
+    _subdomain(value)
+    if "." not in value or value.replace(".", "").isdigit():
+        raise ValueError(
+            "allowed: a public DNS name GitHub can reach, such as flux-webhook.example.com "
+            "(at least two labels, no IP address, no scheme or path)"
+        )
+    return value
+
+
+def _special_characters(value: str) -> str:
+    if any(ch not in _PUNCTUATION for ch in value) or len(set(value)) != len(value):
+        raise ValueError(
+            "allowed: distinct ASCII punctuation characters such as -_.~ (empty: letters and digits only)"
+        )
+    return value
+
+
+_PUNCTUATION = string.punctuation
+
+OptionalSubdomain = Annotated[str, AfterValidator(_optional_subdomain)]
+PublicHost = Annotated[str, AfterValidator(_public_host)]
+SpecialCharacters = Annotated[str, AfterValidator(_special_characters)]
+
+
 _PATCH_TARGET_KEYS = (
     "group",
     "version",
@@ -462,6 +495,15 @@ class Settings(BaseModel):
     automation_author_name: Annotated[str, Field(min_length=1)] = c.BOT_AUTHOR_NAME
     automation_author_email: Email = c.BOT_AUTHOR_EMAIL
 
+    # Webhook receivers: GitHub pushes trigger Flux at once instead of on the poll interval.
+    receivers: bool = False
+    receiver_host: PublicHost = ""
+    receiver_token_length: Annotated[int, Field(ge=24, le=128)] = 40
+    receiver_token_special: SpecialCharacters = ""
+    receiver_ingress: bool = True
+    receiver_ingress_class: OptionalSubdomain = ""
+    receiver_tls_secret: OptionalSubdomain = ""
+
     @property
     def platform(self) -> tuple[PlatformComponent, ...]:
         """Platform components in config order, each with the components it depends on."""
@@ -507,6 +549,24 @@ class Settings(BaseModel):
         return self.sync_url.lower().removesuffix(".git").rstrip("/") == fleet
 
     @property
+    def receiver_public_host(self) -> str:
+        """Host GitHub sends webhooks to: receiverHost, else flux-webhook.<clusterDomain>."""
+        return self.receiver_host or f"{c.RECEIVER_HOST_PREFIX}.{self.cluster_domain}"
+
+    @property
+    def receiver_targets(self) -> tuple[receiver_plan.ReceiverTarget, ...]:
+        """The Receivers this stack declares (none unless receivers is true)."""
+        if not self.receivers:
+            return ()
+        return receiver_plan.targets(
+            infra_repository=self.infra_repository,
+            apps_repository=self.apps_repository,
+            fleet_repository=self.fleet_repository if self.syncs_from_fleet else None,
+            tenants=self.tenants,
+            image_automation=self.image_automation,
+        )
+
+    @property
     def runtime_extra(self) -> dict[str, str]:
         return dict(entry.split("=", 1) for entry in self.runtime_info)
 
@@ -523,6 +583,97 @@ class PlatformComponent(BaseModel):
 def _parse_component(entry: str) -> PlatformComponent:
     name, depends_on = checks.split_component(entry)
     return PlatformComponent(name=name, depends_on=depends_on)
+
+
+# What the fleet-wide receiver check reads from the other stacks' files.
+_FLEET_FIELDS = (
+    "receivers",
+    "cluster_domain",
+    "receiver_host",
+    "github_owner",
+    "fleet_repository",
+    "infra_repository",
+    "apps_repository",
+    "tenants",
+    "image_automation",
+    "sync_kind",
+    "sync_url",
+)
+
+
+def fleet_problems(
+    stack: str,
+    settings: Settings,
+    others: Mapping[str, Mapping[str, Any]],
+    *,
+    project: str = c.PROJECT,
+) -> list[str]:
+    """Problems only the whole fleet shows: GitHub's webhook limit and receiver hosts shared by stacks.
+
+    `others` maps each other stack of the project to the raw values of its stack file. Each cluster
+    declares the webhooks of its own receivers, so a repository collects one webhook per receiver
+    per cluster; GitHub rejects the 21st, which would fail `pulumi up` halfway through a rollout.
+    """
+    if not settings.receivers:
+        return []
+    problems: list[str] = []
+    members: dict[str, Settings] = {stack: settings}
+    for name, raw in sorted(others.items()):
+        try:
+            members[name] = _fleet_member(raw)
+        except ValidationError:
+            problems.append(
+                f"{project}:receivers: cannot count the webhooks of stack {name!r}: "
+                "its stack file has invalid values"
+            )
+    per_stack = {
+        name: receiver_plan.webhooks_per_repository(m.github_owner, m.receiver_targets)
+        for name, m in members.items()
+    }
+    total: Counter[str] = Counter()
+    for counts in per_stack.values():
+        total.update(counts)
+    for repository, count in sorted(total.items()):
+        if count > c.GITHUB_WEBHOOK_LIMIT:
+            shares = ", ".join(
+                f"{name}: {counts[repository]}"
+                for name, counts in per_stack.items()
+                if counts[repository]
+            )
+            problems.append(
+                f"{project}:receivers: {repository} would get {count} webhooks from this fleet "
+                f"({shares}); GitHub accepts at most {c.GITHUB_WEBHOOK_LIMIT} per repository and "
+                "event: enable receivers on fewer clusters or tenants"
+            )
+    host = settings.receiver_public_host
+    sharing = [
+        name
+        for name, m in members.items()
+        if name != stack and m.receivers and m.receiver_public_host == host
+    ]
+    if sharing:
+        problems.append(
+            f"{project}:receiverHost: {host!r} is also the receiver host of stack(s) "
+            f"{', '.join(sharing)}; each cluster needs its own host or GitHub reaches the wrong one"
+        )
+    return problems
+
+
+def _fleet_member(raw: Mapping[str, Any]) -> Settings:
+    """The receiver-related values of another stack, validated; every other field stays unset."""
+    values: dict[str, Any] = {}
+    for name in _FLEET_FIELDS:
+        field = Settings.model_fields[name]
+        key = field.alias or name
+        if key in raw:
+            kind: Any = (
+                Annotated[(field.annotation, *field.metadata)]
+                if field.metadata
+                else field.annotation
+            )
+            values[name] = TypeAdapter(kind).validate_python(raw[key])
+    # Only the properties that place receivers are read from it.
+    return Settings.model_construct(**values)
 
 
 SECRET_KEYS = frozenset(

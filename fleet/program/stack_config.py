@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pulumi
+import yaml
 from pulumi.runtime import config as runtime_config
 
 from fleet.program import conventions as c
@@ -15,17 +18,20 @@ from fleet.program import settings as s
 
 
 def load(
-    today: date | None = None, env: Mapping[str, str] | None = None
+    today: date | None = None,
+    env: Mapping[str, str] | None = None,
+    project_dir: Path | None = None,
 ) -> tuple[s.Settings, tokens.ExpiryReport]:
     """Validated settings and token expiry for the running stack.
 
     Tokens and their expiry dates come from secret config, else from FLEET_*_TOKEN(_EXPIRES) in
     the environment the CLI runs the program with; with gitAuth githubApp the App's private key
-    likewise comes from FLEET_GITHUB_APP_PRIVATE_KEY.
+    likewise comes from FLEET_GITHUB_APP_PRIVATE_KEY. `project_dir` holds the fleet's stack files
+    (default: the working directory, where Pulumi runs the program), read for fleet-wide limits.
 
-    Raises `ConfigError` listing every problem (unknown keys, expired tokens and a kube context
-    that does not exist included); warns through the engine about tokens close to expiry, and an
-    App key due for rotation, so they show in `pulumi preview`.
+    Raises `ConfigError` listing every problem (unknown keys, expired tokens, fleet-wide limits and
+    a kube context that does not exist included); warns through the engine about tokens close to
+    expiry, and an App key due for rotation, so they show in `pulumi preview`.
     """
     today = today or date.today()
     config = pulumi.Config(c.PROJECT)
@@ -49,6 +55,11 @@ def load(
                 _text(raw.get("kubeconfig")), _text(raw.get("kubeContext")), os.environ
             )
         )
+    if settings is not None:
+        stack = pulumi.get_stack()
+        problems += s.fleet_problems(
+            stack, settings, other_stacks(project_dir or Path.cwd(), stack)
+        )
     if problems or settings is None:
         raise s.ConfigError(problems)
     report = tokens.check(settings, today)
@@ -70,3 +81,20 @@ def configured_keys(project: str = c.PROJECT) -> list[str]:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def other_stacks(project_dir: Path, stack: str) -> dict[str, Mapping[str, Any]]:
+    """The plain values of every other `Pulumi.<stack>.yaml` of the project, by short key."""
+    prefix = f"{c.PROJECT}:"
+    found: dict[str, Mapping[str, Any]] = {}
+    for path in sorted(project_dir.glob("Pulumi.*.yaml")):
+        name = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        if name == stack:
+            continue
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        found[name] = {
+            key.removeprefix(prefix): value
+            for key, value in config.items()
+            if key.startswith(prefix) and not (isinstance(value, dict) and "secure" in value)
+        }
+    return found

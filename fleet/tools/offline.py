@@ -9,6 +9,7 @@ a real engine, so what it returns is the desired state, not a preview against li
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import runpy
@@ -26,6 +27,7 @@ from fleet.program import kube_access
 from fleet.tools import cli_config
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 # The marker the SDK wraps secret values in when it serialises them.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -92,6 +94,10 @@ class _Mocks(pulumi.runtime.Mocks):
         if args.typ == "github:index/team:Team":
             state.setdefault("slug", str(args.inputs.get("name", args.name)).lower())
             return "4242", state
+        if args.typ == RANDOM_PASSWORD:
+            # A stand-in per resource name, as long as asked (the real one comes from the provider).
+            seed = hashlib.sha256(args.name.encode()).hexdigest() * 4
+            state["result"] = seed[: int(args.inputs.get("length", 16))]
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -83,6 +84,11 @@ class Render:
 
     def files(self) -> dict[str, str]:
         """Relative path -> file content, in a stable order."""
+        return dict(self._files)
+
+    @cached_property
+    def _files(self) -> dict[str, str]:
+        # Serialised once: the leak check and the writer read the same text.
         files = {f"{MANIFESTS_DIR}/{o.ref.filename}": dump(o.manifest) for o in self.objects}
         files[SUMMARY_FILE] = dump(self.summary)
         return dict(sorted(files.items()))

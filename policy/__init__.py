@@ -1,0 +1,1 @@
+"""The fleet's Pulumi policy pack (CrossGuard): `pulumi preview --policy-pack policy`."""

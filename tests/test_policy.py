@@ -1,0 +1,290 @@
+"""The policy pack: each rule passes and violates as meant; both real stacks pass the whole pack."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+from google.protobuf import struct_pb2  # type: ignore[import-untyped]
+from pulumi.runtime import proto
+from pulumi_policy import EnforcementLevel, Secret
+from pulumi_policy import deserialize as wire
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from fleet.tools.offline import Recording
+from policy import guardrails as g
+from policy.guardrails import Resource
+from tests.conftest import stack_run
+
+KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
+HELM_RELEASE_CR = "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease"
+
+
+def binding(kind: str, role: str, *subjects: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    type_ = g.CLUSTER_ROLE_BINDING if kind == "ClusterRoleBinding" else g.ROLE_BINDING
+    return type_, {"roleRef": {"kind": "ClusterRole", "name": role}, "subjects": list(subjects)}
+
+
+def sa(namespace: str, name: str = "flux-apps") -> dict[str, str]:
+    return {"kind": "ServiceAccount", "name": name, "namespace": namespace}
+
+
+def test_policy_tenant_cluster_roles_pass_platform_and_namespaced_admin() -> None:
+    assert (
+        g.tenant_cluster_roles(
+            *binding("ClusterRoleBinding", "cluster-admin", sa("flux-system", "flux-infra"))
+        )
+        == []
+    )
+    assert g.tenant_cluster_roles(*binding("RoleBinding", "admin", sa("backend"))) == []
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        (
+            binding("ClusterRoleBinding", "cluster-admin", sa("backend")),
+            "ServiceAccount backend/flux-apps",
+        ),
+        (
+            binding("ClusterRoleBinding", "view", sa("frontend")),
+            "ClusterRole 'view' through a ClusterRoleBinding",
+        ),
+        (
+            binding("RoleBinding", "cluster-admin", sa("backend")),
+            "'cluster-admin' through a RoleBinding",
+        ),
+        (
+            binding(
+                "ClusterRoleBinding",
+                "edit",
+                {"kind": "Group", "name": "system:serviceaccounts:backend"},
+            ),
+            "Group system:serviceaccounts:backend",
+        ),
+    ],
+)
+def test_policy_tenant_cluster_roles_violations(
+    resource: tuple[str, dict[str, Any]], expected: str
+) -> None:
+    (message,) = g.tenant_cluster_roles(*resource)
+    assert expected in message
+
+
+@pytest.mark.parametrize("type_", [KUSTOMIZATION, HELM_RELEASE_CR])
+def test_policy_tenant_flux_objects_name_a_service_account(type_: str) -> None:
+    tenant = {
+        "metadata": {"name": "x", "namespace": "backend"},
+        "spec": {"serviceAccountName": "flux-apps"},
+    }
+    assert g.tenant_service_accounts(type_, tenant) == []
+    assert (
+        g.tenant_service_accounts(
+            type_, {**tenant, "metadata": {"namespace": "flux-system"}, "spec": {}}
+        )
+        == []
+    )
+    (message,) = g.tenant_service_accounts(type_, {**tenant, "spec": {"path": "./"}})
+    assert message.endswith("in tenant namespace 'backend' sets no spec.serviceAccountName")
+    # Unset namespace means `default`, a tenant namespace as far as the rule goes.
+    assert g.tenant_service_accounts(type_, {"metadata": {"name": "x"}, "spec": {}})
+
+
+def test_policy_secrets_stay_secret() -> None:
+    assert g.secrets_stay_secret(g.SECRET, {"stringData": Secret({"token": "t"})}) == []
+    assert g.secrets_stay_secret(g.SECRET, {"data": {"a": Secret("x"), "b": Secret("y")}}) == []
+    assert g.secrets_stay_secret(g.SECRET, {"stringData": {"a": Secret("x"), "b": "plain"}}) == [
+        "Secret stringData.b is not a Pulumi secret: wrap it with pulumi.Output.secret"
+    ]
+    assert g.secrets_stay_secret(g.SECRET, {"data": {"password": "cGxhaW4="}}) == [
+        "Secret data.password is not a Pulumi secret: wrap it with pulumi.Output.secret"
+    ]
+    hook = {"configuration": {"url": "https://x", "secret": Secret("t")}}
+    assert g.secrets_stay_secret(g.WEBHOOK, hook) == []
+    assert g.secrets_stay_secret(
+        g.WEBHOOK, {"configuration": {"url": "https://x", "secret": "t"}}
+    ) == ["RepositoryWebhook configuration.secret is not a Pulumi secret"]
+
+
+def test_policy_flux_instance_lockdown() -> None:
+    locked = {"spec": {"cluster": {"multitenant": True, "networkPolicy": True}}}
+    assert g.flux_lockdown(g.FLUX_INSTANCE, locked) == []
+    assert g.flux_lockdown(g.FLUX_INSTANCE, {"spec": {"cluster": {"networkPolicy": True}}}) == [
+        "FluxInstance spec.cluster.multitenant must be true"
+    ]
+    assert g.flux_lockdown(
+        g.FLUX_INSTANCE, {"spec": {"cluster": {"multitenant": True, "networkPolicy": False}}}
+    ) == ["FluxInstance spec.cluster.networkPolicy must be true"]
+
+
+def runtime(environment: str) -> Resource:
+    props = {
+        "metadata": {"name": "flux-runtime-info", "namespace": "flux-system"},
+        "data": {"ENVIRONMENT": environment},
+    }
+    return Resource(g.CONFIG_MAP, "urn:runtime", props, False)
+
+
+def operator(version: str, protect: bool) -> Resource:
+    return Resource(
+        g.HELM_RELEASE, "urn:operator", {"chart": g.OPERATOR_CHART, "version": version}, protect
+    )
+
+
+def instance(protect: bool) -> Resource:
+    return Resource(g.FLUX_INSTANCE, "urn:instance", {"spec": {}}, protect)
+
+
+def test_policy_production_operator_pinned_and_protected() -> None:
+    good = [runtime("production"), operator("0.58.1", True), instance(True)]
+    assert g.production_operator(good) == []
+    assert g.production_operator(
+        [runtime("production"), operator("0.x", True), instance(False)]
+    ) == [
+        ("urn:operator", "operator chart version '0.x' is not an exact version"),
+        ("urn:instance", "the FluxInstance must be protected in production"),
+    ]
+    assert g.production_operator(
+        [runtime("production"), operator("0.58.1", False), instance(True)]
+    ) == [("urn:operator", "the flux-operator release must be protected in production")]
+    # Staging may float and stay unprotected.
+    assert (
+        g.production_operator([runtime("staging"), operator("0.x", False), instance(False)]) == []
+    )
+
+
+def kustomization(protect: bool, **spec: Any) -> Resource:
+    return Resource(
+        KUSTOMIZATION, "urn:ks", {"metadata": {"namespace": "backend"}, "spec": spec}, protect
+    )
+
+
+def test_policy_production_flux_deletions_keep_workloads() -> None:
+    prod = runtime("production")
+    for keeps in (
+        kustomization(True, prune=True),
+        kustomization(False, prune=True, deletionPolicy="Orphan"),
+        kustomization(False, prune=False),
+        kustomization(False, prune=True, suspend=True),
+    ):
+        assert g.production_deletions([prod, keeps]) == [], keeps
+    for deletes in (
+        kustomization(False, prune=True),
+        kustomization(False, prune=True, deletionPolicy="MirrorPrune"),
+        kustomization(False, prune=False, deletionPolicy="Delete"),
+        kustomization(False, prune=False, deletionPolicy="WaitForTermination"),
+    ):
+        ((urn, message),) = g.production_deletions([prod, deletes])
+        assert urn == "urn:ks"
+        assert "protect it or set deletionPolicy Orphan" in message
+    release = Resource(HELM_RELEASE_CR, "urn:hr", {"spec": {}}, False)
+    assert g.production_deletions([prod, release]) == [
+        ("urn:hr", "HelmRelease uninstalls its release when deleted: protect it")
+    ]
+    assert (
+        g.production_deletions([runtime("staging"), kustomization(False, prune=True), release])
+        == []
+    )
+
+
+def analyze(type_: str, props: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """One resource through pulumi-policy's own analyzer service, as the CLI would send it."""
+    g.keep_secret_markers()
+    servicer = _PolicyAnalyzerServicer(
+        "d1-fleet-guardrails", "0.1.0", g.POLICIES, EnforcementLevel.MANDATORY
+    )
+    struct = struct_pb2.Struct()
+    struct.update(props)
+    request = proto.AnalyzeRequest(type=type_, properties=struct, urn="urn:test", name="test")
+    response = servicer.Analyze(request, None)  # type: ignore[no-untyped-call]
+    return [(d.policyName, d.message.splitlines()[-1]) for d in response.diagnostics]
+
+
+def wire_secret(value: Any) -> dict[str, Any]:
+    return {wire.SPECIAL_SIG_KEY: wire.SPECIAL_SECRET_SIG, "value": value}
+
+
+def test_policy_pack_sees_secretness_through_the_analyzer_service() -> None:
+    # Without keep_secret_markers the SDK unwraps secrets first and every Secret would look plain.
+    assert analyze(g.SECRET, {"stringData": {"token": wire_secret("t")}}) == []
+    assert analyze(g.SECRET, {"stringData": wire_secret({"token": "t"})}) == []
+    assert analyze(g.SECRET, {"stringData": {"token": "t"}}) == [
+        (
+            "secrets-stay-secret",
+            "Secret stringData.token is not a Pulumi secret: wrap it with pulumi.Output.secret",
+        )
+    ]
+    assert analyze(
+        g.FLUX_INSTANCE, {"spec": {"cluster": {"multitenant": False, "networkPolicy": True}}}
+    ) == [("flux-instance-lockdown", "FluxInstance spec.cluster.multitenant must be true")]
+
+
+def resources(recording: Recording) -> list[Resource]:
+    return [
+        Resource(r.type, r.urn, g.from_wire(r.inputs), r.protect)
+        for r in recording.resources
+        if r.custom and not r.type.startswith("pulumi:providers:")
+    ]
+
+
+def violations(found: list[Resource], skip: tuple[str, ...] = ()) -> Iterator[str]:
+    for r in found:
+        for name, rule in g.RESOURCE_RULES.items():
+            if name not in skip:
+                yield from (f"{name} {r.urn}: {m}" for m in rule(r.type, r.props))
+    for name, stack_rule in g.STACK_RULES.items():
+        if name not in skip:
+            yield from (f"{name} {urn}: {m}" for urn, m in stack_rule(found))
+
+
+STACK_RUNS = [
+    ("staging", {}),
+    ("prod-eu", {}),
+    ("staging", {"receivers": "true"}),
+    ("prod-eu", {"receivers": "true"}),
+]
+STACK_IDS = ["staging", "prod-eu", "staging-receivers", "prod-eu-receivers"]
+
+
+@pytest.mark.parametrize(("stack", "overrides"), STACK_RUNS, ids=STACK_IDS)
+def test_policy_real_stacks_pass_every_rule_but_the_pending_one(
+    stack: str, overrides: dict[str, str]
+) -> None:
+    found = resources(stack_run(stack, overrides))
+    assert list(violations(found, skip=("production-flux-deletions-keep-workloads",))) == []
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [
+        ("staging", {}),
+        ("prod-eu", {}),
+        ("staging", {"receivers": "true"}),
+        ("prod-eu", {"receivers": "true"}),
+    ],
+    ids=["staging", "prod-eu", "staging-receivers", "prod-eu-receivers"],
+)
+def test_policy_real_stacks_pass_the_whole_pack(stack: str, overrides: dict[str, str]) -> None:
+    found = resources(stack_run(stack, overrides))
+    assert len(found) > 20
+    assert list(violations(found)) == []
+
+
+def test_policy_real_stack_with_planted_defects_fails_the_pack() -> None:
+    found = resources(stack_run("prod-eu"))
+    baseline = {v.split(" ")[0] for v in violations(found)}
+    planted = [
+        dataclasses.replace(r, protect=False) if r.type in (g.HELM_RELEASE, g.FLUX_INSTANCE) else r
+        for r in found
+    ]
+    names = {v.split(" ")[0] for v in violations(planted)}
+    assert names - baseline == {"production-operator-pinned-and-protected"}
+    unsecret = [
+        dataclasses.replace(r, props={**r.props, "stringData": g.reveal(r.props["stringData"])})
+        if r.type == g.SECRET
+        else r
+        for r in found
+    ]
+    assert {v.split(" ")[0] for v in violations(unsecret)} - baseline == {"secrets-stay-secret"}
