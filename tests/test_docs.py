@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from fleet.program import checks, settings
+from fleet.program import checks, kube_access, settings
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -36,7 +37,9 @@ def test_settings_checks_table_lists_every_key_and_every_cross_key_check() -> No
     assert [i for i in ids if f"| `{i}` |" not in table] == []
 
 
-def test_readme_first_run_says_in_order_what_to_set_and_what_is_said_when_missing() -> None:
+def test_readme_first_run_says_in_order_what_to_set_and_what_is_said_when_missing(
+    tmp_path: Path,
+) -> None:
     assert README.index("## First run") > README.index("```sh")
     section = " ".join(README.split("## First run", 1)[1].split("\n## ", 1)[0].split())
     steps = [
@@ -52,7 +55,12 @@ def test_readme_first_run_says_in_order_what_to_set_and_what_is_said_when_missin
         "PULUMI_CONFIG_PASSPHRASE_FILE) is not set",
         "no token; run",
         "set the token's expiry date (YYYY-MM-DD) in config or",
-        "d1-fleet:kubeContext: context 'staging' is not in",
         "Stack 'staging' is missing configuration value 'd1-fleet:clusterName'",
     ):
         assert message in section, message
+    # The kube context message as the program prints it, for the README's example kubeconfig.
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text("contexts:\n  - name: prod-eu\n  - name: kind-dev\n")
+    ((key, message),) = kube_access.problems(None, "staging", {"KUBECONFIG": str(kubeconfig)})
+    shown = f"d1-fleet:{key}: {message}".replace(str(kubeconfig), "/home/you/.kube/config")
+    assert shown in section

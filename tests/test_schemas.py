@@ -39,10 +39,17 @@ def fake_upstream(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 @pytest.mark.skipif(not SHARED.is_dir(), reason="no ../shared/schemas beside this checkout")
 def test_pins_match_the_shared_schemas() -> None:
     assert schemas.stale(SHARED) == []
-    sources = (SHARED / "crds" / "SOURCES.txt").read_text()
+    # SOURCES.txt: "<repository> <release> <commit>"; the pins fetch exactly those commits.
+    sources = {
+        line.split()[0]: line.split()[1:]
+        for line in (SHARED / "crds" / "SOURCES.txt").read_text().splitlines()
+        if line.strip()
+    }
     for pin in schemas.PINS:
         if pin.target.startswith("crds/"):
-            assert f"{pin.repository} {pin.ref}" in sources, pin.target
+            release, commit = sources[pin.repository]
+            assert pin.ref == commit, pin.target
+            assert schemas.RELEASES[pin.repository] == release, pin.target
     assert {p.name for p in (SHARED / "crds").glob("*.yaml")} == {
         Path(p.target).name for p in schemas.PINS if p.target.startswith("crds/")
     }

@@ -1,9 +1,9 @@
-"""The upstream schemas the conformance and CLI-rules checks read, pinned by tag and sha256.
+"""The upstream schemas the conformance and CLI-rules checks read, pinned by commit and sha256.
 
 The files are data from other projects (Flux CRDs, the flux-operator chart's values schema, the
 Pulumi CLI's project schema), so they are never committed here. They come from one place:
 `$FLEET_SCHEMAS_DIR` when it is set (CI points it at a shared copy), otherwise a cache folder in
-the checkout that is filled from the upstream tags on first use. Every fetched file must match
+the checkout that is filled from the pinned upstream commits on first use. Every fetched file must match
 the sha256 recorded below, so a moved tag or a tampered download fails instead of testing against
 something else.
 """
@@ -45,14 +45,41 @@ def _crd(repository: str, ref: str, name: str, sha256: str) -> Pin:
     return Pin(repository, ref, f"{_BASES}/{name}.yaml", f"crds/{name}.yaml", sha256)
 
 
-SOURCE_CONTROLLER: Final = ("fluxcd/source-controller", "v1.9.0")
-KUSTOMIZE_CONTROLLER: Final = ("fluxcd/kustomize-controller", "v1.9.0")
-HELM_CONTROLLER: Final = ("fluxcd/helm-controller", "v1.6.0")
-NOTIFICATION_CONTROLLER: Final = ("fluxcd/notification-controller", "v1.9.0")
-IMAGE_REFLECTOR_CONTROLLER: Final = ("fluxcd/image-reflector-controller", "v1.2.0")
-IMAGE_AUTOMATION_CONTROLLER: Final = ("fluxcd/image-automation-controller", "v1.2.0")
-FLUX_OPERATOR: Final = ("controlplaneio-fluxcd/flux-operator", "v0.58.1")
+# (repository, commit): the commits the Flux releases' CRDs were taken from, as listed with their
+# release tags in crds/SOURCES.txt of the shared schemas; a tag's own files differ in annotations.
+SOURCE_CONTROLLER: Final = ("fluxcd/source-controller", "39b711b111fa906c3db0a424e252a5d12e48646d")
+KUSTOMIZE_CONTROLLER: Final = (
+    "fluxcd/kustomize-controller",
+    "186fb3b29138ce82ff61ba1a9370b96a3dd598fe",
+)
+HELM_CONTROLLER: Final = ("fluxcd/helm-controller", "0f61a8607a62be64638f2f912d9487e653960a6e")
+NOTIFICATION_CONTROLLER: Final = (
+    "fluxcd/notification-controller",
+    "2e46958a67f3af0e3e755a4fcaf7397d5803725e",
+)
+IMAGE_REFLECTOR_CONTROLLER: Final = (
+    "fluxcd/image-reflector-controller",
+    "debe2aaa3a98ad3ca69e178638402a5a0feec4a6",
+)
+IMAGE_AUTOMATION_CONTROLLER: Final = (
+    "fluxcd/image-automation-controller",
+    "d36e2ea07a3973a0e8ace7678d933a89b76f9dda",
+)
+FLUX_OPERATOR: Final = (
+    "controlplaneio-fluxcd/flux-operator",
+    "17c6aeaddd8dacd5fbd4dd9e1bfe23a0a59df1fb",
+)
 CHARTS: Final = ("controlplaneio-fluxcd/charts", "fc87d3b3f55bc28becb11126dadcde2bedf648a0")
+# The release each pinned commit belongs to (Flux 2.N ships source-controller v1.N).
+RELEASES: Final = {
+    SOURCE_CONTROLLER[0]: "v1.9.0",
+    KUSTOMIZE_CONTROLLER[0]: "v1.9.0",
+    HELM_CONTROLLER[0]: "v1.6.0",
+    NOTIFICATION_CONTROLLER[0]: "v1.9.0",
+    IMAGE_REFLECTOR_CONTROLLER[0]: "v1.2.0",
+    IMAGE_AUTOMATION_CONTROLLER[0]: "v1.2.0",
+    FLUX_OPERATOR[0]: "v0.58.1",
+}
 PULUMI: Final = ("pulumi/pulumi", "v3.259.0")
 
 PINS: Final = (
@@ -173,7 +200,7 @@ def sha256(path: Path) -> str:
 
 def flux_minor() -> int:
     """The Flux minor line the pinned CRDs describe (Flux 2.N ships source-controller v1.N)."""
-    return int(SOURCE_CONTROLLER[1].removeprefix("v").split(".")[1])
+    return int(RELEASES[SOURCE_CONTROLLER[0]].removeprefix("v").split(".")[1])
 
 
 def _download(url: str) -> bytes:
@@ -223,7 +250,7 @@ def fetch(root: Path, download: Opener = _download) -> list[Pin]:
             + "\n".join(f"  - {p}" for p in problems)
             + f"\nConnect to the internet and run the tests again, or set ${SCHEMAS_ENV} to a folder "
             "holding the same files (crds/*.yaml, charts/flux-operator/values.schema.json, "
-            "pulumi/project.json; docs/conformance.md lists their tags)."
+            "pulumi/project.json; docs/conformance.md lists their commits)."
         )
     return fetched
 
