@@ -15,6 +15,7 @@ from fleet.program.settings import Settings, parse
 from fleet.tools import offline
 from fleet.tools.offline import Recording
 from tests.conftest import ROOT, token_config
+from tests.test_urns import engine_urn
 
 CLUSTER = "fleet:index:Cluster"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -66,6 +67,14 @@ def cluster_of(run: Recording, urn: str) -> str | None:
             return resource.name
         urn = resource.parent
     return None
+
+
+def test_cluster_two_in_one_program_have_distinct_engine_urns(hub: Recording) -> None:
+    # The mock monitor accepts duplicate URNs; the engine refuses the program ("Duplicate resource
+    # URN"), so a child named without its cluster's name would only fail on a real run.
+    urns = [engine_urn(hub, r, "hub") for r in hub.resources]
+    assert len(urns) > 90
+    assert len(set(urns)) == len(urns)
 
 
 def test_cluster_two_in_one_program_keep_their_own_settings(hub: Recording) -> None:

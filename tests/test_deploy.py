@@ -160,6 +160,26 @@ def test_deploy_preflight_missing_passphrase_for_file_backend(
     assert "PULUMI_CONFIG_PASSPHRASE" in failure("staging", env, project)
 
 
+def test_deploy_preflight_missing_passphrase_for_a_bucket_backend(
+    env: dict[str, str], project: Path
+) -> None:
+    with_expiry(project, "staging")
+    del env["PULUMI_CONFIG_PASSPHRASE"]
+    env["PULUMI_BACKEND_URL"] = "s3://fleet-state/d1"
+    assert "PULUMI_CONFIG_PASSPHRASE" in failure("staging", env, project)
+
+
+def test_deploy_preflight_needs_no_passphrase_with_a_kms_secrets_provider(
+    env: dict[str, str], project: Path
+) -> None:
+    with_expiry(project, "staging")
+    del env["PULUMI_CONFIG_PASSPHRASE"]
+    env["PULUMI_BACKEND_URL"] = "s3://fleet-state/d1"
+    stack_file = project / "Pulumi.staging.yaml"
+    stack_file.write_text("secretsprovider: awskms://alias/fleet\n" + stack_file.read_text())
+    deploy.preflight("staging", env, project)
+
+
 def test_deploy_preflight_unknown_stack(env: dict[str, str], project: Path) -> None:
     message = failure("prod-xx", env, project)
     assert "no stack file Pulumi.prod-xx.yaml" in message

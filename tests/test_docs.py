@@ -64,3 +64,18 @@ def test_readme_first_run_says_in_order_what_to_set_and_what_is_said_when_missin
     ((key, message),) = kube_access.problems(None, "staging", {"KUBECONFIG": str(kubeconfig)})
     shown = f"d1-fleet:{key}: {message}".replace(str(kubeconfig), "/home/you/.kube/config")
     assert shown in section
+
+
+def test_readme_layout_names_every_module_of_the_program_and_the_tools() -> None:
+    layout = README.split("## Repository layout", 1)[1].split("\n## ", 1)[0]
+    for package in ("program", "tools"):
+        modules = [p.stem for p in (ROOT / "fleet" / package).glob("*.py") if p.stem != "__init__"]
+        assert len(modules) > 8
+        assert [m for m in modules if f"`{m}`" not in layout] == [], package
+
+
+def test_pulumi_yaml_names_every_undeclared_secret_key() -> None:
+    text = (ROOT / "Pulumi.yaml").read_text()
+    comments = " ".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
+    assert [k for k in settings.SECRET_KEYS if k not in comments] == []
+    assert [k for k in settings.SECRET_KEYS if f"d1-fleet:{k}:" in text] == []

@@ -8,12 +8,13 @@ the list with `FLEET_UPDATE_URNS=1 pytest tests/test_urns.py` and review the dif
 from __future__ import annotations
 
 import os
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from fleet.tools.offline import Recording, Registration
-from tests.conftest import stack_run
+from tests.conftest import ENTERPRISE_TOKEN, stack_run
 
 URNS = Path(__file__).parent / "urns"
 
@@ -29,19 +30,39 @@ def engine_urn(run: Recording, resource: Registration, stack: str) -> str:
     return f"urn:pulumi:{stack}::d1-fleet::{'$'.join(reversed(types))}::{resource.name}"
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod-eu"])
-def test_urns_of_committed_stacks_do_not_move(stack: str) -> None:
-    run = stack_run(stack)
+# Every optional feature on, so resources that only exist with it are guarded too.
+ALL_FEATURES = {
+    "receivers": "true",
+    "enterpriseToken": ENTERPRISE_TOKEN,
+    "enterpriseTokenExpires": (date.today() + timedelta(days=120)).isoformat(),
+    "syncKind": "GitRepository",
+    "syncUrl": "https://github.com/controlplaneio-fluxcd/d1-fleet.git",
+    "syncRef": "refs/heads/main",
+    "syncPath": "clusters/staging",
+    "syncPullSecret": "flux-system",
+}
+CASES = {
+    "staging": ("staging", {}),
+    "prod-eu": ("prod-eu", {}),
+    "staging-all-features": ("staging", ALL_FEATURES),
+    "prod-eu-all-features": ("prod-eu", ALL_FEATURES),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_urns_do_not_move(case: str) -> None:
+    stack, overrides = CASES[case]
+    run = stack_run(stack, overrides)
     urns = sorted(engine_urn(run, r, stack) for r in run.resources)
     assert len(urns) == len(set(urns)), "duplicate URNs"
-    path = URNS / f"{stack}.txt"
+    path = URNS / f"{case}.txt"
     if os.environ.get("FLEET_UPDATE_URNS") == "1":
         path.write_text("\n".join(urns) + "\n")
     expected = path.read_text().splitlines()
     moved = sorted(set(expected) - set(urns))
     added = sorted(set(urns) - set(expected))
     assert (moved, added) == ([], []), (
-        f"URNs of {stack} changed; ship aliases for renames, then regenerate {path.name}.\n"
+        f"URNs of {case} changed; ship aliases for renames, then regenerate {path.name}.\n"
         f"gone: {moved}\nnew: {added}"
     )
 

@@ -302,3 +302,11 @@ def test_preview_and_deploy_run_the_policy_pack_before_any_change(
         for up in ups:
             assert job_steps.index(up) > job_steps.index(previews[0]), name
             assert up["with"]["policyPacks"] == "policy", name
+
+
+@pytest.mark.parametrize(("workflow", "job"), [("preview", "preview"), ("drift", "drift")])
+def test_read_only_jobs_use_the_stacks_preview_environment(workflow: str, job: str) -> None:
+    # Cluster-specific secrets live in environments; the read-only jobs need them without the
+    # deploy environment's approval.
+    assert load(workflow)["jobs"][job]["environment"] == "${{ matrix.stack }}-preview"
+    assert "environment" not in load(workflow)["jobs"]["stacks"]

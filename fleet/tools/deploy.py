@@ -17,11 +17,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from fleet.program import conventions as c
 from fleet.program import kube_access
 from fleet.program.settings import SECRET_KEYS, GitAuth
 from fleet.program.tokens import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
 from fleet.tools import cli_config, offline
+from fleet.tools.ephemeral.backend import needs_passphrase
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INSTALL_HINT = (
@@ -110,15 +113,27 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
     run_env["PULUMI_BACKEND_URL"] = url
     if url.startswith("file://"):
         Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-        if not env.get("PULUMI_CONFIG_PASSPHRASE") and not env.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
-            problems.append(
-                "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set; the file "
-                "backend encrypts this stack's secrets with it"
-            )
+    if (
+        needs_passphrase(url)
+        and _secrets_provider(stack_file) in (None, "passphrase")
+        and not env.get("PULUMI_CONFIG_PASSPHRASE")
+        and not env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    ):
+        problems.append(
+            "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set; the backend "
+            f"{url} encrypts this stack's secrets with it"
+        )
     if problems:
         raise PreflightError("cannot run:\n" + "\n".join(f"  - {p}" for p in problems))
     assert pulumi is not None
     return Plan(pulumi=pulumi, env=run_env, tokens_from_env=tuple(tokens_from_env))
+
+
+def _secrets_provider(stack_file: Path) -> str | None:
+    """The stack file's `secretsprovider` (a KMS URL or "passphrase"), if it names one."""
+    document = yaml.safe_load(stack_file.read_text()) or {}
+    provider = document.get("secretsprovider") if isinstance(document, dict) else None
+    return str(provider) if provider else None
 
 
 def _cli_rules(project_dir: Path, stack: str) -> list[str]:

@@ -32,9 +32,10 @@ FROM_ENVIRONMENT: Final = frozenset(source.expires_key for source in TOKENS)
 HEADER: Final = (
     "# Generated from fleet/program/settings.py by `python -m fleet pulumi-yaml --write`.\n"
     "# Keys without `default:` are required: the CLI names each one a stack lacks. An empty string\n"
-    "# means not set. The secret keys platformToken, appsToken, enterpriseToken and githubToken are\n"
-    "# deliberately not declared: set them with `pulumi config set --secret` or export\n"
-    "# FLEET_PLATFORM_TOKEN, FLEET_APPS_TOKEN, FLEET_ENTERPRISE_TOKEN, GITHUB_TOKEN (README, Tokens).\n"
+    "# means not set. The secret keys platformToken, appsToken, enterpriseToken, githubToken and\n"
+    "# githubAppPrivateKey are deliberately not declared: set them with `pulumi config set --secret`\n"
+    "# or export FLEET_PLATFORM_TOKEN, FLEET_APPS_TOKEN, FLEET_ENTERPRISE_TOKEN, GITHUB_TOKEN,\n"
+    "# FLEET_GITHUB_APP_PRIVATE_KEY (README, Tokens and GitHub App).\n"
 )
 
 
