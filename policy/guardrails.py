@@ -166,8 +166,25 @@ def tenant_service_accounts(resource_type: str, props: Mapping[str, Any]) -> lis
 # --- secrets ------------------------------------------------------------------------------------
 
 
+# What a GitHub token or a private key looks like, wherever it is pasted.
+_CREDENTIAL = re.compile(
+    r"(github_pat_[A-Za-z0-9_]{20,}|\bgh[pousr]_[A-Za-z0-9]{36,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+)
+
+
 def secrets_stay_secret(resource_type: str, props: Mapping[str, Any]) -> list[str]:
-    """Secret data, and a webhook's shared secret, only ever travel as Pulumi secrets."""
+    """Credentials only ever travel as Pulumi secrets, and only in Secrets or a webhook's secret.
+
+    On a real engine pulumi-kubernetes marks a Secret's whole `data` and `stringData` secret
+    before policies run, so the Secret half of this rule guards the program's own inputs (tests,
+    other providers); the credential scan of every other resource is what catches a token pasted
+    into a ConfigMap, a runtime value or a custom resource, which no provider masks.
+    """
+    if resource_type not in (SECRET, WEBHOOK):
+        return [
+            f"{path} holds a credential in plain text: keep it in a Secret, as a Pulumi secret"
+            for path in _plain_credentials(props, "")
+        ]
     if resource_type == SECRET:
         return [
             f"Secret {field}.{key} is not a Pulumi secret: wrap it with pulumi.Output.secret"
@@ -183,6 +200,22 @@ def secrets_stay_secret(resource_type: str, props: Mapping[str, Any]) -> list[st
         ):
             return ["RepositoryWebhook configuration.secret is not a Pulumi secret"]
     return []
+
+
+def _plain_credentials(value: Any, path: str) -> Iterable[str]:
+    """Paths of plain (non-secret) strings under `value` that look like credentials."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, Secret):
+            continue
+        if isinstance(item, str):
+            if _CREDENTIAL.search(item):
+                yield where or "."
+        elif isinstance(item, Mapping):
+            stack.extend((f"{where}.{key}" if where else str(key), v) for key, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
 
 
 def _plain_entries(data: Any) -> list[str]:
@@ -227,8 +260,18 @@ def production_operator(resources: Sequence[Resource]) -> list[tuple[str, str]]:
     if environment(resources) != "production":
         return []
     found: list[tuple[str, str]] = []
+    releases = [
+        r
+        for r in resources
+        if r.type == HELM_RELEASE
+        and str(reveal(r.props.get("chart")) or "").endswith("/flux-operator")
+    ]
+    if not releases:
+        found.append(("", "no flux-operator Helm release: production stacks declare it"))
+    if not any(r.type == FLUX_INSTANCE for r in resources):
+        found.append(("", "no FluxInstance: production stacks declare it"))
     for r in resources:
-        if r.type == HELM_RELEASE and reveal(r.props.get("chart")) == OPERATOR_CHART:
+        if r.type == HELM_RELEASE and r in releases:
             version = str(reveal(r.props.get("version")) or "")
             if not _EXACT_VERSION.match(version):
                 found.append((r.urn, f"operator chart version {version!r} is not an exact version"))
@@ -293,7 +336,7 @@ def _stack_policy(name: str, rule: StackRule) -> StackValidationPolicy:
             Resource(r.resource_type, r.urn, r.props, bool(r.opts.protect)) for r in args.resources
         ]
         for urn, message in rule(resources):
-            report(message, urn)
+            report(message, urn or None)
 
     return StackValidationPolicy(
         name=name,

@@ -288,3 +288,19 @@ def test_wait_for_termination_needs_flux_2_6() -> None:
         ProgramError, match=r"deletionPolicy: WaitForTermination requires Flux 2\.6"
     ):
         stack_run("staging", {"deletionPolicy": "WaitForTermination", "fluxVersion": "2.5.x"})
+
+
+def test_production_tenant_namespaces_are_retained_on_delete(
+    prod_eu: Recording, staging: Recording
+) -> None:
+    # Removing a production tenant (after unprotecting it) forgets the namespace instead of
+    # deleting it, so its workloads keep running; staging deletes it.
+    def tenant_namespaces(run: Recording) -> dict[str, bool]:
+        return {
+            r.inputs["metadata"]["name"]: r.retain_on_delete
+            for r in run.of_type("kubernetes:core/v1:Namespace")
+            if r.inputs["metadata"]["name"] != "flux-system"
+        }
+
+    assert tenant_namespaces(prod_eu) == {"backend": True, "frontend": True}
+    assert set(tenant_namespaces(staging).values()) == {False}

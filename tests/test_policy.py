@@ -137,6 +137,31 @@ def instance(protect: bool) -> Resource:
     return Resource(g.FLUX_INSTANCE, "urn:instance", {"spec": {}}, protect)
 
 
+def test_policy_credentials_in_plain_text_outside_secrets() -> None:
+    # pulumi-kubernetes masks Secret data itself; nothing masks a token pasted anywhere else.
+    pat = "github_pat_" + "x" * 40
+    config_map = {"metadata": {"name": "flux-runtime-info"}, "data": {"TOKEN": pat, "A": "b"}}
+    assert g.secrets_stay_secret(g.CONFIG_MAP, config_map) == [
+        "data.TOKEN holds a credential in plain text: keep it in a Secret, as a Pulumi secret"
+    ]
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMII...\n-----END RSA PRIVATE KEY-----"
+    spec = {"spec": {"values": [{"key": key}]}}
+    assert g.secrets_stay_secret(g.FLUX_INSTANCE, spec) == [
+        "spec.values[0].key holds a credential in plain text: keep it in a Secret, "
+        "as a Pulumi secret"
+    ]
+    assert g.secrets_stay_secret(g.CONFIG_MAP, {"data": {"TOKEN": Secret(pat)}}) == []
+    assert g.secrets_stay_secret(g.CONFIG_MAP, {"data": {"CLUSTER_NAME": "prod-eu"}}) == []
+
+
+def test_policy_production_needs_the_operator_and_the_instance() -> None:
+    assert g.production_operator([runtime("production")]) == [
+        ("", "no flux-operator Helm release: production stacks declare it"),
+        ("", "no FluxInstance: production stacks declare it"),
+    ]
+    assert g.production_operator([runtime("staging")]) == []
+
+
 def test_policy_production_operator_pinned_and_protected() -> None:
     good = [runtime("production"), operator("0.58.1", True), instance(True)]
     assert g.production_operator(good) == []

@@ -42,7 +42,14 @@ class TenantNamespace(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels=labels),
             opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(protect=args.protect_namespace or None)
+                child,
+                # A protected (production) namespace is also retained on delete: removing the
+                # tenant from the stack then leaves the namespace and its workloads running, and
+                # deleting them stays a deliberate `kubectl delete namespace`.
+                pulumi.ResourceOptions(
+                    protect=args.protect_namespace or None,
+                    retain_on_delete=args.protect_namespace or None,
+                ),
             ),
         )
         inside = pulumi.ResourceOptions.merge(

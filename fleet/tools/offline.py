@@ -46,6 +46,7 @@ class Registration:
     protect: bool
     provider: str
     custom: bool
+    retain_on_delete: bool = False
     ignore_changes: tuple[str, ...] = ()
 
 
@@ -123,6 +124,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     protect=request.protect,
                     provider=request.provider,
                     custom=request.custom,
+                    retain_on_delete=request.retainOnDelete,
                     ignore_changes=tuple(request.ignoreChanges),
                 )
             )

@@ -92,16 +92,20 @@ def declarations(descriptions: Mapping[str, str]) -> dict[str, dict[str, Any]]:
 
 
 def descriptions(project_dir: Path) -> dict[str, str]:
-    """Descriptions by short key: Pulumi.yaml's, else the meaning column of README's table."""
+    """Descriptions by short key: the meaning column of README's table, else Pulumi.yaml's.
+
+    The README documents every key, so it is the one source; Pulumi.yaml repeats it for
+    `pulumi config` and IDEs, and `--check` reports where the two have drifted apart.
+    """
     found: dict[str, str] = {}
-    readme = project_dir / "README.md"
-    if readme.is_file():
-        for match in re.finditer(r"^\| `(\w+)` \| [^|]+ \| (.+) \|$", readme.read_text(), re.M):
-            found[match.group(1)] = match.group(2).strip()
     project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
     for full, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and spec.get("description"):
             found[str(full).removeprefix(f"{c.PROJECT}:")] = str(spec["description"])
+    readme = project_dir / "README.md"
+    if readme.is_file():
+        for match in re.finditer(r"^\| `(\w+)` \| [^|]+ \| (.+) \|$", readme.read_text(), re.M):
+            found[match.group(1)] = match.group(2).strip()
     return found
 
 
@@ -135,11 +139,11 @@ def check(project_dir: Path) -> list[str]:
     ]
     for k in expected:
         if k in actual and actual[k] != expected[k]:
-            for attribute in ("type", "items", "default", "secret", "value"):
+            for attribute in ("type", "items", "default", "secret", "value", "description"):
                 want, have = expected[k].get(attribute), actual[k].get(attribute)
                 if want != have:
                     problems.append(
-                        f"{k}: {attribute} is {have!r}, the settings model says {want!r}"
+                        f"{k}: {attribute} is {have!r}; the settings model and README say {want!r}"
                     )
     if not problems and render(project_dir) != (project_dir / "Pulumi.yaml").read_text():
         problems.append("Pulumi.yaml is not formatted as generated")
