@@ -434,7 +434,7 @@ def test_adopt_imports_the_app_objects_by_their_github_ids(prod_eu_app: Recordin
         "cluster-github-app-access-d1-infra-ruleset": "d1-infra:11",
         "cluster-github-app-access-d1-apps-ruleset": "d1-apps:12",
     }
-    assert not plan.skipped
+    assert not [line for line in plan.skipped if line.startswith("github:")]
     assert "MIIEpAIBAAKCAQEA" not in plan.text()
 
 

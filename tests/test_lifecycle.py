@@ -304,3 +304,17 @@ def test_production_tenant_namespaces_are_retained_on_delete(
 
     assert tenant_namespaces(prod_eu) == {"backend": True, "frontend": True}
     assert set(tenant_namespaces(staging).values()) == {False}
+
+
+def test_field_ownership_is_forced_only_when_configured() -> None:
+    default = stack_run("staging")
+    forced = stack_run("staging", {"forceFieldOwnership": "true"})
+    (plain,) = default.of_type("pulumi:providers:kubernetes")
+    (force,) = forced.of_type("pulumi:providers:kubernetes")
+    assert "enablePatchForce" not in plain.inputs
+    assert force.inputs["enablePatchForce"] == "true"
+    # Turning it on and off again is a provider update: same identity, same URNs everywhere.
+    assert force.inputs["clusterIdentifier"] == plain.inputs["clusterIdentifier"]
+    assert {engine_urn(forced, r, "staging") for r in forced.resources} == {
+        engine_urn(default, r, "staging") for r in default.resources
+    }

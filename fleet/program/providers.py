@@ -56,6 +56,10 @@ def kubernetes(settings: Settings, prefix: str = "") -> k8s.Provider:
         # Off by default: since 4.29 creating an existing object fails with AlreadyExists;
         # with this on (and server-side apply), `up` adopts it instead (see `fleet adopt`).
         upsert_existing_objects=settings.upsert_existing_objects,
+        # On for the first `up` after adopting objects another manager (the flux CLI,
+        # kustomize-controller, Kyverno) applied: the stack then owns every field it declares,
+        # and later updates no longer conflict with the previous manager's fields.
+        enable_patch_force=settings.force_field_ownership or None,
     )
 
 

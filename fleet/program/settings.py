@@ -424,6 +424,7 @@ class Settings(BaseModel):
     kubeconfig: str | None = None
     # Adopt objects that already exist on `up` instead of failing with AlreadyExists.
     upsert_existing_objects: bool = False
+    force_field_ownership: bool = False
 
     # GitHub organisation, repositories and the Flux bot.
     github_owner: GitHubLogin

@@ -123,6 +123,38 @@ def _github_id(
     raise AdoptError(f"no import id known for {resource.type} ({resource.name})")
 
 
+# Components whose resources a d1 cluster never had: `up` creates them after the import.
+NEW_COMPONENTS: Final = {
+    "fleet:receivers:Receivers": "a webhook receiver (its random token, secret, Receiver, Ingress "
+    "and GitHub webhook)",
+    "fleet:tenants:TenantGuardrails": "an admission policy replacing d1's Kyverno policies",
+}
+
+
+def created_by_up(
+    resource: offline.Registration, by_urn: Mapping[str, offline.Registration]
+) -> str | None:
+    """Why `up` creates this resource instead of importing it; None when it is imported.
+
+    Left out: what a d1 cluster never had (receivers, the admission policies) and the tenant
+    copies of `flux-apps` and `flux-runtime-info`, which Kyverno generated there: they are deleted
+    with Kyverno's policies before adopting, so the stack is their one owner.
+    """
+    owner = by_urn.get(resource.parent)
+    while owner is not None:
+        if owner.type in NEW_COMPONENTS:
+            return NEW_COMPONENTS[owner.type]
+        owner = by_urn.get(owner.parent)
+    meta = render.plain(resource.inputs).get("metadata") or {}
+    if (
+        resource.type in ("kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap")
+        and meta.get("name") in (c.APPS_SECRET, c.RUNTIME_CONFIGMAP)
+        and meta.get("namespace") not in (None, c.FLUX_NAMESPACE)
+    ):
+        return "a tenant copy (delete Kyverno's copy first; see the README)"
+    return None
+
+
 def _reference_names(recording: offline.Recording) -> dict[str, str]:
     """A unique reference name per resource: its logical name, suffixed by its type when taken.
 
@@ -168,6 +200,10 @@ def plan(
         if not r.custom:
             entry["component"] = True
             entries.append(entry)
+            continue
+        reason = created_by_up(r, by_urn)
+        if reason is not None:
+            skipped.append(f"{r.type} {r.name}: created by pulumi up: {reason}")
             continue
         found = import_id(r, recording, ruleset_ids)
         if found is None:
