@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from fleet.program import checks, kube_access, settings
+from fleet.program import conventions as c
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -35,6 +36,13 @@ def test_settings_checks_table_lists_every_key_and_every_cross_key_check() -> No
     assert not missing
     ids = [check.__name__.removeprefix("_") for _, check in checks._CHECKS]
     assert [i for i in ids if f"| `{i}` |" not in table] == []
+
+
+def test_settings_checks_table_states_the_supported_flux_minors() -> None:
+    table = (ROOT / "docs" / "settings-checks.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| `fluxVersion` |"))
+    first, last = min(c.SUPPORTED_FLUX_MINORS), max(c.SUPPORTED_FLUX_MINORS)
+    assert f"with a supported minor: {first} to {last} " in row, row
 
 
 def test_readme_first_run_says_in_order_what_to_set_and_what_is_said_when_missing(

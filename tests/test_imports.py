@@ -1,4 +1,4 @@
-"""A stack loads only the SDKs of what it declares: no GitHub object, no `pulumi_github` import."""
+"""A stack loads only the SDKs of what it declares: no GitHub or random object, no such import."""
 
 from __future__ import annotations
 
@@ -15,21 +15,37 @@ _PROGRAM = """
 import json, sys
 from pathlib import Path
 from fleet.tools import render
-result = render.render_stack(Path(sys.argv[1]), sys.argv[2])
+result = render.render_stack(Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]))
 github = [r["type"] for r in result.summary["github"]]
-print(json.dumps({"github_objects": len(github), "pulumi_github": "pulumi_github" in sys.modules}))
+print(json.dumps({
+    "github_objects": len(github),
+    "pulumi_github": "pulumi_github" in sys.modules,
+    "pulumi_random": "pulumi_random" in sys.modules,
+}))
 """
 
 
-@pytest.mark.parametrize(("stack", "owner"), [("staging", False), ("prod-eu", True)])
-def test_imports_github_sdk_only_for_the_owner_stack(stack: str, owner: bool) -> None:
+def _loaded(stack: str, overrides: dict[str, str]) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-c", _PROGRAM, str(ROOT), stack],
+        [sys.executable, "-c", _PROGRAM, str(ROOT), stack, json.dumps(overrides)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.parametrize(("stack", "owner"), [("staging", False), ("prod-eu", True)])
+def test_imports_github_sdk_only_for_the_owner_stack(stack: str, owner: bool) -> None:
+    report = _loaded(stack, {})
     assert bool(report["github_objects"]) is owner, report
     assert report["pulumi_github"] is owner, report
+    assert report["pulumi_random"] is False, report
+
+
+def test_imports_random_sdk_only_with_receivers() -> None:
+    report = _loaded("staging", {"d1-fleet:receivers": "true"})
+    assert report["pulumi_random"] is True, report
+    assert report["pulumi_github"] is True, report

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pulumi
+import pytest
 
+from fleet.program import checks
 from fleet.program import conventions as c
 from fleet.program.image_automation import AutomationArgs, ImageAutomation
-from fleet.program.platform import Platform, PlatformArgs
+from fleet.program.platform import Platform, PlatformArgs, dependency_order
 from fleet.program.settings import PlatformComponent
 from fleet.program.tenants import Tenant, TenantArgs
 from fleet.tools.offline import Recording, unwrap_secret
-from tests.conftest import APPS_TOKEN, run_component
+from tests.conftest import APPS_TOKEN, run_component, stack_run
 
 KS = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
@@ -119,6 +121,61 @@ def test_platform_kustomizations_follow_d1_chain() -> None:
             "annotations": AWAITED,
         }, name
         assert "postBuild" not in inputs["spec"], name  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        ("monitoring", "admission: monitoring"),
+        ("admission: monitoring", "monitoring"),
+        ("c: b", "b: a", "a", "d: a, c"),
+        ("d: a, c", "a", "c: b", "b: a"),
+    ],
+)
+def test_platform_pulumi_dependencies_mirror_flux_depends_on_in_any_list_order(
+    entries: tuple[str, ...],
+) -> None:
+    components = tuple(
+        PlatformComponent(name=name, depends_on=deps)
+        for name, deps in map(checks.split_component, entries)
+    )
+    run = run_component(lambda: platform(components))
+    urns = {r.inputs["metadata"]["name"]: r.urn for r in run.of_type(KS)}
+    assert len(urns) == 2 * len(components)
+    for r in run.of_type(KS):
+        flux = {dep["name"] for dep in r.inputs["spec"].get("dependsOn", [])}
+        assert {urns[name] for name in flux} <= set(r.dependencies), r.name
+
+
+def test_stack_with_reversed_components_declares_the_same_objects_and_waits_the_same(
+    staging: Recording,
+) -> None:
+    reversed_run = stack_run(
+        "staging", {"platformComponents": '["admission: monitoring", "monitoring"]'}
+    )
+
+    def waits(run: Recording) -> dict[str, set[str]]:
+        kustomizations = {r.urn for r in run.of_type(KS)}
+        return {r.urn: set(r.dependencies) & kustomizations for r in run.of_type(KS)}
+
+    assert {r.urn for r in reversed_run.resources} == {r.urn for r in staging.resources}
+    assert waits(reversed_run) == waits(staging)
+    assert any(waits(staging).values())
+
+
+def test_platform_dependency_order_puts_dependencies_first_else_keeps_config_order() -> None:
+    def order(*entries: str) -> list[str]:
+        components = [
+            PlatformComponent(name=name, depends_on=deps)
+            for name, deps in map(checks.split_component, entries)
+        ]
+        return [component.name for component in dependency_order(components)]
+
+    assert order("monitoring", "admission: monitoring") == ["monitoring", "admission"]
+    assert order("admission: monitoring", "monitoring") == ["monitoring", "admission"]
+    assert order("x", "c: b", "b: a", "a", "y") == ["x", "a", "b", "c", "y"]
+    assert order("a: b", "b: a") == ["b", "a"]  # a cycle the settings refuse still terminates
+    assert order("a: elsewhere") == ["a"]
 
 
 def test_platform_flux_objects_wait_for_what_they_are_given() -> None:

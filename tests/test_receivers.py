@@ -343,6 +343,19 @@ def test_fleet_check_reports_an_unreadable_stack_file() -> None:
     ]
 
 
+def test_fleet_check_builds_no_validator_per_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    current = s.parse({**VALID, "receivers": "true"})
+    member = {"receivers": False, "githubOwner": "acme", "tenants": tenants(2)}
+    others = {f"s{i}": {**member, "clusterDomain": f"s{i}.example.com"} for i in range(50)}
+    assert s.fleet_problems("a", current, others) == []  # the field validators exist from here on
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise AssertionError("a validator was built for another stack's field")
+
+    monkeypatch.setattr(s, "TypeAdapter", refuse)
+    assert s.fleet_problems("a", current, others) == []
+
+
 def test_fleet_webhook_limit_fails_the_program_from_the_stack_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

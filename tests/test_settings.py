@@ -105,8 +105,8 @@ def test_settings_bad_value_names_key_value_and_allowed(key: str, value: Any, al
 
 
 def test_settings_unknown_flux_component_names_the_item() -> None:
-    (problem,) = problems(fluxComponents=["source-controller", "web-ui"])
-    assert problem.startswith("d1-fleet:fluxComponents[1]: 'web-ui' is invalid"), problem
+    (problem,) = problems(fluxComponents=["source-controller", "kustomize-controller", "web-ui"])
+    assert problem.startswith("d1-fleet:fluxComponents[2]: 'web-ui' is invalid"), problem
     assert "source-watcher" in problem
 
 

@@ -69,7 +69,8 @@ class Values:
     """Settings that passed their own validation, by field name, defaults filled in.
 
     A key that was missing or invalid is absent, so checks that read it are skipped rather than
-    reporting a consequence of a problem already listed.
+    reporting a consequence of a problem already listed. A list with some invalid entries holds
+    its valid ones, so its own checks (duplicates, reserved names, cycles) still run.
     """
 
     values: Mapping[str, Any]
@@ -543,34 +544,29 @@ def _platform_components(v: Values) -> Iterator[Problem]:
     entries: tuple[str, ...] = v["platform_components"]
     parsed = [split_component(entry) for entry in entries]
     names = {name for name, _ in parsed}
-    problems: list[Problem] = []
+    # The well-formed entries' dependencies (a component listed twice keeps both lists), searched
+    # for a cycle whatever else is wrong, so a first run shows the cycle too.
+    graph: dict[str, tuple[str, ...]] = {}
     for (name, deps), entry in zip(parsed, entries, strict=True):
         if not all(_DNS1123_LABEL.match(n) and len(n) <= MAX_COMPONENT_NAME for n in (name, *deps)):
-            problems.append(
-                (
-                    "platformComponents",
-                    f"{entry!r}: allowed: 'name' or 'name: dependency, ...' with DNS-1123 label "
-                    f"names of at most {MAX_COMPONENT_NAME} characters",
-                )
+            yield (
+                "platformComponents",
+                f"{entry!r}: allowed: 'name' or 'name: dependency, ...' with DNS-1123 label "
+                f"names of at most {MAX_COMPONENT_NAME} characters",
             )
             continue
-        problems.extend(
-            (
-                "platformComponents",
-                f"component {name!r} depends on {dep!r}, which is not a configured component",
-            )
-            for dep in deps
-            if dep not in names
-        )
-    problems.extend(
-        ("platformComponents", f"component {name!r} is listed more than once")
-        for name in duplicates(name for name, _ in parsed)
-    )
-    if not problems:
-        cycle = find_cycle({name: deps for name, deps in parsed})
-        if cycle:
-            problems.append(("platformComponents", "dependency cycle: " + _show_cycle(cycle)))
-    yield from problems
+        graph[name] = (*graph.get(name, ()), *deps)
+        for dep in deps:
+            if dep not in names:
+                yield (
+                    "platformComponents",
+                    f"component {name!r} depends on {dep!r}, which is not a configured component",
+                )
+    for name in duplicates(name for name, _ in parsed):
+        yield ("platformComponents", f"component {name!r} is listed more than once")
+    cycle = find_cycle(graph)
+    if cycle:
+        yield ("platformComponents", "dependency cycle: " + _show_cycle(cycle))
 
 
 def find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str] | None:

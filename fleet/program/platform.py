@@ -91,12 +91,14 @@ class Platform(pulumi.ComponentResource):
         needs = [self.source, self.service_account, self.cluster_role_binding]
         by_name: dict[str, k8s.apiextensions.CustomResource] = {}
         self.kustomizations = []
-        for component in args.components:
+        # Dependencies first, so every dependency is declared when its dependents name it.
+        for component in dependency_order(args.components):
             for role, timeout, depends_on in (
                 ("controllers", "10m", [f"{dep}-controllers" for dep in component.depends_on]),
                 ("configs", "5m", [f"{component.name}-controllers"]),
             ):
-                # Pulumi's order mirrors Flux's dependsOn: applied after, deleted before.
+                # Pulumi's order mirrors Flux's dependsOn: applied after, deleted before. A
+                # dependency outside the list (the settings refuse one) has nothing to wait for.
                 after = [by_name[dep] for dep in depends_on if dep in by_name]
                 # No postBuild substitution: d1-infra's charts and dashboards carry their own ${...}.
                 kustomization = flux_api.custom_resource(
@@ -129,3 +131,30 @@ class Platform(pulumi.ComponentResource):
                 by_name[f"{component.name}-{role}"] = kustomization
                 self.kustomizations.append(kustomization)
         self.register_outputs({})
+
+
+def dependency_order(components: Sequence[PlatformComponent]) -> list[PlatformComponent]:
+    """The components with each one after the components it depends on, else in config order.
+
+    Iterative depth-first walk, linear in components and dependencies. Names are unique and name
+    no component outside the list, and there is no cycle (the settings refuse all three); a name
+    outside the list is skipped and a cycle is broken where the walk meets it.
+    """
+    by_name = {component.name: component for component in components}
+    placed: set[str] = set()
+    ordered: list[PlatformComponent] = []
+    for root in components:
+        if root.name in placed:
+            continue
+        placed.add(root.name)
+        stack = [(root, iter(root.depends_on))]
+        while stack:
+            component, deps = stack[-1]
+            dep = next(deps, None)
+            if dep is None:
+                stack.pop()
+                ordered.append(component)
+            elif dep in by_name and dep not in placed:
+                placed.add(dep)
+                stack.append((by_name[dep], iter(by_name[dep].depends_on)))
+    return ordered

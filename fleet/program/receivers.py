@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
@@ -58,7 +57,9 @@ class Receivers(pulumi.ComponentResource):
         self, name: str, args: ReceiversArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("fleet:receivers:Receivers", name, None, opts)
-        import pulumi_github as github  # noqa: PLC0415 (only stacks with receivers load the SDK)
+        # Only stacks with receivers load these SDKs.
+        import pulumi_github as github  # noqa: PLC0415
+        import pulumi_random as random  # noqa: PLC0415
 
         child = options.child(self, opts)
         flux = pulumi.ResourceOptions.merge(

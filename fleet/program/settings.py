@@ -361,11 +361,25 @@ _PATCH_TARGET_KEYS = (
 )
 
 
+_PATCH_ALLOWED = (
+    "allowed: a string holding a YAML or JSON mapping with a string 'patch' and an optional "
+    "'target' with keys " + ", ".join(_PATCH_TARGET_KEYS)
+)
+
+
+def _patch_text(value: Any) -> Any:
+    """A mapping written straight into the list is refused in words: the CLI wants strings."""
+    if isinstance(value, dict):
+        raise ValueError(
+            "a bare mapping, but fluxPatches is a list of strings (Pulumi.yaml declares it so, "
+            "and the Pulumi CLI refuses anything else): write the mapping as a block string "
+            "after '- |'; " + _PATCH_ALLOWED
+        )
+    return value
+
+
 def _patch_entry(value: str) -> str:
-    allowed = (
-        "allowed: a YAML or JSON mapping with a string 'patch' and an optional 'target' with keys "
-        + ", ".join(_PATCH_TARGET_KEYS)
-    )
+    allowed = _PATCH_ALLOWED
     try:
         entry = yaml.safe_load(value)
     except yaml.YAMLError:
@@ -384,7 +398,7 @@ def _patch_entry(value: str) -> str:
     return value
 
 
-PatchEntry = Annotated[str, AfterValidator(_patch_entry)]
+PatchEntry = Annotated[str, BeforeValidator(_patch_text), AfterValidator(_patch_entry)]
 # d1's patches as config entries, so the default is a value Pulumi.yaml can declare.
 D1_PATCH_ENTRIES: tuple[str, ...] = tuple(json.dumps(patch) for patch in c.D1_PATCHES)
 
@@ -664,15 +678,9 @@ def _fleet_member(raw: Mapping[str, Any]) -> Settings:
     """The receiver-related values of another stack, validated; every other field stays unset."""
     values: dict[str, Any] = {}
     for name in _FLEET_FIELDS:
-        field = Settings.model_fields[name]
-        key = field.alias or name
+        key = Settings.model_fields[name].alias or name
         if key in raw:
-            kind: Any = (
-                Annotated[(field.annotation, *field.metadata)]
-                if field.metadata
-                else field.annotation
-            )
-            values[name] = TypeAdapter(kind).validate_python(raw[key])
+            values[name] = _adapter(name).validate_python(raw[key])
     # Only the properties that place receivers are read from it.
     return Settings.model_construct(**values)
 
@@ -784,6 +792,9 @@ def parse(
             values[name] = _adapter(name).validate_python(raw[key])
         except ValidationError as err:
             problems.extend(_describe(err, key, raw[key], hidden, project))
+            valid = _valid_entries(name, raw[key], err)
+            if valid:
+                values[name] = valid
     defaults = {
         name: field.get_default(call_default_factory=True)
         for name, field in Settings.model_fields.items()
@@ -794,6 +805,31 @@ def parse(
     if problems:
         raise ConfigError(problems)
     return Settings.model_construct(**values)
+
+
+def _valid_entries(name: str, value: Any, err: ValidationError) -> tuple[Any, ...] | None:
+    """The entries of a list that passed their own validation, so one bad entry hides nothing.
+
+    The list's cross checks (duplicates, reserved names, missing controllers, cycles) then run on
+    what is left. None when the value is no list, or no entry of it is valid: its checks are
+    skipped, as for any invalid key.
+    """
+    if not isinstance(value, list):
+        return None
+    bad = set()
+    for error in err.errors(include_url=False):
+        loc = error["loc"]
+        if not loc or not isinstance(loc[0], int):
+            return None
+        bad.add(loc[0])
+    good = [entry for index, entry in enumerate(value) if index not in bad]
+    if not good:
+        return None
+    try:
+        valid: tuple[Any, ...] = _adapter(name).validate_python(good)
+    except ValidationError:
+        return None
+    return valid
 
 
 def unknown_keys(raw: Mapping[str, Any]) -> list[str]:
