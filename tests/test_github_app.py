@@ -49,7 +49,45 @@ def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
 
 
 def app_run(stack: str, overrides: dict[str, str] | None = None, **kwargs: Any) -> Recording:
-    return stack_run(stack, {**app_config(**kwargs), **(overrides or {})}, drop=TOKEN_KEYS)
+    # mergeTeams only serves branchProtection, which App mode refuses.
+    return stack_run(
+        stack, {**app_config(**kwargs), **(overrides or {})}, drop=(*TOKEN_KEYS, "mergeTeams")
+    )
+
+
+def app_stack_file(stack: str, **changes: str) -> str:
+    """`Pulumi.<stack>.yaml` as committed once the stack is switched to the App (plain values)."""
+    values = {
+        "gitAuth": "githubApp",
+        "githubAppId": str(APP_ID),
+        "githubAppInstallationId": str(INSTALLATION_ID),
+        "githubAppKeyCreated": "2026-03-01",
+        **changes,
+    }
+    lines = "".join(f"  d1-fleet:{k}: {v}\n" for k, v in values.items() if v)
+    return (ROOT / f"Pulumi.{stack}.yaml").read_text() + lines
+
+
+def fleet_dir(base: Path, files: dict[str, str]) -> Path:
+    """A project folder whose stack files are the committed ones, with `files` replaced."""
+    for stack in offline.known_stacks(ROOT):
+        text = files.get(stack, (ROOT / f"Pulumi.{stack}.yaml").read_text())
+        (base / f"Pulumi.{stack}.yaml").write_text(text)
+    return base
+
+
+@pytest.fixture(scope="module")
+def app_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every stack file of the fleet in App mode (the running stack's own file is not read)."""
+    base = tmp_path_factory.mktemp("app-fleet")
+    return fleet_dir(base, {stack: app_stack_file(stack) for stack in offline.known_stacks(ROOT)})
+
+
+def run_in(project: Path, stack: str, overrides: dict[str, str], **kwargs: Any) -> Recording:
+    """`app_run` with the other stack files read from `project`, as Pulumi runs the program there."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        return app_run(stack, overrides, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +96,9 @@ def staging_app() -> Recording:
 
 
 @pytest.fixture(scope="module")
-def prod_eu_app() -> Recording:
-    return app_run("prod-eu", {"botPushAccess": "rulesetBypass"})
+def prod_eu_app(app_fleet: Path) -> Recording:
+    # The whole fleet uses the App: the owner declares no bot team, so no bot account either.
+    return run_in(app_fleet, "prod-eu", {"botPushAccess": "rulesetBypass", "botUsername": ""})
 
 
 def git_secrets(run: Recording) -> list[offline.Registration]:
@@ -167,8 +206,10 @@ def test_owner_stack_grants_the_app_instead_of_the_bot_team(prod_eu_app: Recordi
     assert not [r for r in prod_eu_app.resources if r.type.startswith("github:index/team")]
 
 
-def test_owner_stack_grants_the_fleet_repository_when_the_instance_syncs_from_it() -> None:
-    run = app_run("prod-eu", {**SYNC, "botPushAccess": "none"})
+def test_owner_stack_grants_the_fleet_repository_when_the_instance_syncs_from_it(
+    app_fleet: Path,
+) -> None:
+    run = run_in(app_fleet, "prod-eu", {**SYNC, "botPushAccess": "none", "botUsername": ""})
     repos = sorted(r.inputs["repository"] for r in run.of_type(INSTALLATION_REPO))
     assert repos == ["d1-apps", "d1-fleet", "d1-infra"]
     assert not run.of_type(RULESET)
@@ -385,7 +426,11 @@ def test_app_mode_stack_conforms_to_the_upstream_schemas() -> None:
     schemas = Schemas.load()
     overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
     for stack in ("staging", "prod-eu"):
-        extra = {"d1-fleet:botPushAccess": "rulesetBypass"} if stack == "prod-eu" else {}
+        extra = (
+            {"d1-fleet:botPushAccess": "rulesetBypass", "d1-fleet:mergeTeams": "[]"}
+            if stack == "prod-eu"
+            else {}
+        )
         result = render.render_stack(ROOT, stack, {**overrides, **extra})
         assert result.summary["placeholderConfig"] == ["d1-fleet:githubAppPrivateKey"]
         sources = [o for o in result.objects if o.ref.kind == "GitRepository"]
@@ -513,6 +558,7 @@ def test_app_mode_loads_the_github_sdk_only_for_the_owner_stack(stack: str, owne
     )
     overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
     overrides["d1-fleet:botPushAccess"] = "rulesetBypass"
+    overrides["d1-fleet:mergeTeams"] = "[]"
     done = subprocess.run(
         [sys.executable, "-c", program, str(ROOT), stack, json.dumps(overrides)],
         cwd=ROOT,
