@@ -49,10 +49,10 @@ def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
 
 
 def app_run(stack: str, overrides: dict[str, str] | None = None, **kwargs: Any) -> Recording:
+    overrides = overrides or {}
     # mergeTeams only serves branchProtection, which App mode refuses.
-    return stack_run(
-        stack, {**app_config(**kwargs), **(overrides or {})}, drop=(*TOKEN_KEYS, "mergeTeams")
-    )
+    unset = () if "mergeTeams" in overrides else ("mergeTeams",)
+    return stack_run(stack, {**app_config(**kwargs), **overrides}, drop=(*TOKEN_KEYS, *unset))
 
 
 def app_stack_file(stack: str, **changes: str) -> str:
@@ -334,6 +334,13 @@ def test_switching_modes_updates_secrets_and_sources_in_place_both_ways(stack: s
         ({"gitAuth": "app"}, "gitAuth", "'token' or 'githubApp'"),
         ({**SYNC, "syncProvider": "generic"}, "syncProvider", "provider github"),
         ({**SYNC, "syncPullSecret": ""}, "syncPullSecret", "secret holding the App's data"),
+        (
+            {**SYNC, "syncUrl": "ssh://git@github.com/controlplaneio-fluxcd/d1-fleet.git"},
+            "syncUrl",
+            "allowed: an https:// URL",
+        ),
+        ({"botUsername": "flux-bot"}, "botUsername", "only the githubAccessOwner stack"),
+        ({"mergeTeams": '["platform-team"]'}, "mergeTeams", "which App mode refuses"),
     ],
 )
 def test_bad_app_values_register_nothing(changes: dict[str, str], key: str, message: str) -> None:
@@ -380,6 +387,34 @@ def test_token_and_app_keys_are_never_both_set() -> None:
     assert "d1-fleet:githubAppId: not allowed with gitAuth token" in text
     assert "d1-fleet:githubAppPrivateKey: not allowed with gitAuth token" in text
     assert "MIIEpAIBAAKCAQEA" not in text
+
+
+@pytest.mark.parametrize("pull_secret", ["", "flux-system", "flux-apps"])
+def test_token_mode_refuses_sync_provider_github_without_an_app_secret(pull_secret: str) -> None:
+    # source-controller wants App data in the pull secret with provider github.
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", {**SYNC, "syncProvider": "github", "syncPullSecret": pull_secret})
+    assert "d1-fleet:syncProvider: github needs a syncPullSecret holding GitHub App data" in str(
+        caught.value
+    )
+    assert caught.value.recording.resources == []
+
+
+def test_token_mode_forwards_sync_provider_github_with_a_secret_of_app_data() -> None:
+    run = stack_run(
+        "staging", {**SYNC, "syncProvider": "github", "syncPullSecret": "fleet-github-app"}
+    )
+    (instance,) = run.of_type(INSTANCE)
+    sync = instance.inputs["spec"]["sync"]
+    assert (sync["provider"], sync["pullSecret"]) == ("github", "fleet-github-app")
+
+
+def test_token_mode_refuses_an_app_key_age_it_would_ignore() -> None:
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", {"githubAppKeyMaxAgeDays": "60"})
+    assert "d1-fleet:githubAppKeyMaxAgeDays: only read with gitAuth githubApp" in str(caught.value)
+    # Pulumi.yaml's default reaches every stack and is no choice of the user.
+    assert stack_run("staging", {"githubAppKeyMaxAgeDays": "90"}).resources
 
 
 def test_app_owner_stack_rejects_branch_protection_and_an_installation_owner() -> None:
