@@ -67,9 +67,7 @@ def alone(auth: StackAuth) -> FleetAuth:
     return FleetAuth(team=not auth.github_app)
 
 
-def plan(
-    owner: Owner, others: Mapping[str, StackAuth | None]
-) -> tuple[FleetAuth, list[Problem]]:
+def plan(owner: Owner, others: Mapping[str, StackAuth | None]) -> tuple[FleetAuth, list[Problem]]:
     """The owner's GitHub objects for the whole fleet, and what would leave a stack without access.
 
     `others` maps every other stack to its mode, or None when its stack file has invalid values.
@@ -108,16 +106,17 @@ def plan(
         )
     installation = min(found, key=lambda i: (i.app_id, i.installation_id)) if found else None
     for name, a in sorted(known.items()):
-        if a.github_app and a.installation_id is None:
-            if installation is None or installation.app_id != a.app_id:
-                problems.append(
-                    (
-                        "githubAccessOwner",
-                        f"stack {name!r} finds its App installation by owner; the owner stack "
-                        "grants an installation its repositories by id: set "
-                        f"githubAppInstallationId in Pulumi.{name}.yaml",
-                    )
+        # Found by owner: fine when it is the installation another stack names by id.
+        same = installation is not None and installation.app_id == a.app_id
+        if a.github_app and a.installation_id is None and not same:
+            problems.append(
+                (
+                    "githubAccessOwner",
+                    f"stack {name!r} finds its App installation by owner; the owner stack grants "
+                    f"an installation its repositories by id: set githubAppInstallationId in "
+                    f"Pulumi.{name}.yaml",
                 )
+            )
     fleet = FleetAuth(team=bool(token_stacks), installation=installation)
     if owner.auth.github_app:
         if fleet.team and not owner.bot_username:
