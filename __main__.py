@@ -12,14 +12,17 @@ from fleet.program.stack_config import load
 collector.for_registration()
 
 try:
-    settings, expiry = load()
+    settings, expiry, fleet = load()
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
 cluster = Cluster(
     "cluster",
     ClusterArgs(
-        settings, token_days_left=expiry.days_left, app_key_days_left=expiry.app_key_days_left
+        settings,
+        token_days_left=expiry.days_left,
+        app_key_days_left=expiry.app_key_days_left,
+        fleet=fleet,
     ),
     opts=pulumi.ResourceOptions(providers=providers.for_cluster(settings)),
 )

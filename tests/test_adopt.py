@@ -13,6 +13,7 @@ import argparse
 import json
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +232,15 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
     fake = bin_dir / "pulumi"
     fake.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    # kubectl: every Secret as `flux create secret` left it; patches are recorded.
+    live = tmp_path / "live.json"
+    live.write_text(json.dumps(FLUX_CREATED))
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(
+        f'#!/bin/sh\necho "kubectl $@" >> {record}\n'
+        f'case "$*" in *" get secret "*) cat {live} ;; esac\n'
+    )
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("contexts:\n  - name: staging\n")
     for key, value in {
@@ -251,7 +261,14 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
     assert adopt.run(args) == 0
     calls = record.read_text().splitlines()
     assert calls[0] == "stack select --create staging"
-    up, imported = calls[-2], calls[-1]
+    pulumi_calls = [c for c in calls if not c.startswith("kubectl ")]
+    up, imported = pulumi_calls[-2], pulumi_calls[-1]
+    # After the import, each adopted Secret's foreign fields are handed to the stack.
+    kubectl_calls = calls[calls.index(imported) + 1 :]
+    assert kubectl_calls
+    assert all(" --context staging --namespace " in c for c in kubectl_calls)
+    patches = [c for c in kubectl_calls if " patch secret " in c]
+    assert len(patches) == len([c for c in kubectl_calls if " get secret " in c]) == 2
     assert up.startswith("up --stack staging --yes --skip-preview --target ")
     assert "--target urn:pulumi:staging::d1-fleet::pulumi:providers:kubernetes::kubernetes" in up
     assert imported == (
@@ -260,6 +277,111 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
     assert json.loads(out.read_text())["resources"]
     # Token values reach the CLI through its environment only, never its arguments.
     assert "github_pat_" not in record.read_text()
+
+
+# A Secret as `flux create secret git` writes it (client-side, field manager "flux"), later
+# labelled by Kyverno, and applied once by the stack.
+FLUX_CREATED: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {
+        "name": "flux-system",
+        "namespace": "flux-system",
+        "resourceVersion": "4711",
+        "managedFields": [
+            {
+                "manager": "flux",
+                "operation": "Update",
+                "apiVersion": "v1",
+                "time": "2025-01-01T00:00:00Z",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {
+                    "f:data": {".": {}, "f:password": {}, "f:username": {}},
+                    "f:type": {},
+                },
+            },
+            {
+                "manager": "kyverno",
+                "operation": "Update",
+                "apiVersion": "v1",
+                "time": "2025-02-01T00:00:00Z",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {
+                    "f:data": {"f:token": {}},
+                    "f:metadata": {"f:labels": {"f:generate.kyverno.io/policy-name": {}}},
+                },
+            },
+            {
+                "manager": "pulumi-kubernetes-1a2b3c",
+                "operation": "Apply",
+                "apiVersion": "v1",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:data": {"f:password": {}}},
+            },
+        ],
+    },
+    "data": {"password": "c2VjcmV0", "username": "Z2l0", "token": "c2VjcmV0"},
+}
+
+
+def test_handover_gives_every_foreign_field_to_the_manager_the_provider_takes_over() -> None:
+    ops = adopt.handover_patch(FLUX_CREATED)
+    assert ops is not None
+    test, replace = ops
+    assert test == {"op": "test", "path": "/metadata/resourceVersion", "value": "4711"}
+    assert replace["op"] == "replace"
+    assert replace["path"] == "/metadata/managedFields"
+    stack, handed = replace["value"]
+    assert stack == FLUX_CREATED["metadata"]["managedFields"][2]
+    assert handed == {
+        "manager": "before-first-apply",
+        "operation": "Update",
+        "apiVersion": "v1",
+        "fieldsType": "FieldsV1",
+        "time": "2025-02-01T00:00:00Z",
+        "fieldsV1": {
+            "f:data": {".": {}, "f:password": {}, "f:username": {}, "f:token": {}},
+            "f:type": {},
+            "f:metadata": {"f:labels": {"f:generate.kyverno.io/policy-name": {}}},
+        },
+    }
+    # Field names only: no value of the Secret travels in the patch.
+    assert "c2VjcmV0" not in json.dumps(ops)
+    # Once handed over (or never foreign), nothing is left to do.
+    after = {
+        **FLUX_CREATED,
+        "metadata": {**FLUX_CREATED["metadata"], "managedFields": replace["value"]},
+    }
+    assert adopt.handover_patch(after) is None
+    only_stack = {
+        **FLUX_CREATED,
+        "metadata": {**FLUX_CREATED["metadata"], "managedFields": [stack]},
+    }
+    assert adopt.handover_patch(only_stack) is None
+
+
+def test_handover_reads_and_patches_each_adopted_secret_on_the_stack_s_cluster() -> None:
+    plan = adopt.plan(stack_run("staging"), "staging")
+    assert plan.kubectl_flags == ("--context", "staging")
+    # The tenant copies are left to `up` (Kyverno's are deleted first), so only flux-system's.
+    assert sorted(plan.secrets) == ["flux-system/flux-apps", "flux-system/flux-system"]
+    calls: list[list[str]] = []
+
+    def fake_run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        out = json.dumps(FLUX_CREATED) if "get" in command else ""
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    done = adopt.hand_over("kubectl", plan, {}, run_=fake_run)
+    assert len(done) == 2
+    assert "fields of flux, kyverno handed to the stack" in done[0]
+    get, patch = calls[0], calls[1]
+    namespace, _, name = plan.secrets[0].rpartition("/")
+    base = ["kubectl", "--context", "staging", "--namespace", namespace]
+    assert get == [*base, "get", "secret", name, "--output", "json"]
+    assert patch[: len(base) + 5] == [*base, "patch", "secret", name, "--type", "json"]
+    assert patch[-2] == "--patch"
+    assert json.loads(patch[-1]) == adopt.handover_patch(FLUX_CREATED)
 
 
 def test_adopt_unknown_stack_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,7 @@ from fleet.tools.ephemeral.overrides import (
     derive,
     dropped_secrets,
     load_base,
+    read_credentials,
     read_tokens,
     targets,
 )
@@ -190,3 +191,75 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
     assert parsed.cluster_name == "eph-123-1-0"
     assert parsed.github_access_owner is False
     assert parsed.kube_context == "kind-a"
+
+
+APP_KEY = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    + "\n".join(["MIIEpAIBAAKCAQEAu" + "Q" * 47] * 4)
+    + "\n-----END RSA PRIVATE KEY-----\n"
+)
+APP_BASE: dict[str, Any] = {
+    **BASE,
+    "d1-fleet:gitAuth": "githubApp",
+    "d1-fleet:githubAppId": 123456,
+    "d1-fleet:githubAppInstallationId": 7890123,
+    "d1-fleet:githubAppKeyCreated": "2026-03-01",
+    "d1-fleet:githubAppPrivateKey": {"secure": "v1:encrypted-with-the-staging-key"},
+}
+
+
+def test_app_mode_base_takes_the_app_key_and_no_token_from_the_environment() -> None:
+    # One CI environment may hold both kinds; an App-mode copy gets the key only.
+    env = {**TOKEN_ENV, "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY}
+    credentials = read_credentials(env, APP_BASE)
+    assert APP_KEY not in repr(credentials)
+    config = derive(
+        APP_BASE, stack_name="eph-7-0", target=ClusterTarget("kind-a"), tokens=credentials
+    )
+    assert config.environment == {"FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY}
+    assert not {k for k in config.plain if "Token" in k}
+    assert config.plain["d1-fleet:githubAppId"] == 123456
+    assert dropped_secrets(APP_BASE, credentials) == [
+        "d1-fleet:githubToken",
+        "d1-fleet:platformToken",
+    ]
+    # A token-mode base keeps reading the tokens, never the key.
+    assert read_credentials(env, BASE).secret == {"platformToken": PLATFORM, "appsToken": APPS}
+
+
+def test_app_mode_base_without_the_key_says_which_variable() -> None:
+    with pytest.raises(OverrideError) as caught:
+        read_credentials(TOKEN_ENV, APP_BASE)
+    assert caught.value.problems == [
+        "FLEET_GITHUB_APP_PRIVATE_KEY must be set: the base stack uses gitAuth githubApp "
+        "(its private key is a secret of the base stack and is not copied)"
+    ]
+
+
+def test_config_derived_from_an_app_mode_base_passes_the_programs_validation() -> None:
+    base = {
+        **load_base(ROOT, "staging"),
+        **{k: v for k, v in APP_BASE.items() if "github" in k.lower() or "gitAuth" in k},
+    }
+    base.pop("d1-fleet:githubToken", None)
+    env = {**TOKEN_ENV, "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY}
+    config = derive(
+        base,
+        stack_name="eph-1-0",
+        target=ClusterTarget("kind-a"),
+        tokens=read_credentials(env, base),
+    )
+    raw = {
+        key: str(value).lower()
+        if isinstance(value, bool)
+        else value
+        if kind == "array"
+        else str(value)
+        for key, kind in settings.config_keys().items()
+        if (value := config.plain.get(f"d1-fleet:{key}")) is not None
+    }
+    parsed = settings.parse(tokens.from_environment(raw, config.environment))
+    assert parsed.github_app
+    assert parsed.github_app_private_key is not None
+    assert parsed.github_app_private_key.get_secret_value() == APP_KEY
+    assert parsed.platform_token is None

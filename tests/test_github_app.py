@@ -49,7 +49,45 @@ def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
 
 
 def app_run(stack: str, overrides: dict[str, str] | None = None, **kwargs: Any) -> Recording:
-    return stack_run(stack, {**app_config(**kwargs), **(overrides or {})}, drop=TOKEN_KEYS)
+    overrides = overrides or {}
+    # mergeTeams only serves branchProtection, which App mode refuses.
+    unset = () if "mergeTeams" in overrides else ("mergeTeams",)
+    return stack_run(stack, {**app_config(**kwargs), **overrides}, drop=(*TOKEN_KEYS, *unset))
+
+
+def app_stack_file(stack: str, **changes: str) -> str:
+    """`Pulumi.<stack>.yaml` as committed once the stack is switched to the App (plain values)."""
+    values = {
+        "gitAuth": "githubApp",
+        "githubAppId": str(APP_ID),
+        "githubAppInstallationId": str(INSTALLATION_ID),
+        "githubAppKeyCreated": "2026-03-01",
+        **changes,
+    }
+    lines = "".join(f"  d1-fleet:{k}: {v}\n" for k, v in values.items() if v)
+    return (ROOT / f"Pulumi.{stack}.yaml").read_text() + lines
+
+
+def fleet_dir(base: Path, files: dict[str, str]) -> Path:
+    """A project folder whose stack files are the committed ones, with `files` replaced."""
+    for stack in offline.known_stacks(ROOT):
+        text = files.get(stack, (ROOT / f"Pulumi.{stack}.yaml").read_text())
+        (base / f"Pulumi.{stack}.yaml").write_text(text)
+    return base
+
+
+@pytest.fixture(scope="module")
+def app_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every stack file of the fleet in App mode (the running stack's own file is not read)."""
+    base = tmp_path_factory.mktemp("app-fleet")
+    return fleet_dir(base, {stack: app_stack_file(stack) for stack in offline.known_stacks(ROOT)})
+
+
+def run_in(project: Path, stack: str, overrides: dict[str, str], **kwargs: Any) -> Recording:
+    """`app_run` with the other stack files read from `project`, as Pulumi runs the program there."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        return app_run(stack, overrides, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +96,9 @@ def staging_app() -> Recording:
 
 
 @pytest.fixture(scope="module")
-def prod_eu_app() -> Recording:
-    return app_run("prod-eu", {"botPushAccess": "rulesetBypass"})
+def prod_eu_app(app_fleet: Path) -> Recording:
+    # The whole fleet uses the App: the owner declares no bot team, so no bot account either.
+    return run_in(app_fleet, "prod-eu", {"botPushAccess": "rulesetBypass", "botUsername": ""})
 
 
 def git_secrets(run: Recording) -> list[offline.Registration]:
@@ -79,13 +118,14 @@ def test_app_mode_declares_the_same_kubernetes_objects_as_token_mode(
     assert kubernetes_urns(prod_eu_app) == kubernetes_urns(prod_eu)
 
 
-def test_app_mode_secrets_carry_the_app_keys_only_and_stay_secret(staging_app: Recording) -> None:
+def test_app_mode_secrets_carry_the_app_keys_only(staging_app: Recording) -> None:
+    # That the key stays secret is proven in test_secrecy (pulumi_kubernetes marks any Secret's
+    # data secret itself, so a recorded Secret cannot show it).
     secrets = git_secrets(staging_app)
     # flux-system, flux-apps, and the copies in backend, frontend and apps-update.
     assert len(secrets) == 5
     for secret in secrets:
-        data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
-        assert was_secret, secret.name
+        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
         assert data == {
             "githubAppID": str(APP_ID),
             "githubAppInstallationID": str(INSTALLATION_ID),
@@ -167,8 +207,10 @@ def test_owner_stack_grants_the_app_instead_of_the_bot_team(prod_eu_app: Recordi
     assert not [r for r in prod_eu_app.resources if r.type.startswith("github:index/team")]
 
 
-def test_owner_stack_grants_the_fleet_repository_when_the_instance_syncs_from_it() -> None:
-    run = app_run("prod-eu", {**SYNC, "botPushAccess": "none"})
+def test_owner_stack_grants_the_fleet_repository_when_the_instance_syncs_from_it(
+    app_fleet: Path,
+) -> None:
+    run = run_in(app_fleet, "prod-eu", {**SYNC, "botPushAccess": "none", "botUsername": ""})
     repos = sorted(r.inputs["repository"] for r in run.of_type(INSTALLATION_REPO))
     assert repos == ["d1-apps", "d1-fleet", "d1-infra"]
     assert not run.of_type(RULESET)
@@ -195,14 +237,14 @@ def test_token_mode_exports_no_app_key_age(staging: Recording) -> None:
     assert "githubAppKeyDaysLeft" not in staging.outputs
 
 
-def test_app_private_key_from_the_environment_stays_secret(
+def test_app_private_key_from_the_environment_is_written(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Kept secret: test_secrecy.
     monkeypatch.setenv("FLEET_GITHUB_APP_PRIVATE_KEY", APP_KEY)
     run = app_run("staging", githubAppPrivateKey="")
     for secret in git_secrets(run):
-        data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
-        assert was_secret, secret.name
+        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
         assert data["githubAppPrivateKey"] == APP_KEY, secret.name
 
 
@@ -293,6 +335,13 @@ def test_switching_modes_updates_secrets_and_sources_in_place_both_ways(stack: s
         ({"gitAuth": "app"}, "gitAuth", "'token' or 'githubApp'"),
         ({**SYNC, "syncProvider": "generic"}, "syncProvider", "provider github"),
         ({**SYNC, "syncPullSecret": ""}, "syncPullSecret", "secret holding the App's data"),
+        (
+            {**SYNC, "syncUrl": "ssh://git@github.com/controlplaneio-fluxcd/d1-fleet.git"},
+            "syncUrl",
+            "allowed: an https:// URL",
+        ),
+        ({"botUsername": "flux-bot"}, "botUsername", "only the githubAccessOwner stack"),
+        ({"mergeTeams": '["platform-team"]'}, "mergeTeams", "which App mode refuses"),
     ],
 )
 def test_bad_app_values_register_nothing(changes: dict[str, str], key: str, message: str) -> None:
@@ -341,6 +390,34 @@ def test_token_and_app_keys_are_never_both_set() -> None:
     assert "MIIEpAIBAAKCAQEA" not in text
 
 
+@pytest.mark.parametrize("pull_secret", ["", "flux-system", "flux-apps"])
+def test_token_mode_refuses_sync_provider_github_without_an_app_secret(pull_secret: str) -> None:
+    # source-controller wants App data in the pull secret with provider github.
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", {**SYNC, "syncProvider": "github", "syncPullSecret": pull_secret})
+    assert "d1-fleet:syncProvider: github needs a syncPullSecret holding GitHub App data" in str(
+        caught.value
+    )
+    assert caught.value.recording.resources == []
+
+
+def test_token_mode_forwards_sync_provider_github_with_a_secret_of_app_data() -> None:
+    run = stack_run(
+        "staging", {**SYNC, "syncProvider": "github", "syncPullSecret": "fleet-github-app"}
+    )
+    (instance,) = run.of_type(INSTANCE)
+    sync = instance.inputs["spec"]["sync"]
+    assert (sync["provider"], sync["pullSecret"]) == ("github", "fleet-github-app")
+
+
+def test_token_mode_refuses_an_app_key_age_it_would_ignore() -> None:
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", {"githubAppKeyMaxAgeDays": "60"})
+    assert "d1-fleet:githubAppKeyMaxAgeDays: only read with gitAuth githubApp" in str(caught.value)
+    # Pulumi.yaml's default reaches every stack and is no choice of the user.
+    assert stack_run("staging", {"githubAppKeyMaxAgeDays": "90"}).resources
+
+
 def test_app_owner_stack_rejects_branch_protection_and_an_installation_owner() -> None:
     with pytest.raises(offline.ProgramError) as caught:
         app_run(
@@ -385,7 +462,11 @@ def test_app_mode_stack_conforms_to_the_upstream_schemas() -> None:
     schemas = Schemas.load()
     overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
     for stack in ("staging", "prod-eu"):
-        extra = {"d1-fleet:botPushAccess": "rulesetBypass"} if stack == "prod-eu" else {}
+        extra = (
+            {"d1-fleet:botPushAccess": "rulesetBypass", "d1-fleet:mergeTeams": "[]"}
+            if stack == "prod-eu"
+            else {}
+        )
         result = render.render_stack(ROOT, stack, {**overrides, **extra})
         assert result.summary["placeholderConfig"] == ["d1-fleet:githubAppPrivateKey"]
         sources = [o for o in result.objects if o.ref.kind == "GitRepository"]
@@ -513,6 +594,7 @@ def test_app_mode_loads_the_github_sdk_only_for_the_owner_stack(stack: str, owne
     )
     overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
     overrides["d1-fleet:botPushAccess"] = "rulesetBypass"
+    overrides["d1-fleet:mergeTeams"] = "[]"
     done = subprocess.run(
         [sys.executable, "-c", program, str(ROOT), stack, json.dumps(overrides)],
         cwd=ROOT,

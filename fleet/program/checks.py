@@ -286,6 +286,68 @@ def _app_sync(v: Values) -> Iterator[Problem]:
         )
 
 
+@_reads("git_auth", "sync_kind", "sync_url")
+def _app_sync_url(v: Values) -> Iterator[Problem]:
+    url = v["sync_url"]
+    if v["git_auth"] != GITHUB_APP or v["sync_kind"] != "GitRepository" or not url:
+        return
+    if urlsplit(url).scheme != "https":
+        yield (
+            "syncUrl",
+            f"{url!r}: with gitAuth githubApp Flux authenticates over HTTPS with an installation "
+            "token; allowed: an https:// URL such as https://github.com/org/fleet.git",
+        )
+
+
+# Secrets the stack writes itself: tokens in token mode, a registry login.
+_STACK_SECRETS: Final = (c.PLATFORM_SECRET, c.APPS_SECRET, c.ENTERPRISE_SECRET)
+
+
+@_reads("git_auth", "sync_kind", "sync_provider", "sync_pull_secret")
+def _token_sync_provider(v: Values) -> Iterator[Problem]:
+    # source-controller reads App data from the pull secret when the provider is github and
+    # fails without it; in token mode the stack's own secrets hold tokens.
+    if v["git_auth"] == GITHUB_APP or v["sync_kind"] != "GitRepository":
+        return
+    if v["sync_provider"] == "github" and v["sync_pull_secret"] in (None, *_STACK_SECRETS):
+        yield (
+            "syncProvider",
+            "github needs a syncPullSecret holding GitHub App data, and with gitAuth token "
+            f"{', '.join(_STACK_SECRETS)} hold tokens; allowed: no syncProvider (or generic), "
+            "a syncPullSecret created with the App's data, or gitAuth githubApp",
+        )
+
+
+@_reads("git_auth", "github_app_key_max_age_days")
+def _app_key_age_needs_app(v: Values) -> Iterator[Problem]:
+    # Pulumi.yaml declares the default, so only a value other than it shows the user chose one.
+    if v["git_auth"] != GITHUB_APP and v.changed("github_app_key_max_age_days"):
+        yield (
+            "githubAppKeyMaxAgeDays",
+            "only read with gitAuth githubApp; unset it (token and App keys never mix)",
+        )
+
+
+@_reads("git_auth", "github_access_owner", "bot_username", "merge_teams")
+def _app_has_no_bot(v: Values) -> Iterator[Problem]:
+    if v["git_auth"] != GITHUB_APP:
+        return
+    if v["merge_teams"]:
+        yield (
+            "mergeTeams",
+            "not allowed with gitAuth githubApp: it only joins branchProtection's push "
+            "allowances, which App mode refuses; unset it",
+        )
+    # The githubAccessOwner stack keeps the bot team while other stacks use tokens (checked
+    # against the fleet's stack files); any other App-mode stack has no bot account.
+    if v["bot_username"] is not None and not v["github_access_owner"]:
+        yield (
+            "botUsername",
+            "not allowed with gitAuth githubApp: only the githubAccessOwner stack declares the "
+            "bot team; unset it",
+        )
+
+
 @_reads("git_auth", "github_app_key_created")
 def _app_key_created(v: Values) -> Iterator[Problem]:
     created = v["github_app_key_created"]

@@ -15,6 +15,7 @@ import pulumi
 
 from fleet.program import conventions as c
 from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
+from fleet.program.fleet_auth import FleetAuth, alone
 from fleet.program.git_auth import GitCredential, GitHubApp, source_provider
 from fleet.program.image_automation import AutomationArgs, ImageAutomation
 from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
@@ -23,7 +24,7 @@ from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
 from fleet.program.receivers import Endpoint, Receivers, ReceiversArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
-from fleet.program.settings import Settings
+from fleet.program.settings import PushAccess, Settings
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
 
@@ -40,6 +41,9 @@ class ClusterArgs:
     token_days_left: Mapping[str, int] = field(default_factory=dict)
     # Days before the GitHub App's key is due for rotation, in App mode.
     app_key_days_left: int | None = None
+    # What the owner stack grants for the whole fleet's credential modes (`settings.fleet_github`);
+    # None: this stack's own mode only.
+    fleet: FleetAuth | None = None
 
 
 class Cluster(pulumi.ComponentResource):
@@ -71,29 +75,16 @@ class Cluster(pulumi.ComponentResource):
 
         self.github_access: GitHubAccess | None = None
         self.github_app_access: GitHubAppAccess | None = None
-        if s.github_access_owner and s.github_app:
-            self.github_app_access = _github_app_access(f"{name}-github-app-access", s, child)
-        elif s.github_access_owner:
-            # Only the owner stack loads the GitHub SDK; the others declare no GitHub object.
-            from fleet.program.github_access import (  # noqa: PLC0415
-                GitHubAccess,
-                GitHubAccessArgs,
+        fleet = args.fleet or alone(s.stack_auth)
+        # Only the owner stack loads the GitHub SDK; the others declare no GitHub object. It keeps
+        # the bot team while any stack of the fleet uses tokens, and grants the App installation
+        # while any uses the App, so stacks switch modes one at a time.
+        if s.github_access_owner and fleet.installation is not None:
+            self.github_app_access = _github_app_access(
+                f"{name}-github-app-access", s, fleet, child
             )
-
-            self.github_access = GitHubAccess(
-                f"{name}-github-access",
-                GitHubAccessArgs(
-                    owner=s.github_owner,
-                    team=s.bot_team,
-                    bot_username=s.bot_username or "",
-                    push_repositories=(s.infra_repository, s.apps_repository),
-                    pull_repositories=(s.fleet_repository,) if s.syncs_from_fleet else (),
-                    push_access=s.bot_push_access,
-                    push_branch=s.bot_push_branch,
-                    merge_teams=s.merge_teams,
-                ),
-                opts=child,
-            )
+        if s.github_access_owner and fleet.team:
+            self.github_access = _github_access(f"{name}-github-access", s, fleet, child)
 
         self.namespace = FluxNamespace(f"{name}-flux-system", opts=protected)
         platform_token, apps_token = _git_credentials(s)
@@ -112,7 +103,14 @@ class Cluster(pulumi.ComponentResource):
                 if s.enterprise_token is not None
                 else None,
             ),
-            opts=child,
+            # Switching the owner stack's own secrets to the App (or back) waits for the access
+            # the new mode needs; a fleet of token stacks alone keeps its order.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[a for a in (self.github_app_access, self.github_access) if a],
+            )
+            if self.github_app_access
+            else child,
         )
 
         runtime = RuntimeInfoArgs(
@@ -346,24 +344,51 @@ def _sync_provider(s: Settings) -> str | None:
     return s.sync_provider
 
 
-def _github_app_access(name: str, s: Settings, opts: pulumi.ResourceOptions) -> GitHubAppAccess:
-    # Only the owner stack loads the GitHub SDK.
+def _github_access(
+    name: str, s: Settings, fleet: FleetAuth, opts: pulumi.ResourceOptions
+) -> GitHubAccess:
+    from fleet.program.github_access import (  # noqa: PLC0415
+        GitHubAccess,
+        GitHubAccessArgs,
+    )
+
+    return GitHubAccess(
+        name,
+        GitHubAccessArgs(
+            owner=s.github_owner,
+            team=s.bot_team,
+            bot_username=s.bot_username or "",
+            push_repositories=(s.infra_repository, s.apps_repository),
+            pull_repositories=(s.fleet_repository,) if s.syncs_from_fleet else (),
+            push_access=s.bot_push_access,
+            push_branch=s.bot_push_branch,
+            merge_teams=s.merge_teams,
+            # With both modes in use the team's ruleset is the only one, and the App bypasses it.
+            bypass_app_ids=(fleet.installation.app_id,) if fleet.installation else (),
+        ),
+        opts=opts,
+    )
+
+
+def _github_app_access(
+    name: str, s: Settings, fleet: FleetAuth, opts: pulumi.ResourceOptions
+) -> GitHubAppAccess:
     from fleet.program.github_app_access import (  # noqa: PLC0415
         GitHubAppAccess,
         GitHubAppAccessArgs,
     )
 
-    assert s.github_app_id is not None
-    assert s.github_app_installation_id is not None
+    assert fleet.installation is not None
     push = (s.infra_repository, s.apps_repository)
     return GitHubAppAccess(
         name,
         GitHubAppAccessArgs(
-            app_id=s.github_app_id,
-            installation_id=s.github_app_installation_id,
+            app_id=fleet.installation.app_id,
+            installation_id=fleet.installation.installation_id,
             repositories=(*push, s.fleet_repository) if s.syncs_from_fleet else push,
             push_repositories=push,
-            push_access=s.bot_push_access,
+            # While the bot team stays, its ruleset carries the App's bypass (see GitHubAccess).
+            push_access=PushAccess.NONE if fleet.team else s.bot_push_access,
             push_branch=s.bot_push_branch,
         ),
         opts=opts,

@@ -5,9 +5,11 @@ Token values (or the GitHub App's private key) arrive as Pulumi secrets and are 
 config updates the Secret in place: the stack's provider sets `enable_secret_mutable`
 (`fleet.program.providers`), without which new data would replace the Secret (delete, then create).
 pulumi-kubernetes turns `stringData` into `data` before it applies a Secret (clients.normalizeSecret,
-since 4.0.2), so under server-side apply the stack's field manager owns exactly the `data` keys
-declared here, and a key it no longer declares (the other mode's keys, after switching between
-tokens and an App) is removed from the object, not left behind.
+since 4.0.2), so under server-side apply the stack's field manager owns the `data` keys declared
+here, and a key it no longer declares (the other mode's keys, after switching between tokens and an
+App) is removed when no other field manager owns it too. That holds for Secrets the stack created;
+an adopted Secret (`flux create secret`, Kyverno's copies) keeps keys owned by those managers until
+`fleet adopt` hands them to the stack (`fleet.tools.adopt.hand_over`).
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ class GitHubAccessArgs:
     push_branch: str = "main"
     # Teams of the people who merge pull requests (branch protection's push allowances).
     merge_teams: Sequence[str] = ()
+    # GitHub Apps that bypass the ruleset too: stacks of the fleet that use an App instead of
+    # the team (a second ruleset could not exempt them: GitHub applies every active ruleset).
+    bypass_app_ids: Sequence[int] = ()
 
 
 class GitHubAccess(pulumi.ComponentResource):
@@ -112,7 +115,8 @@ class GitHubAccess(pulumi.ComponentResource):
                 ),
             )
         if args.push_access is PushAccess.RULESET_BYPASS:
-            # Pull requests are required on the branch, except for the bot team.
+            # Pull requests are required on the branch, except for the bot team (and the fleet's
+            # GitHub App while some stacks use it).
             return github.RepositoryRuleset(
                 f"{name}-{repo}-ruleset",
                 name=f"{args.team}-push",
@@ -132,7 +136,13 @@ class GitHubAccess(pulumi.ComponentResource):
                         actor_type="Team",
                         actor_id=self.team.id.apply(int),
                         bypass_mode="always",
-                    )
+                    ),
+                    *(
+                        github.RepositoryRulesetBypassActorArgs(
+                            actor_type="Integration", actor_id=app_id, bypass_mode="always"
+                        )
+                        for app_id in args.bypass_app_ids
+                    ),
                 ],
                 opts=child,
             )

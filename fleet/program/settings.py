@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from fleet.program import checks, receiver_plan
+from fleet.program import checks, fleet_auth, receiver_plan
 from fleet.program import conventions as c
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -529,6 +529,16 @@ class Settings(BaseModel):
         return self.git_auth is GitAuth.GITHUB_APP
 
     @property
+    def stack_auth(self) -> fleet_auth.StackAuth:
+        """How this stack authenticates, as the owner stack's fleet-wide plan reads it."""
+        return fleet_auth.StackAuth(
+            github_app=self.github_app,
+            app_id=self.github_app_id,
+            installation_id=self.github_app_installation_id,
+            pushes=self.image_automation,
+        )
+
+    @property
     def production(self) -> bool:
         return self.environment is Environment.PRODUCTION
 
@@ -613,6 +623,10 @@ _FLEET_FIELDS = (
     "image_automation",
     "sync_kind",
     "sync_url",
+    # The fleet's credential modes, for the owner stack's GitHub objects.
+    "git_auth",
+    "github_app_id",
+    "github_app_installation_id",
 )
 
 
@@ -623,15 +637,16 @@ def fleet_problems(
     *,
     project: str = c.PROJECT,
 ) -> list[str]:
-    """Problems only the whole fleet shows: GitHub's webhook limit and receiver hosts shared by stacks.
+    """Problems only the whole fleet shows: GitHub's webhook limit, receiver hosts shared by stacks,
+    and credential modes the owner stack cannot serve together (`fleet_github`).
 
     `others` maps each other stack of the project to the raw values of its stack file. Each cluster
     declares the webhooks of its own receivers, so a repository collects one webhook per receiver
     per cluster; GitHub rejects the 21st, which would fail `pulumi up` halfway through a rollout.
     """
+    problems = fleet_github(settings, others, project=project)[1]
     if not settings.receivers:
-        return []
-    problems: list[str] = []
+        return problems
     members: dict[str, Settings] = {stack: settings}
     for name, raw in sorted(others.items()):
         try:
@@ -672,6 +687,33 @@ def fleet_problems(
             f"{', '.join(sharing)}; each cluster needs its own host or GitHub reaches the wrong one"
         )
     return problems
+
+
+def fleet_github(
+    settings: Settings,
+    others: Mapping[str, Mapping[str, Any]],
+    *,
+    project: str = c.PROJECT,
+) -> tuple[fleet_auth.FleetAuth, list[str]]:
+    """What the owner stack declares on GitHub for every stack's `gitAuth`, and what stops it.
+
+    A stack that does not own the organisation's objects declares none and reads no other file.
+    """
+    if not settings.github_access_owner:
+        return fleet_auth.alone(settings.stack_auth), []
+    modes: dict[str, fleet_auth.StackAuth | None] = {}
+    for name, raw in others.items():
+        try:
+            modes[name] = _fleet_member(raw).stack_auth
+        except ValidationError:
+            modes[name] = None
+    owner = fleet_auth.Owner(
+        auth=settings.stack_auth,
+        bot_username=settings.bot_username,
+        branch_protection=settings.bot_push_access is PushAccess.BRANCH_PROTECTION,
+    )
+    fleet, found = fleet_auth.plan(owner, modes)
+    return fleet, [f"{project}:{key}: {message}" for key, message in found]
 
 
 def _fleet_member(raw: Mapping[str, Any]) -> Settings:

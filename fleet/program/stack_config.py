@@ -13,7 +13,7 @@ import yaml
 from pulumi.runtime import config as runtime_config
 
 from fleet.program import conventions as c
-from fleet.program import kube_access, tokens
+from fleet.program import fleet_auth, kube_access, tokens
 from fleet.program import settings as s
 
 
@@ -21,8 +21,8 @@ def load(
     today: date | None = None,
     env: Mapping[str, str] | None = None,
     project_dir: Path | None = None,
-) -> tuple[s.Settings, tokens.ExpiryReport]:
-    """Validated settings and token expiry for the running stack.
+) -> tuple[s.Settings, tokens.ExpiryReport, fleet_auth.FleetAuth]:
+    """Validated settings, token expiry and, for the owner stack, the fleet's GitHub needs.
 
     Tokens and their expiry dates come from secret config, else from FLEET_*_TOKEN(_EXPIRES) in
     the environment the CLI runs the program with; with gitAuth githubApp the App's private key
@@ -31,9 +31,11 @@ def load(
 
     Raises `ConfigError` listing every problem (unknown keys, expired tokens, fleet-wide limits and
     a kube context that does not exist included); warns through the engine about tokens close to
-    expiry, and an App key due for rotation, so they show in `pulumi preview`.
+    expiry, and an App key due for rotation, so they show in `pulumi preview`. The fleet's GitHub
+    needs (`settings.fleet_github`) come from every stack file's `gitAuth`.
     """
     today = today or date.today()
+    env = os.environ if env is None else env
     config = pulumi.Config(c.PROJECT)
     keys = configured_keys()
     raw = s.read(config.get, keys)
@@ -42,7 +44,7 @@ def load(
     settings: s.Settings | None = None
     try:
         settings = s.parse(
-            tokens.from_environment(raw, os.environ if env is None else env),
+            tokens.from_environment(raw, env),
             today=today,
             secret=secret,
         )
@@ -55,17 +57,33 @@ def load(
                 _text(raw.get("kubeconfig")), _text(raw.get("kubeContext")), os.environ
             )
         )
+    fleet: fleet_auth.FleetAuth | None = None
     if settings is not None:
         stack = pulumi.get_stack()
-        problems += s.fleet_problems(
-            stack, settings, other_stacks(project_dir or Path.cwd(), stack)
-        )
-    if problems or settings is None:
+        others = other_stacks(project_dir or Path.cwd(), stack)
+        problems += s.fleet_problems(stack, settings, others)
+        fleet = s.fleet_github(settings, others)[0]
+        problems += _api_token_problems(settings, fleet, env)
+    if problems or settings is None or fleet is None:
         raise s.ConfigError(problems)
     report = tokens.check(settings, today)
     for warning in report.warnings:
         pulumi.log.warn(f"{c.PROJECT}:{warning}")
-    return settings, report
+    return settings, report, fleet
+
+
+def _api_token_problems(
+    settings: s.Settings, fleet: fleet_auth.FleetAuth, env: Mapping[str, str]
+) -> list[str]:
+    # The token the GitHub provider gets (`providers.github_token`), never shown.
+    if not settings.github_access_owner:
+        return []
+    token: str | None = env.get("GITHUB_TOKEN") or None
+    source = "from GITHUB_TOKEN"
+    if settings.github_token is not None:
+        token, source = settings.github_token.get_secret_value(), "githubToken"
+    found = fleet_auth.api_token_problem(fleet, token, source)
+    return [f"{c.PROJECT}:{found[0]}: {found[1]}"] if found else []
 
 
 def configured_keys(project: str = c.PROJECT) -> list[str]:

@@ -17,6 +17,14 @@ Import ids, as each provider parses them:
 Components are entries with `component: true` and no id; providers are referenced through
 `nameTable` by their URN, so they must be in the stack first (`pulumi up --target <provider>`,
 which `--run` does before `pulumi import`).
+
+Adopted Secrets keep fields owned by the field managers that wrote them (`flux create secret` is
+manager `flux`, Kyverno's copies are Kyverno's). Server-side apply only removes a key that its own
+manager alone owns, so a key the stack stops declaring (the tokens, after a switch to a GitHub App)
+would stay in `flux-system`, `flux-apps` and every tenant copy. `hand_over` renames every foreign
+manager of an adopted Secret to `before-first-apply`, which pulumi-kubernetes takes over before
+its next update (provider/pkg/await/await.go, fixCSAFieldManagers): from then on the stack owns
+every key and prunes what it no longer declares.
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +47,10 @@ from fleet.program import settings as s
 from fleet.tools import deploy, offline, render
 
 PROVIDER_PREFIX: Final = "pulumi:providers:"
+SECRET: Final = "kubernetes:core/v1:Secret"
+# The field manager pulumi-kubernetes takes over on update, and the prefix of its own managers.
+HANDOVER_MANAGER: Final = "before-first-apply"
+STACK_MANAGER_PREFIX: Final = "pulumi-kubernetes"
 HELM_RELEASE: Final = offline.HELM_RELEASE
 # Python SDK distribution of each provider package, for the plugin version of every entry.
 SDKS: Final = {"kubernetes": "pulumi_kubernetes", "github": "pulumi_github"}
@@ -54,6 +67,9 @@ class ImportPlan:
     document: dict[str, Any]
     providers: tuple[str, ...]
     skipped: tuple[str, ...] = field(default=())
+    # `<namespace>/<name>` of every adopted Secret, and the kubectl flags that reach its cluster.
+    secrets: tuple[str, ...] = field(default=())
+    kubectl_flags: tuple[str, ...] = field(default=())
 
     def text(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
@@ -225,7 +241,125 @@ def plan(
         document={"nameTable": name_table, "resources": entries},
         providers=tuple(providers),
         skipped=tuple(skipped),
+        secrets=tuple(e["id"] for e in entries if e["type"] == SECRET and "id" in e),
+        kubectl_flags=_kubectl_flags(recording),
     )
+
+
+def _kubectl_flags(recording: offline.Recording) -> tuple[str, ...]:
+    """kubectl's flags for the cluster the stack's Kubernetes provider reaches."""
+    found = recording.of_type(f"{PROVIDER_PREFIX}kubernetes")
+    if not found:
+        return ()
+    inputs = render.plain(found[0].inputs)
+    flags: list[str] = []
+    if inputs.get("kubeconfig"):
+        flags += ["--kubeconfig", str(inputs["kubeconfig"])]
+    if inputs.get("context"):
+        flags += ["--context", str(inputs["context"])]
+    return tuple(flags)
+
+
+def _merge_fields(into: dict[str, Any], fields: Mapping[str, Any]) -> None:
+    for key, value in fields.items():
+        if isinstance(value, Mapping):
+            _merge_fields(into.setdefault(key, {}), value)
+        else:
+            into.setdefault(key, value)
+
+
+def handover_patch(live: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """A JSON patch giving the fields of every foreign field manager to `before-first-apply`.
+
+    The stack's own entries and subresource entries stay; the others become one Update entry
+    of `before-first-apply`, which the stack's provider takes over on its next update. None when
+    there is nothing to hand over. The patch tests the resourceVersion, so a concurrent write
+    fails it instead of being overwritten.
+    """
+    metadata = live["metadata"]
+    entries: list[Mapping[str, Any]] = list(metadata.get("managedFields") or [])
+    kept = [
+        e
+        for e in entries
+        if str(e.get("manager", "")).startswith(STACK_MANAGER_PREFIX) or e.get("subresource")
+    ]
+    foreign = [e for e in entries if e not in kept]
+    if not foreign or (
+        len(foreign) == 1
+        and foreign[0].get("manager") == HANDOVER_MANAGER
+        and foreign[0].get("operation") == "Update"
+    ):
+        return None
+    fields: dict[str, Any] = {}
+    for entry in foreign:
+        _merge_fields(fields, entry.get("fieldsV1") or {})
+    handed: dict[str, Any] = {
+        "manager": HANDOVER_MANAGER,
+        "operation": "Update",
+        "apiVersion": str(foreign[0].get("apiVersion", "v1")),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+    times = sorted(str(e["time"]) for e in foreign if e.get("time"))
+    if times:
+        handed["time"] = times[-1]
+    return [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": metadata["resourceVersion"]},
+        {"op": "replace", "path": "/metadata/managedFields", "value": [*kept, handed]},
+    ]
+
+
+def secret_commands(
+    kubectl: str, plan_: ImportPlan, secret: str
+) -> tuple[list[str], Callable[[list[dict[str, Any]]], list[str]]]:
+    """kubectl's read of an adopted Secret, and its patch command for a given JSON patch."""
+    namespace, _, name = secret.rpartition("/")
+    base = [kubectl, *plan_.kubectl_flags, "--namespace", namespace]
+    get = [*base, "get", "secret", name, "--output", "json"]
+
+    def patch(ops: list[dict[str, Any]]) -> list[str]:
+        return [*base, "patch", "secret", name, "--type", "json", "--patch", json.dumps(ops)]
+
+    return get, patch
+
+
+def hand_over(
+    kubectl: str,
+    plan_: ImportPlan,
+    env: Mapping[str, str],
+    run_: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+) -> list[str]:
+    """Give the stack every key of the adopted Secrets; what was done, one line per Secret.
+
+    Reads each Secret (its values stay in this process, never printed) and patches only its
+    managedFields, which name fields and managers, no values.
+    """
+    done: list[str] = []
+    for secret in plan_.secrets:
+        get, patch = secret_commands(kubectl, plan_, secret)
+        read = run_(get, capture_output=True, text=True, check=False, env=dict(env))
+        if read.returncode != 0:
+            raise AdoptError(f"{secret}: kubectl get failed: {read.stderr.strip()}")
+        live = json.loads(read.stdout)
+        ops = handover_patch(live)
+        if ops is None:
+            done.append(f"{secret}: owned by the stack already")
+            continue
+        managers = sorted(
+            {
+                str(e.get("manager"))
+                for e in live["metadata"].get("managedFields") or []
+                if not str(e.get("manager", "")).startswith(STACK_MANAGER_PREFIX)
+            }
+        )
+        wrote = run_(patch(ops), capture_output=True, text=True, check=False, env=dict(env))
+        if wrote.returncode != 0:
+            raise AdoptError(f"{secret}: kubectl patch failed: {wrote.stderr.strip()}")
+        done.append(
+            f"{secret}: fields of {', '.join(managers)} handed to the stack (its next update "
+            "owns them and removes the keys it does not declare)"
+        )
+    return done
 
 
 def plan_stack(
@@ -298,6 +432,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="after writing the file, put the providers in the stack and run pulumi import",
     )
     parser.add_argument(
+        "--hand-over-secrets",
+        action="store_true",
+        help="only give the stack ownership of every key of the adopted Secrets (kubectl), "
+        "for imports run by hand; --run does it after importing",
+    )
+    parser.add_argument(
         "--project-dir",
         type=Path,
         default=deploy.PROJECT_DIR,
@@ -312,6 +452,8 @@ def run(args: argparse.Namespace) -> int:
     except AdoptError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if getattr(args, "hand_over_secrets", False):
+        return _hand_over(args, plan_, dict(os.environ))
     out: Path = args.out or Path(f"adopt-{args.stack}.json")
     out.write_text(plan_.text())
     adopted = sum(1 for e in plan_.document["resources"] if "id" in e)
@@ -320,6 +462,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.stack}: not imported: {note}")
     if not args.run:
         print(f"{args.stack}: import with: python -m fleet adopt {args.stack} --run (see README)")
+        print(
+            f"{args.stack}: after an import by hand, before the next up: "
+            f"python -m fleet adopt {args.stack} --hand-over-secrets"
+        )
         return 0
     try:
         preflight = deploy.preflight(args.stack, dict(os.environ), args.project_dir)
@@ -335,4 +481,23 @@ def run(args: argparse.Namespace) -> int:
         )
         if result.returncode != 0:
             return result.returncode
+    return _hand_over(args, plan_, preflight.env)
+
+
+def _hand_over(args: argparse.Namespace, plan_: ImportPlan, env: Mapping[str, str]) -> int:
+    kubectl = shutil.which("kubectl", path=env.get("PATH"))
+    if kubectl is None:
+        print(
+            "error: kubectl is not on PATH: it gives the stack ownership of the adopted Secrets' "
+            f"keys; install it and run: python -m fleet adopt {args.stack} --hand-over-secrets",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        done = hand_over(kubectl, plan_, env)
+    except AdoptError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for line in done:
+        print(f"{args.stack}: {line}")
     return 0

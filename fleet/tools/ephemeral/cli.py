@@ -31,7 +31,7 @@ from fleet.tools.ephemeral.overrides import (
     OverrideError,
     dropped_secrets,
     load_base,
-    read_tokens,
+    read_credentials,
     targets,
 )
 from fleet.tools.ephemeral.runner import Fleet, StackResult, in_plan_order, outcome, plan
@@ -174,7 +174,7 @@ def _up(
 ) -> ExitCode:
     console = world.console
     base = load_base(project_dir, args.base_stack)
-    tokens = read_tokens(world.env)
+    tokens = read_credentials(world.env, base)
     planned = plan(
         base,
         prefix=prefix,

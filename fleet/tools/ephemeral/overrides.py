@@ -1,9 +1,10 @@
 """Config of an ephemeral stack: the base stack's config with the overrides a test fleet needs.
 
 The base stack file (e.g. Pulumi.staging.yaml) is read as written, so structured values keep their
-types. Its secure values are dropped (they are encrypted with the base stack's key); the tokens come
-from the environment instead and reach the program through the workspace's environment, never a
-`pulumi` command line or a stack file.
+types. Its secure values are dropped (they are encrypted with the base stack's key); the credentials
+its `gitAuth` mode needs (the tokens, or a GitHub App's private key) come from the environment
+instead and reach the program through the workspace's environment, never a `pulumi` command line or
+a stack file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any
 import yaml
 
 from fleet.program.conventions import PROJECT
-from fleet.program.tokens import TOKENS
+from fleet.program.tokens import (
+    APP_PRIVATE_KEY,
+    APP_PRIVATE_KEY_ENV,
+    GIT_TOKENS,
+    TOKENS,
+    TokenSource,
+)
 
 
 class OverrideError(ValueError):
@@ -49,7 +56,8 @@ _FINE_GRAINED_KEYS = frozenset({"platformToken", "appsToken"})
 
 @dataclass(frozen=True)
 class Tokens:
-    """Token values (secret) and expiry dates (plain), keyed by their config key without project."""
+    """Credential values (secret: tokens or the App's key) and expiry dates (plain), keyed by their
+    config key without project."""
 
     secret: Mapping[str, str] = field(repr=False)
     plain: Mapping[str, str]
@@ -90,12 +98,38 @@ def load_base(project_dir: Path, base_stack: str) -> dict[str, Any]:
     return config
 
 
-def read_tokens(env: Mapping[str, str]) -> Tokens:
+def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
+    """What the base stack's `gitAuth` mode needs from the environment: the tokens, or the App key.
+
+    An App-mode copy gets no token keys (the program refuses token and App keys together) and
+    takes the App's private key from FLEET_GITHUB_APP_PRIVATE_KEY; the optional enterprise token
+    serves both modes. Raises OverrideError listing every problem.
+    """
+    if base.get(qualified("gitAuth")) != "githubApp":
+        return read_tokens(env)
+    problems: list[str] = []
+    try:
+        others = read_tokens(env, tuple(s for s in TOKENS if s.key not in GIT_TOKENS))
+    except OverrideError as err:
+        problems += err.problems
+        others = Tokens(secret={}, plain={})
+    key = env.get(APP_PRIVATE_KEY_ENV, "")
+    if not key.strip():
+        problems.append(
+            f"{APP_PRIVATE_KEY_ENV} must be set: the base stack uses gitAuth githubApp "
+            "(its private key is a secret of the base stack and is not copied)"
+        )
+    if problems:
+        raise OverrideError(problems)
+    return Tokens(secret={**others.secret, APP_PRIVATE_KEY: key}, plain=dict(others.plain))
+
+
+def read_tokens(env: Mapping[str, str], sources: tuple[TokenSource, ...] = TOKENS) -> Tokens:
     """Tokens and expiry dates from the environment; raises OverrideError listing every problem."""
     problems: list[str] = []
     secret: dict[str, str] = {}
     plain: dict[str, str] = {}
-    for source in TOKENS:
+    for source in sources:
         value, expires = env.get(source.env, ""), env.get(source.expires_env, "")
         if not value and not expires:
             if source.required:
@@ -132,7 +166,7 @@ def dropped_secrets(base: Mapping[str, Any], tokens: Tokens) -> list[str]:
 def derive(
     base: Mapping[str, Any], *, stack_name: str, target: ClusterTarget, tokens: Tokens
 ) -> StackConfig:
-    """The ephemeral stack's config: base values, then its own cluster, name and tokens.
+    """The ephemeral stack's config: base values, then its own cluster, name and credentials.
 
     It never owns the org-wide GitHub objects: those belong to exactly one long-lived stack.
     """
@@ -147,6 +181,7 @@ def derive(
     plain[qualified("githubAccessOwner")] = False
     plain.update({qualified(k): v for k, v in tokens.plain.items()})
     variables = {source.key: source.env for source in TOKENS}
+    variables[APP_PRIVATE_KEY] = APP_PRIVATE_KEY_ENV
     return StackConfig(plain=plain, environment={variables[k]: v for k, v in tokens.secret.items()})
 
 
