@@ -181,9 +181,11 @@ def secrets_stay_secret(resource_type: str, props: Mapping[str, Any]) -> list[st
     into a ConfigMap, a runtime value or a custom resource, which no provider masks.
     """
     if resource_type not in (SECRET, WEBHOOK):
+        # Marked secret or not, a value outside a Secret is stored in plain text on the cluster
+        # (and flux-runtime-info is copied into every tenant namespace).
         return [
-            f"{path} holds a credential in plain text: keep it in a Secret, as a Pulumi secret"
-            for path in _plain_credentials(props, "")
+            f"{path} holds a credential outside a Secret: keep it in a Secret, as a Pulumi secret"
+            for path in _plain_credentials(reveal(props), "")
         ]
     if resource_type == SECRET:
         return [

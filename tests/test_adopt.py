@@ -402,3 +402,41 @@ def test_import_format_check_rejects_what_pulumi_rejects() -> None:
     with pytest.raises(AssertionError, match="parent 'nowhere'"):
         check_import_file(dangling, "staging")
     assert offline.HELM_RELEASE == adopt.HELM_RELEASE
+
+
+def test_handover_skips_a_secret_the_cluster_does_not_have() -> None:
+    plan = adopt.plan(stack_run("staging"), "staging")
+
+    def fake_run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        if "flux-apps" in command:
+            missing = 'Error from server (NotFound): secrets "flux-apps" not found'
+            return subprocess.CompletedProcess(command, 1, "", missing)
+        out = json.dumps(FLUX_CREATED) if "get" in command else ""
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    done = adopt.hand_over("kubectl", plan, {}, run_=fake_run)
+    assert "flux-system/flux-apps: not on the cluster; pulumi up creates it" in done
+    assert any(line.startswith("flux-system/flux-system: fields of") for line in done)
+
+    def broken(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "", "Unable to connect to the server")
+
+    with pytest.raises(adopt.AdoptError, match="kubectl get failed"):
+        adopt.hand_over("kubectl", plan, {}, run_=broken)
+
+
+def test_adopt_reads_the_fleet_of_the_project_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The owner's GitHub objects depend on the other stack files; run from another folder, the
+    # project's own files must still be the ones read.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "Pulumi.rogue.yaml").write_text("config:\n  d1-fleet:gitAuth: [not, a, mode]\n")
+    monkeypatch.chdir(elsewhere)
+    plan = adopt.plan_stack(project, "prod-eu")
+    assert any(e["type"] == "github:index/team:Team" for e in plan.document["resources"])

@@ -42,11 +42,19 @@ def test_credentials_git_secrets_match_flux_create_secret_git() -> None:
     run = run_component(credentials)
     platform = run.get(SECRET, "credentials-platform")
     apps = run.get(SECRET, "credentials-apps")
-    assert platform.inputs["metadata"] == {"name": "flux-system", "namespace": "flux-system"}
+    # Forced applies: an adopted Secret's fields written by `flux create secret` never block a
+    # rotation's preview (see credentials.FORCE_APPLY).
+    force = {"pulumi.com/patchForce": "true"}
+    assert platform.inputs["metadata"] == {
+        "name": "flux-system",
+        "namespace": "flux-system",
+        "annotations": force,
+    }
     assert apps.inputs["metadata"] == {
         "name": "flux-apps",
         "namespace": "flux-system",
         "labels": {"toolkit.fluxcd.io/tenant": "apps"},
+        "annotations": force,
     }
     for secret, token in ((platform, PLATFORM_TOKEN), (apps, APPS_TOKEN)):
         assert secret.inputs["type"] == "Opaque"
@@ -60,7 +68,11 @@ def test_credentials_git_secrets_match_flux_create_secret_git() -> None:
 def test_credentials_enterprise_pull_secret_is_dockerconfigjson_and_secret() -> None:
     run = run_component(lambda: credentials(enterprise=True))
     pull = run.get(SECRET, "credentials-enterprise")
-    assert pull.inputs["metadata"] == {"name": "flux-enterprise-auth", "namespace": "flux-system"}
+    assert pull.inputs["metadata"] == {
+        "name": "flux-enterprise-auth",
+        "namespace": "flux-system",
+        "annotations": {"pulumi.com/patchForce": "true"},
+    }
     assert pull.inputs["type"] == "kubernetes.io/dockerconfigjson"
     data, was_secret = unwrap_secret(pull.inputs["stringData"])
     assert was_secret

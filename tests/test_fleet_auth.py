@@ -147,10 +147,33 @@ def test_branch_protection_cannot_let_a_pushing_app_stack_push(staging_on_app: P
     assert run.of_type(INSTALLATION_REPO)
 
 
-def test_all_app_fleet_refuses_a_bot_username_it_would_ignore(tmp_path: Path) -> None:
+def test_all_app_fleet_keeps_the_bot_team_until_bot_username_is_removed(tmp_path: Path) -> None:
+    # Production stacks deploy one by one behind approvals: a cluster switching in the same change
+    # may still run on tokens when the owner deploys, so the team stays until the user drops it.
     project = fleet_dir(tmp_path, {"staging": app_stack_file("staging")})
-    text = problems(project, {**RULESET_BYPASS, "mergeTeams": "[]"}, app=True)
-    assert "d1-fleet:botUsername: no stack of the fleet uses gitAuth token" in text
+    push = {**RULESET_BYPASS, "mergeTeams": "[]"}
+    kept = owner_run(project, push, app=True)
+    assert kept.of_type(TEAM)
+    assert kept.of_type(INSTALLATION_REPO)
+    dropped = owner_run(project, {**push, "botUsername": ""}, app=True)
+    assert not dropped.of_type(TEAM)
+    assert dropped.of_type(INSTALLATION_REPO)
+
+
+def test_the_owner_grants_the_fleet_repository_another_stack_syncs_from(tmp_path: Path) -> None:
+    sync = {
+        "syncKind": "GitRepository",
+        "syncUrl": "https://github.com/controlplaneio-fluxcd/d1-fleet.git",
+        "syncRef": "refs/heads/main",
+        "syncPath": "clusters/staging",
+        "syncPullSecret": "flux-system",
+    }
+    project = fleet_dir(tmp_path, {"staging": app_stack_file("staging", **sync)})
+    run = owner_run(project, {**RULESET_BYPASS, "mergeTeams": "[]"}, app=False)
+    granted = {r.inputs["repository"] for r in run.of_type(INSTALLATION_REPO)}
+    assert granted == {"d1-infra", "d1-apps", "d1-fleet"}
+    pulls = {r.inputs["repository"] for r in run.of_type(TEAM_REPO)}
+    assert "d1-fleet" in pulls
 
 
 def test_one_app_installation_per_fleet(tmp_path: Path) -> None:

@@ -142,15 +142,18 @@ def test_policy_credentials_in_plain_text_outside_secrets() -> None:
     pat = "github_pat_" + "x" * 40
     config_map = {"metadata": {"name": "flux-runtime-info"}, "data": {"TOKEN": pat, "A": "b"}}
     assert g.secrets_stay_secret(g.CONFIG_MAP, config_map) == [
-        "data.TOKEN holds a credential in plain text: keep it in a Secret, as a Pulumi secret"
+        "data.TOKEN holds a credential outside a Secret: keep it in a Secret, as a Pulumi secret"
     ]
     key = "-----BEGIN RSA PRIVATE KEY-----\nMII...\n-----END RSA PRIVATE KEY-----"
     spec = {"spec": {"values": [{"key": key}]}}
     assert g.secrets_stay_secret(g.FLUX_INSTANCE, spec) == [
-        "spec.values[0].key holds a credential in plain text: keep it in a Secret, "
+        "spec.values[0].key holds a credential outside a Secret: keep it in a Secret, "
         "as a Pulumi secret"
     ]
-    assert g.secrets_stay_secret(g.CONFIG_MAP, {"data": {"TOKEN": Secret(pat)}}) == []
+    # A Pulumi secret outside a Secret still lands in plain text on the cluster.
+    assert g.secrets_stay_secret(g.CONFIG_MAP, {"data": {"TOKEN": Secret(pat)}}) == [
+        "data.TOKEN holds a credential outside a Secret: keep it in a Secret, as a Pulumi secret"
+    ]
     assert g.secrets_stay_secret(g.CONFIG_MAP, {"data": {"CLUSTER_NAME": "prod-eu"}}) == []
 
 

@@ -359,7 +359,8 @@ def _github_access(
             team=s.bot_team,
             bot_username=s.bot_username or "",
             push_repositories=(s.infra_repository, s.apps_repository),
-            pull_repositories=(s.fleet_repository,) if s.syncs_from_fleet else (),
+            # Any stack of the fleet whose FluxInstance syncs from the fleet repository needs it.
+            pull_repositories=(s.fleet_repository,) if fleet.reads_fleet else (),
             push_access=s.bot_push_access,
             push_branch=s.bot_push_branch,
             merge_teams=s.merge_teams,
@@ -385,7 +386,7 @@ def _github_app_access(
         GitHubAppAccessArgs(
             app_id=fleet.installation.app_id,
             installation_id=fleet.installation.installation_id,
-            repositories=(*push, s.fleet_repository) if s.syncs_from_fleet else push,
+            repositories=(*push, s.fleet_repository) if fleet.reads_fleet else push,
             push_repositories=push,
             # While the bot team stays, its ruleset carries the App's bypass (see GitHubAccess).
             push_access=PushAccess.NONE if fleet.team else s.bot_push_access,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from typing import Final
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -57,6 +58,14 @@ def _dockerconfigjson(login: RegistryLogin) -> pulumi.Output[str]:
     return pulumi.Output.secret(pulumi.Output.from_input(login.password).apply(render))
 
 
+# The stack is the one owner of these Secrets, but one adopted from a d1 cluster keeps fields of
+# the managers that wrote it (`flux create secret`, handed to `before-first-apply` by `fleet adopt`):
+# pulumi-kubernetes takes those over only on a real update, and its preview's server-side dry run
+# would report a conflict before any update could happen. Forcing applies of these Secrets lets a
+# rotation's preview and `up` go through and moves every field it writes to the stack.
+FORCE_APPLY: Final = {"pulumi.com/patchForce": "true"}
+
+
 class GitCredentials(pulumi.ComponentResource):
     """`flux-system`, `flux-apps` and, optionally, `flux-enterprise-auth` in `flux-system`."""
 
@@ -72,7 +81,9 @@ class GitCredentials(pulumi.ComponentResource):
         child = options.child(self, opts)
         self.platform = k8s.core.v1.Secret(
             f"{name}-platform",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=c.PLATFORM_SECRET, namespace=args.namespace),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=c.PLATFORM_SECRET, namespace=args.namespace, annotations=FORCE_APPLY
+            ),
             type="Opaque",
             string_data=git_secret_data(args.platform_token),
             opts=child,
@@ -84,6 +95,7 @@ class GitCredentials(pulumi.ComponentResource):
                 name=c.APPS_SECRET,
                 namespace=args.namespace,
                 labels={c.TENANT_LABEL: c.APPS_TENANT},
+                annotations=FORCE_APPLY,
             ),
             type="Opaque",
             string_data=git_secret_data(args.apps_token),
@@ -95,7 +107,7 @@ class GitCredentials(pulumi.ComponentResource):
             self.enterprise = k8s.core.v1.Secret(
                 f"{name}-enterprise",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=c.ENTERPRISE_SECRET, namespace=args.namespace
+                    name=c.ENTERPRISE_SECRET, namespace=args.namespace, annotations=FORCE_APPLY
                 ),
                 type="kubernetes.io/dockerconfigjson",
                 string_data={".dockerconfigjson": _dockerconfigjson(args.enterprise)},

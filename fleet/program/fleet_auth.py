@@ -37,6 +37,8 @@ class StackAuth:
     installation_id: int | None = None
     # Whether it runs image automation (pushes to the branch rules protect).
     pushes: bool = False
+    # Whether its FluxInstance syncs from the fleet repository (so it needs read access there).
+    reads_fleet: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class FleetAuth:
 
     team: bool
     installation: Installation | None = None
+    # Whether any stack's FluxInstance syncs from the fleet repository.
+    reads_fleet: bool = False
 
     @property
     def mixed(self) -> bool:
@@ -63,8 +67,12 @@ class Owner:
 def alone(auth: StackAuth) -> FleetAuth:
     """What a stack needs for its own mode only."""
     if auth.github_app and auth.app_id is not None and auth.installation_id is not None:
-        return FleetAuth(team=False, installation=Installation(auth.app_id, auth.installation_id))
-    return FleetAuth(team=not auth.github_app)
+        return FleetAuth(
+            team=False,
+            installation=Installation(auth.app_id, auth.installation_id),
+            reads_fleet=auth.reads_fleet,
+        )
+    return FleetAuth(team=not auth.github_app, reads_fleet=auth.reads_fleet)
 
 
 def plan(owner: Owner, others: Mapping[str, StackAuth | None]) -> tuple[FleetAuth, list[Problem]]:
@@ -117,24 +125,23 @@ def plan(owner: Owner, others: Mapping[str, StackAuth | None]) -> tuple[FleetAut
                     f"Pulumi.{name}.yaml",
                 )
             )
-    fleet = FleetAuth(team=bool(token_stacks), installation=installation)
-    if owner.auth.github_app:
-        if fleet.team and not owner.bot_username:
-            problems.append(
-                (
-                    "botUsername",
-                    f"required while stack(s) {', '.join(token_stacks)} use gitAuth token: the "
-                    "owner stack keeps the bot team for them",
-                )
+    # An App-mode owner keeps the bot team while `botUsername` is set, even once no stack file
+    # uses tokens: the deploy workflow updates production stacks one by one behind approvals, so a
+    # cluster switching in the same change may still run on tokens; the team goes when the user
+    # removes `botUsername`, after every stack is deployed.
+    fleet = FleetAuth(
+        team=bool(token_stacks) or bool(owner.auth.github_app and owner.bot_username),
+        installation=installation,
+        reads_fleet=any(a.reads_fleet for a in stacks.values()),
+    )
+    if owner.auth.github_app and token_stacks and not owner.bot_username:
+        problems.append(
+            (
+                "botUsername",
+                f"required while stack(s) {', '.join(token_stacks)} use gitAuth token: the "
+                "owner stack keeps the bot team for them",
             )
-        if not fleet.team and owner.bot_username:
-            problems.append(
-                (
-                    "botUsername",
-                    "no stack of the fleet uses gitAuth token, so the owner stack declares no bot "
-                    "team; unset it",
-                )
-            )
+        )
     pushing_apps = sorted(name or "this stack" for name, a in app_stacks.items() if a.pushes)
     if fleet.installation is not None and owner.branch_protection and pushing_apps:
         problems.append(

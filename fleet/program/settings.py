@@ -536,6 +536,7 @@ class Settings(BaseModel):
             app_id=self.github_app_id,
             installation_id=self.github_app_installation_id,
             pushes=self.image_automation,
+            reads_fleet=self.syncs_from_fleet,
         )
 
     @property

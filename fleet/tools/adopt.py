@@ -338,6 +338,10 @@ def hand_over(
     for secret in plan_.secrets:
         get, patch = secret_commands(kubectl, plan_, secret)
         read = run_(get, capture_output=True, text=True, check=False, env=dict(env))
+        if read.returncode != 0 and "NotFound" in read.stderr:
+            # Not on the cluster, so not imported either: `up` creates it, owned by the stack.
+            done.append(f"{secret}: not on the cluster; pulumi up creates it")
+            continue
         if read.returncode != 0:
             raise AdoptError(f"{secret}: kubectl get failed: {read.stderr.strip()}")
         live = json.loads(read.stdout)

@@ -9,6 +9,7 @@ a real engine, so what it returns is the desired state, not a preview against li
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -199,9 +200,14 @@ def _discard(_: object) -> None:
 
 
 def run_main(project_dir: Path, **kwargs: Any) -> Recording:
-    """Run the project's real `__main__.py` under mocks."""
+    """Run the project's real `__main__.py` under mocks, from the project folder as Pulumi does.
+
+    The program reads the fleet's other stack files from its working directory (webhook counts,
+    the owner's GitHub objects), so a tool run from elsewhere must not see another folder's.
+    """
     main = project_dir / "__main__.py"
-    return run(lambda: runpy.run_path(str(main), run_name="__main__"), **kwargs)
+    with contextlib.chdir(project_dir):
+        return run(lambda: runpy.run_path(str(main), run_name="__main__"), **kwargs)
 
 
 def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
