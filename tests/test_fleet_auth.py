@@ -38,11 +38,9 @@ FINE_GRAINED = "github_pat_" + "F" * 82
 
 def owner_run(project: Path, overrides: dict[str, str], *, app: bool, **kwargs: Any) -> Recording:
     """prod-eu (the owner) in token or App mode, with the other stack files read from `project`."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        if app:
-            return app_run("prod-eu", overrides, **kwargs)
-        return stack_run("prod-eu", overrides)
+    if app:
+        return app_run("prod-eu", overrides, project, **kwargs)
+    return stack_run("prod-eu", overrides, project_dir=project)
 
 
 def problems(project: Path, overrides: dict[str, str], *, app: bool, **kwargs: Any) -> str:

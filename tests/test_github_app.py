@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -48,11 +49,21 @@ def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
     return {k: v for k, v in config.items() if v}
 
 
-def app_run(stack: str, overrides: dict[str, str] | None = None, **kwargs: Any) -> Recording:
+def app_run(
+    stack: str,
+    overrides: dict[str, str] | None = None,
+    project_dir: Path = ROOT,
+    **kwargs: Any,
+) -> Recording:
     overrides = overrides or {}
     # mergeTeams only serves branchProtection, which App mode refuses.
     unset = () if "mergeTeams" in overrides else ("mergeTeams",)
-    return stack_run(stack, {**app_config(**kwargs), **overrides}, drop=(*TOKEN_KEYS, *unset))
+    return stack_run(
+        stack,
+        {**app_config(**kwargs), **overrides},
+        drop=(*TOKEN_KEYS, *unset),
+        project_dir=project_dir,
+    )
 
 
 def app_stack_file(stack: str, **changes: str) -> str:
@@ -70,6 +81,8 @@ def app_stack_file(stack: str, **changes: str) -> str:
 
 def fleet_dir(base: Path, files: dict[str, str]) -> Path:
     """A project folder whose stack files are the committed ones, with `files` replaced."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, base / name)
     for stack in offline.known_stacks(ROOT):
         text = files.get(stack, (ROOT / f"Pulumi.{stack}.yaml").read_text())
         (base / f"Pulumi.{stack}.yaml").write_text(text)
@@ -84,10 +97,8 @@ def app_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_in(project: Path, stack: str, overrides: dict[str, str], **kwargs: Any) -> Recording:
-    """`app_run` with the other stack files read from `project`, as Pulumi runs the program there."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(project)
-        return app_run(stack, overrides, **kwargs)
+    """`app_run` in `project`, whose other stack files the program reads, as Pulumi runs it there."""
+    return app_run(stack, overrides, project, **kwargs)
 
 
 @pytest.fixture(scope="module")
