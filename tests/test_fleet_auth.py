@@ -39,7 +39,7 @@ FINE_GRAINED = "github_pat_" + "F" * 82
 def owner_run(project: Path, overrides: dict[str, str], *, app: bool, **kwargs: Any) -> Recording:
     """prod-eu (the owner) in token or App mode, with the other stack files read from `project`."""
     if app:
-        return app_run("prod-eu", overrides, project, **kwargs)
+        return app_run("prod-eu", overrides, project_dir=project, **kwargs)
     return stack_run("prod-eu", overrides, project_dir=project)
 
 
@@ -215,9 +215,7 @@ def test_a_stack_file_with_invalid_auth_values_is_named(tmp_path: Path) -> None:
 
 def test_stacks_that_own_nothing_read_no_other_stack_file(tmp_path: Path) -> None:
     broken = fleet_dir(tmp_path, {"prod-eu": app_stack_file("prod-eu", gitAuth="bogus")})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(broken)
-        assert git_secrets(app_run("staging"))
+    assert git_secrets(app_run("staging", project_dir=broken))
 
 
 @pytest.mark.parametrize(

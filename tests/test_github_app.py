@@ -52,6 +52,7 @@ def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
 def app_run(
     stack: str,
     overrides: dict[str, str] | None = None,
+    *,
     project_dir: Path = ROOT,
     **kwargs: Any,
 ) -> Recording:
@@ -98,7 +99,7 @@ def app_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_in(project: Path, stack: str, overrides: dict[str, str], **kwargs: Any) -> Recording:
     """`app_run` in `project`, whose other stack files the program reads, as Pulumi runs it there."""
-    return app_run(stack, overrides, project, **kwargs)
+    return app_run(stack, overrides, project_dir=project, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +381,7 @@ def test_app_mode_refuses_a_flux_line_without_app_auth_on_every_api() -> None:
     assert git_secrets(app_run("staging", older))
 
 
-def _dropped(changes: dict[str, str]) -> dict[str, str]:
+def _dropped(changes: dict[str, str]) -> dict[str, Any]:
     """Keys app_config must leave out (an empty override means unset)."""
     return {k: "" for k, v in changes.items() if not v}
 
