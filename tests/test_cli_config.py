@@ -83,7 +83,8 @@ def test_a_stack_written_as_the_readme_says_passes(project: cc.Project) -> None:
     config = readme_new_stack()
     assert problems(project, "prod-us", config) == []
     merged, _ = cc.merge(project, "prod-us", config)
-    assert merged["d1-fleet:fluxVersion"].text == "2.9.x", "defaults are applied"
+    assert merged["d1-fleet:fluxVersion"].text == "2.7.x", "the README pins the fleet's line"
+    assert merged["d1-fleet:tokenWarningDays"].text == "14", "defaults are applied"
 
 
 def test_the_config_the_ephemeral_fleet_writes_passes(project: cc.Project) -> None:

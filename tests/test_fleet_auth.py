@@ -251,3 +251,12 @@ def test_a_token_fleet_keeps_any_api_token(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("GITHUB_TOKEN", FINE_GRAINED)
     run = owner_run(ROOT, {}, app=False)
     assert not run.of_type(INSTALLATION_REPO)
+
+
+def test_a_second_owner_stack_is_refused(tmp_path: Path) -> None:
+    staging = (ROOT / "Pulumi.staging.yaml").read_text() + (
+        "  d1-fleet:githubAccessOwner: true\n  d1-fleet:botUsername: controlplaneio-fluxcd-bot\n"
+    )
+    project = fleet_dir(tmp_path, {"staging": staging})
+    text = problems(project, {}, app=False)
+    assert "d1-fleet:githubAccessOwner: stack(s) staging also set githubAccessOwner: true" in text

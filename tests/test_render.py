@@ -182,10 +182,39 @@ def test_render_unknown_stack_names_the_known_ones() -> None:
 
 
 def test_render_invalid_config_is_an_error(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "__main__.py", tmp_path / "__main__.py")
-    (tmp_path / "Pulumi.bad.yaml").write_text("config:\n  d1-fleet:environment: qa\n")
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    staging = (ROOT / "Pulumi.staging.yaml").read_text()
+    (tmp_path / "Pulumi.bad.yaml").write_text(
+        staging.replace("d1-fleet:environment: staging", "d1-fleet:environment: qa")
+    )
     with pytest.raises(render.RenderError, match=r"d1-fleet:environment: 'qa' is invalid"):
         render.render_stack(tmp_path, "bad")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "  d1-fleet:multitenant: yes\n",
+            "Stack 'bad' with configuration key 'd1-fleet:multitenant' must be of type 'boolean'",
+        ),
+        (
+            "  d1-fleet:platformToken: github_pat_plain\n",
+            "Stack 'bad' with configuration key 'd1-fleet:platformToken' must be encrypted",
+        ),
+    ],
+)
+def test_render_refuses_what_the_pulumi_cli_refuses(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "Pulumi.bad.yaml").write_text((ROOT / "Pulumi.staging.yaml").read_text() + line)
+    with pytest.raises(render.RenderError) as caught:
+        render.render_stack(tmp_path, "bad")
+    assert message in str(caught.value)
+    assert "github_pat_plain" not in str(caught.value)
 
 
 def test_render_write_replaces_an_earlier_render(

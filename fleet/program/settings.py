@@ -714,6 +714,19 @@ def fleet_github(
         branch_protection=settings.bot_push_access is PushAccess.BRANCH_PROTECTION,
     )
     fleet, found = fleet_auth.plan(owner, modes)
+    others_owning = sorted(
+        name for name, raw in others.items() if str(raw.get("githubAccessOwner")).lower() == "true"
+    )
+    if others_owning:
+        found.append(
+            (
+                "githubAccessOwner",
+                f"stack(s) {', '.join(others_owning)} also set githubAccessOwner: true; exactly "
+                "one stack of the fleet owns the organisation's GitHub objects (two would fight "
+                "over the bot team, and destroying either would take the bot's access from every "
+                "cluster); allowed: true on one stack file only",
+            )
+        )
     return fleet, [f"{project}:{key}: {message}" for key, message in found]
 
 

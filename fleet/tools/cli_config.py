@@ -377,3 +377,13 @@ def stack_file_config(path: Path) -> dict[str, Any]:
     document = load_yaml(path.read_text()) or {}
     config = document.get("config") or {}
     return dict(config) if isinstance(config, dict) else {}
+
+
+def stack_problems(project_dir: Path, stack: str, secret_keys: frozenset[str]) -> list[str]:
+    """What the Pulumi CLI would refuse in Pulumi.yaml or `Pulumi.<stack>.yaml` before it runs."""
+    try:
+        project = load_project(load_yaml((project_dir / "Pulumi.yaml").read_text()) or {})
+    except ProjectError as error:
+        return error.problems
+    config = stack_file_config(project_dir / f"Pulumi.{stack}.yaml")
+    return merge(project, stack, config, secret_keys=secret_keys)[1]

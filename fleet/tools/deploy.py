@@ -138,15 +138,8 @@ def _secrets_provider(stack_file: Path) -> str | None:
 
 def _cli_rules(project_dir: Path, stack: str) -> list[str]:
     """What the Pulumi CLI would refuse in Pulumi.yaml or the stack file, before it runs."""
-    try:
-        project = cli_config.load_project(
-            cli_config.load_yaml((project_dir / "Pulumi.yaml").read_text()) or {}
-        )
-    except cli_config.ProjectError as error:
-        return error.problems
-    config = cli_config.stack_file_config(project_dir / f"Pulumi.{stack}.yaml")
     secret = frozenset(f"{c.PROJECT}:{key}" for key in SECRET_KEYS)
-    return cli_config.merge(project, stack, config, secret_keys=secret)[1]
+    return cli_config.stack_problems(project_dir, stack, secret)
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:

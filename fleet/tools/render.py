@@ -24,7 +24,7 @@ from pulumi.runtime import rpc
 
 from fleet.program import conventions as c
 from fleet.program import settings as s
-from fleet.tools import offline
+from fleet.tools import cli_config, offline
 from fleet.tools.manifests import ObjectRef, dump
 
 SECRET_PLACEHOLDER: Final = "<secret: set in Pulumi config>"
@@ -282,6 +282,15 @@ def offline_config(
     stack file has none, so the program runs exactly as with real tokens.
     """
     _stack_file(project_dir, stack)  # fails with the known stacks when it is missing
+    # What `pulumi preview` would refuse before running the program, refused here too.
+    refused = cli_config.stack_problems(
+        project_dir, stack, frozenset(f"{c.PROJECT}:{key}" for key in s.SECRET_KEYS)
+    )
+    if refused:
+        raise RenderError(
+            f"stack {stack}: the Pulumi CLI would refuse it:\n"
+            + "\n".join(f"  - {problem}" for problem in refused)
+        )
     config = {**offline.stack_config(project_dir, stack), **(overrides or {})}
     secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()

@@ -248,7 +248,7 @@ def fetch(root: Path, download: Opener = _download) -> list[Pin]:
         raise SchemasUnavailableError(
             f"cannot get the pinned upstream schemas into {root}:\n"
             + "\n".join(f"  - {p}" for p in problems)
-            + f"\nConnect to the internet and run the tests again, or set ${SCHEMAS_ENV} to a folder "
+            + f"\nConnect to the internet and run the command (or the tests) again, or set ${SCHEMAS_ENV} to a folder "
             "holding the same files (crds/*.yaml, charts/flux-operator/values.schema.json, "
             "pulumi/project.json; docs/conformance.md lists their commits)."
         )
