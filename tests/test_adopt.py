@@ -110,7 +110,7 @@ def test_adopt_file_follows_the_import_format_and_yields_the_stack_urns(stack: s
     providers = {u for u in committed if "::pulumi:providers:" in u}
     skipped = skipped_objects(plan)
     left = {
-        adopt.engine_urn(run, r, stack) for r in run.resources if f"{r.type} {r.name}" in skipped
+        offline.engine_urn(run, r, stack) for r in run.resources if f"{r.type} {r.name}" in skipped
     }
     # Importing every entry, then `pulumi up`, gives the stack exactly what the program declares.
     assert urns | left == committed - providers

@@ -13,9 +13,8 @@ from fleet.program import providers
 from fleet.program.cluster import Cluster, ClusterArgs
 from fleet.program.settings import Settings, parse
 from fleet.tools import offline
-from fleet.tools.offline import Recording
+from fleet.tools.offline import Recording, engine_urn
 from tests.conftest import ROOT, token_config
-from tests.test_urns import engine_urn
 
 CLUSTER = "fleet:index:Cluster"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from fleet.tools.offline import ProgramError, Recording, Registration
+from fleet.tools.offline import ProgramError, Recording, Registration, engine_urn
 from fleet.tools.render import plain
 from tests.conftest import stack_run
-from tests.test_urns import engine_urn
 
 FLUX_GROUP_SUFFIX = "toolkit.fluxcd.io"
 

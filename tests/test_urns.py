@@ -13,21 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools.offline import Recording, Registration
+from fleet.tools.offline import engine_urn
 from tests.conftest import ENTERPRISE_TOKEN, stack_run
 
 URNS = Path(__file__).parent / "urns"
-
-
-def engine_urn(run: Recording, resource: Registration, stack: str) -> str:
-    """The URN the engine gives `resource`: the types of all its parents below the stack, joined."""
-    recorded = {r.urn: r for r in run.resources}  # the stack itself is not recorded
-    types = [resource.type]
-    owner = recorded.get(resource.parent)
-    while owner is not None:
-        types.append(owner.type)
-        owner = recorded.get(owner.parent)
-    return f"urn:pulumi:{stack}::d1-fleet::{'$'.join(reversed(types))}::{resource.name}"
 
 
 # Every optional feature on, so resources that only exist with it are guarded too.

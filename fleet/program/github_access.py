@@ -117,20 +117,11 @@ class GitHubAccess(pulumi.ComponentResource):
         if args.push_access is PushAccess.RULESET_BYPASS:
             # Pull requests are required on the branch, except for the bot team (and the fleet's
             # GitHub App while some stacks use it).
-            return github.RepositoryRuleset(
+            return pull_request_ruleset(
                 f"{name}-{repo}-ruleset",
                 name=f"{args.team}-push",
                 repository=repo,
-                target="branch",
-                enforcement="active",
-                conditions=github.RepositoryRulesetConditionsArgs(
-                    ref_name=github.RepositoryRulesetConditionsRefNameArgs(
-                        includes=[f"refs/heads/{args.push_branch}"], excludes=[]
-                    )
-                ),
-                rules=github.RepositoryRulesetRulesArgs(
-                    pull_request=github.RepositoryRulesetRulesPullRequestArgs(),
-                ),
+                branch=args.push_branch,
                 bypass_actors=[
                     github.RepositoryRulesetBypassActorArgs(
                         actor_type="Team",
@@ -147,3 +138,32 @@ class GitHubAccess(pulumi.ComponentResource):
                 opts=child,
             )
         return None
+
+
+def pull_request_ruleset(
+    resource_name: str,
+    *,
+    name: str,
+    repository: str,
+    branch: str,
+    bypass_actors: Sequence[github.RepositoryRulesetBypassActorArgs],
+    opts: pulumi.ResourceOptions,
+) -> github.RepositoryRuleset:
+    """A ruleset requiring pull requests on `branch`, which only `bypass_actors` may push past."""
+    return github.RepositoryRuleset(
+        resource_name,
+        name=name,
+        repository=repository,
+        target="branch",
+        enforcement="active",
+        conditions=github.RepositoryRulesetConditionsArgs(
+            ref_name=github.RepositoryRulesetConditionsRefNameArgs(
+                includes=[f"refs/heads/{branch}"], excludes=[]
+            )
+        ),
+        rules=github.RepositoryRulesetRulesArgs(
+            pull_request=github.RepositoryRulesetRulesPullRequestArgs(),
+        ),
+        bypass_actors=list(bypass_actors),
+        opts=opts,
+    )

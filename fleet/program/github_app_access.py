@@ -15,6 +15,7 @@ import pulumi
 import pulumi_github as github
 
 from fleet.program import options
+from fleet.program.github_access import pull_request_ruleset
 from fleet.program.settings import PushAccess
 
 # Differs from the team mode's ruleset name: GitHub wants ruleset names unique per repository, and
@@ -81,20 +82,11 @@ def _bypass_ruleset(
 ) -> github.RepositoryRuleset:
     # Pull requests are required on the branch, except for the App (a bypass actor of type
     # Integration is identified by the App id, not the installation id).
-    return github.RepositoryRuleset(
+    return pull_request_ruleset(
         f"{name}-{repo}-ruleset",
         name=RULESET_NAME,
         repository=repo,
-        target="branch",
-        enforcement="active",
-        conditions=github.RepositoryRulesetConditionsArgs(
-            ref_name=github.RepositoryRulesetConditionsRefNameArgs(
-                includes=[f"refs/heads/{args.push_branch}"], excludes=[]
-            )
-        ),
-        rules=github.RepositoryRulesetRulesArgs(
-            pull_request=github.RepositoryRulesetRulesPullRequestArgs(),
-        ),
+        branch=args.push_branch,
         bypass_actors=[
             github.RepositoryRulesetBypassActorArgs(
                 actor_type="Integration", actor_id=args.app_id, bypass_mode="always"

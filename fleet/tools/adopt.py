@@ -87,17 +87,6 @@ def kubernetes_id(inputs: Mapping[str, Any]) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
-def engine_urn(recording: offline.Recording, resource: offline.Registration, stack: str) -> str:
-    """The URN the engine gives `resource`: the type chain of its parents below the stack."""
-    by_urn = {r.urn: r for r in recording.resources}
-    types = [resource.type]
-    owner = by_urn.get(resource.parent)
-    while owner is not None:
-        types.append(owner.type)
-        owner = by_urn.get(owner.parent)
-    return f"urn:pulumi:{stack}::{c.PROJECT}::{'$'.join(reversed(types))}::{resource.name}"
-
-
 def import_id(
     resource: offline.Registration,
     recording: offline.Recording,
@@ -203,7 +192,7 @@ def plan(
     names = _reference_names(recording)
     for r in recording.resources:
         if r.type.startswith(PROVIDER_PREFIX):
-            urn = engine_urn(recording, r, stack)
+            urn = offline.engine_urn(recording, r, stack)
             name_table[names[r.urn]] = urn
             providers.append(urn)
     for r in recording.resources:

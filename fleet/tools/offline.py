@@ -79,6 +79,23 @@ class Recording:
                 yield r
 
 
+def engine_urn(
+    recording: Recording, resource: Registration, stack: str, project: str = c.PROJECT
+) -> str:
+    """The URN the engine gives `resource`: the types of all its parents below the stack, joined.
+
+    The mock monitor names a resource by its parent's type only; the engine chains every parent's
+    type, which is what a rename or re-parenting moves and an import file must reproduce.
+    """
+    recorded = {r.urn: r for r in recording.resources}  # the stack itself is not recorded
+    types = [resource.type]
+    owner = recorded.get(resource.parent)
+    while owner is not None:
+        types.append(owner.type)
+        owner = recorded.get(owner.parent)
+    return f"urn:pulumi:{stack}::{project}::{'$'.join(reversed(types))}::{resource.name}"
+
+
 class ProgramError(Exception):
     """The program raised; `recording` holds whatever it registered before failing."""
 
