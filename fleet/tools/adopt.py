@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from fleet.program import conventions as c
-from fleet.program import settings as s
 from fleet.tools import deploy, offline, render
 
 PROVIDER_PREFIX: Final = "pulumi:providers:"
@@ -360,16 +359,9 @@ def plan_stack(
 ) -> ImportPlan:
     """Run the project's `__main__.py` for `stack` offline and plan the import of what it declares."""
     try:
-        config, _ = render.offline_config(project_dir, stack)
+        recording, _, _ = render.record_stack(project_dir, stack)
     except render.RenderError as error:
         raise AdoptError(str(error)) from None
-    secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS))
-    try:
-        recording = offline.run_main(
-            project_dir, config=config, stack_name=stack, secret_keys=secret_keys
-        )
-    except offline.ProgramError as failed:
-        raise AdoptError(f"stack {stack}: {failed.error}") from None
     return plan(recording, stack, ruleset_ids)
 
 

@@ -282,15 +282,20 @@ def apply_defaults(project: Project, values: Mapping[str, str]) -> dict[str, str
     """
     applied = dict(values)
     for key in sorted(project.config):
-        declaration = project.config[key]
         full = project.full_key(key)
-        if full in applied:
-            continue
-        if declaration.has_default:
-            applied[full] = project_value(declaration.default).text
-        elif declaration.has_value:
-            applied[full] = project_value(declaration.value).text
+        fallback = _declared_value(project.config[key])
+        if full not in applied and fallback is not None:
+            applied[full] = fallback.text
     return applied
+
+
+def _declared_value(declaration: Declaration) -> StackValue | None:
+    """What the CLI writes for a key the stack leaves out: its `default:`, else its `value:`."""
+    if declaration.has_default:
+        return project_value(declaration.default)
+    if declaration.has_value:
+        return project_value(declaration.value)
+    return None
 
 
 def merge(
@@ -316,10 +321,9 @@ def merge(
         full = project.full_key(key)
         if full in merged:
             continue
-        if declaration.has_default:
-            merged[full] = project_value(declaration.default)
-        elif declaration.has_value:
-            merged[full] = project_value(declaration.value)
+        fallback = _declared_value(declaration)
+        if fallback is not None:
+            merged[full] = fallback
         elif project.owns(key):
             missing.append(key)
     if missing:

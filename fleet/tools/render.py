@@ -318,13 +318,16 @@ def _placeholder(key: str) -> str:
     return f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
 
 
-def render_stack(
+def record_stack(
     project_dir: Path,
     stack: str,
     overrides: Mapping[str, str] | None = None,
     today: date | None = None,
-) -> Render:
-    """Run the project's `__main__.py` for `stack` offline and render what it declares."""
+) -> tuple[offline.Recording, dict[str, str], tuple[str, ...]]:
+    """Run the project's `__main__.py` for `stack` offline, placeholders for its secrets.
+
+    Returns what it declared, the config it ran with and the keys that got a placeholder.
+    """
     config, placeheld = offline_config(project_dir, stack, overrides, today)
     secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS))
     try:
@@ -333,7 +336,19 @@ def render_stack(
         )
     except offline.ProgramError as failed:
         raise RenderError(f"stack {stack}: {failed.error}") from None
+    return recording, config, placeheld
+
+
+def render_stack(
+    project_dir: Path,
+    stack: str,
+    overrides: Mapping[str, str] | None = None,
+    today: date | None = None,
+) -> Render:
+    """Run the project's `__main__.py` for `stack` offline and render what it declares."""
+    recording, config, placeheld = record_stack(project_dir, stack, overrides, today)
     render = from_recording(recording, stack=stack, placeholders=placeheld)
+    secret_keys = [f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS)]
     refuse_leaks(render, [config[k] for k in secret_keys if config.get(k)])
     return render
 

@@ -13,6 +13,7 @@ from typing import Final
 import yaml
 
 from fleet.program import conventions as c
+from fleet.tools import offline
 from fleet.tools.ephemeral.naming import DEFAULT_PREFIX
 
 EPHEMERAL_PREFIX: Final = f"{DEFAULT_PREFIX}-"
@@ -20,11 +21,7 @@ EPHEMERAL_PREFIX: Final = f"{DEFAULT_PREFIX}-"
 
 def listing(project_dir: Path) -> dict[str, list[str]]:
     """{"all": [...], "production": [...], "staging": [...]}, each sorted."""
-    names = sorted(
-        p.name[len("Pulumi.") : -len(".yaml")]
-        for p in project_dir.glob("Pulumi.*.yaml")
-        if not p.name[len("Pulumi.") :].startswith(EPHEMERAL_PREFIX)
-    )
+    names = [n for n in offline.known_stacks(project_dir) if not n.startswith(EPHEMERAL_PREFIX)]
     production = [name for name in names if _environment(project_dir, name) == "production"]
     return {
         "all": names,
