@@ -77,3 +77,21 @@ def test_deploy_verifies_the_chart_before_every_up() -> None:
         verify = next(i for i, run in enumerate(runs) if "fleet verify-chart" in run)
         up = next(i for i, step in enumerate(steps) if step.get("with", {}).get("command") == "up")
         assert verify < up, job
+
+
+def test_verify_chart_of_an_unknown_stack_names_the_known_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["verify-chart", "prod-xx"]) == 2
+    err = capsys.readouterr().err
+    assert "no stack file Pulumi.prod-xx.yaml" in err
+    assert "prod-eu, staging" in err
+
+
+def test_verify_chart_of_a_stack_without_a_chart_version_names_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.bare.yaml").write_text("config:\n  d1-fleet:environment: staging\n")
+    assert main(["verify-chart", "bare", "--project-dir", str(tmp_path)]) == 2
+    assert "sets no d1-fleet:operatorChartVersion" in capsys.readouterr().err

@@ -311,3 +311,22 @@ def test_the_generator_reports_a_default_that_drifted(tmp_path: Path) -> None:
     ]
     path.write_text(project_file.render(tmp_path))
     assert project_file.check(tmp_path) == []
+
+
+def test_pulumi_yaml_command_exits_1_on_drift_and_2_without_a_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fleet.tools.cli import main  # noqa: PLC0415
+
+    for name in ("Pulumi.yaml", "README.md"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    path = tmp_path / "Pulumi.yaml"
+    path.write_text(path.read_text().replace("default: 14\n", "default: 21\n", 1))
+    assert main(["pulumi-yaml", "--check", "--project-dir", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "d1-fleet:tokenWarningDays: default is 21" in captured.out
+    assert "python -m fleet pulumi-yaml --write" in captured.err
+    with pytest.raises(SystemExit) as caught:
+        main(["pulumi-yaml", "--project-dir", str(tmp_path)])
+    assert caught.value.code == 2
+    assert "one of the arguments --check --write is required" in capsys.readouterr().err
