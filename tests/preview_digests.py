@@ -66,14 +66,14 @@ class Run:
     def state(self, urn: str, inputs: Mapping[str, Any] | None = None) -> Json:
         """The `ResourceV3` the digest shows for `urn` (`inputs` in place of the recorded ones)."""
         r = self.by_urn[urn]
-        values = masked(dict(r.inputs if inputs is None else inputs))
+        declared = dict(r.inputs if inputs is None else inputs)
         state: Json = {
             "urn": urn,
             "custom": True,
             "id": f"{r.name}-id",
             "type": r.type,
-            "inputs": values,
-            "outputs": values,
+            "inputs": masked(declared),
+            "outputs": masked(declared),
             "parent": self._engine.get(r.parent, root_urn(self.stack)),
             "provider": self.provider(urn),
         }

@@ -241,11 +241,13 @@ def parse(document: object, source: str) -> Preview:
         found = ", ".join(sorted(names)) or "none"
         raise ReviewError(f"{source}: expected the preview of one stack, found stacks: {found}")
     [stack] = names
-    diagnostics = [
-        Diagnostic(stack, str(d.get("severity", "")), str(d.get("message", "")).strip())
-        for d in raw_diagnostics
-        if isinstance(d, dict)
-    ]
+    diagnostics = []
+    for raw in raw_diagnostics:
+        if isinstance(raw, dict):
+            severity = str(raw.get("severity", ""))
+            # The engine writes the diagnostic's prefix ("warning: ") into the message.
+            message = str(raw.get("message", "")).strip().removeprefix(f"{severity}: ")
+            diagnostics.append(Diagnostic(stack, severity, message))
     summary = document.get("changeSummary") or {}
     return Preview(stack, source, steps, diagnostics, {str(k): int(v) for k, v in summary.items()})
 
@@ -266,6 +268,8 @@ def load(path: str, stdin: TextIO = sys.stdin) -> Preview:
 def _kustomization_deletion(step: Step) -> str:
     spec = step.state().get("spec")
     spec = spec if isinstance(spec, Mapping) else {}
+    if spec.get("suspend") is True:
+        return "deletes nothing it applied (suspended)"
     policy = str(spec.get("deletionPolicy") or "MirrorPrune")
     if policy in DELETION_POLICY:
         return DELETION_POLICY[policy]
