@@ -237,8 +237,8 @@ def test_review_drift_on_refresh_is_named_with_what_up_does(prod_before: off.Rec
     )
     drifted = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
     assert drifted == [
-        "| `prod-eu` | ConfigMap `flux-system/flux-runtime-info` | `data` | `up` overwrites it (update) |",
-        "| `prod-eu` | RoleBinding `backend/flux-apps` | - | deleted outside Pulumi; `up` creates it again |",
+        "| `prod-eu` | ConfigMap `flux-system/flux-runtime-info` | `data` | this plan overwrites it (update) |",
+        "| `prod-eu` | RoleBinding `backend/flux-apps` | - | deleted outside Pulumi; this plan creates it again |",
     ]
 
 

@@ -399,7 +399,7 @@ def drift(preview: Preview) -> list[Drift]:
                     before.stack,
                     before.label(),
                     (),
-                    "deleted outside Pulumi; `up` creates it again",
+                    "deleted outside Pulumi; this plan creates it again",
                 )
             )
             continue
@@ -408,9 +408,9 @@ def drift(preview: Preview) -> list[Drift]:
         if not keys:
             continue
         if after is not None and after.op in (Op.UPDATE, *REPLACING):
-            then = f"`up` overwrites it ({after.op})"
+            then = f"this plan overwrites it ({after.op})"
         else:
-            then = "`up` keeps the live value (the program does not set it)"
+            then = "this plan keeps the live value"
         found.append(Drift(before.stack, before.label(), tuple(sorted(keys)), then))
     return found
 
