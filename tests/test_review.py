@@ -352,6 +352,19 @@ def test_review_production_override_gates_a_staging_stack(
         ),
         ('{"steps": [{"op": "same", "urn": "nope"}]}', "not a Pulumi URN"),
         ("{}", "expected the preview of one stack, found stacks: none"),
+        (
+            '{"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n", "oldState": "x"}]}',
+            "must be objects",
+        ),
+        (
+            '{"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n"}], "changeSummary": {"same": "one"}}',
+            "`changeSummary` must map each op to a count",
+        ),
+        (
+            '{"steps": [{"op": "same", "urn": "urn:pulumi:a::p::t::n"},'
+            ' {"op": "same", "urn": "urn:pulumi:b::p::t::n"}]}',
+            "found stacks: a, b",
+        ),
     ],
 )
 def test_review_usage_errors_exit_2(tmp_path: Path, content: str | None, message: str) -> None:
@@ -410,6 +423,17 @@ def test_review_readme_example_is_what_the_code_renders(
 def print_readme_example() -> None:
     """`python -m tests.test_review` prints the README's example comment."""
     sys.stdout.write(readme_example(stack_run("prod-eu"), stack_run("staging")))
+
+
+def test_review_long_summary_still_fits_a_comment(staging_before: off.Recording) -> None:
+    digest = tenant_removal(staging_before, "staging")
+    [account] = [s for s in digest["steps"] if "ServiceAccount" in s["urn"]]
+    digest["steps"] += [{**account, "urn": f"{account['urn']}-{i}"} for i in range(2000)]
+    result = summarise(digest)
+    assert len(result.markdown) <= review.MAX_CHARS
+    assert "<details>" not in result.markdown
+    assert "other change(s) left out (too long for a comment)" in result.markdown
+    assert "Namespace `frontend`" in result.markdown, "the changes that matter stay"
 
 
 def test_review_run_writes_to_the_given_stream(tmp_path: Path, prod_before: off.Recording) -> None:

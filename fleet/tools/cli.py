@@ -1,4 +1,4 @@
-"""The `python -m fleet` command line: up, preview, offline render, conformance check and diff.
+"""The `python -m fleet` command line: up, preview, offline render, conformance check, diff, review.
 
 Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.

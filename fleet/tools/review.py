@@ -209,30 +209,7 @@ def parse(document: object, source: str) -> Preview:
     raw_diagnostics = document.get("diagnostics") or []
     if not isinstance(raw_steps, list) or not isinstance(raw_diagnostics, list):
         raise ReviewError(f"{source}: `steps` and `diagnostics` must be lists")
-    steps: list[Step] = []
-    for raw in raw_steps:
-        if not isinstance(raw, dict) or not isinstance(raw.get("urn"), str) or "op" not in raw:
-            raise ReviewError(f"{source}: a step without `op` and `urn`: {raw!r}")
-        stack, type_, name = parse_urn(raw["urn"])
-        try:
-            op = Op(raw["op"])
-        except ValueError:
-            raise ReviewError(f"{source}: unknown step op {raw['op']!r} at {raw['urn']}") from None
-        detailed = raw.get("detailedDiff") or {}
-        steps.append(
-            Step(
-                op=op,
-                urn=raw["urn"],
-                stack=stack,
-                type=type_,
-                name=name,
-                old=raw.get("oldState"),
-                new=raw.get("newState"),
-                diff_reasons=tuple(raw.get("diffReasons") or ()),
-                replace_reasons=tuple(raw.get("replaceReasons") or ()),
-                detailed_diff={k: str(v.get("kind", "")) for k, v in detailed.items()},
-            )
-        )
+    steps = [_step(raw, source) for raw in raw_steps]
     urns = [s.urn for s in steps] + [
         str(d["urn"]) for d in raw_diagnostics if isinstance(d, dict) and d.get("urn")
     ]
@@ -249,7 +226,37 @@ def parse(document: object, source: str) -> Preview:
             message = str(raw.get("message", "")).strip().removeprefix(f"{severity}: ")
             diagnostics.append(Diagnostic(stack, severity, message))
     summary = document.get("changeSummary") or {}
-    return Preview(stack, source, steps, diagnostics, {str(k): int(v) for k, v in summary.items()})
+    if not isinstance(summary, dict) or not all(isinstance(n, int) for n in summary.values()):
+        raise ReviewError(f"{source}: `changeSummary` must map each op to a count")
+    return Preview(stack, source, steps, diagnostics, {str(k): n for k, n in summary.items()})
+
+
+def _step(raw: object, source: str) -> Step:
+    if not isinstance(raw, dict) or not isinstance(raw.get("urn"), str) or "op" not in raw:
+        raise ReviewError(f"{source}: a step without `op` and `urn`: {raw!r}")
+    stack, type_, name = parse_urn(raw["urn"])
+    try:
+        op = Op(raw["op"])
+    except ValueError:
+        raise ReviewError(f"{source}: unknown step op {raw['op']!r} at {raw['urn']}") from None
+    old, new = raw.get("oldState"), raw.get("newState")
+    detailed = raw.get("detailedDiff") or {}
+    if not all(isinstance(state, dict | None) for state in (old, new)) or not (
+        isinstance(detailed, dict) and all(isinstance(d, dict) for d in detailed.values())
+    ):
+        raise ReviewError(f"{source}: the states and detailedDiff of {raw['urn']} must be objects")
+    return Step(
+        op=op,
+        urn=raw["urn"],
+        stack=stack,
+        type=type_,
+        name=name,
+        old=old,
+        new=new,
+        diff_reasons=tuple(str(k) for k in raw.get("diffReasons") or ()),
+        replace_reasons=tuple(str(k) for k in raw.get("replaceReasons") or ()),
+        detailed_diff={str(k): str(d.get("kind", "")) for k, d in detailed.items()},
+    )
 
 
 def load(path: str, stdin: TextIO = sys.stdin) -> Preview:
