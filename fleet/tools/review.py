@@ -460,12 +460,11 @@ def production_stacks(
 
 def review(previews: Sequence[Preview], production: set[str], acknowledged: bool) -> Review:
     """The Markdown summary of every preview, and the risky changes on production stacks."""
-    lines = [MARKER, "## Fleet preview", ""]
-    all_drift: list[Drift] = []
+    lines = [MARKER, "## Fleet preview", "", "| stack | | changes |", "| --- | --- | --- |"]
     notable: list[Change] = []
     rest: list[Step] = []
+    drifted: list[Drift] = []
     warnings: list[Diagnostic] = []
-    lines += ["| stack | | changes |", "| --- | --- | --- |"]
     for preview in sorted(previews, key=lambda p: p.stack):
         counted = counts(preview)
         summary = ", ".join(f"{n} {op}" for op, n in sorted(counted.items()) if op != Op.SAME)
@@ -474,55 +473,74 @@ def review(previews: Sequence[Preview], production: set[str], acknowledged: bool
         found, others = changes(preview)
         notable += found
         rest += others
-        all_drift += drift(preview)
+        drifted += drift(preview)
         warnings += [d for d in preview.diagnostics if d.severity in ("warning", "error")]
     blocked = tuple(c for c in notable if c.risky and c.step.stack in production)
-    lines.append("")
+    lines += ["", _gate(blocked, acknowledged)]
+    lines += _changes_table(notable) + _drift_table(drifted) + _warning_list(warnings)
+    markdown = "\n".join(lines + _details(rest)) + "\n"
+    if len(markdown) > MAX_CHARS:
+        left_out = f"_{len(rest)} other change(s) left out (too long for a comment)._"
+        markdown = "\n".join([*lines, "", left_out]) + "\n"
+    return Review(markdown, blocked, acknowledged)
+
+
+def _gate(blocked: Sequence[Change], acknowledged: bool) -> str:
     if blocked and not acknowledged:
-        lines.append(
+        return (
             f"**Gate: blocked.** {len(blocked)} risky change(s) on production. Acknowledge with "
             f"the pull request label `{ACK_LABEL}` (`fleet review --acknowledge`)."
         )
-    elif blocked:
-        lines.append(f"**Gate: acknowledged** ({len(blocked)} risky change(s) on production).")
-    else:
-        lines.append("**Gate: passed.** No risky change on a production stack.")
-    if notable:
-        lines += ["", "### Changes that matter", "", "| | stack | op | object | what it means |"]
-        lines.append("| --- | --- | --- | --- | --- |")
-        for c in sorted(notable, key=lambda c: (not c.risky, c.step.stack, c.step.urn)):
-            flag = "**risky**" if c.risky else ""
-            lines.append(
-                f"| {flag} | `{c.step.stack}` | {c.step.op} | {c.step.label()} | {c.meaning} |"
-            )
-    if all_drift:
-        lines += ["", "### Drift (found by `--refresh`)", "", "| stack | object | changed | then |"]
-        lines.append("| --- | --- | --- | --- |")
-        for d in all_drift:
-            keys = ", ".join(f"`{k}`" for k in d.keys) or "-"
-            lines.append(f"| `{d.stack}` | {d.label} | {keys} | {d.then} |")
-    if warnings:
-        lines += ["", "### Warnings", ""]
-        for w in sorted(warnings, key=lambda w: (not w.about_expiry, w.stack)):
-            text = " ".join(w.message.split()).replace("|", "\\|")
-            lines.append(f"- `{w.stack}`: {'**expiry** ' if w.about_expiry else ''}{text}")
-    details: list[str] = []
-    if rest:
-        details += ["", f"<details><summary>{len(rest)} other change(s)</summary>", ""]
-        details += ["| stack | op | object | properties |", "| --- | --- | --- | --- |"]
-        for s in sorted(rest, key=lambda s: (s.stack, s.urn)):
-            keys = ", ".join(f"`{k}`" for k in s.replace_reasons or s.diff_reasons) or "-"
-            details.append(f"| `{s.stack}` | {s.op} | {s.label()} | {keys} |")
-        details += ["", "</details>"]
-    markdown = "\n".join(lines + details) + "\n"
-    if len(markdown) > MAX_CHARS:
-        markdown = (
-            "\n".join(
-                [*lines, "", f"_{len(rest)} other change(s) left out (too long for a comment)._"]
-            )
-            + "\n"
+    if blocked:
+        return f"**Gate: acknowledged** ({len(blocked)} risky change(s) on production)."
+    return "**Gate: passed.** No risky change on a production stack."
+
+
+def _changes_table(notable: Sequence[Change]) -> list[str]:
+    if not notable:
+        return []
+    lines = ["", "### Changes that matter", "", "| | stack | op | object | what it means |"]
+    lines.append("| --- | --- | --- | --- | --- |")
+    for c in sorted(notable, key=lambda c: (not c.risky, c.step.stack, c.step.urn)):
+        flag = "**risky**" if c.risky else ""
+        lines.append(
+            f"| {flag} | `{c.step.stack}` | {c.step.op} | {c.step.label()} | {c.meaning} |"
         )
-    return Review(markdown, blocked, acknowledged)
+    return lines
+
+
+def _drift_table(drifted: Sequence[Drift]) -> list[str]:
+    if not drifted:
+        return []
+    lines = ["", "### Drift (found by `--refresh`)", "", "| stack | object | changed | then |"]
+    lines.append("| --- | --- | --- | --- |")
+    for d in drifted:
+        keys = ", ".join(f"`{k}`" for k in d.keys) or "-"
+        lines.append(f"| `{d.stack}` | {d.label} | {keys} | {d.then} |")
+    return lines
+
+
+def _warning_list(warnings: Sequence[Diagnostic]) -> list[str]:
+    """Warnings and errors, token expiry first."""
+    if not warnings:
+        return []
+    lines = ["", "### Warnings", ""]
+    for w in sorted(warnings, key=lambda w: (not w.about_expiry, w.stack)):
+        text = " ".join(w.message.split()).replace("|", "\\|")
+        lines.append(f"- `{w.stack}`: {'**expiry** ' if w.about_expiry else ''}{text}")
+    return lines
+
+
+def _details(rest: Sequence[Step]) -> list[str]:
+    """Every other change, collapsed."""
+    if not rest:
+        return []
+    lines = ["", f"<details><summary>{len(rest)} other change(s)</summary>", ""]
+    lines += ["| stack | op | object | properties |", "| --- | --- | --- | --- |"]
+    for s in sorted(rest, key=lambda s: (s.stack, s.urn)):
+        keys = ", ".join(f"`{k}`" for k in s.replace_reasons or s.diff_reasons) or "-"
+        lines.append(f"| `{s.stack}` | {s.op} | {s.label()} | {keys} |")
+    return [*lines, "", "</details>"]
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
