@@ -19,7 +19,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet.tools import adopt, chart_signature, deploy, diff, project_file, render, stacks
+from fleet.tools import adopt, chart_signature, deploy, diff, project_file, render, stacks, status
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
@@ -209,6 +209,11 @@ command(
 command("preview", "check prerequisites, then pulumi preview --diff one stack", deploy.arguments)(
     deploy.run
 )
+command(
+    "status",
+    "every stack's versions, credentials, last update and drift, from its state",
+    status.arguments,
+)(status.run)
 
 
 def parser() -> argparse.ArgumentParser:
