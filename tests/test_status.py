@@ -254,7 +254,8 @@ def test_status_unsupported_deployment_version_is_unreadable(
 ) -> None:
     reader = FakeReader(exports={"staging": {**staging_export, "version": 2}})
     [found] = collect(["staging"], reader, {"staging": STAGING}, TODAY)
-    assert found.error is not None and "version 2" in found.error
+    assert found.error is not None
+    assert "version 2" in found.error
     assert found.problems == [f"state unreadable: {found.error}"]
 
 
