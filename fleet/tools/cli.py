@@ -3,8 +3,8 @@
 Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
 
-Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`) or objects do not conform
-(`check`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
+Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`), objects do not conform
+(`check`) or a stack needs action (`status`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
 schema folder.
 """
 
