@@ -9,6 +9,7 @@ calls and how their answers are read, not that a real backend answers them so.
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import re
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from fleet.tools import cli, status, status_render
+from fleet.tools.offline import SECRET_SIG
 from fleet.tools.status_read import (
     CredentialState,
     Declared,
@@ -36,6 +38,7 @@ from tests.conftest import ROOT, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
     NOW,
+    SECRET_VALUE_SIG,
     TODAY,
     FakeReader,
     Live,
@@ -180,6 +183,27 @@ def test_status_app_key_due_for_rotation_needs_action(age: int, state: Credentia
     [key] = found.credentials
     assert (key.name, key.days_left, key.state) == ("App key", 90 - age, state)
     assert bool(found.problems) is (state is CredentialState.DUE)
+
+
+def test_status_days_left_count_from_the_day_the_outputs_were_written(
+    staging_export: dict[str, Any],
+) -> None:
+    export = copy.deepcopy(staging_export)
+    [root] = [r for r in export["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
+    # Without the stack resource's `modified` time, the checkpoint's time is the day.
+    del root["modified"]
+    export["deployment"]["manifest"]["time"] = (NOW - timedelta(days=20)).isoformat()
+    found = read(export, healthy_history())
+    assert {c.days_left for c in found.credentials} == {100}
+
+
+def test_status_secret_outputs_are_not_read(staging_export: dict[str, Any]) -> None:
+    export = copy.deepcopy(staging_export)
+    [root] = [r for r in export["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
+    root["outputs"]["tokenDaysLeft"] = {SECRET_SIG: SECRET_VALUE_SIG, "ciphertext": "v1:x"}
+    found = read(export, healthy_history())
+    assert found.credentials == ()
+    assert found.problems == []
 
 
 def test_status_drifted_stack_from_a_drift_run_needs_action(
@@ -427,6 +451,28 @@ def test_status_cli_reader_runs_plain_export_and_history(
     assert "stack history --json --stack staging --page-size 20 | backend=s3://fleet-state" in calls
     assert not [c for c in calls if "--show-secrets" in c], "status never decrypts anything"
     assert not [c for c in calls if "history" in c and "prod-eu" in c], "no history without a stack"
+
+
+def test_status_warning_window_and_environment_come_from_the_stack_file(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    stack_file = project / "Pulumi.staging.yaml"
+    stack_file.write_text(stack_file.read_text() + "  d1-fleet:tokenWarningDays: 120\n")
+    code, out, _ = run(project, env, "--json")
+    by_name = {s["stack"]: s for s in json.loads(out)["stacks"]}
+    assert {c["state"] for c in by_name["staging"]["credentials"]} == {"expiring"}
+    assert by_name["prod-eu"]["environment"] == "production", "never deployed: the stack file says"
+    assert code == 1
+
+
+def test_status_shows_progress_on_a_terminal(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    err = Tty()
+    status.run(args(project), env=env, out=io.StringIO(), err=err, today=TODAY)
+    assert "reading stack state [2/2]" in err.getvalue()
 
 
 def test_status_cli_reader_defaults_to_the_projects_file_backend(

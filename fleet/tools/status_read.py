@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from fleet.program import conventions as c
-from fleet.program import tokens as expiry_rules  # the program's expiry thresholds: used only here
+
+# The program's expiry rules (a token's warning window and refusal, the App key's due date): used by
+# `credential_state` and `app_key_state` alone, so repointing them is a change to these two lines.
+from fleet.program import tokens as expiry_rules
 from fleet.program.app_key import KeyAge
 from fleet.tools import offline
 
@@ -45,6 +48,7 @@ HISTORY_PAGE: Final = 20
 # Operations that leave the live object as the program declares it (PreviewDigest.changeSummary).
 UNCHANGED_OPS: Final = frozenset({"same", "read", "refresh"})
 APP_KEY: Final = "App key"
+DEFAULT_WARNING_DAYS: Final = 14  # Pulumi.yaml's default for tokenWarningDays
 
 
 class StateReadError(Exception):
@@ -224,16 +228,11 @@ def _time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _plain(value: object) -> object:
-    """`value`, or None when it is a secret (the engine's `{"<sig>": "<secret sig>", ...}`)."""
-    return None if isinstance(value, dict) and offline.SECRET_SIG in value else value
-
-
 def _dig(value: object, *path: str) -> object:
     for key in path:
         if not isinstance(value, dict):
             return None
-        value = _plain(value.get(key))
+        value = value.get(key)
     return value
 
 
@@ -275,13 +274,13 @@ def credentials(
     the runner's date and the state's UTC timestamp can differ by one day near midnight.
     """
     found: list[Credential] = []
-    days = _plain(outputs.get("tokenDaysLeft"))
+    days = outputs.get("tokenDaysLeft")
     if isinstance(days, dict):
         for name, left in sorted(days.items()):
             if isinstance(left, int):
                 now = left - (today - written).days
                 found.append(credential_state(name, now, warning_days, today))
-    key_days = _plain(outputs.get("githubAppKeyDaysLeft"))
+    key_days = outputs.get("githubAppKeyDaysLeft")
     if isinstance(key_days, int):
         found.append(app_key_state(key_days - (today - written).days, today))
     return tuple(found)
@@ -397,15 +396,15 @@ def from_state(
     ready, message = _readiness(instance)
     return StackStatus(
         stack=stack,
-        environment=_text(_plain(outputs.get("environment"))) or declared.environment,
+        environment=_text(outputs.get("environment")) or declared.environment,
         deployed=True,
         flux_declared=_text(_dig(instance, "inputs", "spec", "distribution", "version"))
-        or _text(_plain(outputs.get("fluxVersion"))),
+        or _text(outputs.get("fluxVersion")),
         flux_applied=_applied_revision(instance),
         flux_ready=ready,
         flux_message=message,
         chart_declared=_text(_dig(release, "inputs", "version"))
-        or _text(_plain(outputs.get("operatorChartVersion"))),
+        or _text(outputs.get("operatorChartVersion")),
         chart_applied=_text(_dig(release, "outputs", "status", "version")),
         tenants=len(by_type.get(TENANT_TYPE, [])),
         platform_components=_platform_components(resources),
@@ -458,10 +457,11 @@ def _platform_components(resources: Iterable[Mapping[str, Any]]) -> int:
 def declared(project_dir: Path, stack: str) -> Declared:
     """The stack file's environment and warning window, with Pulumi.yaml's defaults applied."""
     config = offline.stack_config(project_dir, stack)
-    days = config.get(f"{c.PROJECT}:tokenWarningDays", "14")
+    # Pulumi.yaml declares the default, so the key is there unless the project file is missing.
+    days = config.get(f"{c.PROJECT}:tokenWarningDays", str(DEFAULT_WARNING_DAYS))
     return Declared(
         environment=config.get(f"{c.PROJECT}:environment"),
-        token_warning_days=int(days) if str(days).isdigit() else 14,
+        token_warning_days=int(days) if days.isdigit() else DEFAULT_WARNING_DAYS,
     )
 
 
