@@ -503,6 +503,30 @@ def test_status_unreadable_state_is_reported_per_stack(
     assert "- staging: state unreadable: pulumi stack export: error: access denied" in out
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("not json", "[]", "pulumi stack export: not JSON"),
+        ("[]", "[]", "pulumi stack export: not a JSON object"),
+        (None, "{oops", "pulumi stack history: not JSON"),
+    ],
+)
+def test_status_unparsable_cli_output_marks_the_stack_unreadable(
+    project: Path,
+    env: dict[str, str],
+    state: Path,
+    staging_export: dict[str, Any],
+    case: tuple[str | None, str, str],
+) -> None:
+    export, history, message = case
+    (state / "staging.export.json").write_text(export or json.dumps(staging_export))
+    (state / "staging.history.json").write_text(history)
+    code, out, _ = run(project, env, "staging", "--json")
+    [found] = json.loads(out)["stacks"]
+    assert message in found["error"]
+    assert code == 1
+
+
 def test_status_reads_drift_digests_from_the_drift_folder(
     project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any], tmp_path: Path
 ) -> None:

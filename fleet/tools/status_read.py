@@ -102,17 +102,22 @@ class CliReader:
         out = self._run(
             "stack", "history", "--json", "--stack", stack, "--page-size", str(HISTORY_PAGE)
         )
-        entries = json.loads(out or "[]") or []
+        # An empty history prints `null` or nothing.
+        entries = _json(out or "[]", "stack history") or []
         if not isinstance(entries, list):
             raise StateReadError("pulumi stack history: not a JSON list")
         return entries
 
 
-def _json_object(text: str, what: str) -> Mapping[str, Any]:
+def _json(text: str, what: str) -> Any:
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise StateReadError(f"pulumi {what}: not JSON ({error})") from None
+
+
+def _json_object(text: str, what: str) -> Mapping[str, Any]:
+    value = _json(text, what)
     if not isinstance(value, dict):
         raise StateReadError(f"pulumi {what}: not a JSON object")
     return value
