@@ -242,7 +242,7 @@ def test_status_drift_from_the_last_refresh_when_no_update_followed(
     drifted = read(staging_export, [refreshed, *healthy_history()])
     assert drifted.drift.state is Drift.DRIFTED
     assert drifted.drift.changes == {"update": 3}
-    assert drifted.drift.source == f"refresh {NOW - timedelta(hours=1):%Y-%m-%d %H:%M}Z"
+    assert drifted.drift.source == f"refresh {NOW - timedelta(hours=1):%Y-%m-%d %H:%M} UTC"
     # An update after the refresh applied the program again: the history no longer says.
     applied = history_entry("update", "succeeded", NOW - timedelta(minutes=10), {"update": 3}, 4)
     assert read(staging_export, [applied, refreshed]).drift.state is Drift.UNKNOWN

@@ -148,7 +148,7 @@ class Drift(StrEnum):
 @dataclass(frozen=True)
 class DriftResult:
     state: Drift
-    source: str = ""  # "drift run", "refresh 2026-12-01T03:20Z"; empty when unknown
+    source: str = ""  # "drift run", "refresh 2026-12-01 03:20 UTC"; empty when unknown
     changes: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -335,7 +335,7 @@ def drift_from_history(history: Sequence[Mapping[str, Any]]) -> DriftResult:
             return DriftResult(Drift.UNKNOWN)
         if entry.get("kind") == "refresh":
             changed = _changed(_counts(entry.get("resourceChanges")))
-            source = f"refresh {start:%Y-%m-%d %H:%M}Z"
+            source = f"refresh {start.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
             return DriftResult(Drift.DRIFTED if changed else Drift.NONE, source, changed)
     return DriftResult(Drift.UNKNOWN)
 
