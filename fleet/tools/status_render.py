@@ -103,7 +103,7 @@ def cells(status: StackStatus) -> list[Cell]:
         ("-" if status.tenants is None else str(status.tenants), ""),
         ("-" if status.platform_components is None else str(status.platform_components), ""),
         (", ".join(_credential(c) for c in creds) or "-", ("", YELLOW, RED)[worst]),
-        (update_text, update_colour if status.deployed or update else RED),
+        (update_text, update_colour),
         (drift_text, drift_colour),
     ]
 
