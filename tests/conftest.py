@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.program import settings
+from fleet.program.config import keys
 from fleet.tools import offline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLATFORM_TOKEN = "github_pat_" + "P" * 82
 APPS_TOKEN = "github_pat_" + "A" * 82
 ENTERPRISE_TOKEN = "ghp_" + "E" * 36
-SECRET_KEYS = tuple(f"d1-fleet:{key}" for key in sorted(settings.SECRET_KEYS))
+SECRET_KEYS = tuple(f"d1-fleet:{key}" for key in sorted(keys.SECRET_KEYS))
 
 RunStack = Callable[..., offline.Recording]
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fleet.program import checks, kube_access, settings
 from fleet.program import conventions as c
+from fleet.program.config import keys, kube_access, rules
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 
 
 def test_readme_documents_every_config_key() -> None:
-    missing = [key for key in settings.config_keys() if f"| `{key}` |" not in README]
+    missing = [key for key in keys.config_keys() if f"| `{key}` |" not in README]
     assert not missing
 
 
@@ -32,9 +32,9 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_settings_checks_table_lists_every_key_and_every_cross_key_check() -> None:
     table = (ROOT / "docs" / "settings-checks.md").read_text()
     assert "(docs/settings-checks.md)" in README
-    missing = [key for key in settings.config_keys() if f"`{key}`" not in table]
+    missing = [key for key in keys.config_keys() if f"`{key}`" not in table]
     assert not missing
-    ids = [check.__name__.removeprefix("_") for _, check in checks._CHECKS]
+    ids = [check.__name__.removeprefix("_") for _, check in rules._CHECKS]
     assert [i for i in ids if f"| `{i}` |" not in table] == []
 
 
@@ -85,5 +85,5 @@ def test_readme_layout_names_every_module_of_the_program_and_the_tools() -> None
 def test_pulumi_yaml_names_every_undeclared_secret_key() -> None:
     text = (ROOT / "Pulumi.yaml").read_text()
     comments = " ".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
-    assert [k for k in settings.SECRET_KEYS if k not in comments] == []
-    assert [k for k in settings.SECRET_KEYS if f"d1-fleet:{k}:" in text] == []
+    assert [k for k in keys.SECRET_KEYS if k not in comments] == []
+    assert [k for k in keys.SECRET_KEYS if f"d1-fleet:{k}:" in text] == []

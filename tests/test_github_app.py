@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fleet.program import settings as s
+from fleet.program.config import errors, keys, parse
 from fleet.tools import adopt, cli_config, conformance, deploy, offline, render, schemas
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording
@@ -453,12 +453,12 @@ def test_settings_missing_credentials_are_reported_with_other_problems() -> None
         "githubOwner": "acme",
         "operatorChartVersion": "0.58.1",
     }
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse(raw)
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse(raw)
     keys = [p.split(":")[1] for p in caught.value.problems]
     assert keys == ["environment", *TOKEN_KEYS]
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse({**raw, "gitAuth": "githubApp"})
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse({**raw, "gitAuth": "githubApp"})
     keys = [p.split(":")[1] for p in caught.value.problems]
     # Every check runs although environment is invalid: the installation is missing too.
     assert keys == [
@@ -550,7 +550,7 @@ def test_an_app_mode_stack_file_passes_the_cli_merge_rules() -> None:
         "  d1-fleet:githubAppKeyCreated: 2026-03-01\n  d1-fleet:githubAppKeyMaxAgeDays: 60\n"
     )
     config = cli_config.load_yaml(text)["config"]
-    secret = frozenset(f"d1-fleet:{key}" for key in s.SECRET_KEYS)
+    secret = frozenset(f"d1-fleet:{key}" for key in keys.SECRET_KEYS)
     merged, problems = cli_config.merge(project, "staging", config, secret_keys=secret)
     assert problems == []
     assert merged["d1-fleet:githubAppId"].text == str(APP_ID)

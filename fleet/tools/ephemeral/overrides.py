@@ -18,14 +18,14 @@ from typing import Any
 
 import yaml
 
-from fleet.program.conventions import PROJECT
-from fleet.program.tokens import (
+from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
     APP_PRIVATE_KEY_ENV,
     GIT_TOKENS,
     TOKENS,
     TokenSource,
 )
+from fleet.program.conventions import PROJECT
 
 
 class OverrideError(ValueError):
