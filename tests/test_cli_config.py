@@ -23,7 +23,7 @@ from fleet.tools import cli_config as cc
 from fleet.tools import offline, schemas
 from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_tokens
 from fleet.tools.ephemeral.runner import plan
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 SECRETS = frozenset(f"d1-fleet:{key}" for key in keys.SECRET_KEYS)
 TOKEN_ENV = {

@@ -15,7 +15,7 @@ from fleet.program.config.model import Settings
 from fleet.program.config.parse import parse
 from fleet.tools import offline
 from fleet.tools.offline import Recording, engine_urn
-from tests.conftest import ROOT, token_config
+from tests.helpers import ROOT, token_config
 
 CLUSTER = "fleet:index:Cluster"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fleet.program import conventions as c
 from fleet.program.config import keys, kube_access, rules
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -16,7 +16,7 @@ from fleet.program.platform import (
 )
 from fleet.program.tenants import Tenant, TenantArgs
 from fleet.tools.offline import Recording, unwrap_secret
-from tests.conftest import APPS_TOKEN, run_component, stack_run
+from tests.helpers import APPS_TOKEN, run_component, stack_run
 
 KS = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"

@@ -15,8 +15,7 @@ from fleet.program.config import errors, fleet, parse
 from fleet.tools import offline
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording, Registration, unwrap_secret
-from tests.conftest import ROOT, stack_run
-from tests.test_settings import VALID
+from tests.helpers import ROOT, VALID, stack_run
 
 RECEIVER = "kubernetes:notification.toolkit.fluxcd.io/v1:Receiver"
 SECRET = "kubernetes:core/v1:Secret"

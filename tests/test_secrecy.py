@@ -21,8 +21,17 @@ import pytest
 from fleet.program import credentials
 from fleet.tools import offline
 from fleet.tools.offline import Recording
-from tests.conftest import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, run_component, stack_run
-from tests.test_github_app import APP_ID, APP_KEY, app_run, git_secrets
+from tests.helpers import (
+    APP_ID,
+    APP_KEY,
+    APPS_TOKEN,
+    ENTERPRISE_TOKEN,
+    PLATFORM_TOKEN,
+    app_run,
+    git_secrets,
+    run_component,
+    stack_run,
+)
 
 SECRET = "kubernetes:core/v1:Secret"
 # A line of the App key's body: present in any copy of the key, secret or not.

@@ -15,7 +15,7 @@ import pytest
 from fleet.program import conventions as c
 from fleet.program.config import errors, formats, keys, model, parse, rules
 from fleet.tools import cli_config, offline, render
-from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run, token_config
+from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run, token_config
 
 SYNC = {
     "syncKind": "GitRepository",

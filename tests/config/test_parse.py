@@ -11,21 +11,7 @@ import yaml
 from fleet.program import conventions as c
 from fleet.program import platform
 from fleet.program.config import errors, keys, model, parse, sources
-from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT
-
-VALID: dict[str, Any] = {
-    "environment": "staging",
-    "clusterName": "staging-1",
-    "clusterDomain": "preview1.example.com",
-    "gitBranch": "main",
-    "kubeContext": "staging",
-    "githubOwner": "acme",
-    "platformToken": PLATFORM_TOKEN,
-    "platformTokenExpires": "2030-01-01",
-    "appsToken": APPS_TOKEN,
-    "appsTokenExpires": "2030-01-01",
-    "operatorChartVersion": "0.58.1",
-}
+from tests.helpers import ROOT, VALID
 
 
 def problems(**changes: Any) -> list[str]:
