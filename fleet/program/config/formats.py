@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 from fleet.program import conventions as c
 
 DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN: Final = re.compile(
+DNS1123_SUBDOMAIN: Final = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 )
 _EXACT_SEMVER: Final = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
@@ -133,6 +133,11 @@ def dns_label_ok(value: str, max_length: int = 63) -> bool:
     return len(value) <= max_length and bool(DNS1123_LABEL.match(value))
 
 
+def subdomain_ok(value: str) -> bool:
+    """A DNS-1123 subdomain: what Kubernetes accepts as most object names."""
+    return len(value) <= 253 and bool(DNS1123_SUBDOMAIN.match(value))
+
+
 # Validators: each raises ValueError with what is allowed, never the value (it may be secret).
 
 
@@ -192,7 +197,7 @@ def _label(value: str) -> str:
 
 
 def _subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+    if not subdomain_ok(value):
         raise ValueError("allowed: a DNS-1123 subdomain (lowercase, dot-separated DNS labels)")
     return value
 
