@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fleet.tools import deploy
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 KUBECONFIG = """
 apiVersion: v1

@@ -157,7 +157,7 @@ def _pulumi_yaml(args: argparse.Namespace) -> int:
     try:
         if args.write:
             (args.project_dir / "Pulumi.yaml").write_text(project_file.render(args.project_dir))
-            print("Pulumi.yaml: config block written from fleet/program/settings.py")
+            print("Pulumi.yaml: config block written from fleet/program/config/model.py")
             return ExitCode.OK
         problems = project_file.check(args.project_dir)
     except project_file.ProjectFileError as error:
