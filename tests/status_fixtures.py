@@ -21,7 +21,7 @@ from typing import Any
 from fleet.program import conventions as c
 from fleet.tools import offline
 from fleet.tools.status_read import Declared, StackStatus, StateReadError, collect
-from tests.conftest import stack_run
+from tests.helpers import stack_run
 
 TODAY = date(2026, 12, 4)
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)

@@ -34,7 +34,7 @@ from fleet.tools.status_read import (
     drift_from_digest,
     from_state,
 )
-from tests.conftest import ROOT, stack_run
+from tests.helpers import ROOT, app_run, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
     NOW,
@@ -47,7 +47,6 @@ from tests.status_fixtures import (
     example_fleet,
     history_entry,
 )
-from tests.test_github_app import app_run
 
 STAGING = Declared("staging", 14)
 WRITTEN = NOW - timedelta(days=5)

@@ -30,9 +30,8 @@ from typing import Any, Final, Protocol
 from fleet.program import conventions as c
 
 # The program's expiry rules (a token's warning window and refusal, the App key's due date): used by
-# `credential_state` and `app_key_state` alone, so repointing them is a change to these two lines.
-from fleet.program import tokens as expiry_rules
-from fleet.program.app_key import KeyAge
+# `credential_state` and `app_key_state` alone, so repointing them is a change to this one line.
+from fleet.program.config import expiry as expiry_rules
 from fleet.tools import offline
 
 STACK_TYPE: Final = "pulumi:pulumi:Stack"
@@ -246,7 +245,7 @@ def _text(value: object) -> str | None:
 
 
 def credential_state(name: str, days_left: int, warning_days: int, today: date) -> Credential:
-    """The program's own rules for a token, through `fleet.program.tokens` (its only use here)."""
+    """The program's own rules for a token (`fleet.program.config.expiry.report`)."""
     expires = today + timedelta(days=days_left)
     report = expiry_rules.report({name: expires}, warning_days, today)
     state = (
@@ -262,8 +261,8 @@ def credential_state(name: str, days_left: int, warning_days: int, today: date) 
 def app_key_state(days_left: int, today: date) -> Credential:
     """The program's rule for the App key: it warns once the key is due (no window, no refusal)."""
     # Any maximum age gives the same verdict for the same days left; 0 keeps the age non-negative.
-    age = KeyAge.of(today, 0, today + timedelta(days=-days_left))
-    report = expiry_rules.ExpiryReport((), 0, app_key=age)
+    age = expiry_rules.KeyAge.of(today, 0, today + timedelta(days=-days_left))
+    report = expiry_rules.report({}, 0, today, app_key=age)
     due = today + timedelta(days=days_left)
     state = CredentialState.DUE if report.warnings else CredentialState.OK
     return Credential(APP_KEY, days_left, due, state)
