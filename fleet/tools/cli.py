@@ -3,8 +3,8 @@
 Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
 
-Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`) or objects do not conform
-(`check`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
+Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`), objects do not conform
+(`check`) or a stack needs action (`status`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
 schema folder.
 """
 
@@ -19,7 +19,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet.tools import adopt, chart_signature, deploy, diff, project_file, render, stacks
+from fleet.tools import adopt, chart_signature, deploy, diff, project_file, render, stacks, status
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
@@ -209,6 +209,11 @@ command(
 command("preview", "check prerequisites, then pulumi preview --diff one stack", deploy.arguments)(
     deploy.run
 )
+command(
+    "status",
+    "every stack's versions, credentials, last update and drift, from its state",
+    status.arguments,
+)(status.run)
 
 
 def parser() -> argparse.ArgumentParser:
