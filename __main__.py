@@ -6,25 +6,28 @@ import pulumi
 
 from fleet.program import collector, providers
 from fleet.program.cluster import Cluster, ClusterArgs
-from fleet.program.settings import ConfigError
-from fleet.program.stack_config import load
+from fleet.program.config.errors import ConfigError
+from fleet.program.config.load import load
 
 collector.for_registration()
 
 try:
-    settings, expiry, fleet = load()
+    loaded = load()
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
+settings = loaded.settings
 cluster = Cluster(
     "cluster",
     ClusterArgs(
         settings,
-        token_days_left=expiry.days_left,
-        app_key_days_left=expiry.app_key_days_left,
-        fleet=fleet,
+        token_days_left=loaded.expiry.days_left,
+        app_key_days_left=loaded.expiry.app_key_days_left,
+        fleet=loaded.fleet,
     ),
-    opts=pulumi.ResourceOptions(providers=providers.for_cluster(settings)),
+    opts=pulumi.ResourceOptions(
+        providers=providers.for_cluster(settings, github_token=loaded.github_token)
+    ),
 )
 
 for key, value in cluster.outputs().items():

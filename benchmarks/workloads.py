@@ -17,7 +17,7 @@ from typing import Final
 import yaml
 
 from fleet.program import conventions as c
-from fleet.program import settings as s
+from fleet.program.config import keys
 from fleet.tools import render
 
 BASE_STACK: Final = "staging"
@@ -90,7 +90,7 @@ def prepare(workload: Workload, project_root: Path, case: Path) -> None:
             {
                 "stack": workload.stack,
                 "config": values,
-                "secret_keys": [f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS)],
+                "secret_keys": [f"{c.PROJECT}:{k}" for k in sorted(keys.SECRET_KEYS)],
             }
         )
     )

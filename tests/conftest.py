@@ -1,60 +1,11 @@
-"""Shared fixtures: the project folder, valid secret config and runners for the mock runtime."""
+"""Fixtures: the committed stacks run once per module, and a runner for any stack."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import date, timedelta
-from pathlib import Path
-
 import pytest
 
-from fleet.program import settings
 from fleet.tools import offline
-
-ROOT = Path(__file__).resolve().parent.parent
-
-PLATFORM_TOKEN = "github_pat_" + "P" * 82
-APPS_TOKEN = "github_pat_" + "A" * 82
-ENTERPRISE_TOKEN = "ghp_" + "E" * 36
-SECRET_KEYS = tuple(f"d1-fleet:{key}" for key in sorted(settings.SECRET_KEYS))
-
-RunStack = Callable[..., offline.Recording]
-
-
-def token_config(days_left: int = 120) -> dict[str, str]:
-    """Secret config an operator sets with `pulumi config set --secret`, valid for `days_left`."""
-    expires = (date.today() + timedelta(days=days_left)).isoformat()
-    return {
-        "d1-fleet:platformToken": PLATFORM_TOKEN,
-        "d1-fleet:platformTokenExpires": expires,
-        "d1-fleet:appsToken": APPS_TOKEN,
-        "d1-fleet:appsTokenExpires": expires,
-    }
-
-
-def stack_run(
-    stack_name: str,
-    overrides: Mapping[str, str] | None = None,
-    drop: tuple[str, ...] = (),
-    project_dir: Path = ROOT,
-    check_kube_access: bool = False,
-) -> offline.Recording:
-    """Run the real `__main__.py` with `Pulumi.<stack>.yaml`, valid tokens and `overrides`.
-
-    The stack files name kube contexts this machine does not have, so the program's check that
-    they exist is off unless `check_kube_access` asks for it.
-    """
-    config = {**offline.stack_config(project_dir, stack_name), **token_config()}
-    config.update({f"d1-fleet:{k}" if ":" not in k else k: v for k, v in (overrides or {}).items()})
-    for key in drop:
-        config.pop(f"d1-fleet:{key}", None)
-    return offline.run_main(
-        project_dir,
-        config=config,
-        stack_name=stack_name,
-        secret_keys=SECRET_KEYS,
-        check_kube_access=check_kube_access,
-    )
+from tests.helpers import RunStack, stack_run
 
 
 @pytest.fixture
@@ -70,11 +21,6 @@ def staging() -> offline.Recording:
 @pytest.fixture(scope="module")
 def prod_eu() -> offline.Recording:
     return stack_run("prod-eu")
-
-
-def run_component(build: Callable[[], object]) -> offline.Recording:
-    """Declare one component under mocks and return its registrations."""
-    return offline.run(build, config={}, stack_name="test")
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 
 from fleet.tools import adopt, offline
 from fleet.tools.cli import main
-from tests.conftest import ROOT, stack_run
+from tests.helpers import ROOT, stack_run
 
 SPEC_KEYS = {
     "type",

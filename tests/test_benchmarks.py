@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks import floor, workloads
 from fleet.tools import offline
-from tests.conftest import ROOT, stack_run
+from tests.helpers import ROOT, stack_run
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod-eu"])

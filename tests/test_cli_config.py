@@ -18,14 +18,14 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet.program import settings
+from fleet.program.config import keys
 from fleet.tools import cli_config as cc
 from fleet.tools import offline, schemas
 from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_tokens
 from fleet.tools.ephemeral.runner import plan
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
-SECRETS = frozenset(f"d1-fleet:{key}" for key in settings.SECRET_KEYS)
+SECRETS = frozenset(f"d1-fleet:{key}" for key in keys.SECRET_KEYS)
 TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",

@@ -11,17 +11,18 @@ import yaml
 
 from fleet.program import providers
 from fleet.program.cluster import Cluster, ClusterArgs
-from fleet.program.settings import Settings, parse
+from fleet.program.config.model import Settings
+from fleet.program.config.parse import parse
 from fleet.tools import offline
 from fleet.tools.offline import Recording, engine_urn
-from tests.conftest import ROOT, token_config
+from tests.helpers import ROOT, token_config
 
 CLUSTER = "fleet:index:Cluster"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 
 def stack_settings(stack: str, **overrides: object) -> Settings:
-    """Settings of a committed stack file with valid tokens, as `stack_config.load` would build."""
+    """Settings of a committed stack file with valid tokens, as `config.load.load` would build."""
     document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
     raw: dict[str, object] = {
         key.split(":", 1)[1]: value

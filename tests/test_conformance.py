@@ -15,7 +15,7 @@ from kubernetes_validate import utils as k8s_validate
 
 from fleet.tools import cel_rules, cli, conformance, offline, render
 from fleet.tools.conformance import Problem, Schemas
-from tests.conftest import stack_run, token_config
+from tests.helpers import stack_run, token_config
 
 STACKS = ("staging", "prod-eu")
 OPERATOR_CHART = "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator"

@@ -18,7 +18,7 @@ import pytest
 
 from fleet.tools import deploy, review
 from tests import preview_digests as pd
-from tests.conftest import ROOT, stack_run
+from tests.helpers import ROOT, stack_run
 
 KUBECONFIG = """
 apiVersion: v1

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from fleet.program import settings, tokens
+from fleet.program.config import keys, parse, sources
 from fleet.tools.ephemeral.overrides import (
     ClusterTarget,
     OverrideError,
@@ -172,7 +172,7 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
     )
     values = config.plain
     raw: dict[str, Any] = {}
-    for key, kind in settings.config_keys().items():
+    for key, kind in keys.config_keys().items():
         value = values.get(f"d1-fleet:{key}")
         if value is None:
             continue
@@ -185,7 +185,7 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
             else str(value)
         )
     # The tokens reach the program only through the environment of the `pulumi` process.
-    parsed = settings.parse(tokens.from_environment(raw, config.environment))
+    parsed = parse.parse(sources.from_environment(raw, config.environment))
     assert parsed.platform_token is not None
     assert parsed.platform_token.get_secret_value() == PLATFORM
     assert parsed.cluster_name == "eph-123-1-0"
@@ -255,10 +255,10 @@ def test_config_derived_from_an_app_mode_base_passes_the_programs_validation() -
         else value
         if kind == "array"
         else str(value)
-        for key, kind in settings.config_keys().items()
+        for key, kind in keys.config_keys().items()
         if (value := config.plain.get(f"d1-fleet:{key}")) is not None
     }
-    parsed = settings.parse(tokens.from_environment(raw, config.environment))
+    parsed = parse.parse(sources.from_environment(raw, config.environment))
     assert parsed.github_app
     assert parsed.github_app_private_key is not None
     assert parsed.github_app_private_key.get_secret_value() == APP_KEY

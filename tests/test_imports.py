@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # Runs the real __main__.py under mocks in a fresh interpreter, then reports the loaded SDKs.
 _PROGRAM = """

@@ -17,7 +17,7 @@ import pytest
 
 from fleet.tools.offline import ProgramError, Recording, Registration, engine_urn
 from fleet.tools.render import plain
-from tests.conftest import stack_run
+from tests.helpers import stack_run
 
 FLUX_GROUP_SUFFIX = "toolkit.fluxcd.io"
 

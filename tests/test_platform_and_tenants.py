@@ -5,14 +5,18 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from fleet.program import checks
 from fleet.program import conventions as c
+from fleet.program.config import formats
 from fleet.program.image_automation import AutomationArgs, ImageAutomation
-from fleet.program.platform import Platform, PlatformArgs, dependency_order
-from fleet.program.settings import PlatformComponent
+from fleet.program.platform import (
+    Platform,
+    PlatformArgs,
+    PlatformComponent,
+    dependency_order,
+)
 from fleet.program.tenants import Tenant, TenantArgs
 from fleet.tools.offline import Recording, unwrap_secret
-from tests.conftest import APPS_TOKEN, run_component, stack_run
+from tests.helpers import APPS_TOKEN, run_component, stack_run
 
 KS = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
@@ -137,7 +141,7 @@ def test_platform_pulumi_dependencies_mirror_flux_depends_on_in_any_list_order(
 ) -> None:
     components = tuple(
         PlatformComponent(name=name, depends_on=deps)
-        for name, deps in map(checks.split_component, entries)
+        for name, deps in map(formats.split_component, entries)
     )
     run = run_component(lambda: platform(components))
     urns = {r.inputs["metadata"]["name"]: r.urn for r in run.of_type(KS)}
@@ -167,7 +171,7 @@ def test_platform_dependency_order_puts_dependencies_first_else_keeps_config_ord
     def order(*entries: str) -> list[str]:
         components = [
             PlatformComponent(name=name, depends_on=deps)
-            for name, deps in map(checks.split_component, entries)
+            for name, deps in map(formats.split_component, entries)
         ]
         return [component.name for component in dependency_order(components)]
 

@@ -16,7 +16,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from fleet.tools.offline import Recording
 from policy import guardrails as g
 from policy.guardrails import Resource
-from tests.conftest import stack_run
+from tests.helpers import stack_run
 
 KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 HELM_RELEASE_CR = "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease"

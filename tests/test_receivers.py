@@ -11,12 +11,11 @@ import pytest
 import yaml
 
 from fleet.program import receiver_plan
-from fleet.program import settings as s
+from fleet.program.config import errors, fleet, parse
 from fleet.tools import offline
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording, Registration, unwrap_secret
-from tests.conftest import ROOT, stack_run
-from tests.test_settings import VALID
+from tests.helpers import ROOT, VALID, stack_run
 
 RECEIVER = "kubernetes:notification.toolkit.fluxcd.io/v1:Receiver"
 SECRET = "kubernetes:core/v1:Secret"
@@ -264,16 +263,16 @@ def _manifest(registration: Registration) -> dict[str, Any]:
     ],
 )
 def test_receiver_settings_reject_bad_values(key: str, value: str, allowed: str) -> None:
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse({**VALID, key: value})
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse({**VALID, key: value})
     (problem,) = caught.value.problems
     assert problem.startswith(f"d1-fleet:{key}: {value!r} is invalid"), problem
     assert allowed in problem, problem
 
 
 def test_receiver_settings_need_the_notification_controller() -> None:
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse(
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse(
             {
                 **VALID,
                 "receivers": "true",
@@ -286,8 +285,8 @@ def test_receiver_settings_need_the_notification_controller() -> None:
 
 
 def test_receiver_host_defaults_to_the_cluster_domain() -> None:
-    assert s.parse(VALID).receiver_public_host == "flux-webhook.preview1.example.com"
-    custom = s.parse({**VALID, "receiverHost": "hooks.example.org"})
+    assert parse.parse(VALID).receiver_public_host == "flux-webhook.preview1.example.com"
+    custom = parse.parse({**VALID, "receiverHost": "hooks.example.org"})
     assert custom.receiver_public_host == "hooks.example.org"
 
 
@@ -296,7 +295,7 @@ def tenants(count: int, prefix: str = "team") -> list[str]:
 
 
 def test_fleet_webhook_count_adds_every_stack_with_receivers() -> None:
-    current = s.parse({**VALID, "receivers": "true", "tenants": tenants(10)})
+    current = parse.parse({**VALID, "receivers": "true", "tenants": tenants(10)})
     others: dict[str, dict[str, Any]] = {
         # 9 tenants + apps-update: with this stack's 10, d1-apps gets exactly 20.
         "b": {
@@ -309,9 +308,9 @@ def test_fleet_webhook_count_adds_every_stack_with_receivers() -> None:
         # Without receivers a stack adds nothing, whatever its tenants.
         "c": {"githubOwner": "acme", "clusterDomain": "c.example.com", "tenants": tenants(30)},
     }
-    assert s.fleet_problems("a", current, others) == []
+    assert fleet.problems("a", current, others) == []
     others["b"]["tenants"] = tenants(10)
-    assert s.fleet_problems("a", current, others) == [
+    assert fleet.problems("a", current, others) == [
         "d1-fleet:receivers: acme/d1-apps would get 21 webhooks from this fleet (a: 10, b: 11); "
         "GitHub accepts at most 20 per repository and event: enable receivers on fewer clusters "
         "or tenants"
@@ -319,7 +318,7 @@ def test_fleet_webhook_count_adds_every_stack_with_receivers() -> None:
 
 
 def test_fleet_check_refuses_a_receiver_host_shared_by_two_stacks() -> None:
-    current = s.parse({**VALID, "receivers": "true", "receiverHost": "hooks.example.com"})
+    current = parse.parse({**VALID, "receivers": "true", "receiverHost": "hooks.example.com"})
     others: dict[str, dict[str, Any]] = {
         "b": {
             "receivers": "true",
@@ -328,7 +327,7 @@ def test_fleet_check_refuses_a_receiver_host_shared_by_two_stacks() -> None:
             "receiverHost": "hooks.example.com",
         }
     }
-    (problem,) = s.fleet_problems("a", current, others)
+    (problem,) = fleet.problems("a", current, others)
     assert problem.startswith(
         "d1-fleet:receiverHost: 'hooks.example.com' is also the receiver host"
     )
@@ -336,24 +335,24 @@ def test_fleet_check_refuses_a_receiver_host_shared_by_two_stacks() -> None:
 
 
 def test_fleet_check_reports_an_unreadable_stack_file() -> None:
-    current = s.parse({**VALID, "receivers": "true"})
-    problems = s.fleet_problems("a", current, {"b": {"receivers": "maybe"}})
+    current = parse.parse({**VALID, "receivers": "true"})
+    problems = fleet.problems("a", current, {"b": {"receivers": "maybe"}})
     assert problems == [
         "d1-fleet:receivers: cannot count the webhooks of stack 'b': its stack file has invalid values"
     ]
 
 
 def test_fleet_check_builds_no_validator_per_stack(monkeypatch: pytest.MonkeyPatch) -> None:
-    current = s.parse({**VALID, "receivers": "true"})
+    current = parse.parse({**VALID, "receivers": "true"})
     member = {"receivers": False, "githubOwner": "acme", "tenants": tenants(2)}
     others = {f"s{i}": {**member, "clusterDomain": f"s{i}.example.com"} for i in range(50)}
-    assert s.fleet_problems("a", current, others) == []  # the field validators exist from here on
+    assert fleet.problems("a", current, others) == []  # the field validators exist from here on
 
     def refuse(*_: Any, **__: Any) -> None:
         raise AssertionError("a validator was built for another stack's field")
 
-    monkeypatch.setattr(s, "TypeAdapter", refuse)
-    assert s.fleet_problems("a", current, others) == []
+    monkeypatch.setattr(parse, "TypeAdapter", refuse)
+    assert fleet.problems("a", current, others) == []
 
 
 def test_fleet_webhook_limit_fails_the_program_from_the_stack_files(

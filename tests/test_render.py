@@ -17,7 +17,7 @@ import yaml
 from fleet.program import conventions as c
 from fleet.tools import cli, offline, render
 from fleet.tools.manifests import ObjectRef
-from tests.conftest import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, ROOT, token_config
+from tests.helpers import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, ROOT, token_config
 
 ENTERPRISE = {
     "d1-fleet:enterpriseToken": ENTERPRISE_TOKEN,

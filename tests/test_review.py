@@ -24,7 +24,7 @@ import pytest
 from fleet.tools import cli, review
 from fleet.tools import offline as off
 from tests import preview_digests as pd
-from tests.conftest import ROOT, stack_run
+from tests.helpers import ROOT, stack_run
 
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"

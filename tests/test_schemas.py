@@ -10,7 +10,7 @@ import pytest
 
 from fleet.program import conventions as c
 from fleet.tools import conformance, schemas
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 SHARED = ROOT.parent / "shared" / "schemas"
 

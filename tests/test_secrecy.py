@@ -18,11 +18,20 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from fleet.program import git_auth
+from fleet.program import credentials
 from fleet.tools import offline
 from fleet.tools.offline import Recording
-from tests.conftest import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, run_component, stack_run
-from tests.test_github_app import APP_ID, APP_KEY, app_run, git_secrets
+from tests.helpers import (
+    APP_ID,
+    APP_KEY,
+    APPS_TOKEN,
+    ENTERPRISE_TOKEN,
+    PLATFORM_TOKEN,
+    app_run,
+    git_secrets,
+    run_component,
+    stack_run,
+)
 
 SECRET = "kubernetes:core/v1:Secret"
 # A line of the App key's body: present in any copy of the key, secret or not.
@@ -90,10 +99,10 @@ def elsewhere(run: Recording) -> str:
 
 def test_secret_data_marks_each_credential_value_secret() -> None:
     def build() -> None:
-        app = git_auth.secret_data(
-            git_auth.GitHubApp(app_id=APP_ID, private_key=APP_KEY, installation_id=7)
+        app = credentials.secret_data(
+            credentials.GitHubApp(app_id=APP_ID, private_key=APP_KEY, installation_id=7)
         )
-        tokens = git_auth.secret_data(PLATFORM_TOKEN)
+        tokens = credentials.secret_data(PLATFORM_TOKEN)
         for key, value in {**app, **{f"token-{k}": v for k, v in tokens.items()}}.items():
             pulumi.export(key, value)
 

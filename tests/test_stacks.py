@@ -12,7 +12,7 @@ import pytest
 
 from fleet.tools import offline
 from fleet.tools.offline import Recording
-from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, RunStack, stack_run
+from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, RunStack, stack_run
 
 INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
 RELEASE = "kubernetes:helm.sh/v3:Release"

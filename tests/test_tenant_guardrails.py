@@ -16,7 +16,7 @@ from celpy.adapter import json_to_cel
 from fleet.program import tenant_guardrails as g
 from fleet.tools.offline import Recording
 from fleet.tools.render import plain
-from tests.conftest import RunStack
+from tests.helpers import RunStack
 
 VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"

@@ -12,7 +12,7 @@ from kubernetes_validate import utils as k8s_validate
 
 from fleet.tools import conformance, manifests, render
 from fleet.tools.core_schemas import CoreSchemas
-from tests.conftest import ROOT, token_config
+from tests.helpers import ROOT, token_config
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fleet.tools.offline import engine_urn
-from tests.conftest import ENTERPRISE_TOKEN, stack_run
+from tests.helpers import ENTERPRISE_TOKEN, stack_run
 
 URNS = Path(__file__).parent / "urns"
 

@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from fleet.tools import review
+from fleet.tools.status_render import MARKER
 from tests import preview_digests as pd
-from tests.conftest import stack_run
+from tests.helpers import stack_run
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -172,6 +173,36 @@ def test_drift_runs_nightly_and_names_the_stack_that_drifted() -> None:
     assert "::error title=Drift on $STACK::" in script
     assert "exit 1" in script
     assert_secrets_from_repository(job)
+
+
+def test_drift_reports_the_fleet_status_in_one_issue() -> None:
+    workflow = load("drift")
+    drift = workflow["jobs"]["drift"]
+    [preview] = [s for s in steps(drift) if "--expect-no-changes" in str(s.get("run", ""))]
+    # The digest `fleet status --drift` reads, kept even when the preview fails.
+    assert '--json --non-interactive > "drift/$STACK.json"' in preview["run"]
+    [upload] = uses(drift, "actions/upload-artifact@")
+    assert upload["if"] == "always()"
+    assert upload["with"]["path"] == "drift/${{ matrix.stack }}.json"
+    assert upload["with"]["name"] == "drift-${{ matrix.stack }}"
+
+    job = workflow["jobs"]["status"]
+    assert set(job["needs"]) == {"stacks", "drift"}
+    assert "always()" in job["if"], "drifted stacks fail their jobs; the report must still run"
+    assert job["permissions"]["issues"] == "write"
+    assert "issues" not in workflow["permissions"], "only the reporting job may write issues"
+    assert "PULUMI_CONFIG_PASSPHRASE" not in job["env"], "status reads no secret"
+    [download] = uses(job, "actions/download-artifact@")
+    assert download["with"]["pattern"] == "drift-*"
+    assert download["with"]["path"] == "drift"
+    scripts = [str(s.get("run", "")) for s in steps(job)]
+    [report] = [r for r in scripts if "python -m fleet status" in r]
+    assert "python -m fleet status --drift drift --markdown > status.md" in report
+    [issue] = [r for r in scripts if "gh issue" in r]
+    # One issue: found by the marker the report starts with, edited when it exists.
+    assert f'startswith("{MARKER}")' in issue
+    assert "gh issue edit" in issue
+    assert "gh issue create" in issue
 
 
 def test_e2e_runs_on_label_or_by_hand_and_always_cleans_up() -> None:

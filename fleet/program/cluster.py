@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING
 import pulumi
 
 from fleet.program import conventions as c
-from fleet.program.credentials import CredentialsArgs, GitCredentials, RegistryLogin
-from fleet.program.fleet_auth import FleetAuth, alone
-from fleet.program.git_auth import GitCredential, GitHubApp, source_provider
+from fleet.program import options
+from fleet.program.credentials import (
+    CredentialsArgs,
+    GitCredential,
+    GitCredentials,
+    GitHubApp,
+    RegistryLogin,
+    source_provider,
+)
+from fleet.program.github_access.plan import FleetAuth, PushAccess, alone
 from fleet.program.image_automation import AutomationArgs, ImageAutomation
 from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
 from fleet.program.namespace import FluxNamespace
@@ -24,13 +31,13 @@ from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
 from fleet.program.receivers import Endpoint, Receivers, ReceiversArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
-from fleet.program.settings import PushAccess, Settings
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
 
 if TYPE_CHECKING:
-    from fleet.program.github_access import GitHubAccess
-    from fleet.program.github_app_access import GitHubAppAccess
+    from fleet.program.config.model import Settings
+    from fleet.program.github_access.app import GitHubAppAccess
+    from fleet.program.github_access.team import GitHubAccess
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ class ClusterArgs:
     token_days_left: Mapping[str, int] = field(default_factory=dict)
     # Days before the GitHub App's key is due for rotation, in App mode.
     app_key_days_left: int | None = None
-    # What the owner stack grants for the whole fleet's credential modes (`settings.fleet_github`);
+    # What the owner stack grants for the whole fleet's credential modes (`config.fleet.github_access`);
     # None: this stack's own mode only.
     fleet: FleetAuth | None = None
 
@@ -126,9 +133,7 @@ class Cluster(pulumi.ComponentResource):
         self.operator = FluxOperator(
             f"{name}-flux-operator",
             OperatorArgs(namespace=self.namespace.name, chart_version=s.operator_chart_version),
-            opts=pulumi.ResourceOptions.merge(
-                protected, pulumi.ResourceOptions(depends_on=[self.credentials])
-            ),
+            opts=options.after(protected, self.credentials),
         )
 
         self.instance = FluxInstance(
@@ -136,9 +141,7 @@ class Cluster(pulumi.ComponentResource):
             _instance_args(s, self.namespace.name),
             # The operator release installs the FluxInstance CRD and runs the controller that
             # readies it.
-            opts=pulumi.ResourceOptions.merge(
-                protected, pulumi.ResourceOptions(depends_on=[self.operator])
-            ),
+            opts=options.after(protected, self.operator),
         )
 
         # Everything below is a Flux object (or belongs with one) and waits for the CRDs the
@@ -347,7 +350,7 @@ def _sync_provider(s: Settings) -> str | None:
 def _github_access(
     name: str, s: Settings, fleet: FleetAuth, opts: pulumi.ResourceOptions
 ) -> GitHubAccess:
-    from fleet.program.github_access import (  # noqa: PLC0415
+    from fleet.program.github_access.team import (  # noqa: PLC0415
         GitHubAccess,
         GitHubAccessArgs,
     )
@@ -374,7 +377,7 @@ def _github_access(
 def _github_app_access(
     name: str, s: Settings, fleet: FleetAuth, opts: pulumi.ResourceOptions
 ) -> GitHubAppAccess:
-    from fleet.program.github_app_access import (  # noqa: PLC0415
+    from fleet.program.github_access.app import (  # noqa: PLC0415
         GitHubAppAccess,
         GitHubAppAccessArgs,
     )

@@ -6,9 +6,37 @@ cluster run by this program looks like a d1 cluster to anyone who inspects it wi
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 PROJECT: Final = "d1-fleet"
+
+
+class Environment(StrEnum):
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class GitAuth(StrEnum):
+    """How Flux authenticates to GitHub: the bot's fine-grained tokens, or a GitHub App."""
+
+    TOKEN = "token"
+    GITHUB_APP = "githubApp"
+
+
+class DeletionPolicy(StrEnum):
+    """What kustomize-controller does with what a Kustomization applied when the Kustomization goes.
+
+    `auto` resolves per environment (the settings' `kustomization_deletion_policy`); the others
+    are Flux's own `spec.deletionPolicy` values.
+    """
+
+    AUTO = "auto"
+    ORPHAN = "Orphan"
+    DELETE = "Delete"
+    WAIT_FOR_TERMINATION = "WaitForTermination"
+    MIRROR_PRUNE = "MirrorPrune"
+
 
 # Namespaces and fixed object names that Flux or the Flux Operator look up by name.
 FLUX_NAMESPACE: Final = "flux-system"

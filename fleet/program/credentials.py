@@ -1,4 +1,9 @@
-"""Git and registry credentials Flux uses, replacing d1's `flux create secret` bootstrap steps.
+"""How Flux authenticates to GitHub and registries: the credential kinds and the Secrets holding them.
+
+Two modes write the same secrets (`flux-system`, `flux-apps` and the tenant copies) with different
+keys: the bot's fine-grained tokens, or a GitHub App. With an App, source-controller mints an
+installation token (valid for an hour) from the App's private key, and it does so only when the
+GitRepository says `provider: github`. This replaces d1's `flux create secret` bootstrap steps.
 
 Token values (or the GitHub App's private key) arrive as Pulumi secrets and are written through
 `string_data`, so they stay secret in the inputs Pulumi records and in the state. Changing a token in
@@ -23,8 +28,51 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from fleet.program import conventions as c
-from fleet.program import git_auth, options
-from fleet.program.git_auth import GitCredential
+from fleet.program import options
+
+# `spec.provider` of every GitRepository (and of the FluxInstance sync) in App mode.
+GITHUB_PROVIDER = "github"
+
+# Secret keys Flux reads App credentials from (fluxcd/pkg auth/githubapp).
+APP_ID_KEY = "githubAppID"
+INSTALLATION_ID_KEY = "githubAppInstallationID"
+INSTALLATION_OWNER_KEY = "githubAppInstallationOwner"
+PRIVATE_KEY_KEY = "githubAppPrivateKey"
+
+
+@dataclass(frozen=True)
+class GitHubApp:
+    """A GitHub App installation Flux authenticates as; exactly one of installation id or owner."""
+
+    app_id: int
+    private_key: pulumi.Input[str]
+    installation_id: int | None = None
+    installation_owner: str | None = None
+
+
+# What a Git secret is written from: a token, or an App.
+GitCredential = pulumi.Input[str] | GitHubApp
+
+
+def secret_data(credential: GitCredential) -> dict[str, pulumi.Input[str]]:
+    """The string data of a Git secret; every value that grants access is a Pulumi secret."""
+    if isinstance(credential, GitHubApp):
+        data: dict[str, pulumi.Input[str]] = {APP_ID_KEY: str(credential.app_id)}
+        if credential.installation_id is not None:
+            data[INSTALLATION_ID_KEY] = str(credential.installation_id)
+        else:
+            data[INSTALLATION_OWNER_KEY] = credential.installation_owner or ""
+        data[PRIVATE_KEY_KEY] = pulumi.Output.secret(credential.private_key)
+        return data
+    token = pulumi.Output.secret(credential)
+    # `token` repeats the password for the controllers that read it (commit status, image
+    # automation); d1 had Kyverno copy it, here the stack writes it once.
+    return {"username": c.GIT_USERNAME, "password": token, "token": token}
+
+
+def source_provider(credential: GitCredential) -> str | None:
+    """`spec.provider` for a GitRepository authenticating with `credential` (unset for tokens)."""
+    return GITHUB_PROVIDER if isinstance(credential, GitHubApp) else None
 
 
 @dataclass(frozen=True)
@@ -43,10 +91,6 @@ class CredentialsArgs:
     platform_token: GitCredential
     apps_token: GitCredential
     enterprise: RegistryLogin | None = None
-
-
-def git_secret_data(credential: GitCredential) -> dict[str, pulumi.Input[str]]:
-    return git_auth.secret_data(credential)
 
 
 def _dockerconfigjson(login: RegistryLogin) -> pulumi.Output[str]:
@@ -85,7 +129,7 @@ class GitCredentials(pulumi.ComponentResource):
                 name=c.PLATFORM_SECRET, namespace=args.namespace, annotations=FORCE_APPLY
             ),
             type="Opaque",
-            string_data=git_secret_data(args.platform_token),
+            string_data=secret_data(args.platform_token),
             opts=child,
         )
         # The apps tenant label is how d1 marks the secret every tenant namespace receives a copy of.
@@ -98,7 +142,7 @@ class GitCredentials(pulumi.ComponentResource):
                 annotations=FORCE_APPLY,
             ),
             type="Opaque",
-            string_data=git_secret_data(args.apps_token),
+            string_data=secret_data(args.apps_token),
             opts=child,
         )
         secrets = [self.platform, self.apps]

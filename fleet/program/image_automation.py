@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
-from fleet.program.git_auth import GitCredential
+from fleet.program.credentials import GitCredential
 from fleet.program.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 
 _AUTOMATION = {c.ROLE_LABEL: c.AUTOMATION_ROLE}
@@ -48,9 +48,7 @@ class ImageAutomation(pulumi.ComponentResource):
     ) -> None:
         super().__init__("fleet:automation:ImageAutomation", name, None, opts)
         child = options.child(self, opts)
-        flux = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=list(args.after))
-        )
+        flux = options.after(child, *args.after)
         # d1-infra's tree reuses the platform's GitRepository `flux-infra` and its account.
         self.infra = self._update_tree(
             f"{name}-infra",
@@ -60,9 +58,7 @@ class ImageAutomation(pulumi.ComponentResource):
             policies=c.INFRA_UPDATE_KUSTOMIZATION,
             source=c.INFRA_SOURCE,
             service_account=c.INFRA_SERVICE_ACCOUNT,
-            opts=pulumi.ResourceOptions.merge(
-                flux, pulumi.ResourceOptions(depends_on=list(args.infra))
-            ),
+            opts=options.after(flux, *args.infra),
         )
         self.kit = TenantNamespace(
             f"{name}-apps",
@@ -75,7 +71,7 @@ class ImageAutomation(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        in_apps = pulumi.ResourceOptions.merge(flux, pulumi.ResourceOptions(depends_on=[self.kit]))
+        in_apps = options.after(flux, self.kit)
         self.apps_source = flux_api.custom_resource(
             f"{name}-apps-source",
             api_version=c.GIT_REPOSITORY_API,
@@ -94,9 +90,7 @@ class ImageAutomation(pulumi.ComponentResource):
             policies=c.APPS_SOURCE,
             source=c.APPS_SOURCE,
             service_account=c.APPS_SERVICE_ACCOUNT,
-            opts=pulumi.ResourceOptions.merge(
-                in_apps, pulumi.ResourceOptions(depends_on=[self.apps_source])
-            ),
+            opts=options.after(in_apps, self.apps_source),
         )
         self.register_outputs({})
 
@@ -126,9 +120,7 @@ class ImageAutomation(pulumi.ComponentResource):
                 retry_interval="3m",
                 deletion_policy=args.deletion_policy,
             ),
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(protect=args.protect or None)
-            ),
+            opts=options.after(opts, protect=args.protect or None),
         )
         automation = flux_api.custom_resource(
             f"{name}-automation",

@@ -15,3 +15,12 @@ def child(
     the release has installed its CRD.
     """
     return pulumi.ResourceOptions(parent=parent, depends_on=opts.depends_on if opts else None)
+
+
+def after(
+    opts: pulumi.ResourceOptions, *deps: pulumi.Resource, protect: bool | None = None
+) -> pulumi.ResourceOptions:
+    """`opts`, also waiting for `deps` (added to any `depends_on` it has), optionally protected."""
+    return pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(depends_on=list(deps), protect=protect)
+    )

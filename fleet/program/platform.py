@@ -10,7 +10,14 @@ import pulumi_kubernetes as k8s
 
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
-from fleet.program.settings import PlatformComponent
+
+
+@dataclass(frozen=True)
+class PlatformComponent:
+    """One platform component: a controllers and a configs Kustomization in d1-infra."""
+
+    name: str
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,13 +48,8 @@ class Platform(pulumi.ComponentResource):
     ) -> None:
         super().__init__("fleet:platform:Platform", name, None, opts)
         child = options.child(self, opts)
-        flux = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=list(args.after))
-        )
-        source_opts = pulumi.ResourceOptions.merge(
-            flux,
-            pulumi.ResourceOptions(depends_on=[args.git_secret] if args.git_secret else []),
-        )
+        flux = options.after(child, *args.after)
+        source_opts = options.after(flux, *([args.git_secret] if args.git_secret else []))
         labels = {c.TENANT_LABEL: c.INFRA_TENANT}
         meta = {"namespace": c.FLUX_NAMESPACE, "labels": labels}
         self.source = flux_api.custom_resource(
@@ -121,12 +123,7 @@ class Platform(pulumi.ComponentResource):
                         depends_on=depends_on,
                         deletion_policy=args.deletion_policy,
                     ),
-                    opts=pulumi.ResourceOptions.merge(
-                        flux,
-                        pulumi.ResourceOptions(
-                            depends_on=[*needs, *after], protect=args.protect or None
-                        ),
-                    ),
+                    opts=options.after(flux, *needs, *after, protect=args.protect or None),
                 )
                 by_name[f"{component.name}-{role}"] = kustomization
                 self.kustomizations.append(kustomization)

@@ -8,27 +8,30 @@ configured organisation.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from fleet.program.settings import Settings
-
 if TYPE_CHECKING:
     import pulumi_github as github
 
+    from fleet.program.config.model import Settings
 
-def for_cluster(settings: Settings, prefix: str = "") -> dict[str, pulumi.ProviderResource]:
+
+def for_cluster(
+    settings: Settings, prefix: str = "", github_token: str | None = None
+) -> dict[str, pulumi.ProviderResource]:
     """The providers one cluster's resources use, keyed by package, named `<prefix><package>`.
+
+    `github_token` is the GitHub API token the configuration resolved (`config.sources.api_token`).
 
     The GitHub provider (and its SDK) is only loaded for a stack that declares GitHub objects: the
     owner of the organisation's, or one with webhook receivers.
     """
     found: dict[str, pulumi.ProviderResource] = {"kubernetes": kubernetes(settings, prefix)}
     if settings.github_access_owner or settings.receivers:
-        found["github"] = github_provider(settings, prefix)
+        found["github"] = github_provider(settings, prefix, github_token)
     return found
 
 
@@ -63,18 +66,14 @@ def kubernetes(settings: Settings, prefix: str = "") -> k8s.Provider:
     )
 
 
-def github_token(settings: Settings) -> pulumi.Output[str] | None:
-    """The GitHub API token: secret config first, then GITHUB_TOKEN from the environment."""
-    if settings.github_token is not None:
-        return pulumi.Output.secret(settings.github_token.get_secret_value())
-    from_env = os.environ.get("GITHUB_TOKEN")
-    return pulumi.Output.secret(from_env) if from_env else None
-
-
-def github_provider(settings: Settings, prefix: str = "") -> github.Provider:
-    """A provider pinned to the configured organisation."""
+def github_provider(
+    settings: Settings, prefix: str = "", token: str | None = None
+) -> github.Provider:
+    """A provider pinned to the configured organisation, its token a Pulumi secret."""
     import pulumi_github as github  # noqa: PLC0415 (only the owner stack pays for this import)
 
     return github.Provider(
-        f"{prefix}github", owner=settings.github_owner, token=github_token(settings)
+        f"{prefix}github",
+        owner=settings.github_owner,
+        token=pulumi.Output.secret(token) if token else None,
     )

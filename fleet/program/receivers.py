@@ -62,9 +62,7 @@ class Receivers(pulumi.ComponentResource):
         import pulumi_random as random  # noqa: PLC0415
 
         child = options.child(self, opts)
-        flux = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=list(args.after))
-        )
+        flux = options.after(child, *args.after)
         self.ingress = _ingress(name, args.endpoint, flux) if args.endpoint.ingress else None
         self.receivers: list[k8s.apiextensions.CustomResource] = []
         self.webhooks: list[github.RepositoryWebhook] = []
@@ -94,9 +92,7 @@ class Receivers(pulumi.ComponentResource):
                 kind="Receiver",
                 metadata={"name": target.name, "namespace": target.namespace},
                 spec=receiver_spec(target),
-                opts=pulumi.ResourceOptions.merge(
-                    flux, pulumi.ResourceOptions(depends_on=[secret])
-                ),
+                opts=options.after(flux, secret),
             )
             url: pulumi.Output[str] = pulumi.Output.secret(
                 value.apply(functools.partial(_url, args.endpoint.host, target=target))
@@ -112,9 +108,7 @@ class Receivers(pulumi.ComponentResource):
                     configuration=github.RepositoryWebhookConfigurationArgs(
                         url=url, content_type="json", secret=value, insecure_ssl=False
                     ),
-                    opts=pulumi.ResourceOptions.merge(
-                        child, pulumi.ResourceOptions(depends_on=ready)
-                    ),
+                    opts=options.after(child, *ready),
                 )
             )
             self.receivers.append(receiver)

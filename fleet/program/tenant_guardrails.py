@@ -146,5 +146,5 @@ class TenantGuardrails(pulumi.ComponentResource):
                 policy_name=policy, validation_actions=["Deny"]
             ),
             # Applied after the policy it names, deleted before it.
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[target])),
+            opts=options.after(opts, target),
         )

@@ -14,8 +14,7 @@ import pulumi_kubernetes as k8s
 
 from fleet.program import conventions as c
 from fleet.program import options
-from fleet.program.credentials import git_secret_data
-from fleet.program.git_auth import GitCredential
+from fleet.program.credentials import GitCredential, secret_data
 from fleet.program.runtime_info import metadata as runtime_metadata
 
 
@@ -52,9 +51,7 @@ class TenantNamespace(pulumi.ComponentResource):
                 ),
             ),
         )
-        inside = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=[self.namespace])
-        )
+        inside = options.after(child, self.namespace)
         ns = self.namespace.metadata.name
         self.service_account = k8s.core.v1.ServiceAccount(
             f"{name}-service-account",
@@ -85,7 +82,7 @@ class TenantNamespace(pulumi.ComponentResource):
             f"{name}-apps-secret",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=c.APPS_SECRET, namespace=ns, labels=labels),
             type="Opaque",
-            string_data=git_secret_data(args.apps_token),
+            string_data=secret_data(args.apps_token),
             opts=inside,
         )
         self.runtime_info = k8s.core.v1.ConfigMap(

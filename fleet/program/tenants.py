@@ -9,7 +9,7 @@ import pulumi
 
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
-from fleet.program.git_auth import GitCredential
+from fleet.program.credentials import GitCredential
 from fleet.program.tenant_namespace import TenantNamespace, TenantNamespaceArgs
 
 
@@ -49,9 +49,7 @@ class Tenant(pulumi.ComponentResource):
         # The kit (namespace, account, binding, secret and runtime copies) is what the source and
         # the Kustomization need while they exist, and while they are deleted: the finalizer
         # prunes as `flux-apps`, so Pulumi deletes them before the kit.
-        flux = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=[self.kit, *args.after])
-        )
+        flux = options.after(child, self.kit, *args.after)
         meta = {"namespace": args.namespace, "labels": {c.TENANT_LABEL: c.APPS_TENANT}}
         self.source = flux_api.custom_resource(
             f"{name}-source",
@@ -87,8 +85,6 @@ class Tenant(pulumi.ComponentResource):
                 substitute_from_runtime=True,
                 deletion_policy=args.deletion_policy,
             ),
-            opts=pulumi.ResourceOptions.merge(
-                flux, pulumi.ResourceOptions(depends_on=[self.source], protect=args.protect or None)
-            ),
+            opts=options.after(flux, self.source, protect=args.protect or None),
         )
         self.register_outputs({})

@@ -4,7 +4,8 @@ Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function d
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
 
 Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`), objects do not conform
-(`check`) or a risky change to production is not acknowledged (`review`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
+(`check`), a stack needs action (`status`) or a risky change to production is not
+acknowledged (`review`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
 schema folder.
 """
 
@@ -19,7 +20,17 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet.tools import adopt, chart_signature, deploy, diff, project_file, render, review, stacks
+from fleet.tools import (
+    adopt,
+    chart_signature,
+    deploy,
+    diff,
+    project_file,
+    render,
+    review,
+    stacks,
+    status,
+)
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
@@ -157,7 +168,7 @@ def _pulumi_yaml(args: argparse.Namespace) -> int:
     try:
         if args.write:
             (args.project_dir / "Pulumi.yaml").write_text(project_file.render(args.project_dir))
-            print("Pulumi.yaml: config block written from fleet/program/settings.py")
+            print("Pulumi.yaml: config block written from fleet/program/config/model.py")
             return ExitCode.OK
         problems = project_file.check(args.project_dir)
     except project_file.ProjectFileError as error:
@@ -209,6 +220,11 @@ command(
 command("preview", "check prerequisites, then pulumi preview --diff one stack", deploy.arguments)(
     deploy.run
 )
+command(
+    "status",
+    "every stack's versions, credentials, last update and drift, from its state",
+    status.arguments,
+)(status.run)
 command(
     "review",
     "summarise pulumi preview --json of one or more stacks as Markdown; exit 1 on an "

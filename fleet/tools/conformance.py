@@ -29,6 +29,7 @@ import jsonschema
 import yaml
 from kubernetes_validate import utils as k8s_validate
 
+from fleet.program.config import formats
 from fleet.tools import cel_rules, schemas
 from fleet.tools.core_schemas import CoreSchemas
 from fleet.tools.manifests import ObjectRef
@@ -74,8 +75,6 @@ _RBAC_GROUP: Final = "rbac.authorization.k8s.io"
 # libyaml's parser when PyYAML has it (same documents, a fraction of the time).
 _LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
@@ -392,7 +391,7 @@ def _metadata(
     name, namespace = metadata.get("name"), metadata.get("namespace")
     if isinstance(name, str) and (message := _name_problem(kind, group, name)):
         problems.append(Problem(subject, "metadata.name", message))
-    if isinstance(namespace, str) and not _is_label(namespace):
+    if isinstance(namespace, str) and not formats.dns_label_ok(namespace):
         problems.append(
             Problem(subject, "metadata.namespace", f"{namespace!r} is not a DNS-1123 label")
         )
@@ -420,25 +419,21 @@ def _metadata(
     return problems
 
 
-def _is_label(value: str) -> bool:
-    return len(value) <= 63 and bool(_LABEL.match(value))
-
-
 def _name_problem(kind: str, group: str, name: str) -> str | None:
     if group == _RBAC_GROUP:
         # RBAC names are path segments, not DNS names (e.g. system:controller:...).
         ok = name not in (".", "..") and "/" not in name and "%" not in name and name != ""
         return None if ok else f"{name!r} is not a valid path segment name"
     if kind == "Namespace":
-        return None if _is_label(name) else f"{name!r} is not a DNS-1123 label"
-    if len(name) > 253 or not _SUBDOMAIN.match(name):
+        return None if formats.dns_label_ok(name) else f"{name!r} is not a DNS-1123 label"
+    if not formats.subdomain_ok(name):
         return f"{name!r} is not a DNS-1123 subdomain"
     return None
 
 
 def _key_problem(key: str) -> str | None:
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+    if prefix and not formats.subdomain_ok(prefix):
         return f"key prefix {prefix!r} is not a DNS-1123 subdomain"
     if len(name) > 63 or not _QUALIFIED_NAME.match(name):
         return f"key name {name!r} is not a qualified name"

@@ -23,9 +23,10 @@ from pathlib import Path
 import yaml
 
 from fleet.program import conventions as c
-from fleet.program import kube_access
-from fleet.program.settings import SECRET_KEYS, GitAuth
-from fleet.program.tokens import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
+from fleet.program.config import kube_access
+from fleet.program.config.keys import SECRET_KEYS
+from fleet.program.config.sources import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
+from fleet.program.conventions import GitAuth
 from fleet.tools import cli_config, offline, review
 from fleet.tools.ephemeral.backend import needs_passphrase
 

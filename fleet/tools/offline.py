@@ -24,7 +24,7 @@ import yaml
 from pulumi.runtime import mocks, rpc, settings, stack
 
 from fleet.program import conventions as c
-from fleet.program import kube_access
+from fleet.program.config import kube_access
 from fleet.tools import cli_config
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"

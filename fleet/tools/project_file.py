@@ -2,7 +2,7 @@
 
 The Pulumi CLI treats every project key declared without `default:` as required and refuses a
 stack that lacks one, so each optional key must carry its default in Pulumi.yaml, and that default
-must be the program's. Generating the block from `fleet.program.settings` keeps the two from
+must be the program's. Generating the block from `fleet.program.config.model` keeps the two from
 drifting: `python -m fleet pulumi-yaml --write` after adding or changing a key, `--check` in tests.
 
 Descriptions are kept from the current Pulumi.yaml; a key it does not have yet takes the meaning
@@ -20,17 +20,17 @@ from typing import Any, Final
 import yaml
 
 from fleet.program import conventions as c
-from fleet.program import settings as s
-from fleet.program.tokens import TOKENS
+from fleet.program.config import keys, model
+from fleet.program.config.sources import TOKENS
 
 # A declared secret key must be set, encrypted, on every stack (a `default:` would be stored in
 # plain text and refused), which rules out tokens that come from the environment or are optional.
-UNDECLARED: Final = s.SECRET_KEYS
+UNDECLARED: Final = keys.SECRET_KEYS
 # Required by the program, but they may come from the environment (FLEET_*_TOKEN_EXPIRES), so the
 # CLI must not demand them: declared with the "not set" default.
 FROM_ENVIRONMENT: Final = frozenset(source.expires_key for source in TOKENS)
 HEADER: Final = (
-    "# Generated from fleet/program/settings.py by `python -m fleet pulumi-yaml --write`.\n"
+    "# Generated from fleet/program/config/model.py by `python -m fleet pulumi-yaml --write`.\n"
     "# Keys without `default:` are required: the CLI names each one a stack lacks. An empty string\n"
     "# means not set. The secret keys platformToken, appsToken, enterpriseToken, githubToken and\n"
     "# githubAppPrivateKey are deliberately not declared: set them with `pulumi config set --secret`\n"
@@ -49,7 +49,7 @@ def key(name: str) -> str:
 
 def pulumi_default(name: str) -> tuple[bool, Any]:
     """(has a default, the default as Pulumi.yaml declares it) for one settings key."""
-    field = s.Settings.model_fields[_field_name(name)]
+    field = model.Settings.model_fields[_field_name(name)]
     if name in FROM_ENVIRONMENT:
         return True, ""
     if field.is_required():
@@ -68,7 +68,7 @@ def declarations(descriptions: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     """Every declared key (full name) with its type, items, description and default."""
     declared: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
-    for name, kind in s.config_keys().items():
+    for name, kind in keys.config_keys().items():
         if name in UNDECLARED:
             continue
         entry: dict[str, Any] = {"type": kind}
@@ -151,4 +151,4 @@ def check(project_dir: Path) -> list[str]:
 
 
 def _field_name(alias: str) -> str:
-    return next(n for n, f in s.Settings.model_fields.items() if (f.alias or n) == alias)
+    return next(n for n, f in model.Settings.model_fields.items() if (f.alias or n) == alias)

@@ -23,7 +23,7 @@ from typing import Any, Final
 from pulumi.runtime import rpc
 
 from fleet.program import conventions as c
-from fleet.program import settings as s
+from fleet.program.config import keys
 from fleet.tools import cli_config, offline
 from fleet.tools.manifests import ObjectRef, dump
 
@@ -284,7 +284,7 @@ def offline_config(
     _stack_file(project_dir, stack)  # fails with the known stacks when it is missing
     # What `pulumi preview` would refuse before running the program, refused here too.
     refused = cli_config.stack_problems(
-        project_dir, stack, frozenset(f"{c.PROJECT}:{key}" for key in s.SECRET_KEYS)
+        project_dir, stack, frozenset(f"{c.PROJECT}:{key}" for key in keys.SECRET_KEYS)
     )
     if refused:
         raise RenderError(
@@ -294,17 +294,17 @@ def offline_config(
     config = {**offline.stack_config(project_dir, stack), **(overrides or {})}
     secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
-    keys = s.config_keys()
-    needed = set(s.required_keys(config.get(f"{c.PROJECT}:gitAuth", s.GitAuth.TOKEN)))
+    known = keys.config_keys()
+    needed = set(keys.required_keys(config.get(f"{c.PROJECT}:gitAuth", c.GitAuth.TOKEN)))
     placeheld: list[str] = []
-    for key in sorted(s.SECRET_KEYS):
+    for key in sorted(keys.SECRET_KEYS):
         full = f"{c.PROJECT}:{key}"
         if full in config or not (key in needed or full in secure):
             continue
         config[full] = _placeholder(key)
         placeheld.append(full)
         expires = f"{full}Expires"
-        if f"{key}Expires" in keys and not config.get(expires):
+        if f"{key}Expires" in known and not config.get(expires):
             config[expires] = expiry
             placeheld.append(expires)
     return config, tuple(placeheld)
@@ -329,7 +329,7 @@ def record_stack(
     Returns what it declared, the config it ran with and the keys that got a placeholder.
     """
     config, placeheld = offline_config(project_dir, stack, overrides, today)
-    secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS))
+    secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(keys.SECRET_KEYS))
     try:
         recording = offline.run_main(
             project_dir, config=config, stack_name=stack, secret_keys=secret_keys
@@ -348,7 +348,7 @@ def render_stack(
     """Run the project's `__main__.py` for `stack` offline and render what it declares."""
     recording, config, placeheld = record_stack(project_dir, stack, overrides, today)
     render = from_recording(recording, stack=stack, placeholders=placeheld)
-    secret_keys = [f"{c.PROJECT}:{k}" for k in sorted(s.SECRET_KEYS)]
+    secret_keys = [f"{c.PROJECT}:{k}" for k in sorted(keys.SECRET_KEYS)]
     refuse_leaks(render, [config[k] for k in secret_keys if config.get(k)])
     return render
 

@@ -18,14 +18,14 @@ from typing import Any
 
 import yaml
 
-from fleet.program.conventions import PROJECT
-from fleet.program.tokens import (
+from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
     APP_PRIVATE_KEY_ENV,
     GIT_TOKENS,
     TOKENS,
     TokenSource,
 )
+from fleet.program.conventions import PROJECT, GitAuth
 
 
 class OverrideError(ValueError):
@@ -105,7 +105,7 @@ def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
     takes the App's private key from FLEET_GITHUB_APP_PRIVATE_KEY; the optional enterprise token
     serves both modes. Raises OverrideError listing every problem.
     """
-    if base.get(qualified("gitAuth")) != "githubApp":
+    if base.get(qualified("gitAuth")) != GitAuth.GITHUB_APP:
         return read_tokens(env)
     problems: list[str] = []
     try:

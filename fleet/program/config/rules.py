@@ -1,15 +1,15 @@
-"""Checks across config keys: combinations the cluster, Flux or the Flux Operator would refuse.
+"""Rules across config keys: combinations the cluster, Flux or the Flux Operator would refuse.
 
 Each check declares the settings it reads and runs whenever those were valid, even when other keys
 were not, so one run lists every problem. A problem names the key the user set (a value left at its
 default is never blamed), and every check over a user list is linear and iterative: a stack with
 thousands of tenants or a long dependency chain gets an answer, not a stall or a RecursionError.
-The table in docs/settings-checks.md lists every check; keep it in step.
+Rules compare the settings' enums, never their string values. The table in
+docs/settings-checks.md lists every rule; keep it in step.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,21 +17,21 @@ from datetime import date
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from fleet.program import app_key, tokens
 from fleet.program import conventions as c
+from fleet.program.config import expiry, formats
+from fleet.program.config.formats import flux_minor
+from fleet.program.config.keys import (
+    APP_INSTALLATION_KEYS,
+    APP_KEYS,
+    TOKEN_KEYS,
+    field_name,
+    required_keys,
+)
+from fleet.program.conventions import DeletionPolicy, GitAuth
+from fleet.program.github_access.plan import PushAccess
 
 Problem = tuple[str, str]  # (camelCase key, message)
 Check = Callable[["Values"], Iterable[Problem]]
-
-_DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_FLUX_VERSION: Final = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.(?:x|\d+)|x)$")
-_OCI_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_BUCKET: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
-_HOST: Final = re.compile(
-    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
-    r"(?::[0-9]{1,5})?$"
-)
-_OCI_PATH_COMPONENT: Final = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 
 # Controllers that serve the kinds a stack declares, and the Flux minor that first serves each API
 # the stack uses (Flux 2.7 made the image automation API v1; GitRepository and Kustomization v1
@@ -50,11 +50,6 @@ KNOWN_REGISTRIES: Final = (
     "ghcr.io/controlplaneio-fluxcd/distroless-fips",
     "709825985650.dkr.ecr.us-east-1.amazonaws.com/controlplane/fluxcd",
 )
-# Credential keys of each `gitAuth` mode; the other mode's keys must stay unset.
-GITHUB_APP: Final = "githubApp"
-TOKEN_KEYS: Final = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
-APP_KEYS: Final = ("githubAppId", "githubAppPrivateKey", "githubAppKeyCreated")
-APP_INSTALLATION_KEYS: Final = ("githubAppInstallationId", "githubAppInstallationOwner")
 # Flux 2.6 authenticates as a GitHub App on every API the stack uses (clone, push, commit status);
 # Flux 2.8 finds an installation by its owner.
 APP_MIN_FLUX_MINOR: Final = 6
@@ -104,19 +99,6 @@ def run(values: Values) -> list[Problem]:
     return [problem for names, check in _CHECKS if values.has(*names) for problem in check(values)]
 
 
-def flux_minor(version: str) -> int | None:
-    """The minor of a Flux version or range (2.7.x -> 7); None for a major-only range (2.x)."""
-    match = _FLUX_VERSION.match(version)
-    minor = match.group("minor") if match else None
-    return int(minor) if minor is not None else None
-
-
-def split_component(entry: str) -> tuple[str, tuple[str, ...]]:
-    """'name: dep, dep' -> (name, (dep, dep))."""
-    name, _, deps = entry.partition(":")
-    return name.strip(), tuple(d.strip() for d in deps.split(",") if d.strip())
-
-
 def duplicates(items: Iterable[str]) -> list[str]:
     """Items listed more than once, in order of first appearance."""
     counts = Counter(items)
@@ -135,16 +117,20 @@ def _cluster_access(v: Values) -> Iterator[Problem]:
 @_reads("github_access_owner", "bot_username", "git_auth")
 def _owner_needs_bot(v: Values) -> Iterator[Problem]:
     # With a GitHub App there is no bot account: the App's installation gets the repositories.
-    if v["github_access_owner"] and not v["bot_username"] and v["git_auth"] != GITHUB_APP:
+    if (
+        v["github_access_owner"]
+        and not v["bot_username"]
+        and v["git_auth"] is not GitAuth.GITHUB_APP
+    ):
         yield ("botUsername", "required when githubAccessOwner is true")
 
 
 @_reads("bot_push_access", "merge_teams", "git_auth")
 def _branch_protection_needs_merge_teams(v: Values) -> Iterator[Problem]:
     # App mode refuses branchProtection itself (app_refuses_branch_protection).
-    if v["git_auth"] == GITHUB_APP:
+    if v["git_auth"] is GitAuth.GITHUB_APP:
         return
-    if v["bot_push_access"] == "branchProtection" and not v["merge_teams"]:
+    if v["bot_push_access"] is PushAccess.BRANCH_PROTECTION and not v["merge_teams"]:
         yield (
             "mergeTeams",
             "required with botPushAccess branchProtection: only the listed teams and the bot may "
@@ -156,7 +142,7 @@ def _branch_protection_needs_merge_teams(v: Values) -> Iterator[Problem]:
 def _deletion_policy_needs_flux_version(v: Values) -> Iterator[Problem]:
     minor = flux_minor(v["flux_version"])
     if (
-        v["deletion_policy"] == "WaitForTermination"
+        v["deletion_policy"] is DeletionPolicy.WAIT_FOR_TERMINATION
         and minor is not None
         and minor < c.WAIT_FOR_TERMINATION_MIN_MINOR
     ):
@@ -180,41 +166,33 @@ def _expired_tokens(v: Values) -> Iterator[Problem]:
     dates = {
         name: v.values.get(f"{name}_token_expires") for name in ("platform", "apps", "enterprise")
     }
-    report = tokens.report(dates, warning_days=0, today=v.today)
+    report = expiry.report(dates, warning_days=0, today=v.today)
     for problem in report.expired:
         key, _, message = problem.partition(": ")
         yield (key, message)
-
-
-def required_credential_keys(git_auth: str) -> tuple[str, ...]:
-    """The credential keys a stack with this `gitAuth` must set."""
-    return APP_KEYS if git_auth == GITHUB_APP else TOKEN_KEYS
-
-
-def _field(key: str) -> str:
-    return re.sub(r"[A-Z]", lambda m: f"_{m.group().lower()}", key)
 
 
 @_reads("git_auth")
 def _credentials_for_mode(v: Values) -> Iterator[Problem]:
     # A key that is absent from the values was invalid and is reported already; None is unset.
     mode = v["git_auth"]
-    for key in required_credential_keys(mode):
-        if _field(key) in v.values and v[_field(key)] is None:
+    for key in required_keys(mode):
+        if field_name(key) in v.values and v[field_name(key)] is None:
             yield (
                 key,
-                "missing required key" + (f" with gitAuth {mode}" if mode == GITHUB_APP else ""),
+                "missing required key"
+                + (f" with gitAuth {mode}" if mode is GitAuth.GITHUB_APP else ""),
             )
-    other = TOKEN_KEYS if mode == GITHUB_APP else (*APP_KEYS, *APP_INSTALLATION_KEYS)
+    other = TOKEN_KEYS if mode is GitAuth.GITHUB_APP else (*APP_KEYS, *APP_INSTALLATION_KEYS)
     for key in other:
-        if v.values.get(_field(key)) is not None:
+        if v.values.get(field_name(key)) is not None:
             yield (key, f"not allowed with gitAuth {mode}; unset it (token and App keys never mix)")
 
 
 @_reads("git_auth", "github_app_installation_id", "github_app_installation_owner")
 def _one_installation(v: Values) -> Iterator[Problem]:
-    given = [key for key in APP_INSTALLATION_KEYS if v[_field(key)] is not None]
-    if v["git_auth"] == GITHUB_APP and len(given) != 1:
+    given = [key for key in APP_INSTALLATION_KEYS if v[field_name(key)] is not None]
+    if v["git_auth"] is GitAuth.GITHUB_APP and len(given) != 1:
         yield (
             "githubAppInstallationId",
             "set exactly one of githubAppInstallationId or githubAppInstallationOwner"
@@ -225,7 +203,7 @@ def _one_installation(v: Values) -> Iterator[Problem]:
 @_reads("git_auth", "flux_version")
 def _app_needs_flux_version(v: Values) -> Iterator[Problem]:
     minor = flux_minor(v["flux_version"])
-    if v["git_auth"] == GITHUB_APP and minor is not None and minor < APP_MIN_FLUX_MINOR:
+    if v["git_auth"] is GitAuth.GITHUB_APP and minor is not None and minor < APP_MIN_FLUX_MINOR:
         yield (
             "fluxVersion",
             f"{v['flux_version']!r} is too old for gitAuth githubApp, which needs Flux "
@@ -238,7 +216,7 @@ def _app_needs_flux_version(v: Values) -> Iterator[Problem]:
 def _installation_owner_needs_flux_version(v: Values) -> Iterator[Problem]:
     minor = flux_minor(v["flux_version"])
     if (
-        v["git_auth"] == GITHUB_APP
+        v["git_auth"] is GitAuth.GITHUB_APP
         and v["github_app_installation_owner"] is not None
         and minor is not None
         and minor < APP_OWNER_MIN_FLUX_MINOR
@@ -253,7 +231,7 @@ def _installation_owner_needs_flux_version(v: Values) -> Iterator[Problem]:
 @_reads("git_auth", "github_access_owner", "github_app_installation_owner")
 def _owner_stack_needs_installation_id(v: Values) -> Iterator[Problem]:
     if (
-        v["git_auth"] == GITHUB_APP
+        v["git_auth"] is GitAuth.GITHUB_APP
         and v["github_access_owner"]
         and v["github_app_installation_owner"] is not None
     ):
@@ -266,7 +244,7 @@ def _owner_stack_needs_installation_id(v: Values) -> Iterator[Problem]:
 
 @_reads("git_auth", "bot_push_access")
 def _app_refuses_branch_protection(v: Values) -> Iterator[Problem]:
-    if v["git_auth"] == GITHUB_APP and v["bot_push_access"] == "branchProtection":
+    if v["git_auth"] is GitAuth.GITHUB_APP and v["bot_push_access"] is PushAccess.BRANCH_PROTECTION:
         yield (
             "botPushAccess",
             "branchProtection names a team; with gitAuth githubApp use rulesetBypass or none",
@@ -275,7 +253,7 @@ def _app_refuses_branch_protection(v: Values) -> Iterator[Problem]:
 
 @_reads("git_auth", "sync_kind", "sync_provider", "sync_pull_secret")
 def _app_sync(v: Values) -> Iterator[Problem]:
-    if v["git_auth"] != GITHUB_APP or v["sync_kind"] != "GitRepository":
+    if v["git_auth"] is not GitAuth.GITHUB_APP or v["sync_kind"] != "GitRepository":
         return
     if v["sync_provider"] not in (None, "github"):
         yield ("syncProvider", "with gitAuth githubApp a GitRepository sync uses provider github")
@@ -289,7 +267,7 @@ def _app_sync(v: Values) -> Iterator[Problem]:
 @_reads("git_auth", "sync_kind", "sync_url")
 def _app_sync_url(v: Values) -> Iterator[Problem]:
     url = v["sync_url"]
-    if v["git_auth"] != GITHUB_APP or v["sync_kind"] != "GitRepository" or not url:
+    if v["git_auth"] is not GitAuth.GITHUB_APP or v["sync_kind"] != "GitRepository" or not url:
         return
     if urlsplit(url).scheme != "https":
         yield (
@@ -307,7 +285,7 @@ _STACK_SECRETS: Final = (c.PLATFORM_SECRET, c.APPS_SECRET, c.ENTERPRISE_SECRET)
 def _token_sync_provider(v: Values) -> Iterator[Problem]:
     # source-controller reads App data from the pull secret when the provider is github and
     # fails without it; in token mode the stack's own secrets hold tokens.
-    if v["git_auth"] == GITHUB_APP or v["sync_kind"] != "GitRepository":
+    if v["git_auth"] is GitAuth.GITHUB_APP or v["sync_kind"] != "GitRepository":
         return
     if v["sync_provider"] == "github" and v["sync_pull_secret"] in (None, *_STACK_SECRETS):
         yield (
@@ -321,7 +299,7 @@ def _token_sync_provider(v: Values) -> Iterator[Problem]:
 @_reads("git_auth", "github_app_key_max_age_days")
 def _app_key_age_needs_app(v: Values) -> Iterator[Problem]:
     # Pulumi.yaml declares the default, so only a value other than it shows the user chose one.
-    if v["git_auth"] != GITHUB_APP and v.changed("github_app_key_max_age_days"):
+    if v["git_auth"] is not GitAuth.GITHUB_APP and v.changed("github_app_key_max_age_days"):
         yield (
             "githubAppKeyMaxAgeDays",
             "only read with gitAuth githubApp; unset it (token and App keys never mix)",
@@ -330,7 +308,7 @@ def _app_key_age_needs_app(v: Values) -> Iterator[Problem]:
 
 @_reads("git_auth", "github_access_owner", "bot_username", "merge_teams")
 def _app_has_no_bot(v: Values) -> Iterator[Problem]:
-    if v["git_auth"] != GITHUB_APP:
+    if v["git_auth"] is not GitAuth.GITHUB_APP:
         return
     if v["merge_teams"]:
         yield (
@@ -351,8 +329,8 @@ def _app_has_no_bot(v: Values) -> Iterator[Problem]:
 @_reads("git_auth", "github_app_key_created")
 def _app_key_created(v: Values) -> Iterator[Problem]:
     created = v["github_app_key_created"]
-    if v["git_auth"] == GITHUB_APP and created is not None:
-        for problem in app_key.KeyAge.of(created, 1, v.today).problems:
+    if v["git_auth"] is GitAuth.GITHUB_APP and created is not None:
+        for problem in expiry.KeyAge.of(created, 1, v.today).problems:
             key, _, message = problem.partition(": ")
             yield (key, message)
 
@@ -489,7 +467,7 @@ def _sync_url_fits(kind: str, url: str, provider: str | None) -> tuple[bool, str
             "git@host:path)"
         )
     if kind == "OCIRepository":
-        return url.startswith("oci://") and _oci_repository(url.removeprefix("oci://")), (
+        return url.startswith("oci://") and formats.oci_repository_ok(url.removeprefix("oci://")), (
             "oci:// and a repository such as oci://ghcr.io/org/fleet, without a tag "
             "(the tag goes in syncRef)"
         )
@@ -498,40 +476,10 @@ def _sync_url_fits(kind: str, url: str, provider: str | None) -> tuple[bool, str
             "the https:// URL of the Azure storage account, "
             "e.g. https://account.blob.core.windows.net"
         )
-    return bool(_HOST.match(url)), (
+    return formats.registry_host_ok(url), (
         "a bucket endpoint host with an optional port and no scheme, "
         "e.g. s3.amazonaws.com or minio.example.com:9000"
     )
-
-
-def _oci_repository(reference: str) -> bool:
-    """host[:port]/path with lowercase path components, and no tag or digest."""
-    host, _, path = reference.partition("/")
-    return registry_host_ok(host) and bool(path) and registry_path_ok(path)
-
-
-def registry_host_ok(host: str) -> bool:
-    """A registry host name with an optional port, as in an image reference."""
-    return bool(_HOST.match(host))
-
-
-def registry_path_ok(path: str) -> bool:
-    """An image repository path (lowercase components), or none."""
-    return not path or all(_OCI_PATH_COMPONENT.match(part) for part in path.split("/"))
-
-
-def oci_reference_ok(reference: str) -> bool:
-    """host[:port]/path with an optional :tag and an optional @sha256:digest."""
-    name, _, digest = reference.partition("@")
-    if digest and not re.fullmatch(r"sha256:[a-f0-9]{64}", digest):
-        return False
-    host, _, rest = name.partition("/")
-    path, tag = rest, ""
-    if ":" in rest.rsplit("/", 1)[-1]:
-        path, _, tag = rest.rpartition(":")
-    if tag and not _OCI_TAG.match(tag):
-        return False
-    return registry_host_ok(host) and bool(path) and registry_path_ok(path)
 
 
 @_reads("sync_kind", "sync_ref")
@@ -540,20 +488,20 @@ def _sync_ref(v: Values) -> Iterator[Problem]:
     if not kind or not ref:
         return
     if kind == "GitRepository":
-        if not ref.startswith("refs/") or not git_ref_ok(ref):
+        if not ref.startswith("refs/") or not formats.git_ref_ok(ref):
             yield (
                 "syncRef",
                 f"{ref!r} is not a full Git ref; allowed: refs/heads/<branch>, refs/tags/<tag> "
                 "or another full ref (the operator passes it to GitRepository spec.ref.name)",
             )
     elif kind == "OCIRepository":
-        if not _OCI_TAG.match(ref):
+        if not formats.oci_tag_ok(ref):
             yield (
                 "syncRef",
                 f"{ref!r} is not an OCI tag; allowed: letters, digits, '_', '.' and '-', at most "
                 "128 characters, not starting with '.' or '-', e.g. latest or v1.2.3",
             )
-    elif not _BUCKET.match(ref):
+    elif not formats.bucket_ok(ref):
         yield (
             "syncRef",
             f"{ref!r} is not a bucket name; allowed: 3 to 63 lowercase letters, digits, '.', '_' "
@@ -569,17 +517,6 @@ def _sync_path(v: Values) -> Iterator[Problem]:
             "syncPath",
             f"{path!r} leaves the source; allowed: a path inside it, e.g. clusters/staging",
         )
-
-
-def git_ref_ok(ref: str) -> bool:
-    """Whether `ref` is a valid Git ref name (git check-ref-format's rules)."""
-    if not ref or ref.startswith("/") or ref.endswith(("/", ".", ".lock")) or ref == "@":
-        return False
-    if any(token in ref for token in ("..", "//", "@{")):
-        return False
-    if any(ch.isspace() or ch in "~^:?*[\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in ref):
-        return False
-    return not any(part.startswith(".") or part.endswith(".lock") for part in ref.split("/"))
 
 
 @_reads("tenants", "image_automation")
@@ -604,13 +541,13 @@ def _tenants(v: Values) -> Iterator[Problem]:
 @_reads("platform_components")
 def _platform_components(v: Values) -> Iterator[Problem]:
     entries: tuple[str, ...] = v["platform_components"]
-    parsed = [split_component(entry) for entry in entries]
+    parsed = [formats.split_component(entry) for entry in entries]
     names = {name for name, _ in parsed}
     # The well-formed entries' dependencies (a component listed twice keeps both lists), searched
     # for a cycle whatever else is wrong, so a first run shows the cycle too.
     graph: dict[str, tuple[str, ...]] = {}
     for (name, deps), entry in zip(parsed, entries, strict=True):
-        if not all(_DNS1123_LABEL.match(n) and len(n) <= MAX_COMPONENT_NAME for n in (name, *deps)):
+        if not all(formats.dns_label_ok(n, MAX_COMPONENT_NAME) for n in (name, *deps)):
             yield (
                 "platformComponents",
                 f"{entry!r}: allowed: 'name' or 'name: dependency, ...' with DNS-1123 label "

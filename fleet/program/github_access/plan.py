@@ -12,8 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 Problem = tuple[str, str]  # (camelCase key, message)
+
+
+class PushAccess(StrEnum):
+    """How the bot gets the right to push to the branch image automation writes to."""
+
+    NONE = "none"
+    BRANCH_PROTECTION = "branchProtection"
+    RULESET_BYPASS = "rulesetBypass"
+
 
 # Classic personal access tokens: the only kind GitHub accepts for adding a repository to an App
 # installation (`PUT /user/installations/{id}/repositories/{repo}`).

@@ -15,16 +15,17 @@ import pytest
 
 from fleet.tools import offline
 from fleet.tools.offline import Recording
-from tests.conftest import ROOT, stack_run
-from tests.test_github_app import (
+from tests.helpers import (
     APP_ID,
     INSTALLATION_ID,
     INSTALLATION_REPO,
+    ROOT,
     RULESET,
     app_run,
     app_stack_file,
     fleet_dir,
     git_secrets,
+    stack_run,
 )
 
 TEAM = "github:index/team:Team"

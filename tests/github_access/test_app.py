@@ -4,90 +4,42 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fleet.program import settings as s
+from fleet.program.config import errors, keys, parse
 from fleet.tools import adopt, cli_config, conformance, deploy, offline, render, schemas
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording
 from policy import guardrails as g
-from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run
-from tests.test_policy import resources, violations
-
-APP_ID = 123456
-INSTALLATION_ID = 7890123
-APP_KEY = (
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    + "\n".join(["MIIEpAIBAAKCAQEAu" + "Q" * 47] * 4)
-    + "\n-----END RSA PRIVATE KEY-----\n"
+from tests.helpers import (
+    APP_ID,
+    APP_KEY,
+    APPS_TOKEN,
+    GIT,
+    INSTALLATION_ID,
+    INSTALLATION_REPO,
+    INSTANCE,
+    PLATFORM_TOKEN,
+    ROOT,
+    RULESET,
+    SECRET,
+    TOKEN_KEYS,
+    app_config,
+    app_run,
+    app_stack_file,
+    fleet_dir,
+    git_secrets,
+    kubernetes_urns,
+    run_in,
+    stack_run,
 )
-TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
-SECRET = "kubernetes:core/v1:Secret"
-GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
-INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
-RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
-INSTALLATION_REPO = "github:index/appInstallationRepository:AppInstallationRepository"
-
-
-def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
-    config = {
-        "gitAuth": "githubApp",
-        "githubAppId": str(APP_ID),
-        "githubAppInstallationId": str(INSTALLATION_ID),
-        "githubAppPrivateKey": APP_KEY,
-        "githubAppKeyCreated": (date.today() - timedelta(days=key_age_days)).isoformat(),
-    }
-    config.update(changes)
-    return {k: v for k, v in config.items() if v}
-
-
-def app_run(
-    stack: str,
-    overrides: dict[str, str] | None = None,
-    *,
-    project_dir: Path = ROOT,
-    **kwargs: Any,
-) -> Recording:
-    overrides = overrides or {}
-    # mergeTeams only serves branchProtection, which App mode refuses.
-    unset = () if "mergeTeams" in overrides else ("mergeTeams",)
-    return stack_run(
-        stack,
-        {**app_config(**kwargs), **overrides},
-        drop=(*TOKEN_KEYS, *unset),
-        project_dir=project_dir,
-    )
-
-
-def app_stack_file(stack: str, **changes: str) -> str:
-    """`Pulumi.<stack>.yaml` as committed once the stack is switched to the App (plain values)."""
-    values = {
-        "gitAuth": "githubApp",
-        "githubAppId": str(APP_ID),
-        "githubAppInstallationId": str(INSTALLATION_ID),
-        "githubAppKeyCreated": "2026-03-01",
-        **changes,
-    }
-    lines = "".join(f"  d1-fleet:{k}: {v}\n" for k, v in values.items() if v)
-    return (ROOT / f"Pulumi.{stack}.yaml").read_text() + lines
-
-
-def fleet_dir(base: Path, files: dict[str, str]) -> Path:
-    """A project folder whose stack files are the committed ones, with `files` replaced."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, base / name)
-    for stack in offline.known_stacks(ROOT):
-        text = files.get(stack, (ROOT / f"Pulumi.{stack}.yaml").read_text())
-        (base / f"Pulumi.{stack}.yaml").write_text(text)
-    return base
+from tests.test_policy import resources, violations
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +47,6 @@ def app_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every stack file of the fleet in App mode (the running stack's own file is not read)."""
     base = tmp_path_factory.mktemp("app-fleet")
     return fleet_dir(base, {stack: app_stack_file(stack) for stack in offline.known_stacks(ROOT)})
-
-
-def run_in(project: Path, stack: str, overrides: dict[str, str], **kwargs: Any) -> Recording:
-    """`app_run` in `project`, whose other stack files the program reads, as Pulumi runs it there."""
-    return app_run(stack, overrides, project_dir=project, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -111,16 +58,6 @@ def staging_app() -> Recording:
 def prod_eu_app(app_fleet: Path) -> Recording:
     # The whole fleet uses the App: the owner declares no bot team, so no bot account either.
     return run_in(app_fleet, "prod-eu", {"botPushAccess": "rulesetBypass", "botUsername": ""})
-
-
-def git_secrets(run: Recording) -> list[offline.Registration]:
-    return [
-        r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] != "flux-enterprise-auth"
-    ]
-
-
-def kubernetes_urns(run: Recording) -> set[str]:
-    return {r.urn for r in run.resources if not r.type.startswith(("github:", "fleet:github"))}
 
 
 def test_app_mode_declares_the_same_kubernetes_objects_as_token_mode(
@@ -453,12 +390,12 @@ def test_settings_missing_credentials_are_reported_with_other_problems() -> None
         "githubOwner": "acme",
         "operatorChartVersion": "0.58.1",
     }
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse(raw)
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse(raw)
     keys = [p.split(":")[1] for p in caught.value.problems]
     assert keys == ["environment", *TOKEN_KEYS]
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse({**raw, "gitAuth": "githubApp"})
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse({**raw, "gitAuth": "githubApp"})
     keys = [p.split(":")[1] for p in caught.value.problems]
     # Every check runs although environment is invalid: the installation is missing too.
     assert keys == [
@@ -550,7 +487,7 @@ def test_an_app_mode_stack_file_passes_the_cli_merge_rules() -> None:
         "  d1-fleet:githubAppKeyCreated: 2026-03-01\n  d1-fleet:githubAppKeyMaxAgeDays: 60\n"
     )
     config = cli_config.load_yaml(text)["config"]
-    secret = frozenset(f"d1-fleet:{key}" for key in s.SECRET_KEYS)
+    secret = frozenset(f"d1-fleet:{key}" for key in keys.SECRET_KEYS)
     merged, problems = cli_config.merge(project, "staging", config, secret_keys=secret)
     assert problems == []
     assert merged["d1-fleet:githubAppId"].text == str(APP_ID)

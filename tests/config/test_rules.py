@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from fleet.program import checks
 from fleet.program import conventions as c
-from fleet.program import settings as s
+from fleet.program.config import errors, formats, keys, model, parse, rules
 from fleet.tools import cli_config, offline, render
-from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run, token_config
+from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run, token_config
 
 SYNC = {
     "syncKind": "GitRepository",
@@ -277,8 +276,8 @@ def test_keys_of_other_namespaces_are_left_alone() -> None:
 
 
 def test_optional_secret_keys_are_known_keys() -> None:
-    assert "githubToken" in s.config_keys()
-    assert "enterpriseToken" in s.config_keys()
+    assert "githubToken" in keys.config_keys()
+    assert "enterpriseToken" in keys.config_keys()
     assert stack_run("prod-eu", {"githubToken": "ghs_" + "g" * 36}).resources
 
 
@@ -544,7 +543,8 @@ _FREE_TEXT = {"kubeContext", "kubeconfig", "automationAuthorName", "syncUrl", "s
 
 def test_no_message_shows_a_regex_or_validation_library_wording() -> None:
     bad = {
-        key: "x y\n" if kind != "array" else '[{"a": 1}]' for key, kind in s.config_keys().items()
+        key: "x y\n" if kind != "array" else '[{"a": 1}]'
+        for key, kind in keys.config_keys().items()
     }
     bad.update(
         {
@@ -556,7 +556,7 @@ def test_no_message_shows_a_regex_or_validation_library_wording() -> None:
     )
     problems = rejected("staging", bad)
     named = {p.split(":")[1].split("[")[0] for p in problems}
-    assert named == set(s.config_keys()) - _FREE_TEXT
+    assert named == set(keys.config_keys()) - _FREE_TEXT
     for problem in problems:
         assert not any(fragment in problem for fragment in _NOT_PLAIN), problem
         assert "allowed: " in problem, problem
@@ -611,7 +611,7 @@ def test_offline_render_needs_no_kube_context(
 
 def test_a_5000_long_dependency_chain_passes_and_a_5000_long_cycle_is_a_clean_error() -> None:
     chain = ["c0", *(f"c{i}: c{i - 1}" for i in range(1, 5000))]
-    settings = s.parse({**_staging_raw(), "platformComponents": chain})
+    settings = parse.parse({**_staging_raw(), "platformComponents": chain})
     assert settings.platform[-1].depends_on == ("c4998",)
     cycle = ["c0: c4999", *chain[1:]]
     problem = only(
@@ -624,8 +624,10 @@ def test_a_5000_long_dependency_chain_passes_and_a_5000_long_cycle_is_a_clean_er
 def test_checks_over_long_lists_answer_with_every_problem() -> None:
     tenants = [f"t{i}" for i in range(50_000)] + ["t7"]
     components = [f"p{i}" for i in range(20_000)]
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse({**_staging_raw(), "tenants": tenants, "platformComponents": [*components, "p0"]})
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse(
+            {**_staging_raw(), "tenants": tenants, "platformComponents": [*components, "p0"]}
+        )
     assert caught.value.problems == [
         "d1-fleet:tenants: tenant 't7' is listed more than once",
         "d1-fleet:platformComponents: component 'p0' is listed more than once",
@@ -649,23 +651,23 @@ def test_checks_over_long_lists_compare_each_name_a_bounded_number_of_times(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     size = 5_000
-    split = checks.split_component
+    split = formats.split_component
 
     def counted_split(entry: str) -> tuple[str, tuple[str, ...]]:
         name, deps = split(entry)
         return _Counted(name), tuple(_Counted(dep) for dep in deps)
 
-    monkeypatch.setattr(checks, "split_component", counted_split)
+    monkeypatch.setattr(formats, "split_component", counted_split)
     chain = ["p0", *(f"p{i}: p{i - 1}" for i in range(1, size))]
     values = {
-        **dict(s.parse(_staging_raw())),
+        **dict(parse.parse(_staging_raw())),
         "tenants": (*(_Counted(f"t{i}") for i in range(size)), _Counted("t7")),
         "flux_components": tuple(_Counted(name) for name in c.DEFAULT_COMPONENTS),
         "platform_components": (*chain, "p0"),
     }
     _Counted.comparisons = 0
-    defaults = {n: f.default for n, f in s.Settings.model_fields.items() if not f.is_required()}
-    problems = checks.run(checks.Values(values, defaults, date.today()))
+    defaults = {n: f.default for n, f in model.Settings.model_fields.items() if not f.is_required()}
+    problems = rules.run(rules.Values(values, defaults, date.today()))
     assert problems == [
         ("tenants", "tenant 't7' is listed more than once"),
         ("platformComponents", "component 'p0' is listed more than once"),
@@ -679,7 +681,7 @@ def _staging_raw() -> dict[str, object]:
     config = {**offline.stack_config(ROOT, "staging"), **token_config()}
     short = {key.removeprefix("d1-fleet:"): value for key, value in config.items()}
     # As the program reads it: JSON arrays decoded, Pulumi.yaml's "" defaults left unset.
-    return s.read(short.get, short)
+    return parse.read(short.get, short)
 
 
 def test_unknown_keys_are_found_in_the_config_the_engine_passes(

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_github as github
 
 from fleet.program import options
-from fleet.program.settings import PushAccess
+from fleet.program.github_access.plan import PushAccess
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,7 @@ class GitHubAccess(pulumi.ComponentResource):
                 repo,
                 # The rule names the bot team, which must hold write on the repository first:
                 # GitHub drops a team without write access from push allowances.
-                pulumi.ResourceOptions.merge(
-                    child, pulumi.ResourceOptions(depends_on=[grants[repo]])
-                ),
+                options.after(child, grants[repo]),
             )
             for repo in args.push_repositories
         ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.program.github_access import GitHubAccess, GitHubAccessArgs
-from fleet.program.settings import PushAccess
+from fleet.program.github_access.plan import PushAccess
+from fleet.program.github_access.team import GitHubAccess, GitHubAccessArgs
 from fleet.tools import offline
-from tests.conftest import ROOT, RunStack, run_component
+from tests.helpers import ROOT, RunStack, run_component
 
 TEAM_REPO = "github:index/teamRepository:TeamRepository"
 

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_github as github
 
 from fleet.program import options
-from fleet.program.github_access import pull_request_ruleset
-from fleet.program.settings import PushAccess
+from fleet.program.github_access.plan import PushAccess
+from fleet.program.github_access.team import pull_request_ruleset
 
 # Differs from the team mode's ruleset name: GitHub wants ruleset names unique per repository, and
 # a switch of modes creates this ruleset before it deletes the team's.
@@ -65,9 +65,7 @@ class GitHubAppAccess(pulumi.ComponentResource):
                     name,
                     args,
                     repo,
-                    pulumi.ResourceOptions.merge(
-                        child, pulumi.ResourceOptions(depends_on=[grants[repo]])
-                    ),
+                    options.after(child, grants[repo]),
                 )
                 for repo in args.push_repositories
             ]

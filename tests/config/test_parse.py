@@ -9,34 +9,20 @@ import pytest
 import yaml
 
 from fleet.program import conventions as c
-from fleet.program import settings as s
-from fleet.program import tokens
-from tests.conftest import APPS_TOKEN, PLATFORM_TOKEN, ROOT
-
-VALID: dict[str, Any] = {
-    "environment": "staging",
-    "clusterName": "staging-1",
-    "clusterDomain": "preview1.example.com",
-    "gitBranch": "main",
-    "kubeContext": "staging",
-    "githubOwner": "acme",
-    "platformToken": PLATFORM_TOKEN,
-    "platformTokenExpires": "2030-01-01",
-    "appsToken": APPS_TOKEN,
-    "appsTokenExpires": "2030-01-01",
-    "operatorChartVersion": "0.58.1",
-}
+from fleet.program import platform
+from fleet.program.config import errors, keys, model, parse, sources
+from tests.helpers import ROOT, VALID
 
 
 def problems(**changes: Any) -> list[str]:
     raw = {k: v for k, v in {**VALID, **changes}.items() if v is not None}
-    with pytest.raises(s.ConfigError) as caught:
-        s.parse(raw)
+    with pytest.raises(errors.ConfigError) as caught:
+        parse.parse(raw)
     return caught.value.problems
 
 
 def test_settings_valid_config_parses_with_d1_defaults() -> None:
-    settings = s.parse(VALID)
+    settings = parse.parse(VALID)
     assert settings.flux_version == "2.9.x"
     assert settings.components == (
         "source-controller",
@@ -119,7 +105,7 @@ def test_settings_token_that_is_not_a_pat_is_rejected_without_echoing_it(token: 
 
 
 def test_settings_github_api_token_accepts_app_tokens_only_in_github_token() -> None:
-    assert s.parse({**VALID, "githubToken": "ghs_" + "x" * 36}).github_token is not None
+    assert parse.parse({**VALID, "githubToken": "ghs_" + "x" * 36}).github_token is not None
     (problem,) = problems(githubToken="not-a-token")
     assert problem.startswith("d1-fleet:githubToken: [secret] is invalid")
 
@@ -132,7 +118,9 @@ def test_settings_reports_every_problem_together() -> None:
 def test_settings_require_a_kube_context_or_kubeconfig() -> None:
     (problem,) = problems(kubeContext=None)
     assert problem.startswith("d1-fleet:kubeContext:")
-    assert s.parse({**{k: v for k, v in VALID.items() if k != "kubeContext"}, "kubeconfig": "/k"})
+    assert parse.parse(
+        {**{k: v for k, v in VALID.items() if k != "kubeContext"}, "kubeconfig": "/k"}
+    )
 
 
 def test_settings_owner_stack_requires_bot_username() -> None:
@@ -161,7 +149,7 @@ def test_settings_source_watcher_requires_flux_2_7(monkeypatch: pytest.MonkeyPat
         "d1-fleet:fluxVersion: fluxVersion '2.6.x' is too old for source-watcher"
     )
     assert "needs Flux 2.7 or later" in problem
-    assert s.parse(
+    assert parse.parse(
         {
             **VALID,
             "fluxVersion": "2.6.x",
@@ -207,15 +195,15 @@ def test_settings_enforce_the_fluxinstance_sync_provider_rules(
 
 def test_settings_sync_from_the_fleet_repository_is_detected() -> None:
     sync = {"syncKind": "GitRepository", "syncRef": "refs/heads/main", "syncPath": "clusters/x"}
-    fleet = s.parse({**VALID, **sync, "syncUrl": "https://github.com/acme/d1-fleet.git"})
-    other = s.parse({**VALID, **sync, "syncUrl": "https://github.com/acme/other.git"})
+    fleet = parse.parse({**VALID, **sync, "syncUrl": "https://github.com/acme/d1-fleet.git"})
+    other = parse.parse({**VALID, **sync, "syncUrl": "https://github.com/acme/other.git"})
     assert fleet.syncs_from_fleet
     assert not other.syncs_from_fleet
-    assert not s.parse(VALID).syncs_from_fleet
+    assert not parse.parse(VALID).syncs_from_fleet
 
 
 def test_settings_image_automation_adds_the_image_controllers_in_order() -> None:
-    components = s.parse({**VALID, "imageAutomation": "true"}).components
+    components = parse.parse({**VALID, "imageAutomation": "true"}).components
     assert components == (
         "source-controller",
         "kustomize-controller",
@@ -229,18 +217,18 @@ def test_settings_image_automation_adds_the_image_controllers_in_order() -> None
 
 def test_settings_custom_patches_replace_d1_patches() -> None:
     patch = 'target: {kind: Deployment, name: helm-controller}\npatch: "- op: remove\\n  path: /x"'
-    assert s.parse({**VALID, "fluxPatches": [patch]}).patches == (
+    assert parse.parse({**VALID, "fluxPatches": [patch]}).patches == (
         {
             "target": {"kind": "Deployment", "name": "helm-controller"},
             "patch": "- op: remove\n  path: /x",
         },
     )
-    assert s.parse({**VALID, "fluxPatches": []}).patches == ()
-    assert len(s.parse(VALID).patches) == 6
+    assert parse.parse({**VALID, "fluxPatches": []}).patches == ()
+    assert len(parse.parse(VALID).patches) == 6
 
 
 def test_settings_runtime_extra_keys_are_parsed() -> None:
-    settings = s.parse({**VALID, "runtimeInfo": ["REGION=eu-west-1", "URL=a=b"]})
+    settings = parse.parse({**VALID, "runtimeInfo": ["REGION=eu-west-1", "URL=a=b"]})
     assert settings.runtime_extra == {"REGION": "eu-west-1", "URL": "a=b"}
 
 
@@ -253,7 +241,7 @@ def test_pulumi_yaml_declares_every_key_with_its_type_and_a_description() -> Non
     # Secret keys stay undeclared: the CLI would demand them on every stack, or store a default
     # in plain text and then refuse it; they come from secret config or the environment.
     declared = declared_config()
-    expected = {k: t for k, t in s.config_keys().items() if k not in s.SECRET_KEYS}
+    expected = {k: t for k, t in keys.config_keys().items() if k not in keys.SECRET_KEYS}
     assert {k: v["type"] for k, v in declared.items()} == expected
     for key, spec in declared.items():
         assert spec.get("description"), key
@@ -267,17 +255,17 @@ def test_pulumi_yaml_defaults_are_the_settings_defaults() -> None:
     # nothing, read the way the program reads config (an empty string is "not set").
     def outcome(raw: dict[str, Any]) -> object:
         try:
-            # As stack_config.load reads it, with no token variables in the environment.
+            # As config.load reads it, with no token variables in the environment.
             def get(key: str) -> str | None:
                 value = raw.get(key)
                 return json.dumps(value) if isinstance(value, list) else value
 
-            return s.parse(tokens.from_environment(s.read(get, raw), {}))
-        except s.ConfigError as error:
+            return parse.parse(sources.from_environment(parse.read(get, raw), {}))
+        except errors.ConfigError as error:
             return error.problems
 
     for key, spec in declared_config().items():
-        field = next(f for n, f in s.Settings.model_fields.items() if f.alias == key)
+        field = next(f for n, f in model.Settings.model_fields.items() if f.alias == key)
         if "default" not in spec:
             assert field.is_required(), f"{key}: optional in the model but required in Pulumi.yaml"
             continue
@@ -290,25 +278,25 @@ def test_pulumi_yaml_defaults_are_the_settings_defaults() -> None:
 
 def test_every_required_settings_key_is_required_in_pulumi_yaml() -> None:
     declared = declared_config()
-    for name, field in s.Settings.model_fields.items():
+    for name, field in model.Settings.model_fields.items():
         key = field.alias or name
-        if field.is_required() and key not in s.SECRET_KEYS and not key.endswith("TokenExpires"):
+        if field.is_required() and key not in keys.SECRET_KEYS and not key.endswith("TokenExpires"):
             assert "default" not in declared[key], key
 
 
 def test_committed_stack_files_hold_no_secret_values() -> None:
     for path in ROOT.glob("Pulumi.*.yaml"):
         config = yaml.safe_load(path.read_text())["config"]
-        leaked = [k for k in config if k.removeprefix("d1-fleet:") in s.SECRET_KEYS]
+        leaked = [k for k in config if k.removeprefix("d1-fleet:") in keys.SECRET_KEYS]
         assert not leaked, f"{path.name} commits {leaked}"
 
 
 def test_settings_platform_components_parse_with_dependencies() -> None:
     entries = ["monitoring", "admission: monitoring", "apps:monitoring , admission"]
-    assert s.parse({**VALID, "platformComponents": entries}).platform == (
-        s.PlatformComponent(name="monitoring"),
-        s.PlatformComponent(name="admission", depends_on=("monitoring",)),
-        s.PlatformComponent(name="apps", depends_on=("monitoring", "admission")),
+    assert parse.parse({**VALID, "platformComponents": entries}).platform == (
+        platform.PlatformComponent(name="monitoring"),
+        platform.PlatformComponent(name="admission", depends_on=("monitoring",)),
+        platform.PlatformComponent(name="apps", depends_on=("monitoring", "admission")),
     )
 
 

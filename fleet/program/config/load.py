@@ -1,0 +1,103 @@
+"""The one entry point: the current stack's configuration, loaded and checked once, before
+anything is registered.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from fleet.program import conventions as c
+from fleet.program.config import expiry, fleet, kube_access, parse, sources
+from fleet.program.config.errors import ConfigError
+from fleet.program.config.model import Settings
+from fleet.program.github_access import plan
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the program is built from: the settings, days left on each credential, what the
+    owner stack grants for the whole fleet, and the GitHub API token (None: none available)."""
+
+    settings: Settings
+    expiry: expiry.ExpiryReport
+    fleet: plan.FleetAuth
+    github_token: str | None
+
+
+def load(
+    today: date | None = None,
+    env: Mapping[str, str] | None = None,
+    project_dir: Path | None = None,
+) -> Loaded:
+    """Validated settings, credential expiry and, for the owner stack, the fleet's GitHub needs.
+
+    Tokens and their expiry dates come from secret config, else from FLEET_*_TOKEN(_EXPIRES) in
+    `env` (default: the environment the CLI runs the program with); with gitAuth githubApp the
+    App's private key likewise comes from FLEET_GITHUB_APP_PRIVATE_KEY, and the GitHub API token
+    from githubToken, else GITHUB_TOKEN (`sources`). `project_dir` holds the fleet's stack files
+    (default: the working directory, where Pulumi runs the program), read for fleet-wide rules.
+
+    Raises `ConfigError` listing every problem (unknown keys, expired tokens, fleet-wide limits and
+    a kube context that does not exist included); warns through the engine about tokens close to
+    expiry, and an App key due for rotation, so they show in `pulumi preview`.
+    """
+    today = today or date.today()
+    env = os.environ if env is None else env
+    config = pulumi.Config(c.PROJECT)
+    keys = configured_keys()
+    raw = parse.read(config.get, keys)
+    secret = {key for key in keys if runtime_config.is_config_secret(f"{c.PROJECT}:{key}")}
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = parse.parse(sources.from_environment(raw, env), today=today, secret=secret)
+    except ConfigError as err:
+        problems.extend(err.problems)
+    if kube_access.ENABLED.get():
+        problems.extend(
+            f"{c.PROJECT}:{key}: {message}"
+            for key, message in kube_access.problems(
+                _text(raw.get("kubeconfig")), _text(raw.get("kubeContext")), env
+            )
+        )
+    if settings is None:
+        raise ConfigError(problems)
+    stack = pulumi.get_stack()
+    others = fleet.other_stacks(project_dir or Path.cwd(), stack)
+    problems += fleet.problems(stack, settings, others)
+    grants = fleet.github_access(settings, others)[0]
+    configured = settings.github_token.get_secret_value() if settings.github_token else None
+    token, source = sources.api_token(configured, env)
+    if settings.github_access_owner:
+        # The token the GitHub provider gets, never shown.
+        found = plan.api_token_problem(grants, token, source)
+        if found:
+            problems.append(f"{c.PROJECT}:{found[0]}: {found[1]}")
+    if problems:
+        raise ConfigError(problems)
+    report = settings.credential_expiry(today)
+    for warning in report.warnings:
+        pulumi.log.warn(f"{c.PROJECT}:{warning}")
+    return Loaded(settings, report, grants, token)
+
+
+def configured_keys(project: str = c.PROJECT) -> list[str]:
+    """Every key the stack sets in the project's namespace, known to the program or not.
+
+    The engine hands a program its config as one JSON object in PULUMI_CONFIG; the Automation API's
+    inline programs and the mock runtime set it in the SDK's config map. Both are read.
+    """
+    prefix = f"{project}:"
+    full = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return sorted(key.removeprefix(prefix) for key in full if key.startswith(prefix))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,77 @@
+"""Where secret values may come from besides secret config: the environment-variable table.
+
+The program, the preflight and the ephemeral-fleet tool read this one table, so a variable
+documented in the README is the variable every path reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fleet.program.conventions import GitAuth
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """One token's config keys and the environment variables that supply it."""
+
+    key: str
+    env: str
+    required: bool
+
+    @property
+    def expires_key(self) -> str:
+        return f"{self.key}Expires"
+
+    @property
+    def expires_env(self) -> str:
+        return f"{self.env}_EXPIRES"
+
+
+TOKENS: Final = (
+    TokenSource("platformToken", "FLEET_PLATFORM_TOKEN", required=True),
+    TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
+    TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
+)
+# The Git tokens a GitHub App replaces (gitAuth githubApp), and the App's private key, which may
+# come from the environment like them (gitAuth githubApp only).
+GIT_TOKENS: Final = ("platformToken", "appsToken")
+APP_PRIVATE_KEY: Final = "githubAppPrivateKey"
+APP_PRIVATE_KEY_ENV: Final = "FLEET_GITHUB_APP_PRIVATE_KEY"
+# The GitHub API token of the stacks that declare GitHub objects, when githubToken is unset.
+API_TOKEN: Final = "githubToken"
+API_TOKEN_ENV: Final = "GITHUB_TOKEN"
+
+
+def from_environment(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """`raw` config with each credential and expiry date it lacks taken from the environment.
+
+    Config wins; an empty value (Pulumi.yaml's "not set" default) counts as unset. Only the chosen
+    `gitAuth` mode's credentials are taken (tokens, or the App's private key), since one CI
+    environment may hold both kinds for different stacks. Values read here never touch argv or a
+    stack file; the settings hold them as `SecretStr` and the resources as Pulumi secrets, like
+    values from secret config.
+    """
+    merged = dict(raw)
+    app = merged.get("gitAuth") == GitAuth.GITHUB_APP
+    pairs = [
+        (key, variable, not (app and source.key in GIT_TOKENS))
+        for source in TOKENS
+        for key, variable in ((source.key, source.env), (source.expires_key, source.expires_env))
+    ]
+    pairs.append((APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, app))
+    for key, variable, wanted in pairs:
+        if merged.get(key) in (None, ""):
+            merged.pop(key, None)
+            if wanted and env.get(variable):
+                merged[key] = env[variable]
+    return merged
+
+
+def api_token(configured: str | None, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """The GitHub API token and where it came from: `githubToken` first, then GITHUB_TOKEN."""
+    if configured is not None:
+        return configured, API_TOKEN
+    return env.get(API_TOKEN_ENV) or None, f"from {API_TOKEN_ENV}"

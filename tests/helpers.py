@@ -1,0 +1,165 @@
+"""Shared test helpers: the project folder, valid secret config and runners for the mock runtime."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from fleet.program.config import keys
+from fleet.tools import offline
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PLATFORM_TOKEN = "github_pat_" + "P" * 82
+APPS_TOKEN = "github_pat_" + "A" * 82
+ENTERPRISE_TOKEN = "ghp_" + "E" * 36
+SECRET_KEYS = tuple(f"d1-fleet:{key}" for key in sorted(keys.SECRET_KEYS))
+
+RunStack = Callable[..., offline.Recording]
+
+
+def token_config(days_left: int = 120) -> dict[str, str]:
+    """Secret config an operator sets with `pulumi config set --secret`, valid for `days_left`."""
+    expires = (date.today() + timedelta(days=days_left)).isoformat()
+    return {
+        "d1-fleet:platformToken": PLATFORM_TOKEN,
+        "d1-fleet:platformTokenExpires": expires,
+        "d1-fleet:appsToken": APPS_TOKEN,
+        "d1-fleet:appsTokenExpires": expires,
+    }
+
+
+def stack_run(
+    stack_name: str,
+    overrides: Mapping[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    project_dir: Path = ROOT,
+    check_kube_access: bool = False,
+) -> offline.Recording:
+    """Run the real `__main__.py` with `Pulumi.<stack>.yaml`, valid tokens and `overrides`.
+
+    The stack files name kube contexts this machine does not have, so the program's check that
+    they exist is off unless `check_kube_access` asks for it.
+    """
+    config = {**offline.stack_config(project_dir, stack_name), **token_config()}
+    config.update({f"d1-fleet:{k}" if ":" not in k else k: v for k, v in (overrides or {}).items()})
+    for key in drop:
+        config.pop(f"d1-fleet:{key}", None)
+    return offline.run_main(
+        project_dir,
+        config=config,
+        stack_name=stack_name,
+        secret_keys=SECRET_KEYS,
+        check_kube_access=check_kube_access,
+    )
+
+
+def run_component(build: Callable[[], object]) -> offline.Recording:
+    """Declare one component under mocks and return its registrations."""
+    return offline.run(build, config={}, stack_name="test")
+
+
+# Raw values of a valid staging stack, as `parse` receives them.
+VALID: dict[str, Any] = {
+    "environment": "staging",
+    "clusterName": "staging-1",
+    "clusterDomain": "preview1.example.com",
+    "gitBranch": "main",
+    "kubeContext": "staging",
+    "githubOwner": "acme",
+    "platformToken": PLATFORM_TOKEN,
+    "platformTokenExpires": "2030-01-01",
+    "appsToken": APPS_TOKEN,
+    "appsTokenExpires": "2030-01-01",
+    "operatorChartVersion": "0.58.1",
+}
+
+
+# GitHub App mode.
+
+APP_ID = 123456
+INSTALLATION_ID = 7890123
+APP_KEY = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    + "\n".join(["MIIEpAIBAAKCAQEAu" + "Q" * 47] * 4)
+    + "\n-----END RSA PRIVATE KEY-----\n"
+)
+TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
+SECRET = "kubernetes:core/v1:Secret"
+GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
+INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
+RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
+INSTALLATION_REPO = "github:index/appInstallationRepository:AppInstallationRepository"
+
+
+def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
+    config = {
+        "gitAuth": "githubApp",
+        "githubAppId": str(APP_ID),
+        "githubAppInstallationId": str(INSTALLATION_ID),
+        "githubAppPrivateKey": APP_KEY,
+        "githubAppKeyCreated": (date.today() - timedelta(days=key_age_days)).isoformat(),
+    }
+    config.update(changes)
+    return {k: v for k, v in config.items() if v}
+
+
+def app_run(
+    stack: str,
+    overrides: dict[str, str] | None = None,
+    *,
+    project_dir: Path = ROOT,
+    **kwargs: Any,
+) -> offline.Recording:
+    overrides = overrides or {}
+    # mergeTeams only serves branchProtection, which App mode refuses.
+    unset = () if "mergeTeams" in overrides else ("mergeTeams",)
+    return stack_run(
+        stack,
+        {**app_config(**kwargs), **overrides},
+        drop=(*TOKEN_KEYS, *unset),
+        project_dir=project_dir,
+    )
+
+
+def app_stack_file(stack: str, **changes: str) -> str:
+    """`Pulumi.<stack>.yaml` as committed once the stack is switched to the App (plain values)."""
+    values = {
+        "gitAuth": "githubApp",
+        "githubAppId": str(APP_ID),
+        "githubAppInstallationId": str(INSTALLATION_ID),
+        "githubAppKeyCreated": "2026-03-01",
+        **changes,
+    }
+    lines = "".join(f"  d1-fleet:{k}: {v}\n" for k, v in values.items() if v)
+    return (ROOT / f"Pulumi.{stack}.yaml").read_text() + lines
+
+
+def fleet_dir(base: Path, files: dict[str, str]) -> Path:
+    """A project folder whose stack files are the committed ones, with `files` replaced."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, base / name)
+    for stack in offline.known_stacks(ROOT):
+        text = files.get(stack, (ROOT / f"Pulumi.{stack}.yaml").read_text())
+        (base / f"Pulumi.{stack}.yaml").write_text(text)
+    return base
+
+
+def run_in(
+    project: Path, stack: str, overrides: dict[str, str], **kwargs: Any
+) -> offline.Recording:
+    """`app_run` in `project`, whose other stack files the program reads, as Pulumi runs it there."""
+    return app_run(stack, overrides, project_dir=project, **kwargs)
+
+
+def git_secrets(run: offline.Recording) -> list[offline.Registration]:
+    return [
+        r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] != "flux-enterprise-auth"
+    ]
+
+
+def kubernetes_urns(run: offline.Recording) -> set[str]:
+    return {r.urn for r in run.resources if not r.type.startswith(("github:", "fleet:github"))}

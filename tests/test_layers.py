@@ -1,0 +1,168 @@
+"""The import graph of `fleet/`: no circle, and no arrow back up the flow of values.
+
+Every `import` and `from ... import` of every module is read from its source (at module level,
+inside functions and under `TYPE_CHECKING` alike), so a lazy import cannot hide an arrow.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+FLEET = ROOT / "fleet"
+# The configuration package, in the order values flow: a module imports only from lower rows.
+CONFIG_LAYERS = (
+    ("errors", "formats", "expiry", "sources", "kube_access"),
+    ("model",),
+    ("keys",),
+    ("rules",),
+    ("parse",),
+    ("fleet",),
+    ("load",),
+)
+GITHUB_ACCESS_LAYERS = (("plan",), ("team",), ("app",))
+# The program modules that receive `Settings` whole, for their type only: the top component and
+# the providers it is given. Every other component receives values.
+SETTINGS_READERS = frozenset({"fleet.program.cluster", "fleet.program.providers"})
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, modules: frozenset[str]) -> Iterator[str]:
+    """The `fleet` modules `path` imports (a `from package import module` names the module)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            assert not node.level, f"{path}: relative import; the graph reads absolute ones"
+            base = node.module or ""
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                yield full if full in modules else base
+
+
+@functools.cache
+def graph() -> Mapping[str, frozenset[str]]:
+    paths = sorted(FLEET.rglob("*.py"))
+    modules = frozenset(_module_name(p) for p in paths)
+    return {
+        _module_name(p): frozenset(_imports(p, modules)) & modules - {_module_name(p)}
+        for p in paths
+    }
+
+
+def find_circle(edges: Mapping[str, frozenset[str]]) -> list[str] | None:
+    done: set[str] = set()
+    for root in sorted(edges):
+        stack = [(root, iter(sorted(edges[root])))]
+        path = [root]
+        while stack:
+            node, deps = stack[-1]
+            dep = next(deps, None)
+            if dep is None:
+                stack.pop()
+                path.pop()
+                done.add(node)
+            elif dep in path:
+                return [*path[path.index(dep) :], dep]
+            elif dep not in done:
+                stack.append((dep, iter(sorted(edges.get(dep, ())))))
+                path.append(dep)
+    return None
+
+
+def test_layers_the_graph_sees_every_module_and_lazy_imports() -> None:
+    edges = graph()
+    assert "fleet.program.config.load" in edges
+    # cluster.py imports the GitHub components inside functions (only the owner stack loads them).
+    assert "fleet.program.github_access.team" in edges["fleet.program.cluster"]
+    assert "fleet.program.config.model" in edges["fleet.program.config.parse"]
+
+
+def test_layers_find_circle_finds_a_planted_circle() -> None:
+    planted = {**graph(), "fleet.program.config.formats": frozenset({"fleet.program.config.load"})}
+    assert find_circle(planted) is not None
+
+
+def test_layers_fleet_has_no_import_circle() -> None:
+    assert find_circle(graph()) is None
+
+
+def test_layers_the_program_never_imports_the_tools() -> None:
+    arrows = [
+        (module, dep)
+        for module, deps in graph().items()
+        if module.startswith("fleet.program")
+        for dep in deps
+        if dep.startswith("fleet.tools")
+    ]
+    assert arrows == []
+
+
+@pytest.mark.parametrize(
+    ("package", "layers"),
+    [
+        ("fleet.program.config", CONFIG_LAYERS),
+        ("fleet.program.github_access", GITHUB_ACCESS_LAYERS),
+    ],
+)
+def test_layers_each_package_imports_only_down_its_flow(
+    package: str, layers: tuple[tuple[str, ...], ...]
+) -> None:
+    row = {f"{package}.{name}": index for index, names in enumerate(layers) for name in names}
+    members = {m for m in graph() if m.startswith(f"{package}.")}
+    assert members == set(row), "every module of the package has a row"
+    back = [
+        (module, dep)
+        for module in members
+        for dep in graph()[module]
+        if dep in row and row[dep] >= row[module]
+    ]
+    assert back == []
+
+
+def test_layers_configuration_never_imports_a_component_that_declares_resources() -> None:
+    declaring = {
+        module
+        for module in graph()
+        if module.startswith("fleet.program") and "pulumi.ComponentResource" in _source(module)
+    }
+    config = [m for m in graph() if m.startswith("fleet.program.config")]
+    # model carries the platform's value type (PlatformComponent), declared beside the component.
+    allowed = {("fleet.program.config.model", "fleet.program.platform")}
+    arrows = [
+        (m, dep)
+        for m in config
+        for dep in graph()[m]
+        if dep in declaring and (m, dep) not in allowed
+    ]
+    assert arrows == []
+
+
+def test_layers_components_receive_values_not_the_configuration() -> None:
+    readers = {
+        module
+        for module, deps in graph().items()
+        if module.startswith("fleet.program")
+        and not module.startswith("fleet.program.config")
+        and any(dep.startswith("fleet.program.config") for dep in deps)
+    }
+    assert readers == SETTINGS_READERS
+    for module in readers:
+        assert {d for d in graph()[module] if d.startswith("fleet.program.config")} == {
+            "fleet.program.config.model"
+        }, module
+
+
+def _source(module: str) -> str:
+    path = ROOT.joinpath(*module.split("."))
+    return (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text()

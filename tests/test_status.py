@@ -1,0 +1,568 @@
+"""`fleet status` on stack state in the engine's formats, built from the program's own declarations.
+
+The exports come from the real `__main__.py` under the mock runtime (`tests.status_fixtures`), the
+history entries and drift digests in the shapes the Pulumi CLI prints them. The reader that runs the
+CLI is checked against a stand-in `pulumi` executable that prints recorded JSON: that proves the
+calls and how their answers are read, not that a real backend answers them so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import re
+import shutil
+import stat
+import threading
+from collections.abc import Mapping
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet.tools import cli, status, status_render
+from fleet.tools.offline import SECRET_SIG
+from fleet.tools.status_read import (
+    CredentialState,
+    Declared,
+    Drift,
+    StackStatus,
+    collect,
+    drift_from_digest,
+    from_state,
+)
+from tests.helpers import ROOT, app_run, stack_run
+from tests.status_fixtures import (
+    DRIFT_DIGEST,
+    NOW,
+    SECRET_VALUE_SIG,
+    TODAY,
+    FakeReader,
+    Live,
+    deployment,
+    empty_deployment,
+    example_fleet,
+    history_entry,
+)
+
+STAGING = Declared("staging", 14)
+WRITTEN = NOW - timedelta(days=5)
+ANSI = re.compile(r"\033\[[0-9;]*[A-Za-z]")
+
+
+@pytest.fixture(scope="module")
+def staging_export() -> dict[str, Any]:
+    return deployment(stack_run("staging"), "staging", WRITTEN)
+
+
+def healthy_history() -> list[dict[str, Any]]:
+    return [
+        history_entry("refresh", "succeeded", NOW - timedelta(hours=6), {"same": 50}, 2),
+        history_entry("update", "succeeded", WRITTEN, {"create": 50}, 1),
+    ]
+
+
+def read(
+    export: Mapping[str, Any] | None,
+    history: list[dict[str, Any]] | None = None,
+    declared: Declared = STAGING,
+    digest: str | None = None,
+) -> StackStatus:
+    return from_state("staging", export, history or [], declared, TODAY, drift_digest=digest)
+
+
+def test_status_reads_a_healthy_stack_from_its_export_and_history(
+    staging_export: dict[str, Any],
+) -> None:
+    recording = stack_run("staging")
+    found = read(staging_export, healthy_history())
+    assert found.deployed
+    assert found.environment == "staging"
+    assert found.flux_declared == recording.outputs["fluxVersion"]
+    assert found.flux_applied == "v2.7.3"
+    assert found.flux_ready is True
+    assert found.chart_declared == found.chart_applied == recording.outputs["operatorChartVersion"]
+    tenants = recording.of_type("fleet:tenants:Tenant")
+    assert found.tenants == len(tenants) > 0
+    controllers = [
+        r
+        for r in recording.of_type("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")
+        if r.name.startswith("cluster-platform-") and r.name.endswith("-controllers")
+    ]
+    assert found.platform_components == len(controllers) > 0
+    # 120 days left on the day of the update, five days ago.
+    assert {(c.name, c.days_left, c.state) for c in found.credentials} == {
+        ("platform", 115, CredentialState.OK),
+        ("apps", 115, CredentialState.OK),
+    }
+    assert found.last_update is not None
+    assert (found.last_update.kind, found.last_update.result) == ("refresh", "succeeded")
+    assert found.last_update.start == NOW - timedelta(hours=6)
+    assert found.drift.state is Drift.NONE
+    assert found.problems == []
+
+
+def test_status_export_holds_secrets_as_ciphertext_only(staging_export: dict[str, Any]) -> None:
+    # The fixture is what a plain `stack export` prints: no secret's value, and status needs none.
+    text = json.dumps(staging_export)
+    assert "github_pat_" not in text
+    assert "ciphertext" in text
+    assert read(staging_export, healthy_history()).problems == []
+
+
+@pytest.mark.parametrize("export", [None, empty_deployment()], ids=["no-stack", "empty"])
+def test_status_never_deployed_stack_needs_action(export: dict[str, Any] | None) -> None:
+    found = read(export, [])
+    assert not found.deployed
+    assert found.environment == "staging", "from the stack file, since there is no state"
+    assert found.last_update is None
+    assert found.problems == ["never deployed"]
+    [row] = [status_render.cells(found)]
+    assert ("never", status_render.RED) in row
+
+
+def test_status_failed_last_update_needs_action(staging_export: dict[str, Any]) -> None:
+    history = [
+        history_entry("update", "failed", NOW - timedelta(hours=1), {"same": 40, "update": 1}, 3),
+        *healthy_history(),
+    ]
+    found = read(staging_export, history)
+    assert found.last_update is not None
+    assert (found.last_update.kind, found.last_update.result) == ("update", "failed")
+    assert found.problems == ["last update failed"]
+
+
+def test_status_last_update_is_the_newest_entry_whatever_the_page_order(
+    staging_export: dict[str, Any],
+) -> None:
+    history = list(reversed(healthy_history()))
+    found = read(staging_export, history)
+    assert found.last_update is not None
+    assert found.last_update.kind == "refresh"
+
+
+def test_status_expired_credential_needs_action() -> None:
+    # Deployed with three days left, ten days ago: expired since a week.
+    expires = (date.today() + timedelta(days=3)).isoformat()
+    recording = stack_run("prod-eu", {"platformTokenExpires": expires})
+    export = deployment(recording, "prod-eu", NOW - timedelta(days=10))
+    found = read(export, healthy_history(), Declared("production", 14))
+    platform = next(c for c in found.credentials if c.name == "platform")
+    assert (platform.days_left, platform.state) == (-7, CredentialState.EXPIRED)
+    assert platform.expires == TODAY - timedelta(days=7)
+    assert found.problems == [f"platform token expired on {platform.expires.isoformat()}"]
+
+
+@pytest.mark.parametrize(
+    ("warning_days", "state"),
+    [(10, CredentialState.EXPIRING), (9, CredentialState.OK)],
+)
+def test_status_expiring_credential_uses_the_programs_warning_window(
+    warning_days: int, state: CredentialState
+) -> None:
+    # 15 days left when deployed five days ago: 10 now, warned about with a window of 10 or more.
+    expires = (date.today() + timedelta(days=15)).isoformat()
+    recording = stack_run("staging", {"platformTokenExpires": expires})
+    found = read(
+        deployment(recording, "staging", WRITTEN), healthy_history(), Declared("x", warning_days)
+    )
+    platform = next(c for c in found.credentials if c.name == "platform")
+    assert (platform.days_left, platform.state) == (10, state)
+    assert bool(found.problems) is (state is CredentialState.EXPIRING)
+
+
+@pytest.mark.parametrize(("age", "state"), [(90, CredentialState.DUE), (89, CredentialState.OK)])
+def test_status_app_key_due_for_rotation_needs_action(age: int, state: CredentialState) -> None:
+    # 90 days is the default maximum age; the program warns from the day it is reached.
+    recording = app_run("staging", key_age_days=age - 5)
+    found = read(deployment(recording, "staging", WRITTEN), healthy_history())
+    [key] = found.credentials
+    assert (key.name, key.days_left, key.state) == ("App key", 90 - age, state)
+    assert bool(found.problems) is (state is CredentialState.DUE)
+
+
+def test_status_days_left_count_from_the_day_the_outputs_were_written(
+    staging_export: dict[str, Any],
+) -> None:
+    export = copy.deepcopy(staging_export)
+    [root] = [r for r in export["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
+    # Without the stack resource's `modified` time, the checkpoint's time is the day.
+    del root["modified"]
+    export["deployment"]["manifest"]["time"] = (NOW - timedelta(days=20)).isoformat()
+    found = read(export, healthy_history())
+    assert {c.days_left for c in found.credentials} == {100}
+
+
+def test_status_secret_outputs_are_not_read(staging_export: dict[str, Any]) -> None:
+    export = copy.deepcopy(staging_export)
+    [root] = [r for r in export["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
+    root["outputs"]["tokenDaysLeft"] = {SECRET_SIG: SECRET_VALUE_SIG, "ciphertext": "v1:x"}
+    found = read(export, healthy_history())
+    assert found.credentials == ()
+    assert found.problems == []
+
+
+def test_status_drifted_stack_from_a_drift_run_needs_action(
+    staging_export: dict[str, Any],
+) -> None:
+    found = read(staging_export, healthy_history(), digest=DRIFT_DIGEST)
+    assert found.drift.state is Drift.DRIFTED
+    assert found.drift.changes == {"update": 2}
+    assert found.problems == ["drifted (2 update; drift run)"]
+
+
+@pytest.mark.parametrize(
+    ("digest", "state"),
+    [
+        ('{"changeSummary": {"same": 50}}', Drift.NONE),
+        ('{"changeSummary": {"same": 49, "read": 1, "refresh": 3}}', Drift.NONE),
+        ('{"changeSummary": {"same": 49, "delete": 1}}', Drift.DRIFTED),
+        (
+            '{"diagnostics": [{"message": "boom", "severity": "error"}], "changeSummary": {}}',
+            Drift.CHECK_FAILED,
+        ),
+        ("", Drift.CHECK_FAILED),
+        ('{"steps": []}', Drift.CHECK_FAILED),
+    ],
+)
+def test_status_drift_digest_tells_drift_from_a_failed_check(digest: str, state: Drift) -> None:
+    assert drift_from_digest(digest).state is state
+
+
+def test_status_drift_from_the_last_refresh_when_no_update_followed(
+    staging_export: dict[str, Any],
+) -> None:
+    refreshed = history_entry(
+        "refresh", "succeeded", NOW - timedelta(hours=1), {"same": 47, "update": 3}, 3
+    )
+    drifted = read(staging_export, [refreshed, *healthy_history()])
+    assert drifted.drift.state is Drift.DRIFTED
+    assert drifted.drift.changes == {"update": 3}
+    assert drifted.drift.source == f"refresh {NOW - timedelta(hours=1):%Y-%m-%d %H:%M} UTC"
+    # An update after the refresh applied the program again: the history no longer says.
+    applied = history_entry("update", "succeeded", NOW - timedelta(minutes=10), {"update": 3}, 4)
+    assert read(staging_export, [applied, refreshed]).drift.state is Drift.UNKNOWN
+
+
+def test_status_drift_run_wins_over_the_history(staging_export: dict[str, Any]) -> None:
+    refreshed = history_entry("refresh", "succeeded", NOW, {"same": 47, "update": 3}, 3)
+    found = read(staging_export, [refreshed], digest='{"changeSummary": {"same": 50}}')
+    assert found.drift.state is Drift.NONE
+
+
+@pytest.mark.parametrize(
+    ("live", "ready", "problem"),
+    [
+        (
+            Live(flux_ready="False", flux_reason="ArtifactFailed", flux_message="pull failed"),
+            False,
+            "FluxInstance not Ready: ArtifactFailed: pull failed",
+        ),
+        (Live(flux_ready=None), None, None),
+    ],
+)
+def test_status_flux_readiness_as_recorded(
+    live: Live, ready: bool | None, problem: str | None
+) -> None:
+    found = read(deployment(stack_run("staging"), "staging", WRITTEN, live), healthy_history())
+    assert found.flux_ready is ready
+    assert found.problems == ([problem] if problem else [])
+
+
+def test_status_unsupported_deployment_version_is_unreadable(
+    staging_export: dict[str, Any],
+) -> None:
+    reader = FakeReader(exports={"staging": {**staging_export, "version": 2}})
+    [found] = collect(["staging"], reader, {"staging": STAGING}, TODAY)
+    assert found.error is not None
+    assert "version 2" in found.error
+    assert found.problems == [f"state unreadable: {found.error}"]
+
+
+def test_status_reads_stacks_in_parallel(staging_export: dict[str, Any]) -> None:
+    names = [f"s{i}" for i in range(6)]
+    # The barrier opens only when all six reads wait at once; one at a time would time out.
+    reader = FakeReader(
+        exports=dict.fromkeys(names, staging_export), barrier=threading.Barrier(len(names))
+    )
+    seen: list[tuple[int, int, str]] = []
+    found = collect(
+        names,
+        reader,
+        dict.fromkeys(names, STAGING),
+        TODAY,
+        jobs=len(names),
+        progress=lambda done, total, stack: seen.append((done, total, stack)),
+    )
+    assert [s.stack for s in found] == names, "in the order asked, whatever order reads finish"
+    assert all(s.error is None for s in found)
+    assert sorted(d for d, _, _ in seen) == list(range(1, 7))
+    assert {stack for _, _, stack in seen} == set(names)
+
+
+def test_status_progress_goes_to_a_terminal_line_that_is_cleared() -> None:
+    stream = io.StringIO()
+    progress = status.TtyProgress(stream)
+    progress(1, 2, "staging")
+    progress(2, 2, "prod-eu")
+    assert "[1/2] staging" in stream.getvalue()
+    assert stream.getvalue().endswith("\r\033[K")
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_status_table_colours_what_needs_action_only_on_a_terminal() -> None:
+    statuses, _ = example_fleet()
+    coloured = status_render.as_table(statuses, colour=True)
+    plain = status_render.as_table(statuses, colour=False)
+    assert "\033[" not in plain
+    assert f"{status_render.RED}never" in coloured
+    assert f"{status_render.RED}drifted (2)" in coloured
+    assert ANSI.sub("", coloured) == plain, "colour never shifts a column"
+    assert status.use_colour(Tty(), {}) is True
+    assert status.use_colour(Tty(), {"NO_COLOR": "1"}) is False
+    assert status.use_colour(io.StringIO(), {}) is False
+
+
+def test_status_markdown_carries_the_issue_marker_and_what_needs_action() -> None:
+    statuses, _ = example_fleet()
+    text = status_render.as_markdown(statuses, NOW)
+    assert text.startswith(status_render.MARKER)
+    assert "| stack | env | flux |" in text
+    assert "**3 of 4 stack(s) need action**: prod-eu, prod-us, prod-ap." in text
+    assert "- prod-ap: never deployed" in text
+    assert "| **drifted (2)** |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(rows) == 4
+    assert all(row.count(" | ") == len(status_render.HEADERS) - 1 for row in rows)
+
+
+def test_status_json_for_scripts() -> None:
+    statuses, _ = example_fleet()
+    document = json.loads(status_render.as_json(statuses, NOW))
+    assert document["needsAction"] is True
+    by_name = {s["stack"]: s for s in document["stacks"]}
+    assert by_name["staging"]["problems"] == []
+    assert by_name["staging"]["flux"] == {
+        "declared": "2.7.x",
+        "applied": "v2.7.3",
+        "ready": True,
+        "message": "",
+    }
+    assert by_name["prod-eu"]["drift"] == {
+        "state": "drifted",
+        "source": "drift run",
+        "changes": {"update": 2},
+    }
+    assert by_name["prod-us"]["lastUpdate"]["result"] == "failed"
+    assert by_name["prod-ap"]["deployed"] is False
+    platform = next(c for c in by_name["prod-eu"]["credentials"] if c["name"] == "platform")
+    assert platform == {
+        "name": "platform",
+        "daysLeft": 10,
+        "expires": "2026-12-14",
+        "state": "expiring",
+    }
+
+
+def test_status_readme_example_is_the_rendered_fixture() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = status_render.as_table(example_fleet()[0], colour=False)
+    assert f"```text\n$ python -m fleet status\n{table}```" in readme, (
+        "regenerate the README's example with `python -m tests.status_fixtures`"
+    )
+
+
+# The Pulumi CLI, as far as `fleet status` uses it: `stack export` and `stack history --json`
+# answer from $STATE/<stack>.export.json and .history.json; a stack without them does not exist.
+FAKE_PULUMI = """#!/bin/sh
+echo "$* | backend=$PULUMI_BACKEND_URL" >> "$STATE/calls.log"
+stack=""; previous=""
+for arg in "$@"; do [ "$previous" = "--stack" ] && stack="$arg"; previous="$arg"; done
+case "$1 $2" in
+  "stack export") answer="$STATE/$stack.export.json" ;;
+  "stack history") answer="$STATE/$stack.history.json" ;;
+  *) echo "unexpected call: $*" >&2; exit 2 ;;
+esac
+if [ -f "$STATE/$stack.broken" ]; then cat "$STATE/$stack.broken" >&2; exit 255; fi
+if [ ! -f "$answer" ]; then echo "error: no stack named '$stack' found" >&2; exit 255; fi
+cat "$answer"
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml"):
+        shutil.copy(ROOT / name, project / name)
+    return project
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def env(tmp_path: Path, state: Path) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text(FAKE_PULUMI)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "STATE": str(state), "HOME": str(tmp_path)}
+
+
+def args(project: Path, *argv: str) -> argparse.Namespace:
+    return cli.parser().parse_args(["status", "--project-dir", str(project), *argv])
+
+
+def run(project: Path, env: Mapping[str, str], *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = status.run(args(project, *argv), env=env, out=out, err=err, today=TODAY)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_status_cli_reader_runs_plain_export_and_history(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    (state / "staging.history.json").write_text(json.dumps(healthy_history()))
+    code, out, err = run(project, {**env, "PULUMI_BACKEND_URL": "s3://fleet-state"}, "--json")
+    document = json.loads(out)
+    by_name = {s["stack"]: s for s in document["stacks"]}
+    assert by_name["staging"]["problems"] == []
+    assert by_name["staging"]["tenants"] == 2
+    assert by_name["prod-eu"]["problems"] == ["never deployed"]
+    assert code == 1, "prod-eu was never deployed"
+    assert err == "", "no progress line when stderr is not a terminal"
+    calls = (state / "calls.log").read_text().splitlines()
+    assert "stack export --stack staging | backend=s3://fleet-state" in calls
+    assert "stack history --json --stack staging --page-size 20 | backend=s3://fleet-state" in calls
+    assert not [c for c in calls if "--show-secrets" in c], "status never decrypts anything"
+    assert not [c for c in calls if "history" in c and "prod-eu" in c], "no history without a stack"
+
+
+def test_status_warning_window_and_environment_come_from_the_stack_file(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    stack_file = project / "Pulumi.staging.yaml"
+    stack_file.write_text(stack_file.read_text() + "  d1-fleet:tokenWarningDays: 120\n")
+    code, out, _ = run(project, env, "--json")
+    by_name = {s["stack"]: s for s in json.loads(out)["stacks"]}
+    assert {c["state"] for c in by_name["staging"]["credentials"]} == {"expiring"}
+    assert by_name["prod-eu"]["environment"] == "production", "never deployed: the stack file says"
+    assert code == 1
+
+
+def test_status_shows_progress_on_a_terminal(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    err = Tty()
+    status.run(args(project), env=env, out=io.StringIO(), err=err, today=TODAY)
+    assert "reading stack state [2/2]" in err.getvalue()
+
+
+def test_status_cli_reader_defaults_to_the_projects_file_backend(
+    project: Path, env: dict[str, str], state: Path
+) -> None:
+    run(project, env, "staging")
+    [call] = (state / "calls.log").read_text().splitlines()
+    assert call.endswith(f"backend=file://{project / '.pulumi-state'}")
+
+
+def test_status_exits_0_when_nothing_needs_action(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    (state / "staging.history.json").write_text(json.dumps(healthy_history()))
+    code, out, _ = run(project, env, "staging")
+    assert code == 0
+    assert out.endswith("\nNothing needs action.\n")
+    assert "\033[" not in out, "no colour when stdout is not a terminal"
+
+
+def test_status_unreadable_state_is_reported_per_stack(
+    project: Path, env: dict[str, str], state: Path
+) -> None:
+    (state / "staging.broken").write_text("error: failed to decrypt\nerror: access denied\n")
+    code, out, _ = run(project, env, "staging", "--markdown")
+    assert code == 1
+    assert "- staging: state unreadable: pulumi stack export: error: access denied" in out
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("not json", "[]", "pulumi stack export: not JSON"),
+        ("[]", "[]", "pulumi stack export: not a JSON object"),
+        (None, "{oops", "pulumi stack history: not JSON"),
+    ],
+)
+def test_status_unparsable_cli_output_marks_the_stack_unreadable(
+    project: Path,
+    env: dict[str, str],
+    state: Path,
+    staging_export: dict[str, Any],
+    case: tuple[str | None, str, str],
+) -> None:
+    export, history, message = case
+    (state / "staging.export.json").write_text(export or json.dumps(staging_export))
+    (state / "staging.history.json").write_text(history)
+    code, out, _ = run(project, env, "staging", "--json")
+    [found] = json.loads(out)["stacks"]
+    assert message in found["error"]
+    assert code == 1
+
+
+def test_status_reads_drift_digests_from_the_drift_folder(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any], tmp_path: Path
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    (state / "staging.history.json").write_text(json.dumps(healthy_history()))
+    drift = tmp_path / "drift"
+    drift.mkdir()
+    (drift / "staging.json").write_text(DRIFT_DIGEST)
+    code, out, _ = run(project, env, "staging", "--drift", str(drift), "--json")
+    assert code == 1
+    assert json.loads(out)["stacks"][0]["drift"]["state"] == "drifted"
+
+
+@pytest.mark.parametrize(
+    ("argv", "path", "message"),
+    [
+        (("prod-us",), None, "no stack file for prod-us; known stacks: prod-eu, staging"),
+        (("--drift", "/nonexistent"), None, "--drift /nonexistent: not a folder"),
+        ((), "/nonexistent", "the Pulumi CLI is not on PATH"),
+    ],
+)
+def test_status_usage_errors_exit_2(
+    project: Path, env: dict[str, str], argv: tuple[str, ...], path: str | None, message: str
+) -> None:
+    code, out, err = run(project, {**env, "PATH": path or env["PATH"]}, *argv)
+    assert code == 2
+    assert out == ""
+    assert message in err
+
+
+def test_status_is_a_fleet_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["status", "--help"])
+    assert caught.value.code == 0
+    help_text = capsys.readouterr().out
+    for option in ("--json", "--markdown", "--drift", "--jobs"):
+        assert option in help_text
+    with pytest.raises(SystemExit) as both:
+        cli.main(["status", "--json", "--markdown"])
+    assert both.value.code == 2
