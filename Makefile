@@ -16,7 +16,7 @@ venv: $(BIN)/.installed
 up: venv  ## pulumi up one cluster stack: make up STACK=staging
 	$(BIN)/python -m fleet up $(STACK)
 
-preview: venv  ## pulumi preview --diff one cluster stack
+preview: venv  ## pulumi preview --diff one cluster stack, then its fleet review summary
 	$(BIN)/python -m fleet preview $(STACK)
 
 render: venv  ## write the stack's manifests to render/<stack> (no CLI, cluster or credentials)

@@ -7,6 +7,7 @@ not that the real CLI succeeds.
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 import subprocess
@@ -15,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import deploy
-from tests.helpers import ROOT
+from fleet.tools import deploy, review
+from tests import preview_digests as pd
+from tests.helpers import ROOT, stack_run
 
 KUBECONFIG = """
 apiVersion: v1
@@ -205,12 +207,46 @@ def test_deploy_selects_the_stack_then_runs_up_with_tokens_in_the_environment_on
 def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> None:
     with_expiry(project, "staging")
     plan = deploy.preflight("staging", env, project)
-    assert deploy.commands(plan, "staging", "preview", [])[-1][1:] == [
-        "preview",
-        "--diff",
-        "--stack",
-        "staging",
+    calls = deploy.commands(plan, "staging", "preview", ["--refresh"])
+    assert [call[1:] for call in calls[1:]] == [
+        ["preview", "--diff", "--stack", "staging", "--refresh"],
+        ["preview", "--json", "--stack", "staging", "--refresh"],
     ]
+
+
+def test_deploy_preview_prints_the_review_after_the_cli_output(
+    env: dict[str, str], project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The stand-in CLI prints its diff, or with --json the digest of a tenant removal on prod-eu.
+    before = stack_run("prod-eu")
+    digest = tmp_path / "digest.json"
+    digest.write_text(
+        json.dumps(pd.plan(before, stack_run("prod-eu", {"tenants": '["backend"]'}), "prod-eu"))
+    )
+    fake = Path(env["PATH"].split(":")[0]) / "pulumi"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {env["RECORD"]}\n'
+        f'case "$*" in *--json*) cat {digest} ;; *) echo "the CLI\'s own diff" ;; esac\n'
+    )
+    with_expiry(project, "prod-eu")
+    plan = deploy.preflight("prod-eu", env, project)
+    assert deploy.execute(plan, "prod-eu", "preview", [], project) == 0, "no gate locally"
+    out = capfd.readouterr().out
+    assert out.index("the CLI's own diff") < out.index(review.MARKER)
+    assert "Kustomization `frontend/flux-frontend`" in out
+    assert "| `prod-eu` | production | 7 delete |" in out
+
+
+def test_deploy_preview_digest_that_cannot_be_read_exits_2(
+    env: dict[str, str], project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    fake = Path(env["PATH"].split(":")[0]) / "pulumi"
+    fake.write_text('#!/bin/sh\ncase "$*" in *--json*) echo "not json" ;; esac\n')
+    with_expiry(project, "staging")
+    plan = deploy.preflight("staging", env, project)
+    assert deploy.execute(plan, "staging", "preview", [], project) == 2
+    assert "cannot summarise the preview" in capfd.readouterr().err
 
 
 def test_fleet_up_command_exits_2_and_explains_what_is_missing(tmp_path: Path) -> None:

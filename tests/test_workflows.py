@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from fleet.tools import review
 from fleet.tools.status_render import MARKER
+from tests import preview_digests as pd
+from tests.helpers import stack_run
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -80,18 +84,28 @@ def test_ci_runs_the_readme_test_command_on_every_pull_request_and_push() -> Non
     assert [s.get("run") for s in steps(workflow["jobs"]["test"])][-1] == "make test"
 
 
-def test_preview_diffs_each_stack_and_comments_on_the_pull_request() -> None:
+def test_preview_writes_each_stacks_digest_for_the_review() -> None:
     workflow = load("preview")
     assert set(triggers(workflow)) == {"pull_request"}
+    # Adding or removing the acknowledging label runs the gate again.
+    assert {"labeled", "unlabeled", "synchronize"} <= set(
+        triggers(workflow)["pull_request"]["types"]
+    )
     assert workflow["permissions"]["pull-requests"] == "write"
     job = workflow["jobs"]["preview"]
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks).all }}"
-    [*_, preview] = uses(job, "pulumi/actions@")
-    assert preview["with"]["command"] == "preview"
-    assert preview["with"]["stack-name"] == "${{ matrix.stack }}"
-    assert preview["with"]["work-dir"] == "."
-    assert preview["with"]["diff"] is True
-    assert preview["with"]["comment-on-pr"] is True
+    [preview] = [s for s in steps(job) if "pulumi preview" in str(s.get("run", ""))]
+    assert preview["env"]["STACK"] == "${{ matrix.stack }}"
+    assert (
+        'pulumi preview --stack "$STACK" --policy-pack policy --json --non-interactive'
+        ' > "previews/$STACK.json"'
+    ) in preview["run"]
+    [upload] = uses(job, "actions/upload-artifact@")
+    assert upload["with"]["path"] == "previews/${{ matrix.stack }}.json"
+    assert upload["with"]["name"] == "preview-${{ matrix.stack }}"
+    assert not [
+        s for s in uses(job, "pulumi/actions@") if (s.get("with") or {}).get("comment-on-pr")
+    ], "one comment for the fleet, not one per stack"
     assert_secrets_from_repository(job)
 
 
@@ -332,10 +346,15 @@ def test_preview_and_deploy_run_the_policy_pack_before_any_change(
         )
         actions = uses(job, "pulumi/actions@")
         previews = [a for a in actions if a.get("with", {}).get("command") == "preview"]
-        assert previews, name
+        run_previews = [s for s in job_steps if "pulumi preview" in str(s.get("run", ""))]
+        assert previews or run_previews, name
         for preview in previews:
             assert preview["with"]["policyPacks"] == "policy", name
             assert job_steps.index(preview) > install, name
+        for preview in run_previews:
+            assert "--policy-pack policy" in preview["run"], name
+            assert job_steps.index(preview) > install, name
+        previews += run_previews
         ups = [a for a in actions if a.get("with", {}).get("command") == "up"]
         # The policy preview runs before the update, which enforces the pack as well.
         for up in ups:
@@ -349,3 +368,128 @@ def test_read_only_jobs_use_the_stacks_preview_environment(workflow: str, job: s
     # deploy environment's approval.
     assert load(workflow)["jobs"][job]["environment"] == "${{ matrix.stack }}-preview"
     assert "environment" not in load(workflow)["jobs"]["stacks"]
+
+
+def review_step() -> dict[str, Any]:
+    job = load("preview")["jobs"]["review"]
+    [step] = [s for s in steps(job) if "python -m fleet review" in str(s.get("run", ""))]
+    return step
+
+
+def test_review_job_is_the_gate_over_every_stacks_preview() -> None:
+    job = load("preview")["jobs"]["review"]
+    assert job["needs"] == ["stacks", "preview"]
+    # It runs when a preview failed too, so a failed stack blocks instead of being left out.
+    assert job["if"].startswith("always() && ")
+    [download] = uses(job, "actions/download-artifact@")
+    assert download["with"] == {"pattern": "preview-*", "path": "previews", "merge-multiple": True}
+    step = review_step()
+    assert step["env"]["ACKNOWLEDGED"] == (
+        f"${{{{ contains(github.event.pull_request.labels.*.name, '{review.ACK_LABEL}') }}}}"
+    )
+    assert step["env"]["PREVIEWS"] == "${{ needs.preview.result }}"
+    assert review.MARKER in step["run"], "the comment is found by the marker review writes"
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Callable[..., tuple[int, str, list[str]]]:
+    """Run the review step's script with a stand-in `gh` that records its calls and the body."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # The job's `python` has the runtime requirements installed; here that is this interpreter.
+    python = bin_dir / "python"
+    python.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    gh = bin_dir / "gh"
+    gh.write_text(
+        "#!/bin/sh\n"
+        'echo "$@" >> "$GH_LOG"\n'
+        'case "$*" in *--paginate*) [ -n "$EXISTING" ] && echo "$EXISTING" ;; esac\n'
+        'for a in "$@"; do case "$a" in body=@*) cp "${a#body=@}" "$GH_BODY" ;; esac; done\n'
+        "exit 0\n"
+    )
+    gh.chmod(0o755)
+    work = tmp_path / "work"
+    (work / "previews").mkdir(parents=True)
+    script = tmp_path / "review.sh"
+    script.write_text(review_step()["run"])
+
+    def run(
+        digests: dict[str, dict[str, Any]],
+        acknowledged: bool = False,
+        existing: str = "",
+        previews: str = "success",
+    ) -> tuple[int, str, list[str]]:
+        for stack, digest in digests.items():
+            (work / "previews" / f"{stack}.json").write_text(json.dumps(digest))
+        log, body = tmp_path / "gh.log", tmp_path / "body.md"
+        log.write_text("")
+        env = {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(tmp_path),
+            "GH_LOG": str(log),
+            "GH_BODY": str(body),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "REPO": "acme/fleet",
+            "PR": "7",
+            "PREVIEWS": previews,
+            "ACKNOWLEDGED": "true" if acknowledged else "false",
+            "EXISTING": existing,
+        }
+        # GitHub runs `run:` scripts with `bash -e`.
+        result = subprocess.run(
+            ["bash", "-e", str(script)],
+            check=False,
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.stderr == "", result.stderr
+        return result.returncode, body.read_text(), log.read_text().splitlines()
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def digests() -> dict[str, dict[str, Any]]:
+    before = stack_run("prod-eu")
+    removal = pd.plan(before, stack_run("prod-eu", {"tenants": '["backend"]'}), "prod-eu")
+    staging = stack_run("staging")
+    bump = pd.plan(staging, stack_run("staging", {"fluxVersion": "2.8.x"}), "staging")
+    return {"prod-eu": removal, "staging": bump}
+
+
+def test_review_job_posts_one_comment_and_blocks_unacknowledged_risk(
+    gate: Callable[..., tuple[int, str, list[str]]], digests: dict[str, dict[str, Any]]
+) -> None:
+    status, body, calls = gate(digests)
+    assert status == 1
+    assert body.startswith(review.MARKER)
+    assert "| `prod-eu` | production |" in body
+    assert "| `staging` | staging |" in body
+    assert calls[-1] == "api --method POST repos/acme/fleet/issues/7/comments -F body=@review.md"
+
+
+def test_review_job_updates_its_comment_and_passes_when_acknowledged(
+    gate: Callable[..., tuple[int, str, list[str]]], digests: dict[str, dict[str, Any]]
+) -> None:
+    status, body, calls = gate(digests, acknowledged=True, existing="9001")
+    assert status == 0
+    assert "**Gate: acknowledged**" in body
+    assert (
+        calls[-1] == "api --method PATCH repos/acme/fleet/issues/comments/9001 -F body=@review.md"
+    )
+    assert len([c for c in calls if "--method" in c]) == 1, "one comment for the fleet"
+
+
+def test_review_job_fails_when_a_stack_could_not_be_previewed(
+    gate: Callable[..., tuple[int, str, list[str]]], digests: dict[str, dict[str, Any]]
+) -> None:
+    status, body, _ = gate({"staging": digests["staging"]}, previews="failure")
+    assert status == 1
+    assert "The preview of at least one stack failed" in body
+    status, body, _ = gate({}, previews="failure")
+    assert status == 1
+    assert body.startswith(review.MARKER)

@@ -1,10 +1,11 @@
-"""The `python -m fleet` command line: up, preview, offline render, conformance check and diff.
+"""The `python -m fleet` command line: up, preview, offline render, conformance check, diff, review.
 
 Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
 
 Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`), objects do not conform
-(`check`) or a stack needs action (`status`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
+(`check`), a stack needs action (`status`) or a risky change to production is not
+acknowledged (`review`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
 schema folder.
 """
 
@@ -19,7 +20,17 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
-from fleet.tools import adopt, chart_signature, deploy, diff, project_file, render, stacks, status
+from fleet.tools import (
+    adopt,
+    chart_signature,
+    deploy,
+    diff,
+    project_file,
+    render,
+    review,
+    stacks,
+    status,
+)
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
 
@@ -214,6 +225,12 @@ command(
     "every stack's versions, credentials, last update and drift, from its state",
     status.arguments,
 )(status.run)
+command(
+    "review",
+    "summarise pulumi preview --json of one or more stacks as Markdown; exit 1 on an "
+    "unacknowledged risky change to production",
+    review.arguments,
+)(review.run)
 
 
 def parser() -> argparse.ArgumentParser:

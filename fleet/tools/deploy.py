@@ -1,5 +1,7 @@
 """`up` and `preview` of one cluster stack with the Pulumi CLI, after checks that fail fast.
 
+A preview ends with the `fleet review` summary of its changes (`make preview` prints it).
+
 A missing CLI, kube context or token would otherwise surface minutes into a run, or worse, after
 the wrong cluster was contacted; these checks run first and say how to fix what is missing.
 Tokens given as FLEET_*_TOKEN variables reach the program through the CLI's environment only: never
@@ -9,6 +11,7 @@ argv, and never the stack file (where `pulumi config set --secret` would write t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -24,7 +27,7 @@ from fleet.program.config import kube_access
 from fleet.program.config.keys import SECRET_KEYS
 from fleet.program.config.sources import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
 from fleet.program.conventions import GitAuth
-from fleet.tools import cli_config, offline
+from fleet.tools import cli_config, offline, review
 from fleet.tools.ephemeral.backend import needs_passphrase
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -144,21 +147,51 @@ def _cli_rules(project_dir: Path, stack: str) -> list[str]:
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
-    """The CLI calls of a run, in order: the stack exists before anything uses it."""
+    """The CLI calls of a run, in order: the stack exists before anything uses it.
+
+    The CLI prints either its diff or the JSON digest, never both, so a preview ends with a
+    second, `--json` run whose digest `fleet review` summarises.
+    """
     verb = [action, "--diff"] if action == "preview" else [action]
-    return [
+    calls = [
         [plan.pulumi, "stack", "select", "--create", stack],
         [plan.pulumi, *verb, "--stack", stack, *extra],
     ]
+    if action == "preview":
+        calls.append([plan.pulumi, "preview", "--json", "--stack", stack, *extra])
+    return calls
 
 
 def execute(
     plan: Plan, stack: str, action: str, extra: Sequence[str], project_dir: Path = PROJECT_DIR
 ) -> int:
     for call in commands(plan, stack, action, extra):
-        result = subprocess.run(call, cwd=project_dir, env=plan.env, check=False)
+        digest = "--json" in call
+        result = subprocess.run(
+            call,
+            cwd=project_dir,
+            env=plan.env,
+            check=False,
+            stdout=subprocess.PIPE if digest else None,
+            text=True,
+        )
         if result.returncode != 0:
             return result.returncode
+        if digest:
+            return _print_review(result.stdout, project_dir)
+    return 0
+
+
+def _print_review(digest: str, project_dir: Path) -> int:
+    """The `fleet review` summary of one preview, after the CLI's own output (no gate here)."""
+    try:
+        preview = review.parse(json.loads(digest), "pulumi preview --json")
+    except (json.JSONDecodeError, review.ReviewError) as error:
+        print(f"error: cannot summarise the preview: {error}", file=sys.stderr)
+        return 2
+    production = review.production_stacks(project_dir, [preview.stack])
+    print()
+    print(review.review([preview], production, acknowledged=False).markdown, end="")
     return 0
 
 

@@ -1,0 +1,448 @@
+"""`fleet review`: the summary and the gate over preview digests in the engine's exact format.
+
+Each digest is what `pulumi preview --json` prints (`PreviewDigest`, pulumi/pulumi
+`pkg/display/json.go`, filled by `pkg/backend/display/json.go`; op names from
+`pkg/resource/deploy/step.go`), built by tests/preview_digests.py from two runs of the real program
+under mocks: the stack before and after a config change, so every URN, type and input is one the
+program registers. What the engine or a provider would add on its own (live fields, the provider's
+verdict that a change needs a replacement) is named where a test adds it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet.tools import cli, review
+from fleet.tools import offline as off
+from tests import preview_digests as pd
+from tests.helpers import ROOT, stack_run
+
+SECRET = "kubernetes:core/v1:Secret"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
+NEW_APPS_TOKEN = "github_pat_" + "N" * 82
+
+
+@pytest.fixture(scope="module")
+def prod_before() -> off.Recording:
+    return stack_run("prod-eu")
+
+
+@pytest.fixture(scope="module")
+def staging_before() -> off.Recording:
+    return stack_run("staging")
+
+
+def summarise(
+    *digests: dict[str, Any], production: set[str] | None = None, acknowledged: bool = False
+) -> review.Review:
+    previews = [review.parse(d, f"preview-{i}.json") for i, d in enumerate(digests)]
+    stacks = production if production is not None else {"prod-eu"}
+    return review.review(previews, stacks, acknowledged)
+
+
+def rows(markdown: str, section: str) -> list[str]:
+    """The table rows of one `###` section."""
+    part = markdown.split(f"### {section}", 1)[1].split("\n###", 1)[0].split("<details>", 1)[0]
+    return [line for line in part.splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def token_rotation(before: off.Recording, stack: str) -> dict[str, Any]:
+    return pd.plan(before, stack_run(stack, {"appsToken": NEW_APPS_TOKEN}), stack)
+
+
+def test_review_token_rotation_lists_secret_updates_and_passes(prod_before: off.Recording) -> None:
+    digest = token_rotation(prod_before, "prod-eu")
+    result = summarise(digest)
+    assert result.exit_code == 0
+    changed = rows(result.markdown, "Changes that matter")
+    assert changed, result.markdown
+    assert all("Secret" in row and "updated in place" in row for row in changed), changed
+    # flux-apps in flux-system and its copy in each tenant namespace
+    assert {re.search(r"Secret `([^`]+)`", row).group(1) for row in changed} == {  # type: ignore[union-attr]
+        "flux-system/flux-apps",
+        "backend/flux-apps",
+        "frontend/flux-apps",
+    }
+    assert "| `prod-eu` | production | 3 update |" in result.markdown
+    assert NEW_APPS_TOKEN not in json.dumps(digest), "the digest masks secrets as the engine does"
+
+
+def tenant_removal(before: off.Recording, stack: str) -> dict[str, Any]:
+    return pd.plan(before, stack_run(stack, {"tenants": '["backend"]'}), stack)
+
+
+def test_review_tenant_removal_on_production_blocks(prod_before: off.Recording) -> None:
+    result = summarise(tenant_removal(prod_before, "prod-eu"))
+    assert result.exit_code == 1
+    assert "**Gate: blocked.**" in result.markdown
+    risky = {
+        r.split(" | ")[3]: r
+        for r in rows(result.markdown, "Changes that matter")
+        if "**risky**" in r
+    }
+    assert set(risky) == {
+        "Kustomization `frontend/flux-frontend`",
+        "GitRepository `frontend/flux-apps`",
+        "Secret `frontend/flux-apps`",
+        "ConfigMap `frontend/flux-runtime-info`",
+    }
+    kustomization = risky["Kustomization `frontend/flux-frontend`"]
+    assert "leaves what it applied running" in kustomization
+    assert "deletionPolicy Orphan" in kustomization
+    assert "protected: `pulumi up` refuses" in kustomization
+
+
+def test_review_tenant_namespace_kept_by_retain_on_delete_is_not_risky(
+    prod_before: off.Recording,
+) -> None:
+    result = summarise(tenant_removal(prod_before, "prod-eu"))
+    [namespace] = [
+        r for r in rows(result.markdown, "Changes that matter") if "Namespace `frontend`" in r
+    ]
+    assert "**risky**" not in namespace
+    assert "the object stays (retainOnDelete)" in namespace
+
+
+def test_review_acknowledged_risky_change_passes(prod_before: off.Recording) -> None:
+    result = summarise(tenant_removal(prod_before, "prod-eu"), acknowledged=True)
+    assert result.exit_code == 0
+    assert result.blocked, "still named"
+    assert "**Gate: acknowledged**" in result.markdown
+
+
+def test_review_tenant_removal_on_staging_says_what_goes_and_passes(
+    staging_before: off.Recording,
+) -> None:
+    result = summarise(tenant_removal(staging_before, "staging"))
+    assert result.exit_code == 0
+    changed = rows(result.markdown, "Changes that matter")
+    [namespace] = [r for r in changed if "Namespace `frontend`" in r]
+    assert "**risky**" in namespace
+    assert "every object in it goes" in namespace
+    [kustomization] = [r for r in changed if "Kustomization `frontend/flux-frontend`" in r]
+    assert "deletes everything it applied (deletionPolicy Delete)" in kustomization
+
+
+def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it_applied(
+    staging_before: off.Recording,
+) -> None:
+    # State an earlier program version recorded, before it set spec.deletionPolicy: the
+    # controller's default (MirrorPrune) with prune: true garbage-collects what was applied.
+    urn = pd.Run(staging_before, "staging").urn(
+        KUSTOMIZATION, "cluster-tenant-frontend-kustomization"
+    )
+    digest = tenant_removal(staging_before, "staging")
+    [deletion] = [s for s in digest["steps"] if s["urn"] == urn]
+    for side in ("inputs", "outputs"):
+        del deletion["oldState"][side]["spec"]["deletionPolicy"]
+    [row] = [
+        r
+        for r in rows(summarise(digest).markdown, "Changes that matter")
+        if "Kustomization `frontend/flux-frontend`" in r
+    ]
+    assert "garbage-collects everything it applied (deletionPolicy MirrorPrune, prune: true)" in row
+    for side in ("inputs", "outputs"):
+        deletion["oldState"][side]["spec"]["prune"] = False
+    [row] = [
+        r
+        for r in rows(summarise(digest).markdown, "Changes that matter")
+        if "Kustomization `frontend/flux-frontend`" in r
+    ]
+    assert "leaves what it applied in place (deletionPolicy MirrorPrune, prune: false)" in row
+    for side in ("inputs", "outputs"):
+        deletion["oldState"][side]["spec"]["suspend"] = True
+    [row] = [
+        r
+        for r in rows(summarise(digest).markdown, "Changes that matter")
+        if "Kustomization `frontend/flux-frontend`" in r
+    ]
+    assert "deletes nothing it applied (suspended)" in row
+
+
+def test_review_flux_bump_is_an_update_of_the_flux_instance(prod_before: off.Recording) -> None:
+    digest = pd.plan(prod_before, stack_run("prod-eu", {"fluxVersion": "2.8.x"}), "prod-eu")
+    result = summarise(digest)
+    assert result.exit_code == 0
+    [row] = rows(result.markdown, "Changes that matter")
+    assert "| update | FluxInstance `flux-system/flux` |" in row
+    assert "`spec.distribution.version`" in row
+    assert "**risky**" not in row
+
+
+def test_review_secret_replace_blocks_on_production(prod_before: off.Recording) -> None:
+    # A Secret's `type` cannot change on the API server, so the provider plans a replacement;
+    # the plan's verdict is the provider's, added here as `replace`.
+    def retype(urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if urn.endswith("::cluster-credentials-platform"):
+            return {**inputs, "type": "kubernetes.io/basic-auth"}
+        return inputs
+
+    digest = pd.plan(
+        prod_before,
+        prod_before,
+        "prod-eu",
+        replace={"cluster-credentials-platform": ["type"]},
+        edit=retype,
+    )
+    result = summarise(digest)
+    assert result.exit_code == 1
+    [row] = rows(result.markdown, "Changes that matter")
+    assert row.startswith("| **risky** | `prod-eu` | replace | Secret `flux-system/flux-system` |")
+    assert "deleted, then created again (`type` cannot change in place)" in row
+    assert summarise(digest, production=set()).exit_code == 0, "only production stacks are gated"
+
+
+def test_review_github_rule_deletion_blocks(prod_before: off.Recording) -> None:
+    after = stack_run("prod-eu", {"botPushAccess": "none"})
+    result = summarise(pd.plan(prod_before, after, "prod-eu"))
+    assert result.exit_code == 1
+    risky = [r for r in rows(result.markdown, "Changes that matter") if "**risky**" in r]
+    assert len(risky) == 2, risky
+    assert all("BranchProtection" in r and "anyone with write access may push" in r for r in risky)
+
+
+def test_review_github_team_deletion_blocks(prod_before: off.Recording) -> None:
+    after = stack_run("prod-eu", {"githubAccessOwner": "false"})
+    result = summarise(pd.plan(prod_before, after, "prod-eu"))
+    assert result.exit_code == 1
+    risky = " ".join(r for r in rows(result.markdown, "Changes that matter") if "**risky**" in r)
+    for kind in ("Team `", "TeamMembership `", "TeamRepository `", "BranchProtection `"):
+        assert kind in risky, kind
+    assert "every repository permission it grants" in risky
+
+
+def runtime_info_edited(outputs: dict[str, Any]) -> dict[str, Any]:
+    """`kubectl edit` of the runtime ConfigMap: someone changed CLUSTER_DOMAIN by hand."""
+    return {**outputs, "data": {**outputs["data"], "CLUSTER_DOMAIN": "hand.example.com"}}
+
+
+def test_review_drift_on_refresh_is_named_with_what_up_does(prod_before: off.Recording) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    binding = run.urn(
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "cluster-tenant-backend-role-binding"
+    )
+    digest = pd.refreshed(
+        prod_before, "prod-eu", live={configmap: runtime_info_edited}, deleted=[binding]
+    )
+    drifted = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert drifted == [
+        "| `prod-eu` | ConfigMap `flux-system/flux-runtime-info` | `data` | this plan overwrites it (update) |",
+        "| `prod-eu` | RoleBinding `backend/flux-apps` | - | deleted outside Pulumi; this plan creates it again |",
+    ]
+
+
+def test_review_refresh_without_drift_reports_none(prod_before: off.Recording) -> None:
+    result = summarise(pd.refreshed(prod_before, "prod-eu", live={}))
+    assert "Drift" not in result.markdown
+    assert result.exit_code == 0
+    assert "| `prod-eu` | production | no changes |" in result.markdown
+
+
+def test_review_refresh_step_with_its_own_diff_is_drift(prod_before: off.Recording) -> None:
+    # `pulumi refresh --preview-only --json` and engines that report the refresh diff on the step.
+    run = pd.Run(prod_before, "prod-eu")
+    urn = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={})
+    [refresh] = [s for s in digest["steps"] if s["urn"] == urn and s["op"] == "refresh"]
+    refresh["diffReasons"] = ["data"]
+    refresh["detailedDiff"] = {"data.CLUSTER_DOMAIN": {"kind": "update", "inputDiff": False}}
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert "`data`" in row
+    assert "keeps the live value" in row
+
+
+def test_review_expiry_warnings_are_listed(prod_before: off.Recording) -> None:
+    in_five_days = (date.today() + timedelta(days=5)).isoformat()
+    soon = stack_run("prod-eu", {"appsTokenExpires": in_five_days})
+    expiring = [w for w in soon.warnings if "expires in" in w]
+    assert expiring, soon.warnings
+    result = summarise(pd.plan(prod_before, soon, "prod-eu", warnings=soon.warnings))
+    section = result.markdown.split("### Warnings", 1)[1]
+    assert f"- `prod-eu`: **expiry** {expiring[0]}" in section
+    assert result.exit_code == 0
+
+
+def test_review_other_changes_are_collapsed(staging_before: off.Recording) -> None:
+    result = summarise(tenant_removal(staging_before, "staging"))
+    details = result.markdown.split("<details>", 1)[1]
+    assert details.startswith("<summary>2 other change(s)</summary>")
+    assert "ServiceAccount `frontend/flux-apps`" in details
+    assert "RoleBinding `frontend/flux-apps`" in details
+    assert details.rstrip().endswith("</details>")
+
+
+def test_review_one_summary_for_the_whole_fleet(
+    prod_before: off.Recording, staging_before: off.Recording
+) -> None:
+    result = summarise(
+        token_rotation(staging_before, "staging"), tenant_removal(prod_before, "prod-eu")
+    )
+    assert result.markdown.startswith(review.MARKER + "\n")
+    assert result.markdown.count(review.MARKER) == 1
+    assert "| `prod-eu` | production | 7 delete |" in result.markdown
+    assert "| `staging` | staging | 4 update |" in result.markdown
+    assert result.exit_code == 1
+
+
+def test_review_production_comes_from_the_stack_files_and_the_override(tmp_path: Path) -> None:
+    assert review.production_stacks(ROOT, ["prod-eu", "staging"]) == {"prod-eu"}
+    assert review.production_stacks(ROOT, ["staging"], ["staging"]) == {"staging"}
+    # No stack file here for it: the gate fails closed.
+    assert review.production_stacks(ROOT, ["prod-xx"]) == {"prod-xx"}
+
+
+def write(tmp_path: Path, name: str, digest: dict[str, Any]) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(digest, indent=4))
+    return path
+
+
+def fleet(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fleet", "review", *argv],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_review_command_exit_codes_and_stdin(tmp_path: Path, prod_before: off.Recording) -> None:
+    removal = write(tmp_path, "prod-eu.json", tenant_removal(prod_before, "prod-eu"))
+    blocked = fleet(str(removal))
+    assert blocked.returncode == 1, blocked.stderr
+    assert blocked.stdout.startswith(review.MARKER)
+    assert fleet(str(removal), "--acknowledge").returncode == 0
+    piped = fleet("-", stdin=removal.read_text())
+    assert piped.returncode == 1
+    assert piped.stdout == blocked.stdout
+    rotation = write(tmp_path, "rotation.json", token_rotation(prod_before, "prod-eu"))
+    assert fleet(str(rotation)).returncode == 0
+
+
+def test_review_production_override_gates_a_staging_stack(
+    tmp_path: Path, staging_before: off.Recording
+) -> None:
+    removal = write(tmp_path, "staging.json", tenant_removal(staging_before, "staging"))
+    assert fleet(str(removal)).returncode == 0
+    assert fleet(str(removal), "--production", "staging").returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "No such file"),
+        ("{not json", "not JSON"),
+        ("[]", "not a preview digest"),
+        (
+            '{"steps": [{"op": "explode", "urn": "urn:pulumi:s::p::t::n"}]}',
+            "unknown step op 'explode'",
+        ),
+        ('{"steps": [{"op": "same", "urn": "nope"}]}', "not a Pulumi URN"),
+        ("{}", "expected the preview of one stack, found stacks: none"),
+        (
+            '{"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n", "oldState": "x"}]}',
+            "must be objects",
+        ),
+        (
+            '{"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n"}], "changeSummary": {"same": "one"}}',
+            "`changeSummary` must map each op to a count",
+        ),
+        (
+            '{"steps": [{"op": "same", "urn": "urn:pulumi:a::p::t::n"},'
+            ' {"op": "same", "urn": "urn:pulumi:b::p::t::n"}]}',
+            "found stacks: a, b",
+        ),
+    ],
+)
+def test_review_usage_errors_exit_2(tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "preview.json"
+    if content is not None:
+        path.write_text(content)
+    result = fleet(str(path))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_review_unknown_option_is_a_usage_error() -> None:
+    assert fleet("--format", "html", "x.json").returncode == 2
+
+
+def test_review_is_a_registered_command() -> None:
+    assert cli.COMMANDS["review"].run is review.run
+
+
+README_EXAMPLE = re.compile(r"<!-- review-example -->\n(.*?)<!-- /review-example -->", re.S)
+
+
+def readme_example(prod_before: off.Recording, staging_before: off.Recording) -> str:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    # `pulumi preview --refresh` on prod-eu after the runtime ConfigMap was edited by hand, with
+    # a tenant removed from its config: refresh steps first, then the program's steps.
+    removal = tenant_removal(prod_before, "prod-eu")
+    drifted = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    prod = {
+        **removal,
+        "steps": drifted["steps"] + removal["steps"][1:],
+        "changeSummary": {**removal["changeSummary"], "update": 1},
+    }
+    prod["changeSummary"]["same"] -= 1
+    staging = pd.plan(
+        staging_before,
+        stack_run("staging", {"appsToken": NEW_APPS_TOKEN, "fluxVersion": "2.8.x"}),
+        "staging",
+        warnings=[
+            "d1-fleet:platformToken: the platform token expires in 9 day(s), on 2027-01-01; rotate it before then"
+        ],
+    )
+    return summarise(staging, prod).markdown
+
+
+def test_review_readme_example_is_what_the_code_renders(
+    prod_before: off.Recording, staging_before: off.Recording
+) -> None:
+    found = README_EXAMPLE.search((ROOT / "README.md").read_text())
+    assert found, "README.md shows an example comment after <!-- review-example -->"
+    assert found.group(1) == readme_example(prod_before, staging_before)
+
+
+def print_readme_example() -> None:
+    """`python -m tests.test_review` prints the README's example comment."""
+    sys.stdout.write(readme_example(stack_run("prod-eu"), stack_run("staging")))
+
+
+def test_review_long_summary_still_fits_a_comment(staging_before: off.Recording) -> None:
+    digest = tenant_removal(staging_before, "staging")
+    [account] = [s for s in digest["steps"] if "ServiceAccount" in s["urn"]]
+    digest["steps"] += [{**account, "urn": f"{account['urn']}-{i}"} for i in range(2000)]
+    result = summarise(digest)
+    assert len(result.markdown) <= review.MAX_CHARS
+    assert "<details>" not in result.markdown
+    assert "other change(s) left out (too long for a comment)" in result.markdown
+    assert "Namespace `frontend`" in result.markdown, "the changes that matter stay"
+
+
+def test_review_run_writes_to_the_given_stream(tmp_path: Path, prod_before: off.Recording) -> None:
+    path = write(tmp_path, "x.json", token_rotation(prod_before, "prod-eu"))
+    out = io.StringIO()
+    args = cli.parser().parse_args(["review", str(path)])
+    assert review.run(args, out) == 0
+    assert out.getvalue().startswith(review.MARKER)
+
+
+if __name__ == "__main__":
+    print_readme_example()
