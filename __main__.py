@@ -24,6 +24,7 @@ cluster = Cluster(
         token_days_left=loaded.expiry.days_left,
         app_key_days_left=loaded.expiry.app_key_days_left,
         fleet=loaded.fleet,
+        spoke_providers=providers.for_spokes(settings),
     ),
     opts=pulumi.ResourceOptions(
         providers=providers.for_cluster(settings, github_token=loaded.github_token)

@@ -15,6 +15,7 @@ import pulumi
 
 from fleet.program import conventions as c
 from fleet.program import options
+from fleet.program.conventions import DeletionPolicy
 from fleet.program.credentials import (
     CredentialsArgs,
     GitCredential,
@@ -31,6 +32,7 @@ from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
 from fleet.program.receivers import Endpoint, Receivers, ReceiversArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
+from fleet.program.spokes import Spoke, SpokeArgs
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from fleet.program.config.model import Settings
     from fleet.program.github_access.app import GitHubAppAccess
     from fleet.program.github_access.team import GitHubAccess
+    from fleet.program.spoke_plan import Spoke as SpokeSpec
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class ClusterArgs:
     # What the owner stack grants for the whole fleet's credential modes (`config.fleet.github_access`);
     # None: this stack's own mode only.
     fleet: FleetAuth | None = None
+    # Hub mode: each spoke's own Kubernetes provider, by spoke name (`providers.for_spokes`).
+    spoke_providers: Mapping[str, pulumi.ProviderResource] = field(default_factory=dict)
 
 
 class Cluster(pulumi.ComponentResource):
@@ -246,6 +251,25 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # Hub mode: spoke clusters reconciled by this cluster's Flux through kubeconfig Secrets.
+        self.spokes = [
+            Spoke(
+                f"{name}-spoke-{spoke.name}",
+                SpokeArgs(
+                    spoke=spoke,
+                    spoke_provider=args.spoke_providers[spoke.name],
+                    url=c.repository_url(s.github_owner, s.infra_repository),
+                    branch=s.git_branch,
+                    git_token=platform_token,
+                    git_provider=git_provider,
+                    after=[self.instance],
+                    deletion_policy=_spoke_deletion_policy(s, spoke),
+                ),
+                opts=child,
+            )
+            for spoke in s.spoke_list
+        ]
+
         self.cluster_name = pulumi.Output.from_input(s.cluster_name)
         self.environment = pulumi.Output.from_input(s.environment.value)
         self.flux_version = pulumi.Output.from_input(s.flux_version)
@@ -318,6 +342,13 @@ def _instance_args(s: Settings, namespace: pulumi.Input[str]) -> InstanceArgs:
         else None,
         ready_timeout_seconds=s.flux_ready_timeout_seconds,
     )
+
+
+def _spoke_deletion_policy(s: Settings, spoke: SpokeSpec) -> str:
+    """As for the stack's own Kustomizations, by the spoke's environment: production orphans."""
+    if s.deletion_policy is not DeletionPolicy.AUTO:
+        return s.deletion_policy.value
+    return (DeletionPolicy.ORPHAN if spoke.production else DeletionPolicy.DELETE).value
 
 
 def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:
