@@ -362,7 +362,7 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
 _SPOKE_FIELDS: Final = ("server", "environment", "rotated", "context", "kubeconfig", "chain")
 _SPOKE_ALLOWED: Final = (
     "allowed: '<name>: server=https://<host>[:port], environment=staging|production, "
-    "rotated=YYYY-MM-DD, context=<kube context> (or kubeconfig=<path>)[, chain=<steps joined by "
+    "rotated=YYYY-MM-DD, context=<kube context> and/or kubeconfig=<path>[, chain=<steps joined by "
     "'>' in the order " + ">".join(spoke_plan.CHAIN) + ">]' with <name> a DNS-1123 label"
 )
 
@@ -381,7 +381,7 @@ def split_spoke(entry: str) -> spoke_plan.Spoke:
             raise ValueError(f"{key or part!r} in spoke {name}: {_SPOKE_ALLOWED}")
         fields[key] = value
     missing = [k for k in ("server", "environment", "rotated") if k not in fields]
-    if missing or ("context" in fields) == ("kubeconfig" in fields):
+    if missing or not ("context" in fields or "kubeconfig" in fields):
         raise ValueError(
             f"spoke {name} needs {', '.join(missing) or 'context or kubeconfig'}; {_SPOKE_ALLOWED}"
         )

@@ -67,6 +67,13 @@ def load(
                 _text(raw.get("kubeconfig")), _text(raw.get("kubeContext")), env
             )
         )
+    if settings is not None and kube_access.ENABLED.get():
+        # Each spoke is reached through its own context, checked the same way.
+        problems.extend(
+            f"{c.PROJECT}:spokes: spoke {spoke.name}: {message}"
+            for spoke in settings.spoke_list
+            for _, message in kube_access.problems(spoke.kubeconfig, spoke.context, env)
+        )
     if settings is None:
         raise ConfigError(problems)
     stack = pulumi.get_stack()
@@ -85,6 +92,13 @@ def load(
     report = settings.credential_expiry(today)
     for warning in report.warnings:
         pulumi.log.warn(f"{c.PROJECT}:{warning}")
+    for spoke in settings.spoke_list:
+        due = spoke.token_due(settings.spoke_token_max_age_days)
+        if (due - today).days <= settings.token_warning_days:
+            pulumi.log.warn(
+                f"{c.PROJECT}:spokes: the token of spoke {spoke.name} is due for renewal on "
+                f"{due.isoformat()}; set rotated={today.isoformat()} in its entry and run pulumi up"
+            )
     return Loaded(settings, report, grants, token)
 
 
