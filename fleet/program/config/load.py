@@ -79,6 +79,7 @@ def load(
     stack = pulumi.get_stack()
     others = fleet.other_stacks(project_dir or Path.cwd(), stack)
     problems += fleet.problems(stack, settings, others)
+    problems += fleet.spoke_problems(stack, settings, others)
     grants = fleet.github_access(settings, others)[0]
     configured = settings.github_token.get_secret_value() if settings.github_token else None
     token, source = sources.api_token(configured, env)
