@@ -25,6 +25,7 @@ cluster = Cluster(
         app_key_days_left=loaded.expiry.app_key_days_left,
         fleet=loaded.fleet,
         spoke_providers=providers.for_spokes(settings),
+        spoke_token_days_left=loaded.spoke_days_left,
     ),
     opts=pulumi.ResourceOptions(
         providers=providers.for_cluster(settings, github_token=loaded.github_token)

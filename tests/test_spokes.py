@@ -351,20 +351,6 @@ def hub_render() -> render.Render:
     return render.render_stack(hub_dir(Path(tempfile.mkdtemp())), "hub", token_config())
 
 
-def test_spokes_render_shows_the_cluster_of_every_object() -> None:
-    result = hub_render()
-    summary = {entry["resource"]: entry for entry in result.summary["kubernetes"]}
-    for o in result.objects:
-        entry = summary[o.resource]
-        if "-access-" in o.resource:
-            spoke = o.resource.split("cluster-spoke-", 1)[1].split("-access-", 1)[0]
-            assert entry["cluster"] == spoke
-            assert entry["file"].startswith(f"spokes/{spoke}/")
-        else:
-            assert entry["cluster"] == "hub", o.resource
-            assert "/" not in entry["file"]
-
-
 @pytest.fixture(scope="module")
 def schemas() -> Schemas:
     return Schemas.load()
@@ -389,3 +375,9 @@ def test_spokes_the_readme_example_is_the_stack_file_the_tests_run() -> None:
     readme = (ROOT / "README.md").read_text().split("## Hub and spokes", 1)[1]
     block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert block == HUB_EXAMPLE.read_text()
+
+
+def test_spokes_the_hub_outputs_days_left_on_each_spoke_token(tmp_path: Path) -> None:
+    run = hub_run(tmp_path, rotated=date.today() - timedelta(days=10))
+    assert run.outputs["spokeTokenDaysLeft"] == {"staging": 80, "production": 80}
+    assert "spokeTokenDaysLeft" not in stack_run("staging").outputs

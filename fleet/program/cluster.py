@@ -56,6 +56,8 @@ class ClusterArgs:
     fleet: FleetAuth | None = None
     # Hub mode: each spoke's own Kubernetes provider, by spoke name (`providers.for_spokes`).
     spoke_providers: Mapping[str, pulumi.ProviderResource] = field(default_factory=dict)
+    # Days before each spoke's token is due for renewal, by spoke name.
+    spoke_token_days_left: Mapping[str, int] = field(default_factory=dict)
 
 
 class Cluster(pulumi.ComponentResource):
@@ -75,6 +77,7 @@ class Cluster(pulumi.ComponentResource):
     app_key_days_left: pulumi.Output[int] | None
     secret_names: pulumi.Output[list[str]]
     runtime_config_map: pulumi.Output[str]
+    spoke_token_days_left: pulumi.Output[dict[str, int]] | None
 
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -270,6 +273,9 @@ class Cluster(pulumi.ComponentResource):
             for spoke in s.spoke_list
         ]
 
+        self.spoke_token_days_left = (
+            pulumi.Output.from_input(dict(args.spoke_token_days_left)) if self.spokes else None
+        )
         self.cluster_name = pulumi.Output.from_input(s.cluster_name)
         self.environment = pulumi.Output.from_input(s.environment.value)
         self.flux_version = pulumi.Output.from_input(s.flux_version)
@@ -287,10 +293,16 @@ class Cluster(pulumi.ComponentResource):
     def outputs(self) -> dict[str, pulumi.Output[object]]:
         """The cluster's outputs under the stack output names.
 
-        receiverUrls only with receivers, githubAppKeyDaysLeft only with a GitHub App.
+        receiverUrls only with receivers, githubAppKeyDaysLeft only with a GitHub App,
+        spokeTokenDaysLeft only on a hub.
         """
         receivers: dict[str, pulumi.Output[object]] = (
             {"receiverUrls": self.receivers.urls} if self.receivers else {}
+        )
+        spokes: dict[str, pulumi.Output[object]] = (
+            {"spokeTokenDaysLeft": self.spoke_token_days_left}
+            if self.spoke_token_days_left is not None
+            else {}
         )
         app_key: dict[str, pulumi.Output[object]] = (
             {"githubAppKeyDaysLeft": self.app_key_days_left}
@@ -307,6 +319,7 @@ class Cluster(pulumi.ComponentResource):
             "secretNames": self.secret_names,
             "runtimeConfigMap": self.runtime_config_map,
             **app_key,
+            **spokes,
         }
 
 
