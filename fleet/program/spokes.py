@@ -9,7 +9,9 @@ token, a copy of the Git credentials, the GitRepository and the chain of Kustomi
 The token is a `kubernetes.io/service-account-token` Secret named after the spoke's `rotated` date:
 a new date creates a new token Secret (create before delete, the name changed), updates the hub's
 kubeconfig Secret in place (the hub provider sets `enable_secret_mutable`) and then deletes the old
-Secret, which revokes the old token. pulumi-kubernetes waits until the token controller has filled
+Secret, which revokes the old token: the API server accepts a legacy token only while its Secret
+exists (kubernetes pkg/serviceaccount/legacy.go, `legacyValidator.Validate`, with the default
+--service-account-lookup). pulumi-kubernetes waits until the token controller has filled
 the new Secret's data before it reports it created (provider/pkg/await/awaiters.go,
 `untilCoreV1SecretInitialized`), so the kubeconfig is never written from an empty token.
 """
