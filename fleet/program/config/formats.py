@@ -385,11 +385,11 @@ def split_spoke(entry: str) -> spoke_plan.Spoke:
         raise ValueError(
             f"spoke {name} needs {', '.join(missing) or 'context or kubeconfig'}; {_SPOKE_ALLOWED}"
         )
-    host = urlsplit_host(fields["server"])
+    host = _https_host(fields["server"])
     if host is None:
         raise ValueError(f"spoke {name}: server must be https://<host>[:port]; {_SPOKE_ALLOWED}")
     if fields["environment"] not in tuple(c.Environment):
-        raise ValueError(f"spoke {name}: environment must be staging or production")
+        raise ValueError(f"spoke {name}: environment allowed: staging or production")
     rotated = _iso_date(fields["rotated"])
     steps = tuple(s.strip() for s in fields.get("chain", ">".join(spoke_plan.CHAIN)).split(">"))
     order = [str(step) for step in spoke_plan.CHAIN]
@@ -412,7 +412,7 @@ def split_spoke(entry: str) -> spoke_plan.Spoke:
     )
 
 
-def urlsplit_host(url: str) -> str | None:
+def _https_host(url: str) -> str | None:
     """The host[:port] of an https:// URL with nothing after it, else None."""
     if not url.startswith("https://"):
         return None
