@@ -24,6 +24,8 @@ cluster = Cluster(
         token_days_left=loaded.expiry.days_left,
         app_key_days_left=loaded.expiry.app_key_days_left,
         fleet=loaded.fleet,
+        spoke_providers=providers.for_spokes(settings),
+        spoke_token_days_left=loaded.spoke_days_left,
     ),
     opts=pulumi.ResourceOptions(
         providers=providers.for_cluster(settings, github_token=loaded.github_token)

@@ -163,3 +163,31 @@ def git_secrets(run: offline.Recording) -> list[offline.Registration]:
 
 def kubernetes_urns(run: offline.Recording) -> set[str]:
     return {r.urn for r in run.resources if not r.type.startswith(("github:", "fleet:github"))}
+
+
+# Hub mode: the example hub stack (examples/hub), run as its own project folder.
+
+HUB_EXAMPLE = ROOT / "examples" / "hub" / "Pulumi.hub.yaml"
+
+
+def hub_dir(base: Path, rotated: date | None = None, beside: bool = False) -> Path:
+    """A project folder holding the example hub stack, its spokes renewed on `rotated` (today).
+
+    `beside`: the committed cluster stacks are there too, as when the hub joins the fleet.
+    """
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, base / name)
+    day = (rotated or date.today()).isoformat()
+    text = HUB_EXAMPLE.read_text()
+    (base / "Pulumi.hub.yaml").write_text(text.replace("rotated=2026-12-01", f"rotated={day}"))
+    if beside:
+        for stack in offline.known_stacks(ROOT):
+            shutil.copy(ROOT / f"Pulumi.{stack}.yaml", base / f"Pulumi.{stack}.yaml")
+    return base
+
+
+def hub_run(
+    base: Path, overrides: Mapping[str, str] | None = None, **kwargs: Any
+) -> offline.Recording:
+    """Run the real `__main__.py` for the example hub stack in its own folder under `base`."""
+    return stack_run("hub", overrides, project_dir=hub_dir(base, **kwargs))

@@ -17,7 +17,14 @@ import yaml
 from fleet.program import conventions as c
 from fleet.tools import cli, offline, render
 from fleet.tools.manifests import ObjectRef
-from tests.helpers import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, ROOT, token_config
+from tests.helpers import (
+    APPS_TOKEN,
+    ENTERPRISE_TOKEN,
+    PLATFORM_TOKEN,
+    ROOT,
+    hub_dir,
+    token_config,
+)
 
 ENTERPRISE = {
     "d1-fleet:enterpriseToken": ENTERPRISE_TOKEN,
@@ -292,3 +299,32 @@ def test_render_runs_as_a_module_without_credentials(tmp_path: Path) -> None:
 def test_render_cli_unknown_stack_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["render", "nope"]) == cli.ExitCode.USAGE
     assert "no stack file" in capsys.readouterr().err
+
+
+def test_render_puts_each_object_under_the_cluster_it_lands_on(tmp_path: Path) -> None:
+    # A hub's spoke objects go through each spoke's provider: kubernetes/spokes/<spoke>/.
+    result = render.render_stack(hub_dir(tmp_path), "hub", token_config())
+    summary = {entry["resource"]: entry for entry in result.summary["kubernetes"]}
+    spokes = set()
+    for o in result.objects:
+        entry = summary[o.resource]
+        if "-access-" in o.resource:
+            spoke = o.resource.split("cluster-spoke-", 1)[1].split("-access-", 1)[0]
+            spokes.add(spoke)
+            assert entry["cluster"] == spoke, o.resource
+            assert entry["file"] == f"spokes/{spoke}/{o.ref.filename}"
+        else:
+            assert (entry["cluster"], entry["file"]) == ("hub", o.ref.filename), o.resource
+    assert spokes == {"staging", "production"}
+    # The same namespace name on the hub and on a spoke renders to two files.
+    assert {
+        "kubernetes/namespace-_cluster-staging.yaml",
+        "kubernetes/spokes/staging/namespace-_cluster-staging.yaml",
+    } <= set(result.files())
+
+
+def test_render_a_cluster_stack_lands_on_its_own_cluster_only(
+    staging_render: render.Render,
+) -> None:
+    assert {entry["cluster"] for entry in staging_render.summary["kubernetes"]} == {"staging-1"}
+    assert not [path for path in staging_render.files() if "/spokes/" in path]

@@ -15,6 +15,7 @@ import pulumi
 
 from fleet.program import conventions as c
 from fleet.program import options
+from fleet.program.conventions import DeletionPolicy
 from fleet.program.credentials import (
     CredentialsArgs,
     GitCredential,
@@ -31,6 +32,7 @@ from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.platform import Platform, PlatformArgs
 from fleet.program.receivers import Endpoint, Receivers, ReceiversArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
+from fleet.program.spokes import Spoke, SpokeArgs
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
 from fleet.program.tenants import Tenant, TenantArgs
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from fleet.program.config.model import Settings
     from fleet.program.github_access.app import GitHubAppAccess
     from fleet.program.github_access.team import GitHubAccess
+    from fleet.program.spoke_plan import Spoke as SpokeSpec
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class ClusterArgs:
     # What the owner stack grants for the whole fleet's credential modes (`config.fleet.github_access`);
     # None: this stack's own mode only.
     fleet: FleetAuth | None = None
+    # Hub mode: each spoke's own Kubernetes provider, by spoke name (`providers.for_spokes`).
+    spoke_providers: Mapping[str, pulumi.ProviderResource] = field(default_factory=dict)
+    # Days before each spoke's token is due for renewal, by spoke name.
+    spoke_token_days_left: Mapping[str, int] = field(default_factory=dict)
 
 
 class Cluster(pulumi.ComponentResource):
@@ -70,6 +77,7 @@ class Cluster(pulumi.ComponentResource):
     app_key_days_left: pulumi.Output[int] | None
     secret_names: pulumi.Output[list[str]]
     runtime_config_map: pulumi.Output[str]
+    spoke_token_days_left: pulumi.Output[dict[str, int]] | None
 
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -246,6 +254,28 @@ class Cluster(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # Hub mode: spoke clusters reconciled by this cluster's Flux through kubeconfig Secrets.
+        self.spokes = [
+            Spoke(
+                f"{name}-spoke-{spoke.name}",
+                SpokeArgs(
+                    spoke=spoke,
+                    spoke_provider=args.spoke_providers[spoke.name],
+                    url=c.repository_url(s.github_owner, s.infra_repository),
+                    branch=s.git_branch,
+                    git_token=platform_token,
+                    git_provider=git_provider,
+                    after=[self.instance],
+                    deletion_policy=_spoke_deletion_policy(s, spoke),
+                ),
+                opts=child,
+            )
+            for spoke in s.spoke_list
+        ]
+
+        self.spoke_token_days_left = (
+            pulumi.Output.from_input(dict(args.spoke_token_days_left)) if self.spokes else None
+        )
         self.cluster_name = pulumi.Output.from_input(s.cluster_name)
         self.environment = pulumi.Output.from_input(s.environment.value)
         self.flux_version = pulumi.Output.from_input(s.flux_version)
@@ -263,10 +293,16 @@ class Cluster(pulumi.ComponentResource):
     def outputs(self) -> dict[str, pulumi.Output[object]]:
         """The cluster's outputs under the stack output names.
 
-        receiverUrls only with receivers, githubAppKeyDaysLeft only with a GitHub App.
+        receiverUrls only with receivers, githubAppKeyDaysLeft only with a GitHub App,
+        spokeTokenDaysLeft only on a hub.
         """
         receivers: dict[str, pulumi.Output[object]] = (
             {"receiverUrls": self.receivers.urls} if self.receivers else {}
+        )
+        spokes: dict[str, pulumi.Output[object]] = (
+            {"spokeTokenDaysLeft": self.spoke_token_days_left}
+            if self.spoke_token_days_left is not None
+            else {}
         )
         app_key: dict[str, pulumi.Output[object]] = (
             {"githubAppKeyDaysLeft": self.app_key_days_left}
@@ -283,6 +319,7 @@ class Cluster(pulumi.ComponentResource):
             "secretNames": self.secret_names,
             "runtimeConfigMap": self.runtime_config_map,
             **app_key,
+            **spokes,
         }
 
 
@@ -318,6 +355,13 @@ def _instance_args(s: Settings, namespace: pulumi.Input[str]) -> InstanceArgs:
         else None,
         ready_timeout_seconds=s.flux_ready_timeout_seconds,
     )
+
+
+def _spoke_deletion_policy(s: Settings, spoke: SpokeSpec) -> str:
+    """As for the stack's own Kustomizations, by the spoke's environment: production orphans."""
+    if s.deletion_policy is not DeletionPolicy.AUTO:
+        return s.deletion_policy.value
+    return (DeletionPolicy.ORPHAN if spoke.production else DeletionPolicy.DELETE).value
 
 
 def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pulumi_github as github
 
     from fleet.program.config.model import Settings
+    from fleet.program.spoke_plan import Spoke
 
 
 def for_cluster(
@@ -76,4 +77,28 @@ def github_provider(
         f"{prefix}github",
         owner=settings.github_owner,
         token=pulumi.Output.secret(token) if token else None,
+    )
+
+
+def for_spokes(settings: Settings) -> dict[str, pulumi.ProviderResource]:
+    """One provider per spoke of a hub stack, keyed by spoke name (none for a cluster stack)."""
+    return {spoke.name: spoke_kubernetes(spoke, settings) for spoke in settings.spoke_list}
+
+
+def spoke_kubernetes(spoke: Spoke, settings: Settings) -> k8s.Provider:
+    """A provider for exactly the spoke's kube context (or kubeconfig), identified by its name.
+
+    Same reasons as `kubernetes`: the identifier keeps a kubeconfig change an update, and the
+    mutable Secret keeps a token Secret's data changes in place.
+    """
+    return k8s.Provider(
+        f"spoke-{spoke.name}-kubernetes",
+        context=spoke.context,
+        kubeconfig=spoke.kubeconfig,
+        cluster_identifier=spoke.name,
+        enable_server_side_apply=True,
+        enable_secret_mutable=True,
+        enable_config_map_mutable=True,
+        upsert_existing_objects=settings.upsert_existing_objects,
+        enable_patch_force=settings.force_field_ownership or None,
     )

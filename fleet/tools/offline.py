@@ -9,6 +9,7 @@ a real engine, so what it returns is the desired state, not a preview against li
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
@@ -29,6 +30,8 @@ from fleet.tools import cli_config
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+SECRET = "kubernetes:core/v1:Secret"
+SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
 
 # The marker the SDK wraps secret values in when it serialises them.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -117,6 +120,16 @@ class _Mocks(pulumi.runtime.Mocks):
             # A stand-in per resource name, as long as asked (the real one comes from the provider).
             seed = hashlib.sha256(args.name.encode()).hexdigest() * 4
             state["result"] = seed[: int(args.inputs.get("length", 16))]
+        if args.typ == SECRET and args.inputs.get("type") == SERVICE_ACCOUNT_TOKEN:
+            # What the token controller writes into the Secret (pulumi-kubernetes waits for it):
+            # a stand-in token and CA per resource and Secret name, base64 as in `data`.
+            metadata = args.inputs.get("metadata") or {}
+            seed = hashlib.sha256(f"{args.name}/{metadata.get('name')}".encode()).hexdigest()
+            state["data"] = {
+                "token": base64.b64encode(f"token-{seed}".encode()).decode(),
+                "ca.crt": base64.b64encode(f"ca-{seed[:16]}".encode()).decode(),
+                "namespace": base64.b64encode(str(metadata.get("namespace")).encode()).decode(),
+            }
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:

@@ -31,6 +31,9 @@ SECRET_PLACEHOLDER: Final = "<secret: set in Pulumi config>"
 UNKNOWN_PLACEHOLDER: Final = "<unknown until pulumi up>"
 HELM_RELEASE: Final = offline.HELM_RELEASE
 MANIFESTS_DIR: Final = "kubernetes"
+# A hub stack's objects on each spoke go under kubernetes/spokes/<spoke>/.
+SPOKES_DIR: Final = "spokes"
+KUBERNETES_PROVIDER: Final = "pulumi:providers:kubernetes"
 SUMMARY_FILE: Final = "summary.yaml"
 NOTE: Final = (
     "Desired state of this stack, rendered offline under Pulumi's mock runtime. "
@@ -56,6 +59,14 @@ class RenderedObject:
     manifest: dict[str, Any]
     plain: dict[str, Any] = field(repr=False)
     secrets: frozenset[str] = field(repr=False, default=frozenset())
+    # The cluster the object lands on: its provider's cluster identifier (a hub's spokes differ).
+    cluster: str = ""
+    # Under `kubernetes/`: "" for the stack's own cluster, `spokes/<name>/` for a spoke's.
+    folder: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"{MANIFESTS_DIR}/{self.folder}{self.ref.filename}"
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ class Render:
     @cached_property
     def _files(self) -> dict[str, str]:
         # Serialised once: the leak check and the writer read the same text.
-        files = {f"{MANIFESTS_DIR}/{o.ref.filename}": dump(o.manifest) for o in self.objects}
+        files = {o.path: dump(o.manifest) for o in self.objects}
         files[SUMMARY_FILE] = dump(self.summary)
         return dict(sorted(files.items()))
 
@@ -168,11 +179,14 @@ def from_recording(
     objects: list[RenderedObject] = []
     releases: list[HelmRelease] = []
     others: list[dict[str, Any]] = []
+    clusters = _provider_clusters(recording)
+    own = str(plain(recording.outputs.get("clusterName", "")))
     for r in recording.resources:
         resource = f"{r.type}::{r.name}"
         if _is_object(r):
             manifest = _manifest(r.inputs)
             ref = ObjectRef.of(manifest, fallback_name=f"{r.name}-autonamed")
+            cluster = clusters.get(r.provider.rsplit("::", 1)[0], own)
             objects.append(
                 RenderedObject(
                     ref,
@@ -181,6 +195,8 @@ def from_recording(
                     manifest,
                     plain(r.inputs),
                     secret_values(r.inputs),
+                    cluster=cluster,
+                    folder="" if cluster == own else f"{SPOKES_DIR}/{cluster}/",
                 )
             )
         elif r.type == HELM_RELEASE:
@@ -201,7 +217,7 @@ def from_recording(
             others.append(
                 {"type": r.type, "name": r.name, "protect": r.protect, "inputs": mask(r.inputs)}
             )
-    objects.sort(key=lambda o: o.ref)
+    objects.sort(key=lambda o: (o.folder, o.ref))
     _check_unique(objects)
     releases.sort(key=lambda h: (h.namespace, h.name))
     summary = {
@@ -213,9 +229,10 @@ def from_recording(
             {
                 "object": o.ref.id,
                 "apiVersion": o.ref.api_version,
-                "file": o.ref.filename,
+                "file": o.path.removeprefix(f"{MANIFESTS_DIR}/"),
                 "resource": o.resource,
                 "protect": o.protect,
+                "cluster": o.cluster,
             }
             for o in objects
         ],
@@ -248,15 +265,24 @@ def from_recording(
     return Render(stack, tuple(objects), tuple(releases), summary)
 
 
+def _provider_clusters(recording: offline.Recording) -> dict[str, str]:
+    """Kubernetes provider URN -> the cluster it reaches (its `clusterIdentifier`)."""
+    return {
+        r.urn: str(plain(r.inputs["clusterIdentifier"]))
+        for r in recording.resources
+        if r.type == KUBERNETES_PROVIDER and r.inputs.get("clusterIdentifier")
+    }
+
+
 def _check_unique(objects: list[RenderedObject]) -> None:
     seen: dict[str, RenderedObject] = {}
     for o in objects:
-        if (other := seen.get(o.ref.filename)) is not None:
+        if (other := seen.get(o.path)) is not None:
             raise RenderError(
-                f"{o.resource} and {other.resource} both render to {o.ref.filename} "
+                f"{o.resource} and {other.resource} both render to {o.path} "
                 f"({o.ref.id}, {other.ref.id})"
             )
-        seen[o.ref.filename] = o
+        seen[o.path] = o
 
 
 def _stack_file(project_dir: Path, stack: str) -> Path:

@@ -691,3 +691,108 @@ def test_unknown_keys_are_found_in_the_config_the_engine_passes(
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"d1-fleet:tenats": '["payments"]'}))
     problem = only(rejected("staging", {}), "tenats")
     assert "did you mean 'tenants'?" in problem
+
+
+# Hub mode (`spokes`).
+
+_SPOKE = (
+    "server=https://{name}.example.com:6443, environment=staging, rotated={day}, context={name}"
+)
+
+
+def spoke(name: str, day: date | None = None, **fields: str) -> str:
+    entry = _SPOKE.format(name=name, day=(day or date.today()).isoformat())
+    return f"{name}: " + ", ".join([entry, *(f"{k}={v}" for k, v in fields.items())])
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ("staging", "'<name>: server=https://"),
+        ("Staging: server=https://a.example.com", "DNS-1123 label"),
+        (spoke("a", colour="blue"), "'colour' in spoke a"),
+        ("a: server=https://a.example.com, environment=staging, context=a", "needs rotated"),
+        (
+            "a: server=https://a.example.com, environment=staging, rotated=2026-01-01",
+            "needs context or kubeconfig",
+        ),
+        (spoke("a").replace("https://a.example.com:6443", "http://a"), "server must be https://"),
+        (spoke("a").replace("environment=staging", "environment=dev"), "staging or production"),
+        (spoke("a").replace(f"rotated={date.today().isoformat()}", "rotated=soon"), "YYYY-MM-DD"),
+        (spoke("a", chain="apps>tenants"), "each once, in that order"),
+        (spoke("a", chain="tenants>mystery"), "each once, in that order"),
+        (spoke("a", chain="tenants>tenants"), "each once, in that order"),
+    ],
+)
+def test_spoke_entries_are_refused_with_what_is_allowed(entry: str, says: str) -> None:
+    problem = only(rejected("staging", {"spokes": json.dumps([entry])}), "spokes")
+    assert problem.startswith("d1-fleet:spokes[0]:"), problem
+    assert says in problem, problem
+    assert "allowed: " in problem, problem
+
+
+@pytest.mark.parametrize(
+    ("entries", "says"),
+    [
+        ([spoke("a"), spoke("a")], "spoke 'a' is listed more than once"),
+        ([spoke("flux-system")], "names a namespace the hub already uses"),
+        ([spoke("kube-public")], "names a namespace the hub already uses"),
+        ([spoke("backend")], "names a namespace the hub already uses"),
+        (
+            [spoke("a", date.today() + timedelta(days=1))],
+            "is in the future",
+        ),
+        (
+            [spoke("a", date.today() - timedelta(days=91))],
+            f"set rotated={date.today().isoformat()} in its entry and run pulumi up",
+        ),
+    ],
+)
+def test_spoke_cross_checks_name_the_spoke_and_the_way_out(entries: list[str], says: str) -> None:
+    problems = rejected("staging", {"spokes": json.dumps(entries)})
+    assert any(p.startswith("d1-fleet:spokes:") and says in p for p in problems), problems
+
+
+def test_spoke_token_max_age_is_configurable() -> None:
+    old = spoke("a", date.today() - timedelta(days=91))
+    problems = rejected(
+        "staging", {"spokes": json.dumps([old]), "spokeTokenMaxAgeDays": "30", "environment": "x"}
+    )
+    assert any("spokeTokenMaxAgeDays 30" in p for p in problems), problems
+    assert stack_run(
+        "staging", {"spokes": json.dumps([old]), "spokeTokenMaxAgeDays": "120"}
+    ).resources
+
+
+def test_spokes_need_the_helm_controller() -> None:
+    components = json.dumps(["source-controller", "kustomize-controller"])
+    problems = rejected(
+        "staging", {"spokes": json.dumps([spoke("a")]), "fluxComponents": components}
+    )
+    assert any("helm-controller is missing; the spokes' chain needs it" in p for p in problems)
+
+
+def test_a_spoke_token_close_to_renewal_warns_with_the_way_out() -> None:
+    close = spoke("a", date.today() - timedelta(days=85))
+    run = stack_run("staging", {"spokes": json.dumps([close])})
+    assert any(
+        "token of spoke a is due for renewal" in w and f"rotated={date.today().isoformat()}" in w
+        for w in run.warnings
+    ), run.warnings
+    assert not stack_run("staging", {"spokes": json.dumps([spoke("a")])}).warnings
+
+
+def test_a_spoke_context_missing_from_its_kubeconfig_is_reported(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(json.dumps({"contexts": [{"name": "staging"}, {"name": "a"}]}))
+    spokes = [spoke("a", kubeconfig=str(kubeconfig)), spoke("gone", kubeconfig=str(kubeconfig))]
+    problems = rejected(
+        "staging",
+        {"spokes": json.dumps(spokes), "kubeconfig": str(kubeconfig)},
+        check_kube_access=True,
+    )
+    assert [p for p in problems if p.startswith("d1-fleet:spokes:")] == [
+        f"d1-fleet:spokes: spoke gone: 'gone' is not a context in {kubeconfig}; allowed: a "
+        "context defined there (a, staging); add it, e.g. with your cloud's get-credentials "
+        "command, or set kubeconfig"
+    ], problems

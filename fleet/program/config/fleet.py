@@ -16,8 +16,8 @@ import yaml
 from pydantic import ValidationError
 
 from fleet.program import conventions as c
-from fleet.program import receiver_plan
-from fleet.program.config import parse
+from fleet.program import receiver_plan, spoke_plan
+from fleet.program.config import formats, parse
 from fleet.program.config.model import Settings
 from fleet.program.github_access import plan
 from fleet.program.github_access.plan import PushAccess
@@ -166,4 +166,52 @@ def other_stacks(project_dir: Path, stack: str) -> dict[str, Mapping[str, Any]]:
             for key, value in config.items()
             if key.startswith(prefix) and not (isinstance(value, dict) and "secure" in value)
         }
+    return found
+
+
+def spoke_problems(
+    stack: str,
+    settings: Settings,
+    others: Mapping[str, Mapping[str, Any]],
+    *,
+    project: str = c.PROJECT,
+) -> list[str]:
+    """A cluster reconciled by two Fluxes: a spoke that is another stack's cluster, or another
+    hub's spoke (same name or same API server); or this stack's cluster a spoke of another hub."""
+    found: list[str] = []
+    for name, raw in sorted(others.items()):
+        theirs = _spokes(raw.get("spokes"))
+        cluster = raw.get("clusterName")
+        for spoke in settings.spoke_list:
+            if spoke.name == cluster:
+                found.append(
+                    f"{project}:spokes: spoke {spoke.name} is the cluster of stack {name}, which "
+                    "runs its own Flux; allowed: a cluster is a spoke of one hub or a stack of its "
+                    "own, not both"
+                )
+            other = next(
+                (s for s in theirs if s.name == spoke.name or s.server == spoke.server), None
+            )
+            if other is not None:
+                found.append(
+                    f"{project}:spokes: spoke {spoke.name} is also spoke {other.name} of hub "
+                    f"stack {name}; allowed: each spoke on one hub (two would fight over it)"
+                )
+        if any(s.name == settings.cluster_name for s in theirs):
+            found.append(
+                f"{project}:clusterName: {settings.cluster_name} is a spoke of hub stack {name}; "
+                "allowed: a cluster is a spoke of one hub or a stack of its own, not both"
+            )
+    return found
+
+
+def _spokes(raw: Any) -> list[spoke_plan.Spoke]:
+    """Another stack's well-formed spokes (its own run reports the others)."""
+    entries = raw if isinstance(raw, list) else []
+    found = []
+    for entry in entries:
+        try:
+            found.append(formats.split_spoke(str(entry)))
+        except ValueError:
+            continue
     return found

@@ -17,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 from fleet.program import conventions as c
+from fleet.program import spoke_plan
 
 DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN: Final = re.compile(
@@ -363,6 +364,72 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
     return validate
 
 
+_SPOKE_FIELDS: Final = ("server", "environment", "rotated", "context", "kubeconfig", "chain")
+_SPOKE_ALLOWED: Final = (
+    "allowed: '<name>: server=https://<host>[:port], environment=staging|production, "
+    "rotated=YYYY-MM-DD, context=<kube context> and/or kubeconfig=<path>[, chain=<steps joined by "
+    "'>' in the order " + ">".join(spoke_plan.CHAIN) + ">]' with <name> a DNS-1123 label"
+)
+
+
+def split_spoke(entry: str) -> spoke_plan.Spoke:
+    """'name: key=value, ...' -> the spoke; ValueError saying what is allowed."""
+    name, sep, rest = entry.partition(":")
+    name = name.strip()
+    if not sep or not dns_label_ok(name):
+        raise ValueError(_SPOKE_ALLOWED)
+    fields: dict[str, str] = {}
+    for part in (p.strip() for p in rest.split(",")):
+        key, eq, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or key not in _SPOKE_FIELDS or key in fields or not value:
+            raise ValueError(f"{key or part!r} in spoke {name}: {_SPOKE_ALLOWED}")
+        fields[key] = value
+    missing = [k for k in ("server", "environment", "rotated") if k not in fields]
+    if missing or not ("context" in fields or "kubeconfig" in fields):
+        raise ValueError(
+            f"spoke {name} needs {', '.join(missing) or 'context or kubeconfig'}; {_SPOKE_ALLOWED}"
+        )
+    host = _https_host(fields["server"])
+    if host is None:
+        raise ValueError(f"spoke {name}: server must be https://<host>[:port]; {_SPOKE_ALLOWED}")
+    if fields["environment"] not in tuple(c.Environment):
+        raise ValueError(f"spoke {name}: environment allowed: staging or production")
+    rotated = _iso_date(fields["rotated"])
+    steps = tuple(s.strip() for s in fields.get("chain", ">".join(spoke_plan.CHAIN)).split(">"))
+    order = [str(step) for step in spoke_plan.CHAIN]
+    if (
+        any(s not in order for s in steps)
+        or len(set(steps)) != len(steps)
+        or [order.index(s) for s in steps] != sorted(order.index(s) for s in steps)
+    ):
+        raise ValueError(
+            f"spoke {name}: chain allowed: steps from {'>'.join(order)}, each once, in that order"
+        )
+    return spoke_plan.Spoke(
+        name=name,
+        server=fields["server"].rstrip("/"),
+        rotated=rotated,
+        production=fields["environment"] == c.Environment.PRODUCTION,
+        context=fields.get("context"),
+        kubeconfig=fields.get("kubeconfig"),
+        chain=tuple(spoke_plan.Step(s) for s in steps),
+    )
+
+
+def _https_host(url: str) -> str | None:
+    """The host[:port] of an https:// URL with nothing after it, else None."""
+    if not url.startswith("https://"):
+        return None
+    host = url.removeprefix("https://").rstrip("/")
+    return host if registry_host_ok(host) else None
+
+
+def _spoke_entry(value: str) -> str:
+    split_spoke(value)
+    return value
+
+
 # The constrained types the settings model declares its fields with.
 
 Label = Annotated[str, AfterValidator(_label)]
@@ -430,3 +497,4 @@ Variant = Annotated[str, AfterValidator(_one_of(c.FLUX_VARIANTS))]
 ClusterType = Annotated[str, AfterValidator(_one_of(c.CLUSTER_TYPES))]
 SyncKind = Annotated[str, AfterValidator(_one_of(c.SYNC_KINDS))]
 SyncProvider = Annotated[str, AfterValidator(_one_of(c.SYNC_PROVIDERS))]
+SpokeEntry = Annotated[str, AfterValidator(_spoke_entry)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +29,8 @@ class Loaded:
     expiry: expiry.ExpiryReport
     fleet: plan.FleetAuth
     github_token: str | None
+    # Hub mode: days before each spoke's token is due for renewal, by spoke name.
+    spoke_days_left: Mapping[str, int] = field(default_factory=dict)
 
 
 def load(
@@ -67,11 +69,19 @@ def load(
                 _text(raw.get("kubeconfig")), _text(raw.get("kubeContext")), env
             )
         )
+    if settings is not None and kube_access.ENABLED.get():
+        # Each spoke is reached through its own context, checked the same way.
+        problems.extend(
+            f"{c.PROJECT}:spokes: spoke {spoke.name}: {message}"
+            for spoke in settings.spoke_list
+            for _, message in kube_access.problems(spoke.kubeconfig, spoke.context, env)
+        )
     if settings is None:
         raise ConfigError(problems)
     stack = pulumi.get_stack()
     others = fleet.other_stacks(project_dir or Path.cwd(), stack)
     problems += fleet.problems(stack, settings, others)
+    problems += fleet.spoke_problems(stack, settings, others)
     grants = fleet.github_access(settings, others)[0]
     configured = settings.github_token.get_secret_value() if settings.github_token else None
     token, source = sources.api_token(configured, env)
@@ -85,7 +95,16 @@ def load(
     report = settings.credential_expiry(today)
     for warning in report.warnings:
         pulumi.log.warn(f"{c.PROJECT}:{warning}")
-    return Loaded(settings, report, grants, token)
+    spoke_days_left: dict[str, int] = {}
+    for spoke in settings.spoke_list:
+        due = spoke.token_due(settings.spoke_token_max_age_days)
+        spoke_days_left[spoke.name] = (due - today).days
+        if (due - today).days <= settings.token_warning_days:
+            pulumi.log.warn(
+                f"{c.PROJECT}:spokes: the token of spoke {spoke.name} is due for renewal on "
+                f"{due.isoformat()}; set rotated={today.isoformat()} in its entry and run pulumi up"
+            )
+    return Loaded(settings, report, grants, token, spoke_days_left)
 
 
 def configured_keys(project: str = c.PROJECT) -> list[str]:

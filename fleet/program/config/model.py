@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from fleet.program import conventions as c
-from fleet.program import receiver_plan
+from fleet.program import receiver_plan, spoke_plan
 from fleet.program.config import expiry
 from fleet.program.config.formats import (
     D1_PATCH_ENTRIES,
@@ -44,12 +44,14 @@ from fleet.program.config.formats import (
     RegistryUser,
     RuntimeEntry,
     SpecialCharacters,
+    SpokeEntry,
     Subdomain,
     SyncKind,
     SyncProvider,
     Variant,
     flux_minor,
     split_component,
+    split_spoke,
 )
 from fleet.program.conventions import DeletionPolicy, Environment, GitAuth
 from fleet.program.github_access.plan import PushAccess, StackAuth
@@ -156,6 +158,13 @@ class Settings(BaseModel):
     receiver_ingress_class: OptionalSubdomain = ""
     receiver_tls_secret: OptionalSubdomain = ""
 
+    # Hub mode: spoke clusters this stack's Flux reconciles through kubeconfig Secrets, and how
+    # long a spoke's token may live before `rotated` must move (see Hub and spokes in the README).
+    spokes: tuple[SpokeEntry, ...] = ()
+    spoke_token_max_age_days: Annotated[int, Field(ge=1, le=365)] = (
+        spoke_plan.DEFAULT_TOKEN_MAX_AGE_DAYS
+    )
+
     @property
     def platform(self) -> tuple[PlatformComponent, ...]:
         """Platform components in config order, each with the components it depends on."""
@@ -230,6 +239,11 @@ class Settings(BaseModel):
             tenants=self.tenants,
             image_automation=self.image_automation,
         )
+
+    @property
+    def spoke_list(self) -> tuple[spoke_plan.Spoke, ...]:
+        """The spokes in config order (none: a cluster stack, not a hub)."""
+        return tuple(split_spoke(entry) for entry in self.spokes)
 
     @property
     def runtime_extra(self) -> dict[str, str]:
