@@ -163,3 +163,19 @@ def git_secrets(run: offline.Recording) -> list[offline.Registration]:
 
 def kubernetes_urns(run: offline.Recording) -> set[str]:
     return {r.urn for r in run.resources if not r.type.startswith(("github:", "fleet:github"))}
+
+
+def every_feature() -> dict[str, str]:
+    """Overrides that turn on every optional feature a token-mode stack has."""
+    return {
+        "imageAutomation": "true",
+        "tenantAdmissionPolicies": "true",
+        "receivers": "true",
+        "enterpriseToken": ENTERPRISE_TOKEN,
+        "enterpriseTokenExpires": (date.today() + timedelta(days=120)).isoformat(),
+        "syncKind": "GitRepository",
+        "syncUrl": "https://github.com/controlplaneio-fluxcd/d1-fleet.git",
+        "syncRef": "refs/heads/main",
+        "syncPath": "clusters/prod-eu",
+        "syncPullSecret": "flux-system",
+    }
