@@ -639,3 +639,26 @@ def test_adopt_cli_reads_the_state_and_writes_only_the_removed_tenant(
     assert "1 resources to import" in shown
     assert "already in the stack's state left out" in shown
     assert main(["adopt", "prod-eu", "--only", "pod:x", "--project-dir", str(project)]) == 2
+
+
+def test_adopt_says_the_imported_operator_release_is_upgraded_in_place() -> None:
+    """pulumi-kubernetes `provider/pkg/provider/helm_release.go`: `importRelease` records the
+    chart's own name (the OCI reference is not in the release), so the program's chart differs and
+    the next `up` runs a Helm upgrade; `helmReleaseProvider.Diff` replaces only on a changed `name`
+    or `namespace`, which the import id fixes to the program's."""
+    run = stack_run("prod-eu")
+    (release,) = run.of_type(adopt.HELM_RELEASE)
+    plan = adopt.plan(run, "prod-eu")
+    inputs = release.inputs
+    assert adopt.imported_chart(inputs["chart"]) == "flux-operator" != inputs["chart"]
+    (entry,) = [e for e in plan.document["resources"] if e["type"] == adopt.HELM_RELEASE]
+    assert entry["id"] == f"{inputs['namespace']}/{inputs['name']}"
+    (note,) = plan.next_steps
+    assert f"at chart version {inputs['version']}" in note
+    assert "'flux-operator'" in note
+    assert inputs["chart"] in note
+    assert "shows it as an update" in note
+    assert "nothing is replaced" in note
+    # Not imported (already in the state): nothing to say.
+    state = in_state(run, "prod-eu")
+    assert adopt.plan(run, "prod-eu", in_state=state).next_steps == ()

@@ -69,6 +69,8 @@ class ImportPlan:
     # `<namespace>/<name>` of every adopted Secret, and the kubectl flags that reach its cluster.
     secrets: tuple[str, ...] = field(default=())
     kubectl_flags: tuple[str, ...] = field(default=())
+    # What the first `up` after the import will do to what was imported.
+    next_steps: tuple[str, ...] = field(default=())
 
     def text(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
@@ -305,6 +307,7 @@ def plan(
         skipped=tuple(skipped),
         secrets=tuple(e["id"] for e in entries if e["type"] == SECRET and "id" in e),
         kubectl_flags=_kubectl_flags(recording),
+        next_steps=tuple(release_next_step(r) for r in imported if r.type == HELM_RELEASE),
     )
 
 
@@ -330,6 +333,31 @@ def _components_to_create(
             found.add(owner.urn)
             owner = by_urn.get(owner.parent)
     return found
+
+
+def imported_chart(chart: str) -> str:
+    """The `chart` an imported Helm release records: the chart's own name, not the OCI reference.
+
+    pulumi-kubernetes `provider/pkg/provider/helm_release.go` (`importRelease`) looks the chart up
+    in the program folder and the local Helm repositories, else falls back to its metadata name.
+    """
+    return chart.rstrip("/").rsplit("/", 1)[-1]
+
+
+def release_next_step(resource: offline.Registration) -> str:
+    """What `up` does after the operator release is imported: a Helm upgrade at the same version.
+
+    The imported inputs (chart name, the provider's defaults) differ from the program's, and the
+    release's diff replaces only on a new name or namespace (`helmReleaseProvider.Diff`), so the
+    release is updated in place.
+    """
+    inputs = render.plain(resource.inputs)
+    return (
+        f"helm release {inputs['namespace']}/{inputs['name']}: the next pulumi up upgrades it in "
+        f"place at chart version {inputs['version']} (the import records chart "
+        f"{imported_chart(str(inputs['chart']))!r}, the program {inputs['chart']!r}): make preview "
+        "shows it as an update, with any value d1 installed differently; nothing is replaced"
+    )
 
 
 def _kubectl_flags(recording: offline.Recording) -> tuple[str, ...]:
@@ -566,6 +594,8 @@ def run(args: argparse.Namespace, read_state: StateReader | None = None) -> int:
     print(f"{args.stack}: wrote {out}: {adopted} resources to import (ids from the program)")
     for note in plan_.skipped:
         print(f"{args.stack}: not imported: {note}")
+    for note in plan_.next_steps:
+        print(f"{args.stack}: after the import: {note}")
     if not args.run:
         print(f"{args.stack}: import with: python -m fleet adopt {args.stack} --run (see README)")
         print(
