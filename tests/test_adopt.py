@@ -662,3 +662,34 @@ def test_adopt_says_the_imported_operator_release_is_upgraded_in_place() -> None
     # Not imported (already in the state): nothing to say.
     state = in_state(run, "prod-eu")
     assert adopt.plan(run, "prod-eu", in_state=state).next_steps == ()
+
+
+def test_hand_over_after_an_import_by_hand_covers_every_adopted_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `pulumi import` by hand the Secrets are in the state; hand-over still takes them all
+    and never reads the state to leave them out."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text("#!/bin/sh\nexit 0\n")
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    handed: list[tuple[str, ...]] = []
+
+    def record(_: str, plan: adopt.ImportPlan, __: Any) -> list[str]:
+        handed.append(plan.secrets)
+        return []
+
+    monkeypatch.setattr(adopt, "hand_over", record)
+    args = argparse.Namespace(
+        stack="staging",
+        out=None,
+        ruleset_id=[],
+        run=False,
+        hand_over_secrets=True,
+        project_dir=ROOT,
+    )
+    never = lambda stack: pytest.fail(f"read the state of {stack}")  # noqa: E731
+    assert adopt.run(args, read_state=never) == 0
+    assert handed == [("flux-system/flux-system", "flux-system/flux-apps")]

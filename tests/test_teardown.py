@@ -219,3 +219,46 @@ def test_ephemeral_copies_destroy_completely(owner: bool) -> None:
     assert recording.outputs["clusterName"] == "eph-19-1-0"
     assert not [r.name for r in recording.resources if r.protect]
     assert len(teardown.deleted(recording, Destroy.SKIP_PREVIEW)) == len(recording.resources)
+
+
+def test_production_protects_each_object_the_fleet_cannot_lose() -> None:
+    """Every feature on: each object whose loss takes Flux, a workload or the fleet's GitHub access
+    down is protected itself, so no destroy variant and no `up` deletes it without
+    `pulumi state unprotect` (`DeleteStep.Apply`, pulumi pkg/resource/deploy/step.go)."""
+    recording = every_feature_prod()
+    must = (
+        "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization",
+        "kubernetes:image.toolkit.fluxcd.io/v1:ImageUpdateAutomation",
+        "kubernetes:fluxcd.controlplane.io/v1:FluxInstance",
+        "kubernetes:helm.sh/v3:Release",
+        "kubernetes:core/v1:Namespace",
+        "github:index/team:Team",
+        "github:index/teamMembership:TeamMembership",
+        "github:index/teamRepository:TeamRepository",
+        "github:index/branchProtection:BranchProtection",
+        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+    )
+    loose = [r.name for r in recording.resources if r.type in must and not r.protect]
+    assert loose == []
+    assert {r.name for r in recording.resources if r.type.endswith("/v1:Kustomization")} >= {
+        "cluster-image-automation-infra-policies",
+        "cluster-image-automation-apps-policies",
+    }
+    secrets = {
+        r.inputs["metadata"]["name"]: r.protect
+        for r in recording.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"].get("namespace") == "flux-system" and "receivers" not in r.name
+    }
+    assert secrets == {"flux-system": True, "flux-apps": True, "flux-enterprise-auth": True}
+    (runtime,) = [r for r in recording.resources if r.name == "cluster-runtime-info-configmap"]
+    assert runtime.protect
+
+
+def test_owner_app_grants_are_protected() -> None:
+    """In App mode the owner grants the installation its repositories: those grants serve every
+    App-mode cluster and are protected like the team (`DeleteStep.Apply`)."""
+    grants = every_feature_prod_app().of_type(
+        "github:index/appInstallationRepository:AppInstallationRepository"
+    )
+    assert grants
+    assert all(g.protect for g in grants)

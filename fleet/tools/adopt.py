@@ -641,7 +641,9 @@ def _prepare(
             if result.returncode != 0:
                 raise _StopError(result.returncode)
     try:
-        in_state = _state(args, pulumi, env, read_state)
+        # Handing over after an import by hand concerns every adopted Secret, now in the state.
+        hand_over_only = getattr(args, "hand_over_secrets", False)
+        in_state = frozenset() if hand_over_only else _state(args, pulumi, env, read_state)
         plan_ = plan_stack(args.project_dir, args.stack, ruleset_ids, in_state=in_state, only=only)
     except (AdoptError, stack_state.StateError) as error:
         print(f"error: {error}", file=sys.stderr)
