@@ -173,8 +173,16 @@ def test_scenario_runs_rotation_then_add_remove_bring_back_then_adopt(tmp_path: 
     lifecycle.run_scenario(scenario, shown.append)
     verbs = [" ".join(c[:3]) for c in cli.calls]
     assert verbs[:2] == ["preview --json --stack", "config get d1-fleet:tenants"]
-    sets = [c[3] for c in cli.calls if c[:2] == ["config", "set"]]
-    assert [json.loads(v) for v in sets] == [
+    writes = [c for c in cli.calls if c[:2] in (["config", "rm"], ["config", "set"])]
+    lists: list[list[str]] = []
+    for call in writes:
+        if call[1] == "rm":
+            assert call[2] == "d1-fleet:tenants"
+            lists.append([])
+        else:
+            assert call[2:4] == ["--path", f"d1-fleet:tenants[{len(lists[-1])}]"]
+            lists[-1].append(call[4])
+    assert lists == [
         ["backend", "frontend", "lifecycle"],
         ["backend", "frontend"],
         ["backend", "frontend", "lifecycle"],
@@ -203,3 +211,20 @@ def test_scenario_stops_at_the_first_wrong_plan(tmp_path: Path) -> None:
 def test_scenario_without_tokens_says_which_variables() -> None:
     with pytest.raises(lifecycle.ScenarioError, match="FLEET_PLATFORM_TOKEN and FLEET_APPS_TOKEN"):
         lifecycle.rotated({})
+
+
+def test_tenants_are_written_as_a_list_the_cli_accepts() -> None:
+    """`tenants` is typed `array<string>` in Pulumi.yaml: the CLI refuses a plain string there
+    (pulumi pkg/workspace/config.go, as `fleet.tools.cli_config` applies it), while
+    `pulumi config set --path 'key[i]'` builds a list value (sdk/go/common/resource/config/map.go,
+    `Map.Set`), the shape the scenario writes."""
+    from fleet.tools import cli_config  # noqa: PLC0415
+
+    project = cli_config.load_project(cli_config.load_yaml((ROOT / "Pulumi.yaml").read_text()))
+    base = cli_config.stack_file_config(ROOT / "Pulumi.staging.yaml")
+    secrets = frozenset({"d1-fleet:platformToken", "d1-fleet:appsToken"})
+    as_text = {**base, "d1-fleet:tenants": '["backend", "lifecycle"]'}
+    as_list = {**base, "d1-fleet:tenants": ["backend", "lifecycle"]}
+    refused = cli_config.merge(project, "staging", as_text, secret_keys=secrets)[1]
+    assert any("d1-fleet:tenants" in p and "array<string>" in p for p in refused)
+    assert cli_config.merge(project, "staging", as_list, secret_keys=secrets)[1] == []

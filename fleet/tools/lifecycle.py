@@ -169,7 +169,12 @@ class Scenario:
         return list(json.loads(value) if isinstance(value, str) else value)
 
     def set_tenants(self, tenants: Sequence[str]) -> None:
-        self._call("config", "set", f"{c.PROJECT}:tenants", json.dumps(list(tenants)))
+        """Write `tenants` as a list value: the key is typed `array<string>` in Pulumi.yaml, and
+        the CLI refuses a plain string there, so each entry is set by its path."""
+        key = f"{c.PROJECT}:tenants"
+        self._call("config", "rm", key)
+        for index, tenant in enumerate(tenants):
+            self._call("config", "set", "--path", f"{key}[{index}]", tenant)
 
 
 def rotated(env: Mapping[str, str]) -> dict[str, str]:
