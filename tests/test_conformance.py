@@ -577,3 +577,16 @@ def test_fleet_check_reads_the_stacks_line_not_the_newest(
     out = capsys.readouterr().out
     assert "Kustomization/" in out
     assert "'deletionPolicy' was unexpected" in out
+
+
+def test_fleet_check_without_the_stacks_flux_line_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy_root = tmp_path / "schemas"
+    shutil.copytree(conformance.schemas_dir(), copy_root)
+    shutil.rmtree(copy_root / "flux" / "2.7.5")
+    monkeypatch.setenv(conformance.SCHEMAS_ENV, str(copy_root))
+    assert cli.main(["check", "staging"]) == cli.ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "staging: no Flux CRDs for fluxVersion 2.7.x" in err
+    assert "python -m fleet.tools.schemas" in err
