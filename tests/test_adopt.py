@@ -567,7 +567,9 @@ def test_adopt_only_a_removed_production_tenant_imports_its_retained_namespace()
     (`retainOnDelete`: `DeleteStep.Apply`, pulumi pkg/resource/deploy/step.go, deletes nothing),
     and its components left the state with it. The file holds the namespace and the two
     components above it, which the engine creates empty (`importResources`, pulumi
-    pkg/resource/deploy/import.go), so the namespace's parent is known (`ImportStep.Apply`)."""
+    pkg/resource/deploy/import.go) parents first, each completed step recorded as a new resource
+    (`stepExecutor` in pkg/resource/deploy/step_executor.go), so the namespace's parent is known
+    (`ImportStep.Apply`)."""
     run = stack_run("prod-eu", {"tenants": '["backend", "frontend", "payments"]'})
     removed = tenant_of("payments")
     state = in_state(run, "prod-eu", lambda r: removed(r, run))
