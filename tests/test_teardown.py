@@ -262,3 +262,17 @@ def test_owner_app_grants_are_protected() -> None:
     )
     assert grants
     assert all(g.protect for g in grants)
+
+
+def test_owner_teardown_excluding_its_github_objects_leaves_them_and_deletes_the_cluster() -> None:
+    """The README's owner recipe: after `pulumi state unprotect --all`, `pulumi destroy --exclude`
+    with each `github:` URN keeps those and what they depend on (`getExcludeDependencies`,
+    pkg/resource/deploy/step_generator.go) and deletes every cluster object, the App-mode Secrets
+    that depend on the grants included."""
+    for recording in (every_feature_prod(), every_feature_prod_app()):
+        github = [r for r in recording.resources if r.type.startswith("github:index/")]
+        webhooks = {r.urn for r in github if r.type.endswith("RepositoryWebhook")}
+        kept_objects = [r.urn for r in github if r.urn not in webhooks]
+        gone = teardown.deleted_excluding(recording, kept_objects)
+        assert not [r.name for r in gone if r.urn in kept_objects]
+        assert {r.urn for r in recording.kubernetes_objects()} <= {r.urn for r in gone}

@@ -104,6 +104,12 @@ def kept(recording: Recording, how: Destroy) -> set[str]:
         keep |= graph.transitive(r)
     if how is Destroy.SKIP_PREVIEW:
         return keep
+    return _widened(graph, keep)
+
+
+def _widened(graph: _Graph, excludes: set[str]) -> set[str]:
+    """`getExcludeDependencies`: the excludes with everything they depend on, directly or not."""
+    keep = set(excludes)
     frontier = list(keep)
     while frontier:
         node = graph.by_urn.get(frontier.pop())
@@ -113,6 +119,13 @@ def kept(recording: Recording, how: Destroy) -> set[str]:
             keep.add(urn)
             frontier.append(urn)
     return keep
+
+
+def deleted_excluding(recording: Recording, excludes: Iterable[str]) -> list[Registration]:
+    """What `pulumi destroy --exclude <urn>...` deletes once nothing is protected (after
+    `pulumi state unprotect --all`): all but the excludes and what they depend on."""
+    keep = _widened(_Graph(recording.resources), set(excludes))
+    return [r for r in recording.resources if r.urn not in keep]
 
 
 def deleted(recording: Recording, how: Destroy) -> list[Registration]:
