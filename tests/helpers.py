@@ -191,3 +191,19 @@ def hub_run(
 ) -> offline.Recording:
     """Run the real `__main__.py` for the example hub stack in its own folder under `base`."""
     return stack_run("hub", overrides, project_dir=hub_dir(base, **kwargs))
+
+
+def every_feature() -> dict[str, str]:
+    """Overrides that turn on every optional feature a token-mode stack has."""
+    return {
+        "imageAutomation": "true",
+        "tenantAdmissionPolicies": "true",
+        "receivers": "true",
+        "enterpriseToken": ENTERPRISE_TOKEN,
+        "enterpriseTokenExpires": (date.today() + timedelta(days=120)).isoformat(),
+        "syncKind": "GitRepository",
+        "syncUrl": "https://github.com/controlplaneio-fluxcd/d1-fleet.git",
+        "syncRef": "refs/heads/main",
+        "syncPath": "clusters/prod-eu",
+        "syncPullSecret": "flux-system",
+    }

@@ -21,7 +21,7 @@ import pytest
 
 from fleet.tools import adopt, offline
 from fleet.tools.cli import main
-from tests.helpers import ROOT, stack_run
+from tests.helpers import ROOT, app_run, stack_run
 
 SPEC_KEYS = {
     "type",
@@ -205,7 +205,31 @@ def test_adopt_rulesets_need_their_github_id() -> None:
         adopt.parse_ruleset_ids(["d1-infra"])
 
 
-def test_adopt_file_holds_no_values_only_ids(tmp_path: Path) -> None:
+def fake_pulumi(bin_dir: Path, record: Path, export: dict[str, Any] | None = None) -> Path:
+    """A `pulumi` that logs its arguments and answers `stack export` with `export`, or as the CLI
+    does for a stack that does not exist yet."""
+    bin_dir.mkdir(exist_ok=True)
+    saved = bin_dir / "export.json"
+    answer = (
+        f"cat {saved}"
+        if export is not None
+        else "echo \"error: no stack named 'staging' found\" >&2; exit 255"
+    )
+    if export is not None:
+        saved.write_text(json.dumps(export))
+    fake = bin_dir / "pulumi"
+    fake.write_text(
+        f'#!/bin/sh\necho "$@" >> {record}\ncase "$*" in "stack export"*) {answer} ;; esac\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return fake
+
+
+def test_adopt_file_holds_no_values_only_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_pulumi(tmp_path / "bin", tmp_path / "calls.log")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
     out = tmp_path / "adopt.json"
     assert main(["adopt", "staging", "--out", str(out)]) == 0
     text = out.read_text()
@@ -229,9 +253,8 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     record = tmp_path / "calls.log"
-    fake = bin_dir / "pulumi"
-    fake.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    # The stack was just created by `stack select --create`: its export holds nothing yet.
+    fake_pulumi(bin_dir, record, {"version": 3, "deployment": {"manifest": {}}})
     # kubectl: every Secret as `flux create secret` left it; patches are recorded.
     live = tmp_path / "live.json"
     live.write_text(json.dumps(FLUX_CREATED))
@@ -261,6 +284,7 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
     assert adopt.run(args) == 0
     calls = record.read_text().splitlines()
     assert calls[0] == "stack select --create staging"
+    assert calls[1] == "stack export --stack staging", "the state is read once the stack exists"
     pulumi_calls = [c for c in calls if not c.startswith("kubectl ")]
     up, imported = pulumi_calls[-2], pulumi_calls[-1]
     # After the import, each adopted Secret's foreign fields are handed to the stack.
@@ -440,3 +464,235 @@ def test_adopt_reads_the_fleet_of_the_project_it_is_given(
     monkeypatch.chdir(elsewhere)
     plan = adopt.plan_stack(project, "prod-eu")
     assert any(e["type"] == "github:index/team:Team" for e in plan.document["resources"])
+
+
+def export_of(run: offline.Recording, stack: str, leave_out: Any = lambda r: False) -> Any:
+    """The stack's `pulumi stack export` once `up` created what `run` declares (engine format,
+    pulumi sdk/go/common/apitype/core.go `UntypedDeployment`/`ResourceV3`), without `leave_out`.
+
+    Ids are what `up` records (GitHub's numbers and node ids), never the import ids."""
+    resources = [
+        {
+            "urn": f"urn:pulumi:{stack}::d1-fleet::pulumi:pulumi:Stack::d1-fleet-{stack}",
+            "custom": False,
+            "type": "pulumi:pulumi:Stack",
+        }
+    ]
+    for index, r in enumerate(run.resources):
+        if leave_out(r):
+            continue
+        state: dict[str, Any] = {
+            "urn": offline.engine_urn(run, r, stack),
+            "custom": r.custom,
+            "type": r.type,
+        }
+        if r.custom:
+            state["id"] = str(1000 + index)
+        resources.append(state)
+    return {"version": 3, "deployment": {"manifest": {}, "resources": resources}}
+
+
+def in_state(run: offline.Recording, stack: str, leave_out: Any = lambda r: False) -> Any:
+    from fleet.tools import stack_state  # noqa: PLC0415
+
+    return stack_state.urns(export_of(run, stack, leave_out))
+
+
+def check_parents_known(document: dict[str, Any], state: frozenset[str]) -> None:
+    """`ImportStep.Apply` (pulumi pkg/resource/deploy/step.go) refuses an entry whose URN is in
+    the state ("already exists") or whose parent is neither in the state (registered first by
+    `registerExistingResources`, pkg/resource/deploy/import.go) nor created by the file."""
+    by_name = {e["name"]: e for e in document["resources"]}
+    for entry in document["resources"]:
+        parent = entry.get("parent")
+        if parent is None:
+            continue
+        if parent in by_name:
+            assert by_name[parent].get("component") or by_name[parent].get("id"), entry
+        else:
+            assert document["nameTable"][parent] in state, f"{entry['name']}: unknown parent"
+
+
+def tenant_of(name: str) -> Any:
+    def inside(r: offline.Registration, run: offline.Recording) -> bool:
+        node: offline.Registration | None = r
+        by_urn = {x.urn: x for x in run.resources}
+        while node is not None:
+            if node.type == adopt.TENANT and node.name == f"cluster-tenant-{name}":
+                return True
+            node = by_urn.get(node.parent)
+        return False
+
+    return inside
+
+
+@pytest.mark.parametrize(
+    ("stack", "app"), [("staging", False), ("prod-eu", False), ("prod-eu", True)]
+)
+def test_adopt_again_imports_nothing_the_state_holds(stack: str, app: bool) -> None:
+    """Second run on an adopted (or `up`-created) stack: every URN is in the state with an id the
+    file could not reproduce, so nothing is listed and `pulumi import` is not run (`ImportStep.Apply`
+    in pulumi pkg/resource/deploy/step.go: "already exists"), in either credential mode."""
+    run = app_run(stack, {"botPushAccess": "rulesetBypass"}) if app else stack_run(stack)
+    plan = adopt.plan(run, stack, in_state=in_state(run, stack))
+    assert plan.document["resources"] == []
+    assert not plan.secrets
+
+
+def test_adopt_with_part_of_the_stack_in_state_imports_the_rest_under_known_parents() -> None:
+    """A tenant missing from the state of a running prod-eu: its entries (components too) and
+    nothing else; the cluster component it hangs under comes from `nameTable`, since the import
+    registers the state's resources first (`registerExistingResources`, pulumi
+    pkg/resource/deploy/import.go)."""
+    run = stack_run("prod-eu")
+    missing = tenant_of("backend")
+    state = in_state(run, "prod-eu", lambda r: missing(r, run))
+    plan = adopt.plan(run, "prod-eu", in_state=state)
+    urns = check_import_file(plan.document, "prod-eu")
+    check_parents_known(plan.document, state)
+    expected = {offline.engine_urn(run, r, "prod-eu") for r in run.resources if missing(r, run)}
+    skipped = {
+        offline.engine_urn(run, r, "prod-eu")
+        for r in run.resources
+        if f"{r.type} {r.name}" in skipped_objects(plan)
+    }
+    assert urns == expected - skipped
+    assert "urn:pulumi:prod-eu::d1-fleet::fleet:index:Cluster::cluster" in (
+        plan.document["nameTable"].values()
+    )
+
+
+def test_adopt_only_a_removed_production_tenant_imports_its_retained_namespace() -> None:
+    """Re-adding a removed production tenant: removing it deleted all but its namespace
+    (`retainOnDelete`: `DeleteStep.Apply`, pulumi pkg/resource/deploy/step.go, deletes nothing),
+    and its components left the state with it. The file holds the namespace and the two
+    components above it, which the engine creates empty (`importResources`, pulumi
+    pkg/resource/deploy/import.go) parents first, each completed step recorded as a new resource
+    (`stepExecutor` in pkg/resource/deploy/step_executor.go), so the namespace's parent is known
+    (`ImportStep.Apply`)."""
+    run = stack_run("prod-eu", {"tenants": '["backend", "frontend", "payments"]'})
+    removed = tenant_of("payments")
+    state = in_state(run, "prod-eu", lambda r: removed(r, run))
+    plan = adopt.plan(run, "prod-eu", in_state=state, only=adopt.parse_selection("tenant:payments"))
+    check_import_file(plan.document, "prod-eu")
+    check_parents_known(plan.document, state)
+    entries = {(e["type"], e["logicalName"], e.get("id")) for e in plan.document["resources"]}
+    assert entries == {
+        ("fleet:tenants:Tenant", "cluster-tenant-payments", None),
+        ("fleet:tenants:TenantNamespace", "cluster-tenant-payments", None),
+        ("kubernetes:core/v1:Namespace", "cluster-tenant-payments-namespace", "payments"),
+    }
+    assert plan.document["nameTable"]["cluster"] == (
+        "urn:pulumi:prod-eu::d1-fleet::fleet:index:Cluster::cluster"
+    )
+    # The rest of the tenant is left to `up`, and nothing of the other tenants is touched.
+    assert {line.split(": ")[0].split(" ")[1] for line in plan.skipped} >= {
+        "cluster-tenant-payments-kustomization",
+        "cluster-tenant-payments-source",
+    }
+    assert not [line for line in plan.skipped if "backend" in line or "frontend" in line]
+
+
+def test_adopt_only_what_removal_left_on_staging_and_for_components_is_nothing() -> None:
+    """Staging retains nothing and a platform component's Kustomizations are deleted with it
+    (`DeleteStep.Apply`, pulumi pkg/resource/deploy/step.go): `up` recreates them, no import."""
+    run = stack_run("staging")
+    tenant = adopt.plan(run, "staging", only=adopt.parse_selection("tenant:backend"))
+    assert [e for e in tenant.document["resources"] if "id" in e] == []
+    assert tenant.skipped
+    prod = stack_run("prod-eu")
+    component = adopt.plan(prod, "prod-eu", only=adopt.parse_selection("component:monitoring"))
+    assert component.document["resources"] == []
+    assert {line.split(": ")[0].split(" ")[1] for line in component.skipped} == {
+        "cluster-platform-monitoring-controllers",
+        "cluster-platform-monitoring-configs",
+    }
+
+
+def test_adopt_only_refuses_what_it_cannot_select() -> None:
+    for value in ("tenant", "tenant:", "namespace:backend"):
+        with pytest.raises(adopt.AdoptError, match="expected tenant:<name> or component:<name>"):
+            adopt.parse_selection(value)
+
+
+def test_adopt_cli_reads_the_state_and_writes_only_the_removed_tenant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    prod = (ROOT / "Pulumi.prod-eu.yaml").read_text()
+    (project / "Pulumi.prod-eu.yaml").write_text(
+        prod + "  d1-fleet:tenants: [backend, frontend, payments]\n"
+    )
+    run = stack_run("prod-eu", project_dir=project)
+    removed = tenant_of("payments")
+    record = tmp_path / "calls.log"
+    fake_pulumi(tmp_path / "bin", record, export_of(run, "prod-eu", lambda r: removed(r, run)))
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    out = tmp_path / "adopt.json"
+    argv = ["adopt", "prod-eu", "--only", "tenant:payments", "--out", str(out)]
+    assert main([*argv, "--project-dir", str(project)]) == 0
+    assert record.read_text().splitlines() == ["stack export --stack prod-eu"]
+    document = json.loads(out.read_text())
+    assert [e["id"] for e in document["resources"] if "id" in e] == ["payments"]
+    shown = capsys.readouterr().out
+    assert "1 resources to import" in shown
+    assert "already in the stack's state left out" in shown
+    assert main(["adopt", "prod-eu", "--only", "pod:x", "--project-dir", str(project)]) == 2
+
+
+def test_adopt_says_the_imported_operator_release_is_upgraded_in_place() -> None:
+    """pulumi-kubernetes `provider/pkg/provider/helm_release.go`: `importRelease` records the
+    chart's own name (the OCI reference is not in the release), so the program's chart differs and
+    the next `up` runs a Helm upgrade; `helmReleaseProvider.Diff` replaces only on a changed `name`
+    or `namespace`, which the import id fixes to the program's."""
+    run = stack_run("prod-eu")
+    (release,) = run.of_type(adopt.HELM_RELEASE)
+    plan = adopt.plan(run, "prod-eu")
+    inputs = release.inputs
+    assert adopt.imported_chart(inputs["chart"]) == "flux-operator" != inputs["chart"]
+    (entry,) = [e for e in plan.document["resources"] if e["type"] == adopt.HELM_RELEASE]
+    assert entry["id"] == f"{inputs['namespace']}/{inputs['name']}"
+    (note,) = plan.next_steps
+    assert f"at chart version {inputs['version']}" in note
+    assert "'flux-operator'" in note
+    assert inputs["chart"] in note
+    assert "shows it as an update" in note
+    assert "nothing is replaced" in note
+    # Not imported (already in the state): nothing to say.
+    state = in_state(run, "prod-eu")
+    assert adopt.plan(run, "prod-eu", in_state=state).next_steps == ()
+
+
+def test_hand_over_after_an_import_by_hand_covers_every_adopted_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `pulumi import` by hand the Secrets are in the state; hand-over still takes them all
+    and never reads the state to leave them out."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text("#!/bin/sh\nexit 0\n")
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    handed: list[tuple[str, ...]] = []
+
+    def record(_: str, plan: adopt.ImportPlan, __: Any) -> list[str]:
+        handed.append(plan.secrets)
+        return []
+
+    monkeypatch.setattr(adopt, "hand_over", record)
+    args = argparse.Namespace(
+        stack="staging",
+        out=None,
+        ruleset_id=[],
+        run=False,
+        hand_over_secrets=True,
+        project_dir=ROOT,
+    )
+    never = lambda stack: pytest.fail(f"read the state of {stack}")  # noqa: E731
+    assert adopt.run(args, read_state=never) == 0
+    # Registration order follows the SDK's resolution of outputs, so compare as a set.
+    assert [set(h) for h in handed] == [{"flux-system/flux-system", "flux-system/flux-apps"}]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from kubernetes_validate import utils as k8s_validate
 
 from fleet.tools import cel_rules, cli, conformance, offline, render
 from fleet.tools.conformance import Problem, Schemas
-from tests.helpers import stack_run, token_config
+from tests.helpers import ROOT, stack_run, token_config
 
 STACKS = ("staging", "prod-eu")
 OPERATOR_CHART = "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator"
@@ -51,7 +52,10 @@ def messages(problems: list[Problem]) -> str:
 
 def test_conformance_object_passes(stack_object: tuple[str, str], schemas: Schemas) -> None:
     stack, object_id = stack_object
-    assert messages(schemas.check_object(obj(stack, object_id), object_id)) == ""
+    version = conformance.flux_version(rendered(stack))
+    assert version is not None
+    line = schemas.for_flux(version)
+    assert messages(line.check_object(obj(stack, object_id), object_id)) == ""
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -417,7 +421,11 @@ def test_cel_rules_match_the_crds_exactly(schemas: Schemas) -> None:
     transition rule (so an upstream CRD bump that adds a rule fails here until it is covered)."""
     checked = {(r.kind, r.path, r.message) for r in cel_rules.RULES}
     in_crds: set[tuple[str, tuple[str, ...], str]] = set()
-    for crd in schemas.crds.values():
+    # The newest CRDs and those of every Flux line a stack may be checked against.
+    lines = [
+        schemas.for_flux(".".join(map(str, r))) for r in conformance.flux_releases(schemas.root)
+    ]
+    for crd in [c for s in (schemas, *lines) for c in s.crds.values()]:
         if crd.kind not in {r.kind for r in cel_rules.RULES}:
             continue
         for version in crd.versions:
@@ -510,3 +518,75 @@ def test_conformance_check_command(
     monkeypatch.setenv(conformance.SCHEMAS_ENV, str(tmp_path))
     assert cli.main(["check", "prod-eu"]) == cli.ExitCode.USAGE
     assert conformance.SCHEMAS_ENV in capsys.readouterr().err
+
+
+# Conformance per Flux line: the CRDs of the release the stack's FluxInstance deploys.
+
+
+def test_flux_version_resolves_to_the_newest_release_of_its_line(tmp_path: Path) -> None:
+    for release in ("2.7.2", "2.7.5", "2.8.8", "2.9.4", "2.10.0"):
+        (tmp_path / "flux" / release).mkdir(parents=True)
+    resolve = conformance.resolve_flux_release
+    assert resolve("2.7.x", tmp_path) == "2.7.5"
+    assert resolve("2.x", tmp_path) == "2.10.0"
+    assert resolve("2.7.2", tmp_path) == "2.7.2"
+    # An exact release the folder lacks takes its line's newest patch (same APIs).
+    assert resolve("2.8.3", tmp_path) == "2.8.8"
+    with pytest.raises(conformance.SchemasMissingError, match=r"fluxVersion 2\.6\.x .* 2\.7\.2"):
+        resolve("2.6.x", tmp_path)
+
+
+def test_each_stack_is_checked_against_the_crds_of_its_flux_line(schemas: Schemas) -> None:
+    """A field only a later Flux accepts fails a stack pinned to 2.7 and passes one on 2.9: the
+    GitRepository `provider: aws` of Flux 2.9 (source-controller's GitRepository CRD, as the Flux
+    Operator installs each release: controlplaneio-fluxcd/flux-operator config/data/flux/)."""
+    for version, accepted in (("2.7.x", False), ("2.9.x", True)):
+        result = render.render_stack(ROOT, "staging", {"d1-fleet:fluxVersion": version})
+        assert conformance.flux_version(result) == version
+        (source,) = [
+            o for o in result.objects if o.ref.id == "GitRepository/flux-system/flux-infra"
+        ]
+        source.plain["spec"]["provider"] = "aws"
+        found = messages(conformance.check(result, schemas))
+        assert ("'aws' is not one of" not in found) is accepted, (version, found)
+    assert schemas.for_flux("2.7.x").flux_release == "2.7.5"
+    assert schemas.for_flux("2.7.x") is schemas.for_flux("2.7.5"), "each line is loaded once"
+
+
+def test_fleet_check_reads_the_stacks_line_not_the_newest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fleet check` on a stack pinned to 2.7.x reads `flux/2.7.5/`: a field that line's
+    Kustomization CRD lacks (here removed from a copy) fails the stack, though `crds/` and the
+    2.9 line still have it."""
+    root = conformance.schemas_dir()
+    copy_root = tmp_path / "schemas"
+    shutil.copytree(root, copy_root)
+    path = copy_root / "flux" / "2.7.5" / "kustomize.toolkit.fluxcd.io_kustomizations.yaml"
+    crd = yaml.safe_load(path.read_text())
+    removed = [
+        version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"].pop(
+            "deletionPolicy", None
+        )
+        for version in crd["spec"]["versions"]
+    ]
+    assert any(removed)
+    path.write_text(yaml.safe_dump(crd))
+    monkeypatch.setenv(conformance.SCHEMAS_ENV, str(copy_root))
+    assert cli.main(["check", "prod-eu"]) == cli.ExitCode.FAILED
+    out = capsys.readouterr().out
+    assert "Kustomization/" in out
+    assert "'deletionPolicy' was unexpected" in out
+
+
+def test_fleet_check_without_the_stacks_flux_line_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy_root = tmp_path / "schemas"
+    shutil.copytree(conformance.schemas_dir(), copy_root)
+    shutil.rmtree(copy_root / "flux" / "2.7.5")
+    monkeypatch.setenv(conformance.SCHEMAS_ENV, str(copy_root))
+    assert cli.main(["check", "staging"]) == cli.ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "staging: no Flux CRDs for fluxVersion 2.7.x" in err
+    assert "python -m fleet.tools.schemas" in err

@@ -260,9 +260,9 @@ def test_the_provider_identity_is_the_cluster_name_not_the_kubeconfig() -> None:
 
 def test_upsert_is_off_unless_configured() -> None:
     (default,) = stack_run("staging").of_type("pulumi:providers:kubernetes")
-    (upsert,) = stack_run("staging", {"upsertExistingObjects": "true"}).of_type(
-        "pulumi:providers:kubernetes"
-    )
+    (upsert,) = stack_run(
+        "staging", {"upsertExistingObjects": "true", "forceFieldOwnership": "true"}
+    ).of_type("pulumi:providers:kubernetes")
     assert default.inputs["upsertExistingObjects"] == "false"
     assert upsert.inputs["upsertExistingObjects"] == "true"
     # Upsert only works through server-side apply.

@@ -16,7 +16,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from fleet.tools.offline import Recording
 from policy import guardrails as g
 from policy.guardrails import Resource
-from tests.helpers import stack_run
+from tests.helpers import every_feature, stack_run
 
 KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 HELM_RELEASE_CR = "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease"
@@ -291,8 +291,9 @@ def test_policy_real_stacks_pass_every_rule_but_the_pending_one(
         ("prod-eu", {}),
         ("staging", {"receivers": "true"}),
         ("prod-eu", {"receivers": "true"}),
+        ("prod-eu", every_feature()),
     ],
-    ids=["staging", "prod-eu", "staging-receivers", "prod-eu-receivers"],
+    ids=["staging", "prod-eu", "staging-receivers", "prod-eu-receivers", "prod-eu-every-feature"],
 )
 def test_policy_real_stacks_pass_the_whole_pack(stack: str, overrides: dict[str, str]) -> None:
     found = resources(stack_run(stack, overrides))

@@ -38,7 +38,16 @@ def fake_upstream(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="no ../shared/schemas beside this checkout")
 def test_pins_match_the_shared_schemas() -> None:
-    assert schemas.stale(SHARED) == []
+    # The shared folder splits each Flux line's manifests into one file a CRD; the pins fetch the
+    # manifests whole (test_a_flux_line_loads_from_a_whole_release_manifest).
+    assert [p for p in schemas.stale(SHARED) if not p.target.startswith("flux/")] == []
+    # flux/SOURCES.txt: "<X.Y.Z>: <n> CRDs from <repository> <tag> <commit> <path>".
+    for line in (SHARED / "flux" / "SOURCES.txt").read_text().splitlines():
+        release, _, rest = line.partition(": ")
+        repository, tag, commit = rest.split()[3:6]
+        assert (repository, commit) == schemas.FLUX_LINES_SOURCE, release
+        assert tag == schemas.FLUX_LINES_RELEASE, release
+        assert any(p.target.startswith(f"flux/{release}/") for p in schemas.PINS), release
     # SOURCES.txt: "<repository> <release> <commit>"; the pins fetch exactly those commits.
     sources = {
         line.split()[0]: line.split()[1:]
@@ -135,3 +144,23 @@ def test_default_flux_version_is_the_line_the_pinned_crds_describe() -> None:
 def test_committed_stacks_keep_their_explicit_flux_version() -> None:
     for name in ("staging", "prod-eu"):
         assert "d1-fleet:fluxVersion: 2.7.x" in (ROOT / f"Pulumi.{name}.yaml").read_text()
+
+
+def test_a_flux_line_loads_from_a_whole_release_manifest(tmp_path: Path) -> None:
+    """The fetched files are the Flux Operator's manifests of each release (CRDs beside the
+    controllers' Deployments, controlplaneio-fluxcd/flux-operator config/data/flux/v<X.Y.Z>/);
+    conformance takes the CRDs out of them as it does from one-CRD files."""
+    shared = conformance.schemas_dir()
+    (tmp_path / "crds").mkdir()
+    for path in (shared / "crds").glob("*.yaml"):
+        (tmp_path / "crds" / path.name).write_text(path.read_text())
+    line = tmp_path / "flux" / "2.7.5"
+    line.mkdir(parents=True)
+    deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: source-controller}\n"
+    crds = [p.read_text() for p in sorted((shared / "flux" / "2.7.5").glob("source.*.yaml"))]
+    (line / "source-controller.yaml").write_text("---\n".join([deployment, *crds]))
+    whole = conformance.Schemas(tmp_path).for_flux("2.7.x")
+    split = conformance.Schemas(shared).for_flux("2.7.x")
+    key = ("source.toolkit.fluxcd.io", "GitRepository")
+    assert whole.crds[key] == split.crds[key]
+    assert whole.crds[key] != conformance.Schemas(shared).crds[key], "2.7 differs from crds/"

@@ -101,10 +101,18 @@ def test_instance_depends_on_operator_release(staging: Recording) -> None:
     assert set(secrets) <= set(release.dependencies), "secrets exist before the operator starts"
 
 
-# What production protects: what takes Flux down, and what deletes workloads when deleted (every
-# Kustomization, pruning; every tenant namespace, with everything in it).
+# What production protects: what takes Flux down (its namespace, credentials, operator, instance,
+# the runtime values every Kustomization substitutes), what deletes workloads when deleted (every
+# Kustomization, pruning; every tenant namespace, with everything in it) and the tenants' guardrails.
 PRODUCTION_PROTECTED = {
     "cluster-flux-system-namespace",
+    "cluster-credentials-platform",
+    "cluster-credentials-apps",
+    "cluster-runtime-info-configmap",
+    "cluster-tenant-guardrails-oci-sources",
+    "cluster-tenant-guardrails-oci-sources-binding",
+    "cluster-tenant-guardrails-stack-copies",
+    "cluster-tenant-guardrails-stack-copies-binding",
     "cluster-flux-operator-release",
     "cluster-flux-instance",
     "cluster-platform-monitoring-controllers",
@@ -116,12 +124,23 @@ PRODUCTION_PROTECTED = {
     "cluster-tenant-frontend-namespace",
     "cluster-tenant-frontend-kustomization",
 }
+# The owner stack's GitHub objects: the bot's access to the repositories of every cluster.
+OWNER_PROTECTED = {
+    "cluster-github-access-team",
+    "cluster-github-access-membership",
+    "cluster-github-access-d1-infra",
+    "cluster-github-access-d1-apps",
+    "cluster-github-access-d1-infra-protection",
+    "cluster-github-access-d1-apps-protection",
+}
 
 
 def test_production_protects_flux_and_what_deletes_workloads(
     staging: Recording, prod_eu: Recording
 ) -> None:
-    assert {r.name for r in prod_eu.resources if r.protect and r.custom} == PRODUCTION_PROTECTED
+    assert {r.name for r in prod_eu.resources if r.protect and r.custom} == (
+        PRODUCTION_PROTECTED | OWNER_PROTECTED
+    )
     assert not [r.name for r in staging.resources if r.protect]
 
 

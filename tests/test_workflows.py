@@ -213,14 +213,48 @@ def test_e2e_runs_on_label_or_by_hand_and_always_cleans_up() -> None:
     assert "contains(github.event.pull_request.labels.*.name, 'e2e')" in job["if"]
     runs = [str(s.get("run", "")) for s in steps(job)]
     assert any("kind create cluster" in r for r in runs)
-    assert any("python -m fleet.tools.ephemeral up --destroy" in r for r in runs)
-    [cleanup] = [s for s in steps(job) if "fleet.tools.ephemeral down" in str(s.get("run", ""))]
-    assert cleanup["if"] == "always()"
+    assert any("python -m fleet.tools.ephemeral up " in r for r in runs)
+    downs = [s for s in steps(job) if "fleet.tools.ephemeral down" in str(s.get("run", ""))]
+    assert [s.get("if") for s in downs] == [None, "always()"]
     assert job["env"]["FLEET_RUN_ID"] == "${{ github.run_id }}-${{ github.run_attempt }}"
     # An App-mode base stack gets the test fleet's App key, like the tokens, from a secret.
     assert job["env"]["FLEET_GITHUB_APP_PRIVATE_KEY"] == (
         "${{ secrets.FLEET_E2E_GITHUB_APP_PRIVATE_KEY }}"
     )
+
+
+def test_e2e_kind_nodes_run_a_kubernetes_the_deployed_flux_line_supports() -> None:
+    """kind's node image for its release (kubernetes-sigs/kind pkg/apis/config/defaults/image.go
+    at v0.30.0: kindest/node:v1.34.0), within the Kubernetes range of the Flux line the e2e base
+    stack (staging) deploys; kind's default image (Kubernetes 1.35 from v0.31) is outside 2.7's."""
+    from fleet.program.config.formats import flux_minor  # noqa: PLC0415
+    from fleet.tools import lifecycle, offline  # noqa: PLC0415
+
+    job = load("e2e")["jobs"]["e2e"]
+    image = job["env"]["KIND_NODE_IMAGE"]
+    assert "@sha256:" in image, "the node image is pinned by digest"
+    runs = [str(s.get("run", "")) for s in steps(job)]
+    assert any('--image "$KIND_NODE_IMAGE"' in r for r in runs)
+    [kind] = uses(job, "helm/kind-action")
+    assert kind["with"]["version"] == "${{ env.KIND_VERSION }}"
+    version = offline.stack_config(ROOT, "staging")["d1-fleet:fluxVersion"]
+    minor = flux_minor(version)
+    assert minor is not None
+    assert lifecycle.supports(minor, image), (version, image)
+    assert not lifecycle.supports(7, "kindest/node:v1.35.0")
+
+
+def test_e2e_runs_the_lifecycle_scenario_between_up_and_destroy() -> None:
+    job = load("e2e")["jobs"]["e2e"]
+    runs = [str(s.get("run", "")) for s in steps(job)]
+    up = next(i for i, r in enumerate(runs) if "fleet.tools.ephemeral up" in r)
+    scenario = runs.index(".venv/bin/python -m fleet.tools.lifecycle")
+    down = next(i for i, r in enumerate(runs) if r.endswith("fleet.tools.ephemeral down"))
+    assert up < scenario < down
+    assert "--destroy" not in runs[up], "the fleet stays up for the scenario"
+    # The destroy step runs in the normal flow; the cleanup after it also when a step failed.
+    assert "if" not in steps(job)[down]
+    assert steps(job)[-1]["if"] == "always()"
 
 
 @pytest.mark.parametrize("name", ["preview", "deploy", "drift"])

@@ -85,8 +85,14 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("fleet:index:Cluster", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        # Production keeps what would take Flux down if deleted.
+        # Production keeps what would take Flux down if deleted. `destroy --skip-preview` and
+        # `--exclude-protected` still delete whatever no protected resource depends on, so each
+        # object a cluster needs is protected itself (tests/test_teardown.py computes what each
+        # destroy variant deletes).
         protected = pulumi.ResourceOptions(parent=self, protect=s.production)
+        # The bot's GitHub access serves every cluster of the fleet: protected on its owner stack,
+        # whatever its environment (a copy for an ephemeral fleet is never the owner).
+        fleet_wide = pulumi.ResourceOptions(parent=self, protect=True)
 
         self.github_access: GitHubAccess | None = None
         self.github_app_access: GitHubAppAccess | None = None
@@ -96,10 +102,10 @@ class Cluster(pulumi.ComponentResource):
         # while any uses the App, so stacks switch modes one at a time.
         if s.github_access_owner and fleet.installation is not None:
             self.github_app_access = _github_app_access(
-                f"{name}-github-app-access", s, fleet, child
+                f"{name}-github-app-access", s, fleet, fleet_wide
             )
         if s.github_access_owner and fleet.team:
-            self.github_access = _github_access(f"{name}-github-access", s, fleet, child)
+            self.github_access = _github_access(f"{name}-github-access", s, fleet, fleet_wide)
 
         self.namespace = FluxNamespace(f"{name}-flux-system", opts=protected)
         platform_token, apps_token = _git_credentials(s)
@@ -120,12 +126,11 @@ class Cluster(pulumi.ComponentResource):
             ),
             # Switching the owner stack's own secrets to the App (or back) waits for the access
             # the new mode needs; a fleet of token stacks alone keeps its order.
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[a for a in (self.github_app_access, self.github_access) if a],
+            opts=options.after(
+                protected, *[a for a in (self.github_app_access, self.github_access) if a]
             )
             if self.github_app_access
-            else child,
+            else protected,
         )
 
         runtime = RuntimeInfoArgs(
@@ -136,7 +141,8 @@ class Cluster(pulumi.ComponentResource):
             cluster_domain=s.cluster_domain,
             extra=s.runtime_extra,
         )
-        self.runtime_info = RuntimeInfo(f"{name}-runtime-info", runtime, opts=child)
+        # Every Kustomization substitutes from it: without it none of them applies.
+        self.runtime_info = RuntimeInfo(f"{name}-runtime-info", runtime, opts=protected)
 
         self.operator = FluxOperator(
             f"{name}-flux-operator",
@@ -173,7 +179,7 @@ class Cluster(pulumi.ComponentResource):
         self.guardrails: TenantGuardrails | None = None
         if s.tenant_admission_policies:
             self.guardrails = TenantGuardrails(
-                f"{name}-tenant-guardrails", GuardrailsArgs(), opts=child
+                f"{name}-tenant-guardrails", GuardrailsArgs(), opts=protected
             )
         # A tenant's first reconcile is already checked (OCI-only HelmRepositories).
         guarded: list[pulumi.Resource] = list(self.guardrails.bindings) if self.guardrails else []

@@ -133,7 +133,8 @@ class ImageAutomation(pulumi.ComponentResource):
                 author_name=args.author_name,
                 author_email=args.author_email,
             ),
-            opts=opts,
+            # Deleting it deletes no workload but stops the fleet's image updates.
+            opts=options.after(opts, protect=args.protect or None),
         )
         return kustomization, automation
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from fleet.program import conventions as c
-from fleet.tools import deploy, offline, render
+from fleet.tools import deploy, offline, render, stack_state
 
 PROVIDER_PREFIX: Final = "pulumi:providers:"
 SECRET: Final = "kubernetes:core/v1:Secret"
@@ -69,6 +69,8 @@ class ImportPlan:
     # `<namespace>/<name>` of every adopted Secret, and the kubectl flags that reach its cluster.
     secrets: tuple[str, ...] = field(default=())
     kubectl_flags: tuple[str, ...] = field(default=())
+    # What the first `up` after the import will do to what was imported.
+    next_steps: tuple[str, ...] = field(default=())
 
     def text(self) -> str:
         return json.dumps(self.document, indent=2, sort_keys=False) + "\n"
@@ -178,32 +180,86 @@ def _reference_names(recording: offline.Recording) -> dict[str, str]:
     return names
 
 
+@dataclass(frozen=True)
+class Selection:
+    """`--only tenant:<name>` or `--only component:<name>`: one tenant or platform component."""
+
+    kind: str
+    name: str
+
+    def holds(
+        self, resource: offline.Registration, by_urn: Mapping[str, offline.Registration]
+    ) -> bool:
+        """Whether `resource` belongs to the selected tenant or platform component."""
+        if self.kind == "tenant":
+            node: offline.Registration | None = resource
+            while node is not None:
+                if node.type == TENANT and node.name.endswith(f"-tenant-{self.name}"):
+                    return True
+                node = by_urn.get(node.parent)
+            return False
+        owner = by_urn.get(resource.parent)
+        meta = render.plain(resource.inputs).get("metadata") or {}
+        return (
+            owner is not None
+            and owner.type == PLATFORM
+            and meta.get("name") in (f"{self.name}-controllers", f"{self.name}-configs")
+        )
+
+
+TENANT: Final = "fleet:tenants:Tenant"
+PLATFORM: Final = "fleet:platform:Platform"
+SELECTABLE: Final = ("tenant", "component")
+
+
+def parse_selection(value: str) -> Selection:
+    kind, sep, name = value.partition(":")
+    if not sep or kind not in SELECTABLE or not name:
+        raise AdoptError(f"--only {value!r}: expected tenant:<name> or component:<name>")
+    return Selection(kind, name)
+
+
 def plan(
-    recording: offline.Recording, stack: str, ruleset_ids: Mapping[str, str] | None = None
+    recording: offline.Recording,
+    stack: str,
+    ruleset_ids: Mapping[str, str] | None = None,
+    *,
+    in_state: frozenset[str] = frozenset(),
+    only: Selection | None = None,
 ) -> ImportPlan:
-    """The import file for everything `recording` declares."""
+    """The import file for what `recording` declares and the stack's state does not hold yet.
+
+    `in_state` (engine URNs, from `stack_state.read`) is left out: a parent already there is
+    referenced through `nameTable`, since the engine registers the state's resources before the
+    import (`pkg/resource/deploy/import.go`, `registerExistingResources`). A parent component
+    missing from the state gets an entry (`component: true`): the engine refuses an import whose
+    parent is not among its new resources (`pkg/resource/deploy/step.go`, `ImportStep.Apply`:
+    "unknown parent") and creates a component entry as an empty component.
+
+    With `only`, just that tenant or platform component, and of it only what removing it left on
+    the cluster: the resources with `retainOnDelete` (a production tenant's namespace), whose
+    delete the engine skips (`DeleteStep.Apply`); `up` creates the rest.
+    """
     ruleset_ids = ruleset_ids or {}
     by_urn = {r.urn: r for r in recording.resources}
+    urn_of = {r.urn: offline.engine_urn(recording, r, stack) for r in recording.resources}
     name_table: dict[str, str] = {}
     providers: list[str] = []
-    entries: list[dict[str, Any]] = []
     skipped: list[str] = []
     names = _reference_names(recording)
     for r in recording.resources:
         if r.type.startswith(PROVIDER_PREFIX):
-            urn = offline.engine_urn(recording, r, stack)
-            name_table[names[r.urn]] = urn
-            providers.append(urn)
+            name_table[names[r.urn]] = urn_of[r.urn]
+            providers.append(urn_of[r.urn])
+    imported: list[offline.Registration] = []
+    ids: dict[str, str] = {}
     for r in recording.resources:
-        if r.type.startswith(PROVIDER_PREFIX):
+        if r.type.startswith(PROVIDER_PREFIX) or not r.custom or urn_of[r.urn] in in_state:
             continue
-        entry: dict[str, Any] = {"type": r.type, "name": names[r.urn], "logicalName": r.name}
-        parent = by_urn.get(r.parent)
-        if parent is not None:
-            entry["parent"] = names[parent.urn]
-        if not r.custom:
-            entry["component"] = True
-            entries.append(entry)
+        if only is not None and not only.holds(r, by_urn):
+            continue
+        if only is not None and not r.retain_on_delete:
+            skipped.append(f"{r.type} {r.name}: created by pulumi up: removing it deleted it")
             continue
         reason = created_by_up(r, by_urn)
         if reason is not None:
@@ -217,7 +273,27 @@ def plan(
                 "(otherwise pulumi up creates it)"
             )
             continue
-        entry["id"] = found
+        imported.append(r)
+        ids[r.urn] = found
+    components = _components_to_create(
+        recording, imported, in_state=in_state, urn_of=urn_of, only=only, by_urn=by_urn
+    )
+    keep = {r.urn for r in imported} | components
+    entries: list[dict[str, Any]] = []
+    for r in recording.resources:
+        if r.urn not in keep:
+            continue
+        entry: dict[str, Any] = {"type": r.type, "name": names[r.urn], "logicalName": r.name}
+        parent = by_urn.get(r.parent)
+        if parent is not None:
+            entry["parent"] = names[parent.urn]
+            if parent.urn not in keep:
+                name_table[names[parent.urn]] = urn_of[parent.urn]
+        if not r.custom:
+            entry["component"] = True
+            entries.append(entry)
+            continue
+        entry["id"] = ids[r.urn]
         provider = by_urn.get(r.provider.rsplit("::", 1)[0])
         if provider is not None:
             entry["provider"] = names[provider.urn]
@@ -231,6 +307,56 @@ def plan(
         skipped=tuple(skipped),
         secrets=tuple(e["id"] for e in entries if e["type"] == SECRET and "id" in e),
         kubectl_flags=_kubectl_flags(recording),
+        next_steps=tuple(release_next_step(r) for r in imported if r.type == HELM_RELEASE),
+    )
+
+
+def _components_to_create(
+    recording: offline.Recording,
+    imported: Sequence[offline.Registration],
+    *,
+    in_state: frozenset[str],
+    urn_of: Mapping[str, str],
+    only: Selection | None,
+    by_urn: Mapping[str, offline.Registration],
+) -> set[str]:
+    """Components the import creates: every one missing from the state for a whole stack, the
+    missing ancestors of what is imported for a selection."""
+    if only is None:
+        return {
+            r.urn for r in recording.resources if not r.custom and urn_of[r.urn] not in in_state
+        }
+    found: set[str] = set()
+    for r in imported:
+        owner = by_urn.get(r.parent)
+        while owner is not None and urn_of[owner.urn] not in in_state:
+            found.add(owner.urn)
+            owner = by_urn.get(owner.parent)
+    return found
+
+
+def imported_chart(chart: str) -> str:
+    """The `chart` an imported Helm release records: the chart's own name, not the OCI reference.
+
+    pulumi-kubernetes `provider/pkg/provider/helm_release.go` (`importRelease`) looks the chart up
+    in the program folder and the local Helm repositories, else falls back to its metadata name.
+    """
+    return chart.rstrip("/").rsplit("/", 1)[-1]
+
+
+def release_next_step(resource: offline.Registration) -> str:
+    """What `up` does after the operator release is imported: a Helm upgrade at the same version.
+
+    The imported inputs (chart name, the provider's defaults) differ from the program's, and the
+    release's diff replaces only on a new name or namespace (`helmReleaseProvider.Diff`), so the
+    release is updated in place.
+    """
+    inputs = render.plain(resource.inputs)
+    return (
+        f"helm release {inputs['namespace']}/{inputs['name']}: the next pulumi up upgrades it in "
+        f"place at chart version {inputs['version']} (the import records chart "
+        f"{imported_chart(str(inputs['chart']))!r}, the program {inputs['chart']!r}): make preview "
+        "shows it as an update, with any value d1 installed differently; nothing is replaced"
     )
 
 
@@ -355,14 +481,19 @@ def hand_over(
 
 
 def plan_stack(
-    project_dir: Path, stack: str, ruleset_ids: Mapping[str, str] | None = None
+    project_dir: Path,
+    stack: str,
+    ruleset_ids: Mapping[str, str] | None = None,
+    *,
+    in_state: frozenset[str] = frozenset(),
+    only: Selection | None = None,
 ) -> ImportPlan:
     """Run the project's `__main__.py` for `stack` offline and plan the import of what it declares."""
     try:
         recording, _, _ = render.record_stack(project_dir, stack)
     except render.RenderError as error:
         raise AdoptError(str(error)) from None
-    return plan(recording, stack, ruleset_ids)
+    return plan(recording, stack, ruleset_ids, in_state=in_state, only=only)
 
 
 def import_commands(pulumi: str, stack: str, plan_: ImportPlan, path: Path) -> list[list[str]]:
@@ -412,6 +543,13 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="id of an existing repository ruleset to adopt (gh api repos/OWNER/REPO/rulesets)",
     )
     parser.add_argument(
+        "--only",
+        metavar="KIND:NAME",
+        help="tenant:<name> or component:<name>: only what removing it left on the cluster "
+        "(its retained namespace), with its component parents, to bring it back under a "
+        "running stack",
+    )
+    parser.add_argument(
         "--run",
         action="store_true",
         help="after writing the file, put the providers in the stack and run pulumi import",
@@ -430,21 +568,34 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Write the import file; with --run, also import (exit code of the Pulumi CLI)."""
+class _StopError(Exception):
+    """End the command with `code` (the message, if any, is printed already)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def run(args: argparse.Namespace, read_state: StateReader | None = None) -> int:
+    """Write the import file; with --run, also import (exit code of the Pulumi CLI).
+
+    The stack's state is read first (`pulumi stack export`, or `read_state`), so running adopt
+    again, or for one tenant under a running stack, imports only what the state lacks.
+    """
     try:
-        plan_ = plan_stack(args.project_dir, args.stack, parse_ruleset_ids(args.ruleset_id))
-    except AdoptError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        plan_, env, pulumi = _prepare(args, read_state)
+    except _StopError as stop:
+        return stop.code
     if getattr(args, "hand_over_secrets", False):
-        return _hand_over(args, plan_, dict(os.environ))
+        return _hand_over(args, plan_, env)
     out: Path = args.out or Path(f"adopt-{args.stack}.json")
     out.write_text(plan_.text())
     adopted = sum(1 for e in plan_.document["resources"] if "id" in e)
     print(f"{args.stack}: wrote {out}: {adopted} resources to import (ids from the program)")
     for note in plan_.skipped:
         print(f"{args.stack}: not imported: {note}")
+    for note in plan_.next_steps:
+        print(f"{args.stack}: after the import: {note}")
     if not args.run:
         print(f"{args.stack}: import with: python -m fleet adopt {args.stack} --run (see README)")
         print(
@@ -452,21 +603,74 @@ def run(args: argparse.Namespace) -> int:
             f"python -m fleet adopt {args.stack} --hand-over-secrets"
         )
         return 0
-    try:
-        preflight = deploy.preflight(args.stack, dict(os.environ), args.project_dir)
-    except deploy.PreflightError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    # The stack is selected (or created) first, exactly as `up` does; tokens stay in the
-    # environment the CLI runs the program with.
-    setup = deploy.commands(preflight, args.stack, "up", [])[:-1]
-    for call in [*setup, *import_commands(preflight.pulumi, args.stack, plan_, out.resolve())]:
-        result = subprocess.run(
-            call, cwd=args.project_dir, env=preflight.env, text=True, check=False
-        )
+    if not adopted or pulumi is None:
+        print(f"{args.stack}: nothing to import; pulumi up creates the rest")
+        return 0
+    for call in import_commands(pulumi, args.stack, plan_, out.resolve()):
+        result = subprocess.run(call, cwd=args.project_dir, env=env, text=True, check=False)
         if result.returncode != 0:
             return result.returncode
-    return _hand_over(args, plan_, preflight.env)
+    return _hand_over(args, plan_, env)
+
+
+def _prepare(
+    args: argparse.Namespace, read_state: StateReader | None
+) -> tuple[ImportPlan, dict[str, str], str | None]:
+    """The plan against the stack's state, the environment and CLI to run with; with --run the
+    stack is selected (or created) first, exactly as `up` does."""
+    try:
+        ruleset_ids = parse_ruleset_ids(args.ruleset_id)
+        only = parse_selection(args.only) if getattr(args, "only", None) else None
+        # Checks the stack file and config before anything touches the CLI.
+        plan_stack(args.project_dir, args.stack, ruleset_ids, only=only)
+    except AdoptError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise _StopError(2) from None
+    env = dict(os.environ)
+    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    if args.run:
+        try:
+            preflight = deploy.preflight(args.stack, env, args.project_dir)
+        except deploy.PreflightError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise _StopError(2) from None
+        # Tokens stay in the environment the CLI runs the program with.
+        env, pulumi = dict(preflight.env), preflight.pulumi
+        for call in deploy.commands(preflight, args.stack, "up", [])[:-1]:
+            result = subprocess.run(call, cwd=args.project_dir, env=env, text=True, check=False)
+            if result.returncode != 0:
+                raise _StopError(result.returncode)
+    try:
+        # Handing over after an import by hand concerns every adopted Secret, now in the state.
+        hand_over_only = getattr(args, "hand_over_secrets", False)
+        in_state = frozenset() if hand_over_only else _state(args, pulumi, env, read_state)
+        plan_ = plan_stack(args.project_dir, args.stack, ruleset_ids, in_state=in_state, only=only)
+    except (AdoptError, stack_state.StateError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise _StopError(2) from None
+    if in_state:
+        print(f"{args.stack}: {len(in_state)} resources already in the stack's state left out")
+    return plan_, env, pulumi
+
+
+StateReader = Callable[[str], frozenset[str]]
+
+
+def _state(
+    args: argparse.Namespace,
+    pulumi: str | None,
+    env: Mapping[str, str],
+    read_state: StateReader | None,
+) -> frozenset[str]:
+    """URNs already in the stack's state, from the reader given or `pulumi stack export`."""
+    if read_state is not None:
+        return read_state(args.stack)
+    if pulumi is None:
+        raise AdoptError(
+            f"the Pulumi CLI is not on PATH: adopt reads the stack's state "
+            f"(pulumi stack export) to leave out what it already holds; {deploy.INSTALL_HINT}"
+        )
+    return stack_state.read(pulumi, args.stack, cwd=args.project_dir, env=env)
 
 
 def _hand_over(args: argparse.Namespace, plan_: ImportPlan, env: Mapping[str, str]) -> int:

@@ -84,6 +84,13 @@ RULES: Final[tuple[Rule, ...]] = (
         "serviceAccountName can only be set when provider is 'azure' or 'aws'",
         lambda s: not has(s, "serviceAccountName") or s.get("provider") in ("azure", "aws"),
     ),
+    # The same rule as Flux 2.7 and 2.8 have it, before AWS authentication (Flux 2.9).
+    Rule(
+        "GitRepository",
+        ("spec",),
+        "serviceAccountName can only be set when provider is 'azure'",
+        lambda s: not has(s, "serviceAccountName") or s.get("provider") == "azure",
+    ),
     # kustomize-controller: Kustomization (both halves of "exactly one" carry the same message).
     Rule(
         "Kustomization",

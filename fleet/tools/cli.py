@@ -141,7 +141,11 @@ def _check(args: argparse.Namespace) -> int:
     failed = False
     for stack in args.stacks:
         result = render.render_stack(args.project_dir, stack)
-        problems = conformance.check(result, schemas)
+        try:
+            problems = conformance.check(result, schemas)
+        except conformance.SchemasMissingError as error:
+            print(f"error: {stack}: {error}", file=sys.stderr)
+            return ExitCode.USAGE
         for problem in problems:
             print(f"{stack}: {problem}")
         print(

@@ -13,7 +13,10 @@ would accept it:
   passes (see `Schemas.check_values`).
 
 The CRDs and the chart schema come from `fleet.tools.schemas`: `FLEET_SCHEMAS_DIR` when set,
-otherwise the pinned upstream files fetched and verified into a cache folder.
+otherwise the pinned upstream files fetched and verified into a cache folder. Flux's own CRDs are
+those of the release the stack's FluxInstance deploys (`flux/<X.Y.Z>/`, as the Flux Operator
+installs that release; a range such as 2.7.x takes the newest of that line the folder has), so a
+field only a later Flux accepts fails a stack pinned to an older line.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ UPSTREAM: Final = (
     "image-reflector-controller, image-automation-controller) and "
     "controlplaneio-fluxcd/flux-operator config/crd/bases into <dir>/crds, and "
     "controlplaneio-fluxcd/charts charts/flux-operator/values.schema.json into "
-    "<dir>/charts/flux-operator; docs/conformance.md lists the tags."
+    "<dir>/charts/flux-operator, and each Flux release's manifests from the Flux Operator's "
+    "config/data/flux/v<X.Y.Z> into <dir>/flux/<X.Y.Z>; docs/conformance.md lists the tags."
 )
 
 # Core kinds without a namespace; every other core kind needs one (a CRD says its own scope).
@@ -231,27 +235,78 @@ def _errors(validator: jsonschema.protocols.Validator, document: Any) -> Iterato
         yield ".".join(map(str, error.absolute_path)), error.message
 
 
-class Schemas:
-    """The CRDs and chart schemas of one schema folder, loaded once; validators built once each."""
+def flux_releases(root: Path) -> list[tuple[int, ...]]:
+    """The Flux releases whose CRDs the folder holds (`flux/<X.Y.Z>/`), oldest first."""
+    found = [
+        tuple(int(n) for n in p.name.split("."))
+        for p in (root / "flux").glob("*.*.*")
+        if p.is_dir() and all(n.isdigit() for n in p.name.split("."))
+    ]
+    return sorted(found)
 
-    def __init__(self, root: Path) -> None:
+
+def resolve_flux_release(version: str, root: Path) -> str:
+    """The release of `root/flux` a FluxInstance `version` is checked against.
+
+    A range (2.7.x, 2.x) takes the newest release it matches; an exact version its own folder,
+    or else the newest patch of its line (patch releases of a line serve the same APIs).
+    Raises SchemasMissingError when the folder has none of that line.
+    """
+    parts = version.split(".")
+    wanted = tuple(int(p) for p in parts if p.isdigit())
+    releases = flux_releases(root)
+    if len(wanted) == 3 and wanted in releases:
+        return version
+    line = wanted[:2]
+    matching = [r for r in releases if r[: len(line)] == line]
+    if not matching:
+        have = ", ".join(".".join(map(str, r)) for r in releases) or "none"
+        raise SchemasMissingError(
+            f"no Flux CRDs for fluxVersion {version} in {root / 'flux'} (it has: {have}); "
+            "python -m fleet.tools.schemas fetches the pinned releases' CRDs"
+        )
+    return ".".join(map(str, matching[-1]))
+
+
+def _load_crds(folder: Path) -> dict[tuple[str, str], Crd]:
+    """Every CRD of every YAML file in `folder` (one CRD a file, or a release's whole manifest)."""
+    crds: dict[tuple[str, str], Crd] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        for document in yaml.load_all(path.read_text(), Loader=_LOADER):
+            if isinstance(document, Mapping) and document.get("kind") == "CustomResourceDefinition":
+                crd = _crd(document)
+                crds[(crd.group, crd.kind)] = crd
+    return crds
+
+
+class Schemas:
+    """The CRDs and chart schemas of one schema folder, loaded once; validators built once each.
+
+    `flux_release` replaces Flux's CRDs by those of that release (`flux/<X.Y.Z>/`); the Flux
+    Operator's own CRDs stay those of `crds/`.
+    """
+
+    def __init__(self, root: Path, flux_release: str | None = None) -> None:
         self.root = root
+        self.flux_release = flux_release
         self._validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
         self._values_validators: dict[str, jsonschema.protocols.Validator] = {}
         self._core = CoreSchemas(KUBERNETES_VERSION)
-        self.crds: dict[tuple[str, str], Crd] = {}
-        for path in sorted((root / "crds").glob("*.yaml")):
-            for document in yaml.load_all(path.read_text(), Loader=_LOADER):
-                if (
-                    isinstance(document, Mapping)
-                    and document.get("kind") == "CustomResourceDefinition"
-                ):
-                    crd = _crd(document)
-                    self.crds[(crd.group, crd.kind)] = crd
+        self._lines: dict[str, Schemas] = {}
+        self.crds: dict[tuple[str, str], Crd] = _load_crds(root / "crds")
+        if flux_release is not None:
+            self.crds.update(_load_crds(root / "flux" / flux_release))
 
     @classmethod
     def load(cls) -> Schemas:
         return cls(schemas_dir())
+
+    def for_flux(self, version: str) -> Schemas:
+        """These schemas with Flux's CRDs of the release `version` resolves to (loaded once)."""
+        release = resolve_flux_release(version, self.root)
+        if release not in self._lines:
+            self._lines[release] = Schemas(self.root, release)
+        return self._lines[release]
 
     def _crd_validator(self, crd: Crd, version: str) -> jsonschema.protocols.Validator:
         key = (crd.group, crd.kind, version)
@@ -451,8 +506,22 @@ def _scrub(problems: list[Problem], secrets: frozenset[str]) -> list[Problem]:
     return scrubbed
 
 
+def flux_version(render: Render) -> str | None:
+    """The Flux version the stack's FluxInstance deploys (`spec.distribution.version`)."""
+    for obj in render.objects:
+        if obj.plain.get("kind") == "FluxInstance":
+            distribution = (obj.plain.get("spec") or {}).get("distribution") or {}
+            version = distribution.get("version")
+            return str(version) if version else None
+    return None
+
+
 def check(render: Render, schemas: Schemas) -> list[Problem]:
-    """Every conformance problem of one stack's render, validated on the real (in-memory) values."""
+    """Every conformance problem of one stack's render, validated on the real (in-memory) values,
+    against the CRDs of the Flux release its FluxInstance deploys."""
+    version = flux_version(render)
+    if version is not None and schemas.flux_release is None:
+        schemas = schemas.for_flux(version)
     problems: list[Problem] = []
     for obj in render.objects:
         problems.extend(_scrub(schemas.check_object(obj.plain, obj.ref.id), obj.secrets))

@@ -69,6 +69,13 @@ FLUX_OPERATOR: Final = (
     "controlplaneio-fluxcd/flux-operator",
     "17c6aeaddd8dacd5fbd4dd9e1bfe23a0a59df1fb",
 )
+# The Flux Operator commit whose embedded manifests (`config/data/flux/v<X.Y.Z>/`) are what it
+# installs for each Flux release; conformance checks a stack against its line's CRDs from these.
+FLUX_LINES_SOURCE: Final = (
+    "controlplaneio-fluxcd/flux-operator",
+    "b3b36020aca1f8d2172c76949c0bcb6bbf688dde",
+)
+FLUX_LINES_RELEASE: Final = "v0.58.1"
 CHARTS: Final = ("controlplaneio-fluxcd/charts", "fc87d3b3f55bc28becb11126dadcde2bedf648a0")
 # The release each pinned commit belongs to (Flux 2.N ships source-controller v1.N).
 RELEASES: Final = {
@@ -81,6 +88,17 @@ RELEASES: Final = {
     FLUX_OPERATOR[0]: "v0.58.1",
 }
 PULUMI: Final = ("pulumi/pulumi", "v3.259.0")
+
+
+def _flux_line(release: str, manifest: str, sha256: str) -> Pin:
+    """One controller's manifest (its CRDs among its other objects) of one Flux release."""
+    return Pin(
+        *FLUX_LINES_SOURCE,
+        f"config/data/flux/v{release}/{manifest}.yaml",
+        f"flux/{release}/{manifest}.yaml",
+        sha256,
+    )
+
 
 PINS: Final = (
     _crd(
@@ -179,6 +197,111 @@ PINS: Final = (
         "charts/flux-operator/values.schema.json",
         "98d23ed6d29782069d584ba27e8cc88363e176e6319bd6a93891d977de981780",
     ),
+    _flux_line(
+        "2.7.5",
+        "helm-controller",
+        "dd481f3985266ab8458bf8809bbbdb2865d54dd736e1dda73cef7f0bd05733ce",
+    ),
+    _flux_line(
+        "2.7.5",
+        "image-automation-controller",
+        "b21fea66bbbfa6e3222103d0fbb68737a5925e371789e0254f824d1fbdadd11a",
+    ),
+    _flux_line(
+        "2.7.5",
+        "image-reflector-controller",
+        "5629b1e46fd6f6ecc2002ed31a0536500f35936c7f64344fbd289ec3f8079d3e",
+    ),
+    _flux_line(
+        "2.7.5",
+        "kustomize-controller",
+        "fdcf2bfc40220122643bd762e59dbcc1a17375b1e89181a2a19900b9284321c2",
+    ),
+    _flux_line(
+        "2.7.5",
+        "notification-controller",
+        "3a04e883b7f3dbb0f536f23572509d1f2b0dd77695092244a2ba12c72fe4f6e1",
+    ),
+    _flux_line(
+        "2.7.5",
+        "source-controller",
+        "12f7ece3a701f753b40405ad7392171dd98e22883cd55e3026b68721829c670b",
+    ),
+    _flux_line(
+        "2.7.5",
+        "source-watcher",
+        "b55444c50ffefa58a2a5d90702ef70e5a33c273e4cc6fc0e493ca83dd74df9b5",
+    ),
+    _flux_line(
+        "2.8.8",
+        "helm-controller",
+        "8a82342d17d31caa012e889b0693b8bce36e6fb799df0b2538ef085c6d5d17bb",
+    ),
+    _flux_line(
+        "2.8.8",
+        "image-automation-controller",
+        "233a96e21884fcd5b8352f0a02bd6e33746bcfcc1faf5a91d406bec9bc34bf09",
+    ),
+    _flux_line(
+        "2.8.8",
+        "image-reflector-controller",
+        "b18385a812320f505ade43d291d5df399c21670fa6f07d7427d150c7a1fa3308",
+    ),
+    _flux_line(
+        "2.8.8",
+        "kustomize-controller",
+        "00b002cbef631d8f41e072701696010c564383ffba3303814d41793ec13d4560",
+    ),
+    _flux_line(
+        "2.8.8",
+        "notification-controller",
+        "2a6e1ebc4cdabb1099481b57f2b9dfd70021f70480d761a0f9d5634eb58bbe9e",
+    ),
+    _flux_line(
+        "2.8.8",
+        "source-controller",
+        "766fd22a095390e7a08eefa4adb57b72fbd5c651a30dcd4f7e5496760bf52914",
+    ),
+    _flux_line(
+        "2.8.8",
+        "source-watcher",
+        "f5b1983d6d3493152cc3eaba4a39c9ff0f6aefe8bf1b64de74f5865d3dc83cee",
+    ),
+    _flux_line(
+        "2.9.4",
+        "helm-controller",
+        "24a16e85d6aa0ac63dbbc760d6a4687335adb745f739cabf59201ef6de37d783",
+    ),
+    _flux_line(
+        "2.9.4",
+        "image-automation-controller",
+        "55238ef83e3f08f5d9dc22de3e328d162b818cb8a177055de622e89419062253",
+    ),
+    _flux_line(
+        "2.9.4",
+        "image-reflector-controller",
+        "70abc9bea28d407bf233b560a99411ef60c1606ee0802299f0ac079fa74846f0",
+    ),
+    _flux_line(
+        "2.9.4",
+        "kustomize-controller",
+        "95923c60de8effd39b3ba72de77feedd013194b058bfbf88faf129868746bc90",
+    ),
+    _flux_line(
+        "2.9.4",
+        "notification-controller",
+        "da0cb6ae90fc528b51499e3a73889fe770731409cf1dc73f6420479dc235b4f0",
+    ),
+    _flux_line(
+        "2.9.4",
+        "source-controller",
+        "945a3454f79dd33c069c6dc4f99ab2872fe6b1c66dfeb1aed672141213da321d",
+    ),
+    _flux_line(
+        "2.9.4",
+        "source-watcher",
+        "d44f992b10ccce7203f063bc62c7a50868ebec5e24d22a0f903df2cc8348da8f",
+    ),
     Pin(
         *PULUMI,
         "sdk/go/common/workspace/project.json",
@@ -249,8 +372,9 @@ def fetch(root: Path, download: Opener = _download) -> list[Pin]:
             f"cannot get the pinned upstream schemas into {root}:\n"
             + "\n".join(f"  - {p}" for p in problems)
             + f"\nConnect to the internet and run the command (or the tests) again, or set ${SCHEMAS_ENV} to a folder "
-            "holding the same files (crds/*.yaml, charts/flux-operator/values.schema.json, "
-            "pulumi/project.json; docs/conformance.md lists their commits)."
+            "holding the same files (crds/*.yaml, flux/<X.Y.Z>/*.yaml, "
+            "charts/flux-operator/values.schema.json, pulumi/project.json; docs/conformance.md "
+            "lists their commits)."
         )
     return fetched
 

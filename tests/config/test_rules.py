@@ -199,6 +199,19 @@ def test_missing_source_and_kustomize_controllers_blame_flux_components() -> Non
     assert "allowed: a list that includes kustomize-controller" in found[1]
 
 
+def test_upsert_without_forced_field_ownership_is_refused() -> None:
+    """pulumi-kubernetes `provider/pkg/await/await.go` (`Creation`, `patchForce`): with
+    `upsertExistingObjects` a create is a server-side apply, forced in preview when there is no live
+    state but not in `up`, whose conflicts `handleSSAErr` reports; `enablePatchForce`
+    (`forceFieldOwnership`) forces it in both."""
+    problem = only(rejected("staging", {"upsertExistingObjects": "true"}), "upsertExistingObjects")
+    assert "requires forceFieldOwnership: true" in problem
+    assert "server-side apply conflict" in problem
+    both = {"upsertExistingObjects": "true", "forceFieldOwnership": "true"}
+    (provider,) = stack_run("staging", both).of_type("pulumi:providers:kubernetes")
+    assert provider.inputs["enablePatchForce"] == "true"
+
+
 def test_empty_component_list_is_refused() -> None:
     problems = rejected("prod-eu", {"fluxComponents": "[]"})
     assert any("source-controller is missing" in p for p in problems), problems
@@ -594,6 +607,28 @@ def test_existing_kube_context_passes_the_program_check(
     config = _kubeconfig(tmp_path, "prod-eu")
     monkeypatch.delenv("KUBECONFIG")
     assert stack_run("prod-eu", {"kubeconfig": str(config)}, check_kube_access=True).resources
+
+
+def test_kubeconfig_with_several_files_is_refused_with_the_file_to_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Python SDK hands $KUBECONFIG to the provider as its `kubeconfig`
+    (pulumi_kubernetes/provider.py), and pulumi-kubernetes reads it as one path or as YAML
+    (`provider/pkg/provider/util.go`, `parseKubeconfigString`; `provider.go`, `Configure` marks the
+    cluster unreachable when that fails): a list of files must be refused before the run."""
+    first = tmp_path / "a"
+    first.mkdir()
+    second = tmp_path / "b"
+    second.mkdir()
+    kind = _kubeconfig(first, "kind-a")
+    real = _kubeconfig(second, "staging")
+    monkeypatch.setenv("KUBECONFIG", f"{kind}:{real}")
+    problem = only(rejected("staging", {}, check_kube_access=True), "kubeconfig")
+    assert f"KUBECONFIG lists 2 files ({kind}:{real})" in problem
+    assert f"set kubeconfig to one file (the one that holds 'staging': {real})" in problem
+    assert "kubectl config view --flatten" in problem
+    # The way out it names works: the one file as `kubeconfig`, KUBECONFIG left as it is.
+    assert stack_run("staging", {"kubeconfig": str(real)}, check_kube_access=True).resources
 
 
 def test_offline_render_needs_no_kube_context(

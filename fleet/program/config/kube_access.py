@@ -43,6 +43,8 @@ def problems(
                 "machine (or unset it to use KUBECONFIG or ~/.kube/config with kubeContext)",
             )
         ]
+    if not kubeconfig and len(paths) > 1:
+        return [_several_paths(paths, context)]
     contexts: list[str] = []
     for path in paths:
         if not path.is_file():
@@ -70,3 +72,35 @@ def problems(
             )
         ]
     return []
+
+
+def _several_paths(paths: list[Path], context: str | None) -> tuple[str, str]:
+    """KUBECONFIG with several files: kubectl merges them, the Kubernetes provider does not.
+
+    The Python SDK passes $KUBECONFIG to the provider as its `kubeconfig` input, and
+    pulumi-kubernetes (`provider/pkg/provider/util.go`, `parseKubeconfigString`) reads that as one
+    file path or as kubeconfig YAML: a list of paths is neither, and the provider marks the
+    cluster unreachable.
+    """
+    holding = [str(p) for p in paths if context and context in _contexts(p)]
+    target = f" (the one that holds {context!r}: {holding[0]})" if len(holding) == 1 else ""
+    listed = os.pathsep.join(str(p) for p in paths)
+    return (
+        "kubeconfig",
+        f"KUBECONFIG lists {len(paths)} files ({listed}); the Kubernetes provider reads "
+        "KUBECONFIG as a single file (or as kubeconfig YAML) and would treat the cluster as "
+        f"unreachable; allowed: set kubeconfig to one file{target}, or merge them "
+        f"(KUBECONFIG={listed} kubectl config view --flatten > merged.yaml) and point "
+        "KUBECONFIG at merged.yaml",
+    )
+
+
+def _contexts(path: Path) -> set[str]:
+    try:
+        document: Any = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return set()
+    entries = document.get("contexts") if isinstance(document, dict) else None
+    return {
+        str(entry["name"]) for entry in entries or [] if isinstance(entry, dict) and "name" in entry
+    }

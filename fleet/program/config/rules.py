@@ -155,6 +155,20 @@ def _receivers_need_notification_controller(v: Values) -> Iterator[Problem]:
         yield ("fluxComponents", "receivers need the notification-controller component")
 
 
+@_reads("upsert_existing_objects", "force_field_ownership")
+def _upsert_needs_force(v: Values) -> Iterator[Problem]:
+    # pulumi-kubernetes upserts by server-side apply, forced in preview (no live object yet) but
+    # not in `up`: fields another manager (the flux CLI, kustomize-controller) set to other values
+    # conflict there (provider/pkg/await/await.go, Creation and patchForce).
+    if v["upsert_existing_objects"] and not v["force_field_ownership"]:
+        yield (
+            "upsertExistingObjects",
+            "requires forceFieldOwnership: true: without it pulumi up fails with a server-side "
+            "apply conflict on every field another manager (the flux CLI, kustomize-controller) "
+            "set differently, while pulumi preview passes",
+        )
+
+
 @_reads("enterprise_token", "enterprise_token_expires")
 def _enterprise_pair(v: Values) -> Iterator[Problem]:
     if (v["enterprise_token"] is None) != (v["enterprise_token_expires"] is None):
