@@ -30,6 +30,7 @@ from tests.helpers import (
     app_run,
     every_feature,
     fleet_dir,
+    hub_run,
     stack_run,
 )
 
@@ -276,3 +277,14 @@ def test_owner_teardown_excluding_its_github_objects_leaves_them_and_deletes_the
         gone = teardown.deleted_excluding(recording, kept_objects)
         assert not [r.name for r in gone if r.urn in kept_objects]
         assert {r.urn for r in recording.kubernetes_objects()} <= {r.urn for r in gone}
+
+
+@pytest.mark.parametrize("how", GUARDED, ids=[h.name for h in GUARDED])
+def test_production_hub_loses_nothing_of_a_production_spoke(tmp_path: Path, how: Destroy) -> None:
+    """The example hub (production) with a staging and a production spoke: what any guarded
+    destroy deletes belongs to the staging spoke alone, as a staging cluster's objects do
+    (the same engine rules as above: `getProtectedExcludes`, `cancelDueToError`)."""
+    recording = hub_run(tmp_path)
+    gone = teardown.harmful(recording, how)
+    assert [name for name in gone if not name.startswith("cluster-spoke-staging-")] == []
+    assert any(r.name.startswith("cluster-spoke-production-") for r in recording.resources)
