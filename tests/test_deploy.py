@@ -33,8 +33,11 @@ contexts:
 def project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml"):
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml", "__main__.py"):
         shutil.copy(ROOT / name, project / name)
+    policy_python = project / deploy.POLICY_PYTHON
+    policy_python.parent.mkdir(parents=True)
+    policy_python.write_text("")
     return project
 
 
@@ -76,12 +79,14 @@ def failure(stack: str, env: dict[str, str], project: Path) -> str:
     return str(caught.value)
 
 
-def test_deploy_preflight_passes_and_defaults_to_a_file_backend(
+def test_deploy_preflight_passes_and_uses_the_backend_pulumi_yaml_declares(
     env: dict[str, str], project: Path
 ) -> None:
     with_expiry(project, "staging")
     plan = deploy.preflight("staging", env, project)
-    assert plan.env["PULUMI_BACKEND_URL"] == f"file://{project / '.pulumi-state'}"
+    # The CLI reads Pulumi.yaml's backend itself; fleet must not override it with a variable.
+    assert "PULUMI_BACKEND_URL" not in plan.env
+    assert plan.backend == f"file://{(project / '.pulumi-state').resolve()}"
     assert (project / ".pulumi-state").is_dir()
     assert plan.tokens_from_env == ("d1-fleet:platformToken", "d1-fleet:appsToken")
     assert plan.env["FLEET_APPS_TOKEN"] == env["FLEET_APPS_TOKEN"]
@@ -90,7 +95,8 @@ def test_deploy_preflight_passes_and_defaults_to_a_file_backend(
 def test_deploy_preflight_keeps_a_configured_backend(env: dict[str, str], project: Path) -> None:
     with_expiry(project, "staging")
     plan = deploy.preflight("staging", {**env, "PULUMI_BACKEND_URL": "s3://state"}, project)
-    assert plan.env["PULUMI_BACKEND_URL"] == "s3://state"
+    assert plan.backend == "s3://state"
+    assert plan.env["PULUMI_BACKEND_URL"] == "s3://state", "the user's choice reaches the CLI"
 
 
 def test_deploy_preflight_missing_cli(env: dict[str, str], project: Path) -> None:
@@ -119,6 +125,8 @@ def test_deploy_preflight_missing_token(env: dict[str, str], project: Path) -> N
 def test_deploy_preflight_token_without_expiry(env: dict[str, str], project: Path) -> None:
     message = failure("staging", env, project)
     assert "d1-fleet:platformTokenExpires: set the token's expiry date" in message
+    assert "fleet init -s staging" in message
+    assert "FLEET_PLATFORM_TOKEN_EXPIRES" in message
 
 
 def test_deploy_token_expiry_from_the_environment(env: dict[str, str], project: Path) -> None:
@@ -126,7 +134,7 @@ def test_deploy_token_expiry_from_the_environment(env: dict[str, str], project: 
     plan = deploy.preflight("staging", env, project)
     assert plan.env["FLEET_APPS_TOKEN_EXPIRES"] == "2099-02-28"
     calls = deploy.commands(plan, "staging", "up", [])
-    assert [call[1:3] for call in calls] == [["stack", "select"], ["up", "--stack"]]
+    assert [call[1:3] for call in calls] == [["stack", "select"], ["up", "--policy-pack"]]
 
 
 def test_deploy_preflight_refuses_a_token_in_plain_text(env: dict[str, str], project: Path) -> None:
@@ -197,7 +205,7 @@ def test_deploy_selects_the_stack_then_runs_up_with_tokens_in_the_environment_on
     calls = Path(env["RECORD"]).read_text().splitlines()
     assert calls == [
         "stack select --create prod-eu | apps=set expires=2099-02-28",
-        "up --stack prod-eu --yes | apps=set expires=2099-02-28",
+        "up --policy-pack policy --stack prod-eu --yes | apps=set expires=2099-02-28",
     ]
     assert (project / "Pulumi.prod-eu.yaml").read_text() == stack_file, "no config set"
 
@@ -208,6 +216,8 @@ def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> No
     assert deploy.commands(plan, "staging", "preview", [])[-1][1:] == [
         "preview",
         "--diff",
+        "--policy-pack",
+        "policy",
         "--stack",
         "staging",
     ]

@@ -55,8 +55,9 @@ def test_readme_first_run_quotes_messages_the_tools_print(tmp_path: Path) -> Non
     for message in (
         "the Pulumi CLI is not on PATH",
         "PULUMI_CONFIG_PASSPHRASE_FILE) is not set",
-        "no token; run",
-        "set the token's expiry date (YYYY-MM-DD) in config or",
+        "(stores it encrypted in the stack config)",
+        "set the token's expiry date (YYYY-MM-DD):",
+        "`make policy` (every up and preview applies the pack in policy/)",
     ):
         assert message in section, message
         assert message in sources, f"no tool prints {message!r}"

@@ -70,7 +70,7 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m fleet.tools.ephemeral") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--project-dir", type=Path, help="folder holding Pulumi.yaml (default: this project)"
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--parallel", type=_positive, default=4, help="stacks at a time")
 
     parser = argparse.ArgumentParser(
-        prog="python -m fleet.tools.ephemeral", description="Ephemeral test fleets of the d1 fleet."
+        prog=prog, description="Ephemeral test fleets of the d1 fleet."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser(
@@ -111,9 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, world: World | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    world: World | None = None,
+    prog: str = "python -m fleet.tools.ephemeral",
+) -> int:
     world = world or World()
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     console = world.console
     try:
         return int(_dispatch(args, world))
@@ -206,9 +210,7 @@ def _up(
             teardown = fleet.teardown(in_plan_order(planned, created))
             codes.append(_report(console, "teardown", teardown))
         elif created:
-            console.info(
-                f"stacks kept; remove them with: python -m fleet.tools.ephemeral down --run-id {run_id}"
-            )
+            console.info(f"stacks kept; remove them with: fleet ephemeral down --run-id {run_id}")
     return worst(*codes)
 
 
