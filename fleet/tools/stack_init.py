@@ -101,7 +101,8 @@ def plan_entries(
     def value(key: str, variable: str | None, prompt: str, hidden: bool, required: bool) -> str:
         if variable and env.get(variable):
             return env[variable].strip()
-        if ask is not None:
+        # An optional credential (the enterprise token) is stored only when exported.
+        if ask is not None and required:
             return ask(prompt, hidden).strip()
         if required:
             source = f"export {variable}, or " if variable else ""
