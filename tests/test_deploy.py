@@ -7,10 +7,12 @@ not that the real CLI succeeds.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import stat
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -248,3 +250,39 @@ def test_deploy_preflight_missing_kubeconfig_file(env: dict[str, str], project: 
     assert "d1-fleet:kubeconfig: '/nonexistent/kubeconfig' does not exist" in failure(
         "staging", env, project
     )
+
+
+def test_deploy_preflight_runs_the_programs_checks_and_lists_every_problem(
+    env: dict[str, str], project: Path
+) -> None:
+    """What `fleet render` refuses, the preflight refuses too, all in one run (before, a typo'd
+    key, a classic token or an expired date passed it and failed only inside `pulumi up`)."""
+    path = project / "Pulumi.staging.yaml"
+    path.write_text(path.read_text() + "  d1-fleet:imageAutomaton: true\n")
+    env.update(
+        FLEET_PLATFORM_TOKEN="ghp_" + "c" * 36,
+        FLEET_PLATFORM_TOKEN_EXPIRES="2099-01-01",
+        FLEET_APPS_TOKEN="github_pat_" + "a" * 40 + " " + "a" * 40,
+        FLEET_APPS_TOKEN_EXPIRES="2020-01-01",
+    )
+    message = failure("staging", env, project)
+    assert "d1-fleet:imageAutomaton" in message
+    assert "d1-fleet:platformToken: [secret] is invalid: a classic personal access token" in message
+    assert "d1-fleet:appsToken: [secret] is invalid: contains whitespace" in message
+    assert "expired on 2020-01-01" in message
+    assert env["FLEET_PLATFORM_TOKEN"] not in message
+    assert env["FLEET_APPS_TOKEN"] not in message
+
+
+def test_deploy_shows_the_programs_warnings_before_the_cli_runs(
+    env: dict[str, str], project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    soon = (date.today() + timedelta(days=6)).isoformat()
+    env.update(FLEET_PLATFORM_TOKEN_EXPIRES=soon, FLEET_APPS_TOKEN_EXPIRES="2099-01-01")
+    plan = deploy.preflight("staging", env, project)
+    assert any("platform" in w and "6 day" in w for w in plan.warnings), plan.warnings
+    args = argparse.Namespace(
+        stack="staging", command="preview", pulumi_args=[], project_dir=project
+    )
+    assert deploy.run(args, env) == 0
+    assert "warning: d1-fleet:" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import argparse
 import importlib.metadata
 import re
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,23 @@ def test_every_subcommand_has_help() -> None:
         assert parser.description, name
         for action in parser._actions:
             assert action.help, f"{name} {action.dest}"
+
+
+def test_render_and_check_print_the_programs_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fleet.tools import cli  # noqa: PLC0415
+
+    project = fake_pulumi.checkout(tmp_path)
+    soon = (date.today() + timedelta(days=6)).isoformat()
+    stack_file = project / "Pulumi.staging.yaml"
+    stack_file.write_text(
+        stack_file.read_text()
+        + "  d1-fleet:platformToken:\n    secure: v1:fake\n"
+        + f"  d1-fleet:platformTokenExpires: '{soon}'\n"
+    )
+    out = str(tmp_path / "r")
+    assert cli.main(["render", "-s", "staging", "--project-dir", str(project), "--out", out]) == 0
+    assert "staging: warning: d1-fleet:" in capsys.readouterr().err
+    assert cli.main(["check", "-s", "staging", "--project-dir", str(project)]) == 0
+    assert "staging: warning: d1-fleet:" in capsys.readouterr().err

@@ -12,14 +12,19 @@ FLEET_GITHUB_APP_PRIVATE_KEY and their *_EXPIRES variables are checked as given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from fleet.program import conventions as c
-from fleet.program.config import sources
-from fleet.tools import offline, render
+from fleet.program.config import keys, model, sources
+from fleet.program.config.errors import problems_in
+from fleet.tools import cli_config, offline, render
 
 
 @dataclass(frozen=True)
@@ -56,4 +61,37 @@ def check(
         recording, _, _ = render.record_stack(project_dir, stack, overrides, today)
     except render.RenderError as error:
         return Findings(error.problems, ())
+    return Findings((), tuple(recording.warnings))
+
+
+def value_problem(key: str, value: str) -> str | None:
+    """Why the program refuses `value` for `key` (its field's format), None if it accepts it.
+
+    The same validators the settings model applies, so a tool checking one value before storing
+    or passing it says exactly what the program would.
+    """
+    field = model.Settings.model_fields[keys.field_name(key)]
+    try:
+        TypeAdapter[object](field.annotation).validate_python(value)  # type: ignore[arg-type]
+    except ValidationError as error:
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+    return None
+
+
+def check_config(
+    project_dir: Path, stack: str, config: Mapping[str, Any], secret_keys: frozenset[str]
+) -> Findings:
+    """Run the program offline with `config` (full keys, values as a stack file holds them) after
+    Pulumi.yaml's defaults, for a stack that has no file (the ephemeral copies)."""
+    text = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    project = cli_config.load_project(
+        cli_config.load_yaml((project_dir / "Pulumi.yaml").read_text()) or {}
+    )
+    values = cli_config.apply_defaults(project, text)
+    try:
+        recording = offline.run_main(
+            project_dir, config=values, stack_name=stack, secret_keys=tuple(sorted(secret_keys))
+        )
+    except offline.ProgramError as failed:
+        return Findings(tuple(problems_in(str(failed.error))) or (str(failed.error),), ())
     return Findings((), tuple(recording.warnings))

@@ -3,7 +3,8 @@
 It creates the stack in the project's backend (`pulumi stack select --create`), then stores each
 credential the stack's `gitAuth` mode needs as encrypted stack config, with the tokens' expiry
 dates beside them in plain config. A value comes from its environment variable (FLEET_*_TOKEN,
-FLEET_GITHUB_APP_PRIVATE_KEY) or, in a terminal, from a prompt that does not echo; it reaches the
+FLEET_GITHUB_APP_PRIVATE_KEY) or, in a terminal, from a prompt that does not echo (the optional
+enterprise token only from FLEET_ENTERPRISE_TOKEN); it reaches the
 CLI on standard input, never argv: `pulumi config set --secret KEY` without a value reads it from
 stdin when stdin is not a terminal (pulumi/pulumi `pkg/cmd/pulumi/config/config.go`,
 `configSetCmd.Run`, trailing newline removed). `--keep-in-env` is the other route: the stack is
@@ -27,13 +28,10 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
-from pydantic import TypeAdapter, ValidationError
-
 from fleet.program import conventions as c
-from fleet.program.config import keys, model
 from fleet.program.config.sources import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
 from fleet.program.conventions import GitAuth
-from fleet.tools import backend, cli_args, deploy, offline
+from fleet.tools import backend, cli_args, deploy, offline, stack_check
 from fleet.tools.ephemeral.backend import needs_passphrase
 
 HELP: Final = (
@@ -61,14 +59,8 @@ class Entry:
 
 
 def _problem(key: str, value: str) -> str | None:
-    """The program's objection to `value` for `key` (its field's format), None if it accepts it."""
-    field = model.Settings.model_fields[keys.field_name(key)]
-    try:
-        TypeAdapter[object](field.annotation).validate_python(value)  # type: ignore[arg-type]
-    except ValidationError as error:
-        reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
-        return f"{c.PROJECT}:{key}: {reason}"
-    return None
+    reason = stack_check.value_problem(key, value)
+    return f"{c.PROJECT}:{key}: {reason}" if reason else None
 
 
 def _date_problem(key: str, value: str) -> str | None:

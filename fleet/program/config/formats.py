@@ -145,8 +145,21 @@ def _check(pattern: re.Pattern[str], allowed: str) -> Callable[[str], str]:
     return validate
 
 
-def _secret_check(pattern: re.Pattern[str], allowed: str) -> Callable[[SecretStr], SecretStr]:
+def _inner_whitespace(token: str, allowed: str) -> None:
+    """A space or line break inside a token is a paste gone wrong, not a kind of token: say so."""
+    if any(ch.isspace() for ch in token):
+        raise ValueError(
+            "contains whitespace inside the value (no GitHub token does: copy it again "
+            f"in one piece); allowed: {allowed}"
+        )
+
+
+def _secret_check(
+    pattern: re.Pattern[str], allowed: str, *, token: bool = True
+) -> Callable[[SecretStr], SecretStr]:
     def validate(value: SecretStr) -> SecretStr:
+        if token:
+            _inner_whitespace(value.get_secret_value(), allowed)
         if not pattern.match(value.get_secret_value()):
             raise ValueError(f"allowed: {allowed}")
         return value
@@ -165,6 +178,7 @@ def _strip_token(value: Any) -> Any:
 
 def _fine_grained(value: SecretStr) -> SecretStr:
     token = value.get_secret_value()
+    _inner_whitespace(token, "a fine-grained personal access token (github_pat_...)")
     if token.startswith("ghp_"):
         raise ValueError(
             "a classic personal access token (ghp_...) is not accepted: it reaches every "
@@ -412,6 +426,7 @@ PemPrivateKey = Annotated[
             _PEM_PRIVATE_KEY,
             "a PEM private key as GitHub issues it (-----BEGIN RSA PRIVATE KEY----- ... "
             "-----END RSA PRIVATE KEY-----, with its line breaks)",
+            token=False,
         )
     ),
 ]

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from pulumi import automation as auto
 from semver import VersionInfo
 
+from fleet.tools import backend as state_backend
+
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 # DIY backends keep stack tags since 3.211.0; older CLIs silently drop them, which would blind `gc`.
 MIN_PULUMI = VersionInfo.parse("3.211.0")
@@ -120,8 +122,12 @@ class PreflightError(Exception):
 
 
 def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
-    """PULUMI_BACKEND_URL if set, else a `file://` folder in the project (created here)."""
-    url = env.get("PULUMI_BACKEND_URL") or f"file://{(project_dir / STATE_DIR).resolve()}"
+    """The backend bare `pulumi` uses in the project (PULUMI_BACKEND_URL, else Pulumi.yaml's
+    `backend.url`, see `fleet.tools.backend`), else a `file://` folder in the project; created
+    here when it is a folder."""
+    found = state_backend.current(env, project_dir)
+    chosen = found.source in (state_backend.ENV, "Pulumi.yaml")
+    url = found.url if chosen else f"file://{(project_dir / STATE_DIR).resolve()}"
     if url.startswith("file://"):
         Path(url.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
     return url

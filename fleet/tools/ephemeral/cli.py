@@ -1,4 +1,5 @@
-"""Command line of the ephemeral fleet: `python -m fleet.tools.ephemeral up|verify|down|gc`.
+"""Command line of the ephemeral fleet: `fleet ephemeral up|verify|down|gc` (also
+`python -m fleet.tools.ephemeral`).
 
 Arguments, environment and exit codes are documented in docs/ephemeral-fleets.md; keep them in step.
 """
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pulumi import automation as auto
 
+from fleet.program.config import keys
+from fleet.tools import stack_check
 from fleet.tools.ephemeral import naming
 from fleet.tools.ephemeral.backend import (
     PreflightError,
@@ -28,9 +31,12 @@ from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.errors import describe
 from fleet.tools.ephemeral.exit_codes import ExitCode, worst
 from fleet.tools.ephemeral.overrides import (
+    ClusterTarget,
     OverrideError,
+    Tokens,
     dropped_secrets,
     load_base,
+    qualified,
     read_credentials,
     targets,
 )
@@ -178,16 +184,43 @@ def _up(
 ) -> ExitCode:
     console = world.console
     base = load_base(project_dir, args.base_stack)
-    tokens = read_credentials(world.env, base)
+    # Every problem of the environment and the options at once, then the program's own checks.
+    problems: list[str] = []
+    tokens = Tokens(secret={}, plain={})
+    clusters: list[ClusterTarget] = []
+    try:
+        tokens = read_credentials(world.env, base)
+    except OverrideError as err:
+        problems += err.problems
+    try:
+        clusters = targets(args.kube_context, args.kubeconfig)
+    except OverrideError as err:
+        problems += err.problems
+    if problems:
+        raise OverrideError(problems)
     planned = plan(
         base,
         prefix=prefix,
         run_id=run_id,
         base_stack=args.base_stack,
-        targets=targets(args.kube_context, args.kubeconfig),
+        targets=clusters,
         tokens=tokens,
         created=world.now(),
     )
+    first = planned[0]
+    secrets = {qualified(k): v for k, v in tokens.secret.items()}
+    findings = stack_check.check_config(
+        project_dir,
+        first.name,
+        {**first.config.plain, **secrets},
+        frozenset(qualified(k) for k in keys.SECRET_KEYS),
+    )
+    if findings.problems:
+        raise OverrideError(
+            [f"a copy of {args.base_stack}: {problem}" for problem in findings.problems]
+        )
+    for warning in findings.warnings:
+        console.info(f"warning: {warning}")
     for key in dropped_secrets(base, tokens):
         console.info(f"note: {key} is a secret of {args.base_stack}; the ephemeral stacks lack it")
     verify = not args.no_verify
