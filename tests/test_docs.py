@@ -86,3 +86,15 @@ def test_pulumi_yaml_names_every_undeclared_secret_key() -> None:
     comments = " ".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
     assert [k for k in keys.SECRET_KEYS if k not in comments] == []
     assert [k for k in keys.SECRET_KEYS if f"d1-fleet:{k}:" in text] == []
+
+
+def test_readme_contents_links_each_reach_a_section() -> None:
+    contents = README.split("**Contents**:", 1)[1].split("\n\n", 1)[0]
+    anchors = re.findall(r"\]\(#([a-z0-9-]+)\)", contents)
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        for h in re.findall(r"^## (.+)$", README, re.M)
+    }
+    assert anchors, "the README opens with a table of contents"
+    assert [a for a in anchors if a not in headings] == []
+    assert anchors[:3] == ["quick-start", "prerequisites", "first-run"], "the first hour first"

@@ -122,6 +122,8 @@ def test_a_new_user_with_nothing_set_is_told_what_to_do_for_each_problem(tmp_pat
         (["render", "staging", "-s", "prod-eu"], "two stacks given"),
         (["init", "-s", "staging", "--project-dir", "/"], "holds no Pulumi.yaml"),
         (["check", "--bogus"], "unrecognized arguments: --bogus"),
+        (["ephemeral"], "usage: fleet ephemeral"),
+        (["ephemeral", "up", "--parallel", "0"], "is not a positive whole number"),
     ],
 )
 def test_bad_arguments_get_a_message_not_a_traceback(args: list[str], message: str) -> None:
@@ -171,3 +173,13 @@ def test_render_and_check_print_the_programs_warnings(
     assert "staging: warning: d1-fleet:" in capsys.readouterr().err
     assert cli.main(["check", "-s", "staging", "--project-dir", str(project)]) == 0
     assert "staging: warning: d1-fleet:" in capsys.readouterr().err
+
+
+def test_the_ephemeral_tool_is_a_subcommand_with_its_own_help() -> None:
+    result = subprocess.run(
+        [str(FLEET), "ephemeral", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "usage: fleet ephemeral" in result.stdout
+    for sub in ("up", "verify", "down", "gc"):
+        assert sub in result.stdout

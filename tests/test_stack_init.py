@@ -137,3 +137,10 @@ def test_init_needs_the_passphrase_and_names_it(tmp_path: Path) -> None:
     del env["PULUMI_CONFIG_PASSPHRASE"]
     with pytest.raises(stack_init.InitError, match="choose a passphrase"):
         stack_init.initialise("staging", env, project, None)
+
+
+def test_hidden_prompts_use_getpass_and_dates_use_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("getpass.getpass", lambda prompt: f"hidden:{prompt}")
+    monkeypatch.setattr("builtins.input", lambda prompt: f"echoed:{prompt}")
+    assert stack_init.terminal_ask("platformToken", True) == "hidden:platformToken: "
+    assert stack_init.terminal_ask("expires", False) == "echoed:expires: "

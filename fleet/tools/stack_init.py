@@ -291,6 +291,10 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
     except InitError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, EOFError):
+        # The prompts come before any CLI call that stores a value.
+        print(f"\n{args.stack}: cancelled; no credential was stored", file=sys.stderr)
+        return 2
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
