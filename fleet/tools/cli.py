@@ -4,9 +4,13 @@ conformance check, diff and the ephemeral test fleets.
 Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
 
+A subcommand that works on one stack adds `cli_args.add_stack` (`STACK` or `-s/--stack`; `main`
+sets `args.stack`); one that passes unknown options on to `pulumi` sets `passthrough=True`.
+
 Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`) or objects do not conform
-(`check`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
-schema folder.
+(`check`); for `init`, `up` and `preview`, the Pulumi CLI's exit code once it runs; 2 a failed
+preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder,
+missing schema folder, a folder without Pulumi.yaml.
 """
 
 from __future__ import annotations

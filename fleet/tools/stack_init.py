@@ -97,9 +97,14 @@ def plan_entries(
         if ask is not None and required:
             return ask(prompt, hidden).strip()
         if required:
-            source = f"export {variable}, or " if variable else ""
+            source = (
+                f"export {variable}"
+                if variable
+                else f"run `pulumi config set {key} <value> --stack {stack}`"
+            )
             problems.append(
-                f"{c.PROJECT}:{key}: not given; {source}run `fleet init -s {stack}` in a terminal"
+                f"{c.PROJECT}:{key}: not given; {source}, or run `fleet init -s {stack}` in a "
+                "terminal"
             )
         return ""
 
