@@ -183,3 +183,30 @@ def test_the_ephemeral_tool_is_a_subcommand_with_its_own_help() -> None:
     assert "usage: fleet ephemeral" in result.stdout
     for sub in ("up", "verify", "down", "gc"):
         assert sub in result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["up", "-s", "staging", "--target", "urn:x", "--yes"],
+        ["up", "staging", "--target", "urn:x", "--yes"],
+        ["up", "--target", "urn:x", "-s", "staging", "--yes"],
+        ["up", "-s", "staging", "--", "--target", "urn:x", "--yes"],
+    ],
+)
+def test_pulumi_arguments_pass_through_in_order_wherever_the_stack_is(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fleet.tools import cli  # noqa: PLC0415
+
+    seen: list[tuple[str, list[str]]] = []
+
+    def record(args: argparse.Namespace) -> int:
+        seen.append((args.stack, args.pulumi_args))
+        return 0
+
+    up = cli.COMMANDS["up"]
+    fake = cli.Command(up.name, up.help, up.arguments, record)
+    monkeypatch.setitem(cli.COMMANDS, "up", fake)
+    assert cli.main(argv) == 0
+    assert seen == [("staging", ["--target", "urn:x", "--yes"])]

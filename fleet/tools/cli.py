@@ -274,6 +274,15 @@ def _ephemeral(args: argparse.Namespace) -> int:
     return ephemeral.main(args.rest, prog="fleet ephemeral")
 
 
+PASSTHROUGH: Final = "passthrough"
+
+
+def _passes_through(root: argparse.ArgumentParser, name: str) -> bool:
+    """Whether subcommand `name` hands the arguments it does not know to `pulumi`."""
+    sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    return bool(sub.choices[name].get_default(PASSTHROUGH))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="fleet", description=__doc__.split("\n\n")[0])
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -288,13 +297,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Every option, --help included, belongs to the ephemeral tool's own parser.
         return _ephemeral(argparse.Namespace(rest=argv[1:]))
     root = parser()
-    args, unknown = root.parse_known_args(argv)
-    if unknown:
-        if not getattr(args, "passthrough", False):
-            root.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.pulumi_args = [*unknown, *args.pulumi_args]
-    if hasattr(args, "pulumi_args") and args.pulumi_args[:1] == ["--"]:
-        args.pulumi_args = args.pulumi_args[1:]
+    passthrough: list[str] = []
+    if argv[:1] and argv[0] in COMMANDS and _passes_through(root, argv[0]):
+        ours, passthrough = cli_args.split_passthrough(argv[1:])
+        argv = [argv[0], *ours]
+    args = root.parse_args(argv)
+    if getattr(args, PASSTHROUGH, False):
+        args.pulumi_args = passthrough
     if hasattr(args, "stack_positional"):
         cli_args.check_stack(root, args)
         args.stack = cli_args.stack_of(args)

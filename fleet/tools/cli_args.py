@@ -57,3 +57,34 @@ def add_project_dir(parser: argparse.ArgumentParser) -> None:
         help="folder with Pulumi.yaml, __main__.py and the Pulumi.<stack>.yaml files "
         "(default: this checkout)",
     )
+
+
+# Options of `fleet up`/`preview` themselves; every other argument belongs to `pulumi`.
+_OWN_WITH_VALUE: Final = ("-s", "--stack", "--project-dir")
+_OWN_FLAGS: Final = ("-h", "--help")
+
+
+def split_passthrough(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(fleet's arguments, pulumi's arguments) of a passthrough subcommand, order kept.
+
+    The stack is `-s/--stack` anywhere or the first argument; everything else, and all after
+    `--`, goes to pulumi untouched (`fleet up -s staging --target URN --yes`).
+    """
+    ours: list[str] = []
+    theirs: list[str] = []
+    rest = list(argv)
+    if rest and not rest[0].startswith("-"):
+        ours.append(rest.pop(0))
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            theirs += rest
+            break
+        if arg in _OWN_WITH_VALUE:
+            ours += [arg, *rest[:1]]
+            rest = rest[1:]
+        elif arg in _OWN_FLAGS or arg.startswith(tuple(f"{o}=" for o in _OWN_WITH_VALUE)):
+            ours.append(arg)
+        else:
+            theirs.append(arg)
+    return ours, theirs

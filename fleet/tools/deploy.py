@@ -228,7 +228,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "pulumi_args",
         nargs=argparse.REMAINDER,
-        help="passed on to pulumi after the stack (e.g. --yes, --target URN)",
+        metavar="PULUMI_ARGS",
+        help="any other argument is passed on to pulumi (e.g. --yes, --target URN)",
     )
     cli_args.add_project_dir(parser)
     parser.set_defaults(passthrough=True)
