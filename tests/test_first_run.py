@@ -210,3 +210,17 @@ def test_pulumi_arguments_pass_through_in_order_wherever_the_stack_is(
     monkeypatch.setitem(cli.COMMANDS, "up", fake)
     assert cli.main(argv) == 0
     assert seen == [("staging", ["--target", "urn:x", "--yes"])]
+
+
+def test_a_stack_file_that_is_not_yaml_is_named_with_its_line(tmp_path: Path) -> None:
+    project = fake_pulumi.checkout(tmp_path)
+    (project / "Pulumi.staging.yaml").write_text("config:\n  d1-fleet:environment: [staging\n")
+    result = subprocess.run(
+        [str(FLEET), "render", "-s", "staging", "--project-dir", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"{project / 'Pulumi.staging.yaml'} is not valid YAML at line 3" in result.stderr
+    assert "Traceback" not in result.stderr

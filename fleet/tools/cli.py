@@ -24,6 +24,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
+import yaml
+
 from fleet.tools import (
     adopt,
     chart_signature,
@@ -312,3 +314,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except render.RenderError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.USAGE
+    except yaml.YAMLError:
+        print(f"error: {_broken_yaml(args)}", file=sys.stderr)
+        return ExitCode.USAGE
+
+
+def _broken_yaml(args: argparse.Namespace) -> str:
+    """Which project file does not parse, and where: the fix is in that file."""
+    folder: Path = getattr(args, "project_dir", PROJECT_DIR)
+    for path in sorted(folder.glob("Pulumi*.yaml")):
+        try:
+            yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or "invalid YAML"
+            return f"{path} is not valid YAML{where}: {problem}; fix the file and run again"
+    return f"a YAML file in {folder} is not valid YAML; fix it and run again"
