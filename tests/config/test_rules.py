@@ -779,3 +779,10 @@ def test_a_patch_target_name_that_is_no_re2_regex_is_refused(name: str) -> None:
 def test_a_patch_target_regex_kustomize_accepts_passes() -> None:
     patch = {"patch": "a: 1", "target": {"kind": "Deploy(ment)?", "name": "(helm|kustomize)-.*"}}
     stack_run("staging", {"fluxPatches": json.dumps([json.dumps(patch)])})
+
+
+def test_automation_author_without_image_automation_is_reported() -> None:
+    problem = only(
+        rejected("prod-eu", {"automationAuthorName": "Release Bot"}), "automationAuthorName"
+    )
+    assert "has no effect while imageAutomation is false" in problem, problem

@@ -226,6 +226,20 @@ def _enterprise_keys_need_the_token(v: Values) -> Iterator[Problem]:
         )
 
 
+_AUTOMATION_KEYS: Final = {
+    "automation_author_name": "automationAuthorName",
+    "automation_author_email": "automationAuthorEmail",
+}
+
+
+@_reads("image_automation", *_AUTOMATION_KEYS)
+def _automation_keys_need_image_automation(v: Values) -> Iterator[Problem]:
+    if not v["image_automation"]:
+        yield from _inert(
+            v, _AUTOMATION_KEYS, "while imageAutomation is false; set imageAutomation: true"
+        )
+
+
 @_reads("receivers", "receiver_host", "cluster_domain", "kubernetes_dns_domain")
 def _receiver_host_reachable(v: Values) -> Iterator[Problem]:
     # GitHub resolves the host on the internet: a name in the cluster's own DNS domain (or a
