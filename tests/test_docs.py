@@ -55,7 +55,7 @@ def test_readme_first_run_quotes_messages_the_tools_print(tmp_path: Path) -> Non
     for message in (
         "the Pulumi CLI is not on PATH",
         "PULUMI_CONFIG_PASSPHRASE_FILE) is not set",
-        "(stores it encrypted in the stack config)",
+        "stores it encrypted in the stack config",
         "set the token's expiry date (YYYY-MM-DD):",
         "`make policy` (every up and preview applies the pack in policy/)",
     ):

@@ -59,8 +59,8 @@ class Plan:
     warnings: tuple[str, ...] = ()
 
 
-def init_hint(stack: str) -> str:
-    return f"run `fleet init -s {stack}` (stores it encrypted in the stack config)"
+def init_hint(stack: str, stored: str = "stores it encrypted in the stack config") -> str:
+    return f"run `fleet init -s {stack}` ({stored})"
 
 
 def preflight(
@@ -121,7 +121,8 @@ def preflight(
         has_token = full in secure or env.get(variable)
         if has_token and not config.get(expires) and not env.get(source.expires_env):
             problems.append(
-                f"{expires}: set the token's expiry date (YYYY-MM-DD): {init_hint(stack)} or "
+                f"{expires}: set the token's expiry date (YYYY-MM-DD): "
+                f"{init_hint(stack, 'stores it in the stack config')} or "
                 f"export {source.expires_env}"
             )
     if policy and not (project_dir / POLICY_PYTHON).is_file():
