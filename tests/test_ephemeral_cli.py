@@ -228,6 +228,21 @@ def test_missing_pulumi_cli_says_how_to_install_it(project: Path, tmp_path: Path
     assert "https://www.pulumi.com/docs/install/" in out.getvalue()
 
 
+def test_missing_cli_passphrase_and_bad_token_are_reported_in_one_run(
+    project: Path, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    env = {**TOKEN_ENV, "PATH": str(tmp_path), "FLEET_APPS_TOKEN": "ghp_" + "c" * 36}
+    del env["PULUMI_CONFIG_PASSPHRASE"]
+    world = World(env=env, console=Console(out=out, err=out))
+    code = main([*UP, "--project-dir", str(project), "--no-cluster-check"], world)
+    assert code == ExitCode.TOOL_MISSING
+    text = out.getvalue()
+    assert "the Pulumi CLI (`pulumi`) is not on PATH" in text
+    assert "PULUMI_CONFIG_PASSPHRASE" in text
+    assert "FLEET_APPS_TOKEN: a classic personal access token" in text
+
+
 def fake_pulumi_on(folder: Path) -> str:
     binary = folder / "pulumi"
     binary.write_text("#!/bin/sh\nexit 1\n")

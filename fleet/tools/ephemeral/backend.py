@@ -147,22 +147,25 @@ def find_project(start: Path) -> Path:
 
 
 def preflight(env: Mapping[str, str], url: str) -> None:
-    """Fail before any stack is touched if the CLI or the secrets passphrase is missing."""
-    if shutil.which("pulumi", path=env.get("PATH", os.defpath)) is None:
-        raise PreflightError(
+    """Fail before any stack is touched if the CLI or the secrets passphrase is missing (both
+    reported together)."""
+    problems: list[str] = []
+    missing_cli = shutil.which("pulumi", path=env.get("PATH", os.defpath)) is None
+    if missing_cli:
+        problems.append(
             "the Pulumi CLI (`pulumi`) is not on PATH. Install it "
             f"(version {MIN_PULUMI} or later) from {INSTALL_URL}, for example "
-            "`curl -fsSL https://get.pulumi.com | sh`, then run this again.",
-            tool_missing=True,
+            "`curl -fsSL https://get.pulumi.com | sh`, then run this again."
         )
     if needs_passphrase(url) and not (
         "PULUMI_CONFIG_PASSPHRASE" in env or "PULUMI_CONFIG_PASSPHRASE_FILE" in env
     ):
-        raise PreflightError(
+        problems.append(
             f"the backend {url} encrypts secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
-            "(or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of this backend's stacks",
-            tool_missing=False,
+            "(or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of this backend's stacks"
         )
+    if problems:
+        raise PreflightError("\n".join(problems), tool_missing=missing_cli)
 
 
 def automation_factory(project_dir: Path, url: str) -> AutomationFactory:

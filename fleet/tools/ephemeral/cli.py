@@ -184,8 +184,9 @@ def _up(
 ) -> ExitCode:
     console = world.console
     base = load_base(project_dir, args.base_stack)
-    # Every problem of the environment and the options at once, then the program's own checks.
+    # Every problem of one run at once: the environment, the options, the tools, the program's.
     problems: list[str] = []
+    tools_missing: list[str] = []
     tokens = Tokens(secret={}, plain={})
     clusters: list[ClusterTarget] = []
     try:
@@ -196,37 +197,43 @@ def _up(
         clusters = targets(args.kube_context, args.kubeconfig)
     except OverrideError as err:
         problems += err.problems
-    if problems:
-        raise OverrideError(problems)
-    planned = plan(
-        base,
-        prefix=prefix,
-        run_id=run_id,
-        base_stack=args.base_stack,
-        targets=clusters,
-        tokens=tokens,
-        created=world.now(),
-    )
-    first = planned[0]
-    secrets = {qualified(k): v for k, v in tokens.secret.items()}
-    findings = stack_check.check_config(
-        project_dir,
-        first.name,
-        {**first.config.plain, **secrets},
-        frozenset(qualified(k) for k in keys.SECRET_KEYS),
-    )
-    if findings.problems:
-        raise OverrideError(
-            [f"a copy of {args.base_stack}: {problem}" for problem in findings.problems]
-        )
-    for warning in findings.warnings:
-        console.info(f"warning: {warning}")
-    for key in dropped_secrets(base, tokens):
-        console.info(f"note: {key} is a secret of {args.base_stack}; the ephemeral stacks lack it")
     verify = not args.no_verify
     if verify and ready is not None and (missing := world.kubectl_missing()):
-        raise PreflightError(missing, tool_missing=True)
-    fleet = _fleet(world, project_dir, args.parallel)
+        tools_missing.append(missing)
+    fleet: Fleet | None = None
+    try:
+        fleet = _fleet(world, project_dir, args.parallel)
+    except PreflightError as err:
+        (tools_missing if err.tool_missing else problems).append(str(err))
+    planned = []
+    if not problems and clusters:
+        planned = plan(
+            base,
+            prefix=prefix,
+            run_id=run_id,
+            base_stack=args.base_stack,
+            targets=clusters,
+            tokens=tokens,
+            created=world.now(),
+        )
+        first = planned[0]
+        secrets = {qualified(k): v for k, v in tokens.secret.items()}
+        findings = stack_check.check_config(
+            project_dir,
+            first.name,
+            {**first.config.plain, **secrets},
+            frozenset(qualified(k) for k in keys.SECRET_KEYS),
+        )
+        problems += [f"a copy of {args.base_stack}: {p}" for p in findings.problems]
+        for warning in findings.warnings:
+            console.info(f"warning: {warning}")
+    if tools_missing:
+        raise PreflightError("\n".join([*tools_missing, *problems]), tool_missing=True)
+    if problems:
+        raise OverrideError(problems)
+    assert fleet is not None
+    for key in dropped_secrets(base, tokens):
+        console.info(f"note: {key} is a secret of {args.base_stack}; the ephemeral stacks lack it")
 
     codes = [ExitCode.OK]
     created: list[str] = []
