@@ -144,3 +144,19 @@ def test_hidden_prompts_use_getpass_and_dates_use_input(monkeypatch: pytest.Monk
     monkeypatch.setattr("builtins.input", lambda prompt: f"echoed:{prompt}")
     assert stack_init.terminal_ask("platformToken", True) == "hidden:platformToken: "
     assert stack_init.terminal_ask("expires", False) == "echoed:expires: "
+
+
+def test_init_replace_stores_new_tokens_with_their_new_dates(tmp_path: Path) -> None:
+    cli = fake_pulumi.install(tmp_path)
+    project = fake_pulumi.checkout(tmp_path)
+    env = fake_pulumi.user_env(tmp_path, cli, **TOKENS)
+    assert stack_init.initialise("staging", env, project, None) == 0
+    first = len(cli.calls())
+    rotated = {**env, "FLEET_APPS_TOKEN_EXPIRES": "2100-06-30"}
+    assert stack_init.initialise("staging", rotated, project, None) == 0
+    rerun = [c.argv[:2] for c in cli.calls()[first:]]
+    assert rerun == [["stack", "select"]], "a rerun keeps what is stored"
+    before = len(cli.calls())
+    assert stack_init.initialise("staging", rotated, project, None, replace=True) == 0
+    plain = [c.argv[2:4] for c in cli.calls()[before:] if "--secret" not in c.argv][1:]
+    assert ["appsTokenExpires", "2100-06-30"] in plain

@@ -161,7 +161,8 @@ def plan_entries(
                 problems += [found] if found else []
                 entries.append(Entry(source.key, token, secret=True))
         has_token = token or f"{c.PROJECT}:{source.key}" in secure
-        if has_token and not config.get(f"{c.PROJECT}:{source.expires_key}"):
+        # A replaced token comes with its own date.
+        if has_token and (token or not config.get(f"{c.PROJECT}:{source.expires_key}")):
             expires = value(
                 source.expires_key,
                 source.expires_env,
