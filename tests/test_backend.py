@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import backend
+from fleet.tools import backend, schemas
+from fleet.tools import cli_config as cc
 from tests import fake_pulumi
 from tests.helpers import ROOT
 
@@ -98,3 +99,14 @@ def test_a_users_backend_variable_reaches_make_up_and_bare_pulumi_alike(tmp_path
     assert {_backend_of(c) for c in cli.calls()} == {f"file://{other}"}
     assert other.is_dir(), "created so the CLI can open it"
     assert cli.calls()[1].argv[:4] == ["preview", "--diff", "--policy-pack", "policy"]
+
+
+def test_the_clis_project_schema_accepts_the_backend_block_and_checks_it() -> None:
+    """Pulumi.yaml's `backend: url:` is the CLI's own field (sdk/go/common/workspace/project.go,
+    `ProjectBackend`); its project schema accepts it and refuses a misspelt one."""
+    schema = json.loads((schemas.schemas_dir() / "pulumi" / "project.json").read_text())
+    document = cc.load_yaml((ROOT / "Pulumi.yaml").read_text())
+    assert document["backend"] == {"url": "file://.pulumi-state"}
+    assert cc.schema_problems(document, schema) == []
+    misspelt = {**document, "backend": {"uri": "file://.pulumi-state"}}
+    assert cc.schema_problems(misspelt, schema) != []
