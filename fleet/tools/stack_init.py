@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Final
@@ -51,11 +51,8 @@ class Entry:
     """One value to store: its config key, the value, whether it is secret."""
 
     key: str
-    value: str
-    secret: bool
-
-    def __repr__(self) -> str:  # never show a secret in a traceback or log
-        return f"Entry({self.key!r}, secret={self.secret})"
+    value: str = field(repr=False)  # never shown in a traceback or log
+    secret: bool = False
 
 
 def _problem(key: str, value: str) -> str | None:
@@ -146,13 +143,10 @@ def plan_entries(
             continue
         token = ""
         if not stored(source.key):
-            label = (
-                "fine-grained token github_pat_..." if source.required else "optional, Enter skips"
-            )
             token = value(
                 source.key,
                 source.env,
-                f"{source.key} ({label}; input hidden)",
+                f"{source.key} (fine-grained token github_pat_...; input hidden)",
                 True,
                 required=source.required,
             )
