@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import re
+import shutil
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -224,3 +225,16 @@ def test_a_stack_file_that_is_not_yaml_is_named_with_its_line(tmp_path: Path) ->
     assert result.returncode == 2
     assert f"{project / 'Pulumi.staging.yaml'} is not valid YAML at line 3" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_check_without_a_stack_checks_every_cluster_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fleet.tools import cli, stacks  # noqa: PLC0415
+
+    project = fake_pulumi.checkout(tmp_path)
+    shutil.copy(project / "Pulumi.staging.yaml", project / "Pulumi.eph-1-0.yaml")
+    assert cli.main(["check", "--project-dir", str(project)]) == 0
+    out = capsys.readouterr().out
+    checked = sorted(re.findall(r"^([\w-]+): \d+ objects", out, re.M))
+    assert checked == stacks.listing(project)["all"] == ["prod-eu", "staging"]
