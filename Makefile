@@ -21,7 +21,7 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-venv: $(BIN)/.installed
+venv: $(BIN)/.installed  ## .venv with the tools and the `fleet` command (pip install -e .)
 
 # The policy pack's own environment, which the Pulumi CLI runs the pack in but never creates.
 $(POLICY_VENV)/.installed: policy/requirements.txt
@@ -29,7 +29,7 @@ $(POLICY_VENV)/.installed: policy/requirements.txt
 	$(POLICY_VENV)/bin/pip install --quiet --disable-pip-version-check -r policy/requirements.txt
 	touch $@
 
-policy: $(POLICY_VENV)/.installed
+policy: $(POLICY_VENV)/.installed  ## the policy pack's environment policy/venv (make up/preview build it)
 
 init: venv  ## create the stack, store its credentials encrypted: make init STACK=staging
 	$(BIN)/python -m fleet init -s $(STACK) --project-dir $(CURDIR)

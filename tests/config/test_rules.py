@@ -724,6 +724,7 @@ def test_a_key_without_effect_under_the_other_settings_is_reported(
 
 def test_keys_at_their_defaults_or_with_their_switch_on_are_not_reported() -> None:
     stack_run("staging", {"receivers": "true", "receiverHost": "hooks.example.com"})
+    stack_run("staging", {"receivers": "true", "receiverHost": "hooks.svc.example.com"})
     stack_run("staging", {"receiverIngress": "true", "botPushBranch": "main"})
 
 

@@ -249,8 +249,7 @@ def _receiver_host_reachable(v: Values) -> Iterator[Problem]:
     key = "receiverHost" if v["receiver_host"] else "clusterDomain"
     host = str(v["receiver_host"] or f"{c.RECEIVER_HOST_PREFIX}.{v['cluster_domain']}").lower()
     domain = str(v["kubernetes_dns_domain"]).lower()
-    labels = host.split(".")
-    if host == domain or host.endswith(f".{domain}") or "svc" in labels[1:]:
+    if host == domain or host.endswith((f".{domain}", ".svc")):
         yield (
             key,
             f"{host!r} is a name inside the cluster (kubernetesDnsDomain {domain!r}, or a "
