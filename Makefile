@@ -2,25 +2,52 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STACK ?= staging
+POLICY_VENV := policy/venv
 
-.PHONY: venv up preview render diff test lint typecheck unit schemas bench bench-full clean
+.PHONY: venv policy init up preview render stacks check diff test lint typecheck unit schemas bench bench-full clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# The stack commands name their cluster (a default would send a typo'd command to staging);
+# checked before any prerequisite is built.
+STACK_GOALS := $(filter init up preview render,$(MAKECMDGOALS))
+ifneq ($(STACK_GOALS),)
+ifeq ($(STACK),)
+$(error name the stack: make $(firstword $(STACK_GOALS)) STACK=<stack> (`make stacks` lists them))
+endif
+endif
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-venv: $(BIN)/.installed
+venv: $(BIN)/.installed  ## .venv with the tools and the `fleet` command (pip install -e .)
 
-up: venv  ## pulumi up one cluster stack: make up STACK=staging
-	$(BIN)/python -m fleet up $(STACK)
+# The policy pack's own environment, which the Pulumi CLI runs the pack in but never creates.
+$(POLICY_VENV)/.installed: policy/requirements.txt
+	$(PYTHON) -m venv $(POLICY_VENV)
+	$(POLICY_VENV)/bin/pip install --quiet --disable-pip-version-check -r policy/requirements.txt
+	touch $@
 
-preview: venv  ## pulumi preview --diff one cluster stack, then its fleet review summary
-	$(BIN)/python -m fleet preview $(STACK)
+policy: $(POLICY_VENV)/.installed  ## the policy pack's environment policy/venv (make up/preview build it)
+
+init: venv  ## create the stack, store its credentials encrypted: make init STACK=staging
+	$(BIN)/python -m fleet init -s $(STACK) --project-dir $(CURDIR)
+
+up: venv policy  ## pulumi up one cluster stack with the policy pack: make up STACK=staging
+	$(BIN)/python -m fleet up -s $(STACK) --project-dir $(CURDIR)
+
+preview: venv policy  ## pulumi preview --diff one cluster stack with the policy pack, then its fleet review summary
+	$(BIN)/python -m fleet preview -s $(STACK) --project-dir $(CURDIR)
 
 render: venv  ## write the stack's manifests to render/<stack> (no CLI, cluster or credentials)
-	$(BIN)/python -m fleet render $(STACK) --out render/$(STACK)
+	$(BIN)/python -m fleet render -s $(STACK) --out render/$(STACK)
+
+stacks: venv  ## list the cluster stacks
+	$(BIN)/python -m fleet stacks
+
+check: venv  ## validate every stack's objects (or STACK's) against the upstream schemas
+	$(BIN)/python -m fleet check $(STACK)
 
 diff: venv  ## compare two stacks' renders: make diff A=staging B=prod-eu (differences are not an error)
 	$(BIN)/python -m fleet diff $(A) $(B) || [ $$? -eq 1 ]

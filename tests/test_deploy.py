@@ -7,11 +7,13 @@ not that the real CLI succeeds.
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import stat
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,8 +37,11 @@ contexts:
 def project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml"):
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml", "__main__.py"):
         shutil.copy(ROOT / name, project / name)
+    policy_python = project / deploy.POLICY_PYTHON
+    policy_python.parent.mkdir(parents=True)
+    policy_python.write_text("")
     return project
 
 
@@ -78,12 +83,14 @@ def failure(stack: str, env: dict[str, str], project: Path) -> str:
     return str(caught.value)
 
 
-def test_deploy_preflight_passes_and_defaults_to_a_file_backend(
+def test_deploy_preflight_passes_and_uses_the_backend_pulumi_yaml_declares(
     env: dict[str, str], project: Path
 ) -> None:
     with_expiry(project, "staging")
     plan = deploy.preflight("staging", env, project)
-    assert plan.env["PULUMI_BACKEND_URL"] == f"file://{project / '.pulumi-state'}"
+    # The CLI reads Pulumi.yaml's backend itself; fleet must not override it with a variable.
+    assert "PULUMI_BACKEND_URL" not in plan.env
+    assert plan.backend == f"file://{(project / '.pulumi-state').resolve()}"
     assert (project / ".pulumi-state").is_dir()
     assert plan.tokens_from_env == ("d1-fleet:platformToken", "d1-fleet:appsToken")
     assert plan.env["FLEET_APPS_TOKEN"] == env["FLEET_APPS_TOKEN"]
@@ -92,7 +99,8 @@ def test_deploy_preflight_passes_and_defaults_to_a_file_backend(
 def test_deploy_preflight_keeps_a_configured_backend(env: dict[str, str], project: Path) -> None:
     with_expiry(project, "staging")
     plan = deploy.preflight("staging", {**env, "PULUMI_BACKEND_URL": "s3://state"}, project)
-    assert plan.env["PULUMI_BACKEND_URL"] == "s3://state"
+    assert plan.backend == "s3://state"
+    assert plan.env["PULUMI_BACKEND_URL"] == "s3://state", "the user's choice reaches the CLI"
 
 
 def test_deploy_preflight_missing_cli(env: dict[str, str], project: Path) -> None:
@@ -121,6 +129,8 @@ def test_deploy_preflight_missing_token(env: dict[str, str], project: Path) -> N
 def test_deploy_preflight_token_without_expiry(env: dict[str, str], project: Path) -> None:
     message = failure("staging", env, project)
     assert "d1-fleet:platformTokenExpires: set the token's expiry date" in message
+    assert "fleet init -s staging" in message
+    assert "FLEET_PLATFORM_TOKEN_EXPIRES" in message
 
 
 def test_deploy_token_expiry_from_the_environment(env: dict[str, str], project: Path) -> None:
@@ -128,7 +138,7 @@ def test_deploy_token_expiry_from_the_environment(env: dict[str, str], project: 
     plan = deploy.preflight("staging", env, project)
     assert plan.env["FLEET_APPS_TOKEN_EXPIRES"] == "2099-02-28"
     calls = deploy.commands(plan, "staging", "up", [])
-    assert [call[1:3] for call in calls] == [["stack", "select"], ["up", "--stack"]]
+    assert [call[1:3] for call in calls] == [["stack", "select"], ["up", "--policy-pack"]]
 
 
 def test_deploy_preflight_refuses_a_token_in_plain_text(env: dict[str, str], project: Path) -> None:
@@ -199,7 +209,7 @@ def test_deploy_selects_the_stack_then_runs_up_with_tokens_in_the_environment_on
     calls = Path(env["RECORD"]).read_text().splitlines()
     assert calls == [
         "stack select --create prod-eu | apps=set expires=2099-02-28",
-        "up --stack prod-eu --yes | apps=set expires=2099-02-28",
+        "up --policy-pack policy --stack prod-eu --yes | apps=set expires=2099-02-28",
     ]
     assert (project / "Pulumi.prod-eu.yaml").read_text() == stack_file, "no config set"
 
@@ -209,7 +219,7 @@ def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> No
     plan = deploy.preflight("staging", env, project)
     calls = deploy.commands(plan, "staging", "preview", ["--refresh"])
     assert [call[1:] for call in calls[1:]] == [
-        ["preview", "--diff", "--stack", "staging", "--refresh"],
+        ["preview", "--diff", "--policy-pack", "policy", "--stack", "staging", "--refresh"],
         ["preview", "--json", "--stack", "staging", "--refresh"],
     ]
 
@@ -274,3 +284,37 @@ def test_deploy_preflight_missing_kubeconfig_file(env: dict[str, str], project: 
     assert "d1-fleet:kubeconfig: '/nonexistent/kubeconfig' does not exist" in failure(
         "staging", env, project
     )
+
+
+def test_deploy_preflight_runs_the_programs_checks_and_lists_every_problem(
+    env: dict[str, str], project: Path
+) -> None:
+    """What `fleet render` refuses, the preflight refuses too, all in one run (before, a typo'd
+    key, a classic token or an expired date passed it and failed only inside `pulumi up`)."""
+    path = project / "Pulumi.staging.yaml"
+    path.write_text(path.read_text() + "  d1-fleet:imageAutomaton: true\n")
+    env.update(
+        FLEET_PLATFORM_TOKEN="ghp_" + "c" * 36,
+        FLEET_PLATFORM_TOKEN_EXPIRES="2099-01-01",
+        FLEET_APPS_TOKEN="github_pat_" + "a" * 40 + " " + "a" * 40,
+        FLEET_APPS_TOKEN_EXPIRES="2020-01-01",
+    )
+    message = failure("staging", env, project)
+    assert "d1-fleet:imageAutomaton" in message
+    assert "d1-fleet:platformToken: [secret] is invalid: a classic personal access token" in message
+    assert "d1-fleet:appsToken: [secret] is invalid: contains whitespace" in message
+    assert "expired on 2020-01-01" in message
+    assert env["FLEET_PLATFORM_TOKEN"] not in message
+    assert env["FLEET_APPS_TOKEN"] not in message
+
+
+def test_deploy_shows_the_programs_warnings_before_the_cli_runs(
+    env: dict[str, str], project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    soon = (date.today() + timedelta(days=6)).isoformat()
+    env.update(FLEET_PLATFORM_TOKEN_EXPIRES=soon, FLEET_APPS_TOKEN_EXPIRES="2099-01-01")
+    plan = deploy.preflight("staging", env, project)
+    assert any("platform" in w and "6 day" in w for w in plan.warnings), plan.warnings
+    args = argparse.Namespace(stack="staging", command="up", pulumi_args=[], project_dir=project)
+    assert deploy.run(args, env) == 0
+    assert "warning: d1-fleet:" in capsys.readouterr().err

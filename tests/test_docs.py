@@ -55,8 +55,9 @@ def test_readme_first_run_quotes_messages_the_tools_print(tmp_path: Path) -> Non
     for message in (
         "the Pulumi CLI is not on PATH",
         "PULUMI_CONFIG_PASSPHRASE_FILE) is not set",
-        "no token; run",
-        "set the token's expiry date (YYYY-MM-DD) in config or",
+        "stores it encrypted in the stack config",
+        "set the token's expiry date (YYYY-MM-DD):",
+        "`make policy` (every up and preview applies the pack in policy/)",
     ):
         assert message in section, message
         assert message in sources, f"no tool prints {message!r}"
@@ -85,3 +86,15 @@ def test_pulumi_yaml_names_every_undeclared_secret_key() -> None:
     comments = " ".join(line for line in text.splitlines() if line.lstrip().startswith("#"))
     assert [k for k in keys.SECRET_KEYS if k not in comments] == []
     assert [k for k in keys.SECRET_KEYS if f"d1-fleet:{k}:" in text] == []
+
+
+def test_readme_contents_links_each_reach_a_section() -> None:
+    contents = README.split("**Contents**:", 1)[1].split("\n\n", 1)[0]
+    anchors = re.findall(r"\]\(#([a-z0-9-]+)\)", contents)
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        for h in re.findall(r"^## (.+)$", README, re.M)
+    }
+    assert anchors, "the README opens with a table of contents"
+    assert [a for a in anchors if a not in headings] == []
+    assert anchors[:3] == ["quick-start", "prerequisites", "first-run"], "the first hour first"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import yaml
 from pulumi import automation as auto
 
 from fleet.tools.ephemeral.backend import StackFactory, backend_url, preflight
@@ -23,6 +23,7 @@ from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.exit_codes import ExitCode
 from fleet.tools.ephemeral.overrides import ClusterTarget
 from tests.ephemeral_fakes import FakeBackend, command_error
+from tests.helpers import ROOT
 
 TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
@@ -39,9 +40,9 @@ UP = ["up", "--kube-context", "kind-a", "--kube-context", "kind-b", "--kube-cont
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "Pulumi.yaml").write_text("name: d1-fleet\nruntime: python\n")
-    base = {"config": {"d1-fleet:environment": "staging", "d1-fleet:kubeContext": "staging"}}
-    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump(base))
+    """The checkout's program and staging stack: `up` runs the program's checks on the copy."""
+    for name in ("Pulumi.yaml", "__main__.py", "Pulumi.staging.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
 
@@ -153,8 +154,22 @@ def test_up_without_destroy_keeps_stacks_and_says_how_to_remove_them(project: Pa
 def test_bad_token_environment_fails_before_any_stack_exists(project: Path) -> None:
     cli = run(project, {**TOKEN_ENV, "FLEET_APPS_TOKEN": "password"})
     assert cli(*UP, "--destroy") == ExitCode.USAGE
-    assert "FLEET_APPS_TOKEN: must be a fine-grained GitHub token" in cli.text
+    assert "FLEET_APPS_TOKEN: allowed: a fine-grained personal access token" in cli.text
     assert cli.backend.calls == []
+
+
+def test_up_lists_every_problem_of_one_run_including_the_programs(project: Path) -> None:
+    stack_file = project / "Pulumi.staging.yaml"
+    stack_file.write_text(stack_file.read_text() + "  d1-fleet:imageAutomaton: true\n")
+    cli = run(project, {**TOKEN_ENV, "FLEET_APPS_TOKEN_EXPIRES": "soon"})
+    assert cli(*UP[:1], "--destroy") == ExitCode.USAGE
+    assert "FLEET_APPS_TOKEN_EXPIRES: 'soon' is not a date" in cli.text
+    assert "--kube-context" in cli.text, "the missing clusters are reported in the same run"
+    assert cli.backend.calls == []
+    fixed = run(project)
+    assert fixed(*UP, "--destroy") == ExitCode.USAGE
+    assert "a copy of staging: d1-fleet:imageAutomaton" in fixed.text, fixed.text
+    assert fixed.backend.calls == []
 
 
 def test_missing_kubectl_fails_before_any_stack_exists(project: Path) -> None:
@@ -211,6 +226,21 @@ def test_missing_pulumi_cli_says_how_to_install_it(project: Path, tmp_path: Path
     assert code == ExitCode.TOOL_MISSING
     assert int(code) == 127
     assert "https://www.pulumi.com/docs/install/" in out.getvalue()
+
+
+def test_missing_cli_passphrase_and_bad_token_are_reported_in_one_run(
+    project: Path, tmp_path: Path
+) -> None:
+    out = io.StringIO()
+    env = {**TOKEN_ENV, "PATH": str(tmp_path), "FLEET_APPS_TOKEN": "ghp_" + "c" * 36}
+    del env["PULUMI_CONFIG_PASSPHRASE"]
+    world = World(env=env, console=Console(out=out, err=out))
+    code = main([*UP, "--project-dir", str(project), "--no-cluster-check"], world)
+    assert code == ExitCode.TOOL_MISSING
+    text = out.getvalue()
+    assert "the Pulumi CLI (`pulumi`) is not on PATH" in text
+    assert "PULUMI_CONFIG_PASSPHRASE" in text
+    assert "FLEET_APPS_TOKEN: a classic personal access token" in text
 
 
 def fake_pulumi_on(folder: Path) -> str:

@@ -98,10 +98,7 @@ def test_read_tokens_reports_every_problem_together() -> None:
     with pytest.raises(OverrideError) as caught:
         read_tokens(env)
     assert caught.value.problems == [
-        (
-            "FLEET_PLATFORM_TOKEN: must be a fine-grained GitHub token starting github_pat_ "
-            "(classic ghp_ tokens are not accepted)"
-        ),
+        "FLEET_PLATFORM_TOKEN: allowed: a fine-grained personal access token (github_pat_...)",
         "FLEET_PLATFORM_TOKEN_EXPIRES: '31/01/2099' is not a date YYYY-MM-DD",
         "FLEET_APPS_TOKEN and FLEET_APPS_TOKEN_EXPIRES must be set",
     ]
@@ -263,3 +260,24 @@ def test_config_derived_from_an_app_mode_base_passes_the_programs_validation() -
     assert parsed.github_app_private_key is not None
     assert parsed.github_app_private_key.get_secret_value() == APP_KEY
     assert parsed.platform_token is None
+
+
+def test_read_tokens_judges_tokens_as_the_program_does() -> None:
+    """A space inside a token is reported as such, not as a classic token (the program's own
+    validators, `fleet.program.config.formats`, give the reason)."""
+    spaced = "github_pat_" + "P" * 20 + " " + "P" * 20
+    classic = "ghp_" + "C" * 36
+    env = {
+        **TOKEN_ENV,
+        "FLEET_PLATFORM_TOKEN": spaced,
+        "FLEET_APPS_TOKEN": classic,
+    }
+    with pytest.raises(OverrideError) as caught:
+        read_tokens(env)
+    platform, apps = caught.value.problems
+    assert platform.startswith("FLEET_PLATFORM_TOKEN: ")
+    assert "whitespace" in platform
+    assert "classic" not in platform
+    assert apps.startswith("FLEET_APPS_TOKEN: a classic personal access token (ghp_...)")
+    assert spaced not in platform
+    assert classic not in apps

@@ -286,7 +286,7 @@ def test_receiver_settings_need_the_notification_controller() -> None:
 
 def test_receiver_host_defaults_to_the_cluster_domain() -> None:
     assert parse.parse(VALID).receiver_public_host == "flux-webhook.preview1.example.com"
-    custom = parse.parse({**VALID, "receiverHost": "hooks.example.org"})
+    custom = parse.parse({**VALID, "receivers": "true", "receiverHost": "hooks.example.org"})
     assert custom.receiver_public_host == "hooks.example.org"
 
 

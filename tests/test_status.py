@@ -382,7 +382,7 @@ def test_status_readme_example_is_the_rendered_fixture() -> None:
 # The Pulumi CLI, as far as `fleet status` uses it: `stack export` and `stack history --json`
 # answer from $STATE/<stack>.export.json and .history.json; a stack without them does not exist.
 FAKE_PULUMI = """#!/bin/sh
-echo "$* | backend=$PULUMI_BACKEND_URL" >> "$STATE/calls.log"
+echo "$* | backend=$PULUMI_BACKEND_URL | cwd=$PWD" >> "$STATE/calls.log"
 stack=""; previous=""
 for arg in "$@"; do [ "$previous" = "--stack" ] && stack="$arg"; previous="$arg"; done
 case "$1 $2" in
@@ -445,7 +445,7 @@ def test_status_cli_reader_runs_plain_export_and_history(
     assert by_name["prod-eu"]["problems"] == ["never deployed"]
     assert code == 1, "prod-eu was never deployed"
     assert err == "", "no progress line when stderr is not a terminal"
-    calls = (state / "calls.log").read_text().splitlines()
+    calls = [c.partition(" | cwd=")[0] for c in (state / "calls.log").read_text().splitlines()]
     assert "stack export --stack staging | backend=s3://fleet-state" in calls
     assert "stack history --json --stack staging --page-size 20 | backend=s3://fleet-state" in calls
     assert not [c for c in calls if "--show-secrets" in c], "status never decrypts anything"
@@ -474,12 +474,15 @@ def test_status_shows_progress_on_a_terminal(
     assert "reading stack state [2/2]" in err.getvalue()
 
 
-def test_status_cli_reader_defaults_to_the_projects_file_backend(
+def test_status_cli_reader_leaves_the_backend_to_the_project_file(
     project: Path, env: dict[str, str], state: Path
 ) -> None:
+    """Without PULUMI_BACKEND_URL the CLI runs in the project folder and sets none, so it reads
+    Pulumi.yaml's `backend.url` as `fleet up` and a bare `pulumi` do (`fleet.tools.backend`)."""
+    env = {k: v for k, v in env.items() if k != "PULUMI_BACKEND_URL"}
     run(project, env, "staging")
     [call] = (state / "calls.log").read_text().splitlines()
-    assert call.endswith(f"backend=file://{project / '.pulumi-state'}")
+    assert call.endswith(f"| backend= | cwd={project}"), call
 
 
 def test_status_exits_0_when_nothing_needs_action(

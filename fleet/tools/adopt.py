@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from fleet.program import conventions as c
-from fleet.tools import deploy, offline, render, stack_state
+from fleet.tools import cli_args, deploy, offline, render, stack_state
 
 PROVIDER_PREFIX: Final = "pulumi:providers:"
 SECRET: Final = "kubernetes:core/v1:Secret"
@@ -531,7 +531,7 @@ def parse_ruleset_ids(values: Sequence[str]) -> dict[str, str]:
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stack", help="stack name: adopts what Pulumi.<stack>.yaml declares")
+    cli_args.add_stack(parser)
     parser.add_argument(
         "--out", type=Path, help="import file to write (default: adopt-<stack>.json)"
     )
@@ -560,12 +560,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="only give the stack ownership of every key of the adopted Secrets (kubectl), "
         "for imports run by hand; --run does it after importing",
     )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=deploy.PROJECT_DIR,
-        help="folder with __main__.py and the Pulumi.<stack>.yaml files (default: this checkout)",
-    )
+    cli_args.add_project_dir(parser)
 
 
 class _StopError(Exception):
@@ -630,7 +625,7 @@ def _prepare(
     pulumi = shutil.which("pulumi", path=env.get("PATH"))
     if args.run:
         try:
-            preflight = deploy.preflight(args.stack, env, args.project_dir)
+            preflight = deploy.preflight(args.stack, env, args.project_dir, policy=False)
         except deploy.PreflightError as error:
             print(f"error: {error}", file=sys.stderr)
             raise _StopError(2) from None

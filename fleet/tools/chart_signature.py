@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from fleet.program import conventions as c
-from fleet.tools import deploy, offline
+from fleet.tools import cli_args, offline
 
 # d1's OCIRepository `flux-operator` verify.matchOIDCIdentity.
 OIDC_ISSUER: Final = r"^https://token\.actions\.githubusercontent\.com$"
@@ -56,15 +56,8 @@ def stack_chart_version(project_dir: Path, stack: str) -> str:
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "stack", help="stack name: verifies the chart version Pulumi.<stack>.yaml pins"
-    )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=deploy.PROJECT_DIR,
-        help="folder with the Pulumi.<stack>.yaml files (default: this checkout)",
-    )
+    cli_args.add_stack(parser)
+    cli_args.add_project_dir(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,12 +1,17 @@
-"""The `python -m fleet` command line: up, preview, offline render, conformance check, diff, review.
+"""The `fleet` command line (also `python -m fleet`): first run, up, preview, offline render,
+conformance check, diff, the review gate, the fleet's status and the ephemeral test fleets.
 
 Subcommands live in a registry: a new one (`up`, `preview`, ...) is a function decorated with
 `@command(...)` in any module imported here, and gets its own `--help` and exit code for free.
 
+A subcommand that works on one stack adds `cli_args.add_stack` (`STACK` or `-s/--stack`; `main`
+sets `args.stack`); one that passes unknown options on to `pulumi` sets `passthrough=True`.
+
 Exit codes: 0 success (or no differences); 1 the stacks differ (`diff`), objects do not conform
-(`check`), a stack needs action (`status`) or a risky change to production is not
-acknowledged (`review`); for `up` and `preview`, the Pulumi CLI's exit code; 2 a failed preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder, missing
-schema folder.
+(`check`), a stack needs action (`status`) or a risky change to production is not acknowledged
+(`review`); for `init`, `up` and `preview`, the Pulumi CLI's exit code once it runs; 2 a failed
+preflight check or usage errors: unknown stack, invalid stack config, unsafe output folder,
+missing schema folder, a folder without Pulumi.yaml.
 """
 
 from __future__ import annotations
@@ -20,19 +25,23 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Final
 
+import yaml
+
 from fleet.tools import (
     adopt,
     chart_signature,
+    cli_args,
     deploy,
     diff,
     project_file,
     render,
     review,
+    stack_init,
     stacks,
     status,
 )
 
-PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
+PROJECT_DIR: Final = cli_args.PROJECT_DIR
 
 
 class ExitCode(IntEnum):
@@ -69,17 +78,17 @@ def command(
     return register
 
 
-def add_project_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_DIR,
-        help="folder with __main__.py and the Pulumi.<stack>.yaml files (default: this checkout)",
-    )
+add_project_dir = cli_args.add_project_dir
+
+
+def print_warnings(stack: str, warnings: Sequence[str]) -> None:
+    """The program's warnings (a token or App key close to expiry), as `pulumi preview` shows them."""
+    for warning in warnings:
+        print(f"{stack}: warning: {warning}", file=sys.stderr)
 
 
 def _render_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stack", help="stack name: renders Pulumi.<stack>.yaml")
+    cli_args.add_stack(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -95,6 +104,7 @@ def _render(args: argparse.Namespace) -> int:
     result = render.render_stack(args.project_dir, args.stack)
     out: Path = args.out or Path("render") / args.stack
     written = render.write(result, out)
+    print_warnings(args.stack, result.summary["warnings"])
     print(f"{args.stack}: wrote {len(written)} files to {out} (desired state, not a preview)")
     placeholders = result.summary["placeholderConfig"]
     if placeholders:
@@ -105,8 +115,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _diff_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", metavar="STACK_A")
-    parser.add_argument("b", metavar="STACK_B")
+    parser.add_argument("a", metavar="STACK_A", help="the stack compared from")
+    parser.add_argument("b", metavar="STACK_B", help="the stack compared to")
     add_project_dir(parser)
 
 
@@ -120,7 +130,18 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stacks", nargs="+", metavar="STACK")
+    parser.add_argument(
+        "stacks", nargs="*", metavar="STACK", help="stacks to check (default: every cluster stack)"
+    )
+    parser.add_argument(
+        "-s",
+        "--stack",
+        dest="stack_list",
+        action="append",
+        default=[],
+        metavar="STACK",
+        help="a stack to check (repeatable)",
+    )
     add_project_dir(parser)
 
 
@@ -139,8 +160,15 @@ def _check(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.USAGE
     failed = False
-    for stack in args.stacks:
-        result = render.render_stack(args.project_dir, stack)
+    chosen = [*args.stacks, *args.stack_list] or stacks.listing(args.project_dir)["all"]
+    for stack in chosen:
+        try:
+            result = render.render_stack(args.project_dir, stack)
+        except render.RenderError as error:
+            print(f"{stack}: {error}")
+            failed = True
+            continue
+        print_warnings(stack, result.summary["warnings"])
         try:
             problems = conformance.check(result, schemas)
         except conformance.SchemasMissingError as error:
@@ -210,7 +238,11 @@ def _stacks(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-command("up", "check prerequisites, then pulumi up one cluster stack", deploy.arguments)(deploy.run)
+command(
+    "up",
+    "check prerequisites and the stack's config, then pulumi up with the policy pack",
+    deploy.arguments,
+)(deploy.run)
 command(
     "adopt",
     "write a pulumi import file of what a stack declares (and import it with --run)",
@@ -221,9 +253,45 @@ command(
     "verify the cosign signature of the stack's flux-operator chart (d1's OIDC identity)",
     chart_signature.arguments,
 )(chart_signature.run)
-command("preview", "check prerequisites, then pulumi preview --diff one stack", deploy.arguments)(
-    deploy.run
+command(
+    "preview",
+    "check prerequisites and the stack's config, then pulumi preview --diff with the policy pack",
+    deploy.arguments,
+)(deploy.run)
+
+
+command("init", stack_init.HELP, stack_init.arguments)(stack_init.run)
+
+
+def _ephemeral_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "rest",
+        nargs=argparse.REMAINDER,
+        metavar="up|verify|down|gc ...",
+        help="`fleet ephemeral --help` lists the subcommands and their options",
+    )
+
+
+@command(
+    "ephemeral",
+    "create, verify and remove throwaway copies of a stack on test clusters (up|verify|down|gc)",
+    _ephemeral_arguments,
 )
+def _ephemeral(args: argparse.Namespace) -> int:
+    from fleet.tools.ephemeral import cli as ephemeral  # noqa: PLC0415 (Automation API import)
+
+    return ephemeral.main(args.rest, prog="fleet ephemeral")
+
+
+PASSTHROUGH: Final = "passthrough"
+
+
+def _passes_through(root: argparse.ArgumentParser, name: str) -> bool:
+    """Whether subcommand `name` hands the arguments it does not know to `pulumi`."""
+    sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    return bool(sub.choices[name].get_default(PASSTHROUGH))
+
+
 command(
     "status",
     "every stack's versions, credentials, last update and drift, from its state",
@@ -238,7 +306,7 @@ command(
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m fleet", description=__doc__.split("\n\n")[0])
+    root = argparse.ArgumentParser(prog="fleet", description=__doc__.split("\n\n")[0])
     sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for cmd in COMMANDS.values():
         cmd.arguments(sub.add_parser(cmd.name, help=cmd.help, description=cmd.help))
@@ -246,9 +314,40 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["ephemeral"]:
+        # Every option, --help included, belongs to the ephemeral tool's own parser.
+        return _ephemeral(argparse.Namespace(rest=argv[1:]))
+    root = parser()
+    passthrough: list[str] = []
+    if argv[:1] and argv[0] in COMMANDS and _passes_through(root, argv[0]):
+        ours, passthrough = cli_args.split_passthrough(argv[1:])
+        argv = [argv[0], *ours]
+    args = root.parse_args(argv)
+    if getattr(args, PASSTHROUGH, False):
+        args.pulumi_args = passthrough
+    if hasattr(args, "stack_positional"):
+        cli_args.check_stack(root, args)
+        args.stack = cli_args.stack_of(args)
     try:
         return COMMANDS[args.command].run(args)
     except render.RenderError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.USAGE
+    except yaml.YAMLError:
+        print(f"error: {_broken_yaml(args)}", file=sys.stderr)
+        return ExitCode.USAGE
+
+
+def _broken_yaml(args: argparse.Namespace) -> str:
+    """Which project file does not parse, and where: the fix is in that file."""
+    folder: Path = getattr(args, "project_dir", PROJECT_DIR)
+    for path in sorted(folder.glob("Pulumi*.yaml")):
+        try:
+            yaml.safe_load(path.read_text())
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(error, "problem", None) or "invalid YAML"
+            return f"{path} is not valid YAML{where}: {problem}; fix the file and run again"
+    return f"a YAML file in {folder} is not valid YAML; fix it and run again"

@@ -3,9 +3,12 @@
 A preview ends with the `fleet review` summary of its changes (`make preview` prints it).
 
 A missing CLI, kube context or token would otherwise surface minutes into a run, or worse, after
-the wrong cluster was contacted; these checks run first and say how to fix what is missing.
+the wrong cluster was contacted; these checks run first and say how to fix what is missing. They
+include the program's own configuration checks, run offline exactly as `fleet render` runs them
+(`fleet.tools.stack_check`), so a typo'd key or an expired token stops here with every problem
+listed at once, and the program's warnings (a token about to expire) show before the CLI starts.
 Tokens given as FLEET_*_TOKEN variables reach the program through the CLI's environment only: never
-argv, and never the stack file (where `pulumi config set --secret` would write them).
+argv, and never the stack file (`fleet init` stores them there encrypted when asked to).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import yaml
 
@@ -27,13 +31,19 @@ from fleet.program.config import kube_access
 from fleet.program.config.keys import SECRET_KEYS
 from fleet.program.config.sources import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
 from fleet.program.conventions import GitAuth
-from fleet.tools import cli_config, offline, review
+from fleet.tools import backend, cli_args, cli_config, offline, review, stack_check
 from fleet.tools.ephemeral.backend import needs_passphrase
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 INSTALL_HINT = (
     "install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)"
 )
+# The policy pack every `up` and `preview` applies, as CI does (.github/workflows/deploy.yml). The
+# CLI runs a local Python pack in the virtualenv its PulumiPolicy.yaml names and never creates it
+# (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go `NewPolicyAnalyzer`, then the Python
+# language host's `RunPlugin`), so the preflight checks it exists and `make policy` builds it.
+POLICY_PACK: Final = "policy"
+POLICY_PYTHON: Final = Path(POLICY_PACK) / "venv" / "bin" / "python"
 
 
 class PreflightError(Exception):
@@ -42,20 +52,26 @@ class PreflightError(Exception):
 
 @dataclass(frozen=True)
 class Plan:
-    """What a run will do: the CLI and the environment it runs with (tokens included)."""
+    """What a run will do: the CLI, the environment it runs with (tokens included), the backend
+    the CLI will use and the program's warnings."""
 
     pulumi: str
     env: dict[str, str] = field(repr=False)
     tokens_from_env: tuple[str, ...] = ()
+    backend: str = ""
+    warnings: tuple[str, ...] = ()
 
 
-def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
-    """PULUMI_BACKEND_URL, or a file backend inside the project (the embedded default)."""
-    return env.get("PULUMI_BACKEND_URL") or f"file://{project_dir / '.pulumi-state'}"
+def init_hint(stack: str, stored: str = "stores it encrypted in the stack config") -> str:
+    return f"run `fleet init -s {stack}` ({stored})"
 
 
-def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DIR) -> Plan:
-    """Check the CLI, the stack file, the kube context and the tokens; collect every problem."""
+def preflight(
+    stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DIR, *, policy: bool = True
+) -> Plan:
+    """Check the CLI, the stack file, the kube context, the tokens, the policy pack (unless
+    `policy` is off: an import runs none) and the program's configuration checks; collect every
+    problem."""
     problems: list[str] = []
     pulumi = shutil.which("pulumi", path=env.get("PATH"))
     if pulumi is None:
@@ -63,10 +79,11 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
 
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
-        known = sorted(
-            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
+        known = offline.known_stacks(project_dir)
+        raise PreflightError(
+            f"no stack file {stack_file.name}; known stacks: {', '.join(known) or 'none'} "
+            "(README, Adding a cluster, says how to write one)"
         )
-        raise PreflightError(f"no stack file {stack_file.name}; known stacks: {', '.join(known)}")
     config = offline.stack_config(project_dir, stack)
     secure = offline.secure_keys(project_dir, stack)
 
@@ -78,7 +95,10 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
         for key, message in kube_access.problems(kubeconfig, context, env)
     )
     if not context and not kubeconfig:
-        problems.append(f"{c.PROJECT}:kubeContext: not set in {stack_file.name}")
+        problems.append(
+            f"{c.PROJECT}:kubeContext: not set in {stack_file.name}; run "
+            f"`pulumi config set kubeContext <context> --stack {stack}`"
+        )
 
     tokens_from_env: list[str] = []
     # With a GitHub App the Git tokens are not needed, the App's private key is.
@@ -89,8 +109,7 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
             tokens_from_env.append(app_key)
         else:
             problems.append(
-                f"{app_key}: no App private key; run `pulumi config set --secret "
-                f"{APP_PRIVATE_KEY} --stack {stack} < key.pem` or export {APP_PRIVATE_KEY_ENV}"
+                f"{app_key}: no App private key; {init_hint(stack)} or export {APP_PRIVATE_KEY_ENV}"
             )
     for source in TOKENS:
         key, variable, required = source.key, source.env, source.required
@@ -100,40 +119,67 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
         if full not in secure and env.get(variable):
             tokens_from_env.append(full)
         elif full not in secure and required:
-            problems.append(
-                f"{full}: no token; run `pulumi config set --secret {key} --stack {stack}` "
-                f"or export {variable}"
-            )
+            problems.append(f"{full}: no token; {init_hint(stack)} or export {variable}")
         expires = f"{full}Expires"
         has_token = full in secure or env.get(variable)
         if has_token and not config.get(expires) and not env.get(source.expires_env):
             problems.append(
-                f"{expires}: set the token's expiry date (YYYY-MM-DD) in config or {source.expires_env}"
+                f"{expires}: set the token's expiry date (YYYY-MM-DD): "
+                f"{init_hint(stack, 'stores it in the stack config')} or "
+                f"export {source.expires_env}"
             )
-    problems.extend(_cli_rules(project_dir, stack))
+    if policy and not (project_dir / POLICY_PYTHON).is_file():
+        problems.append(
+            f"the policy pack's environment {POLICY_PYTHON.parent.parent} is missing; run "
+            "`make policy` (every up and preview applies the pack in policy/)"
+        )
+    cli_refusals = _cli_rules(project_dir, stack)
+    problems.extend(cli_refusals)
+    warnings: tuple[str, ...] = ()
+    if not cli_refusals:
+        # Only once the CLI would accept the stack: the program never runs otherwise.
+        found = stack_check.check(project_dir, stack, env)
+        reported = {_key_of(p) for p in problems} - {""}
+        # A credential reported missing above is not reported again in the program's words.
+        problems.extend(p for p in found.problems if _key_of(p) not in reported)
+        warnings = found.warnings
 
-    run_env = dict(env)
-    url = backend_url(env, project_dir)
-    run_env["PULUMI_BACKEND_URL"] = url
-    if url.startswith("file://"):
-        Path(url.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    try:
+        state = backend.prepare(env, project_dir)
+    except backend.BackendError as error:
+        raise PreflightError(
+            "cannot run:\n" + "\n".join(f"  - {p}" for p in [*problems, str(error)])
+        ) from None
     if (
-        needs_passphrase(url)
-        and _secrets_provider(stack_file) in (None, "passphrase")
+        needs_passphrase(state.url)
+        and secrets_provider(stack_file) in (None, "passphrase")
         and not env.get("PULUMI_CONFIG_PASSPHRASE")
         and not env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
     ):
         problems.append(
             "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set; the backend "
-            f"{url} encrypts this stack's secrets with it"
+            f"{state.url} (from {state.source}) encrypts this stack's secrets with it: export "
+            "the passphrase you chose when the stack was created (a new one for a new stack)"
         )
     if problems:
         raise PreflightError("cannot run:\n" + "\n".join(f"  - {p}" for p in problems))
     assert pulumi is not None
-    return Plan(pulumi=pulumi, env=run_env, tokens_from_env=tuple(tokens_from_env))
+    return Plan(
+        pulumi=pulumi,
+        env=dict(env),
+        tokens_from_env=tuple(tokens_from_env),
+        backend=state.url,
+        warnings=warnings,
+    )
 
 
-def _secrets_provider(stack_file: Path) -> str | None:
+def _key_of(problem: str) -> str:
+    """The short key a `d1-fleet:<key>: ...` message names ("" for other messages)."""
+    prefix = f"{c.PROJECT}:"
+    return problem.removeprefix(prefix).split(":", 1)[0] if problem.startswith(prefix) else ""
+
+
+def secrets_provider(stack_file: Path) -> str | None:
     """The stack file's `secretsprovider` (a KMS URL or "passphrase"), if it names one."""
     document = yaml.safe_load(stack_file.read_text()) or {}
     provider = document.get("secretsprovider") if isinstance(document, dict) else None
@@ -147,12 +193,14 @@ def _cli_rules(project_dir: Path, stack: str) -> list[str]:
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
-    """The CLI calls of a run, in order: the stack exists before anything uses it.
+    """The CLI calls of a run, in order: the stack exists before anything uses it, and the
+    policy pack judges every preview and update.
 
     The CLI prints either its diff or the JSON digest, never both, so a preview ends with a
     second, `--json` run whose digest `fleet review` summarises.
     """
     verb = [action, "--diff"] if action == "preview" else [action]
+    verb += ["--policy-pack", POLICY_PACK]
     calls = [
         [plan.pulumi, "stack", "select", "--create", stack],
         [plan.pulumi, *verb, "--stack", stack, *extra],
@@ -197,16 +245,25 @@ def _print_review(digest: str, project_dir: Path) -> int:
 
 def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
     """Preflight, then the Pulumi CLI; exit 2 when a check fails, else the CLI's exit code."""
+    stack: str = args.stack
     try:
-        plan = preflight(args.stack, os.environ if env is None else env)
+        plan = preflight(stack, os.environ if env is None else env, args.project_dir)
     except PreflightError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return execute(plan, args.stack, args.command, args.pulumi_args)
+    for warning in plan.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{stack}: state backend {plan.backend}", file=sys.stderr)
+    return execute(plan, stack, args.command, args.pulumi_args, args.project_dir)
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stack", help="stack name, i.e. the <name> of Pulumi.<name>.yaml")
+    cli_args.add_stack(parser)
     parser.add_argument(
-        "pulumi_args", nargs=argparse.REMAINDER, help="passed on to pulumi (e.g. --yes)"
+        "pulumi_args",
+        nargs=argparse.REMAINDER,
+        metavar="PULUMI_ARGS",
+        help="any other argument is passed on to pulumi (e.g. --yes, --target URN)",
     )
+    cli_args.add_project_dir(parser)
+    parser.set_defaults(passthrough=True)

@@ -13,7 +13,7 @@ placeholders so the program can run; the summary lists them.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -24,6 +24,7 @@ from pulumi.runtime import rpc
 
 from fleet.program import conventions as c
 from fleet.program.config import keys
+from fleet.program.config.errors import problems_in
 from fleet.tools import cli_config, offline
 from fleet.tools.manifests import ObjectRef, dump
 
@@ -46,7 +47,14 @@ _SECRET_DATA_FIELDS: Final = ("data", "stringData")
 
 
 class RenderError(Exception):
-    """The stack cannot be rendered (missing stack file, invalid config, unsafe output folder)."""
+    """The stack cannot be rendered (missing stack file, invalid config, unsafe output folder).
+
+    `problems` lists each configuration problem on its own, for tools that merge them with theirs.
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems) or (message,)
 
 
 @dataclass(frozen=True)
@@ -315,7 +323,8 @@ def offline_config(
     if refused:
         raise RenderError(
             f"stack {stack}: the Pulumi CLI would refuse it:\n"
-            + "\n".join(f"  - {problem}" for problem in refused)
+            + "\n".join(f"  - {problem}" for problem in refused),
+            refused,
         )
     config = {**offline.stack_config(project_dir, stack), **(overrides or {})}
     secure = offline.secure_keys(project_dir, stack)
@@ -361,7 +370,8 @@ def record_stack(
             project_dir, config=config, stack_name=stack, secret_keys=secret_keys
         )
     except offline.ProgramError as failed:
-        raise RenderError(f"stack {stack}: {failed.error}") from None
+        problems = problems_in(str(failed.error))
+        raise RenderError(f"stack {stack}: {failed.error}", problems) from None
     return recording, config, placeheld
 
 

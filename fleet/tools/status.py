@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fleet.tools import stacks, status_render
-from fleet.tools.deploy import INSTALL_HINT, PROJECT_DIR, backend_url
+from fleet.tools.deploy import INSTALL_HINT, PROJECT_DIR
 from fleet.tools.status_read import CliReader, collect, declared
 
 
@@ -98,8 +98,8 @@ def run(
         print(f"error: the Pulumi CLI is not on PATH; {INSTALL_HINT}", file=err)
         return 2
     run_env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    # The backend `fleet up` uses: PULUMI_BACKEND_URL, else the project's file backend.
-    run_env["PULUMI_BACKEND_URL"] = backend_url(run_env, project_dir)
+    # The CLI runs in the project folder and so finds the backend `fleet up` uses
+    # (PULUMI_BACKEND_URL, else Pulumi.yaml's backend.url: `fleet.tools.backend`).
     statuses = collect(
         names,
         CliReader(pulumi, project_dir, run_env),

@@ -831,3 +831,99 @@ def test_a_spoke_context_missing_from_its_kubeconfig_is_reported(tmp_path: Path)
         "context defined there (a, staging); add it, e.g. with your cloud's get-credentials "
         "command, or set kubeconfig"
     ], problems
+
+
+# Keys set without effect, and values Flux, kustomize or GitHub would refuse later.
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "switch"),
+    [
+        ({"receiverHost": "hooks.example.com"}, "receiverHost", "receivers is false"),
+        ({"receiverTokenLength": "64"}, "receiverTokenLength", "receivers is false"),
+        ({"receiverIngress": "false"}, "receiverIngress", "receivers is false"),
+        (
+            {"receivers": "true", "receiverIngress": "false", "receiverTlsSecret": "hooks-tls"},
+            "receiverTlsSecret",
+            "receiverIngress is false",
+        ),
+        ({"syncInterval": "5m"}, "syncInterval", "without syncKind"),
+        ({"botPushBranch": "release"}, "botPushBranch", "botPushAccess is none"),
+        ({"enterpriseRegistry": "registry.example.com"}, "enterpriseRegistry", "enterpriseToken"),
+        ({"enterpriseUsername": "someone"}, "enterpriseUsername", "enterpriseToken"),
+    ],
+)
+def test_a_key_without_effect_under_the_other_settings_is_reported(
+    overrides: dict[str, str], key: str, switch: str
+) -> None:
+    problem = only(rejected("staging", overrides), key)
+    assert "has no effect" in problem, problem
+    assert switch in problem, problem
+    assert "remove the key" in problem, problem
+
+
+def test_keys_at_their_defaults_or_with_their_switch_on_are_not_reported() -> None:
+    stack_run("staging", {"receivers": "true", "receiverHost": "hooks.example.com"})
+    stack_run("staging", {"receivers": "true", "receiverHost": "hooks.svc.example.com"})
+    stack_run("staging", {"receiverIngress": "true", "botPushBranch": "main"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"receiverHost": "flux-webhook.flux-system.svc.cluster.local"}, "receiverHost"),
+        ({"receiverHost": "hooks.cluster.local"}, "receiverHost"),
+        ({"receiverHost": "webhook-receiver.flux-system.svc"}, "receiverHost"),
+        (
+            {"kubernetesDnsDomain": "corp.internal", "receiverHost": "flux.corp.internal"},
+            "receiverHost",
+        ),
+        ({"clusterDomain": "preview.cluster.local"}, "clusterDomain"),
+    ],
+)
+def test_a_receiver_host_inside_the_cluster_dns_domain_is_refused(
+    overrides: dict[str, str], key: str
+) -> None:
+    problem = only(rejected("staging", {"receivers": "true", **overrides}), key)
+    assert "which GitHub cannot reach" in problem, problem
+    assert "allowed: a public DNS name" in problem, problem
+
+
+def _patch_problem(patch: dict[str, object]) -> str:
+    return only(
+        rejected("staging", {"fluxPatches": json.dumps([json.dumps(patch)])}), "fluxPatches"
+    )
+
+
+def test_a_patch_whose_inner_text_is_not_yaml_is_refused() -> None:
+    """Flux's kustomize decodes the inner patch as YAML (a strategic merge mapping or a JSON 6902
+    list); text that is neither would fail inside the cluster, on the FluxInstance's reconcile."""
+    problem = _patch_problem(
+        {"patch": "- op: add\n  path: [/spec", "target": {"kind": "Deployment"}}
+    )
+    assert "'patch' text is not a patch kustomize can apply" in problem, problem
+    assert "does not parse as YAML" in problem, problem
+    assert "allowed: a strategic merge patch" in problem, problem
+    assert "plain value" in _patch_problem({"patch": "just words"})
+
+
+@pytest.mark.parametrize("name", ["helm-controller[", "(?=helm)controller", "(a)\\1"])
+def test_a_patch_target_name_that_is_no_re2_regex_is_refused(name: str) -> None:
+    """kustomize compiles target group/version/kind/name/namespace with Go's regexp, anchored
+    (kubernetes-sigs/kustomize api/types/selector.go, NewSelectorRegex and anchorRegex); what RE2
+    refuses, including Perl's lookaround and backreferences, is refused first."""
+    problem = _patch_problem({"patch": "a: 1", "target": {"kind": "Deployment", "name": name}})
+    assert "is not a regular expression kustomize can use" in problem, problem
+    assert "allowed: an RE2 expression" in problem, problem
+
+
+def test_a_patch_target_regex_kustomize_accepts_passes() -> None:
+    patch = {"patch": "a: 1", "target": {"kind": "Deploy(ment)?", "name": "(helm|kustomize)-.*"}}
+    stack_run("staging", {"fluxPatches": json.dumps([json.dumps(patch)])})
+
+
+def test_automation_author_without_image_automation_is_reported() -> None:
+    problem = only(
+        rejected("prod-eu", {"automationAuthorName": "Release Bot"}), "automationAuthorName"
+    )
+    assert "has no effect while imageAutomation is false" in problem, problem

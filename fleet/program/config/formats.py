@@ -63,6 +63,12 @@ PATCH_TARGET_KEYS: Final = (
     "labelSelector",
     "annotationSelector",
 )
+# Target fields kustomize matches as regular expressions, anchored, with Go's RE2 syntax
+# (kubernetes-sigs/kustomize api/types/selector.go, NewSelectorRegex).
+PATCH_REGEX_KEYS: Final = ("group", "version", "kind", "name", "namespace")
+# Perl constructs Python's `re` accepts but RE2 refuses: lookaround, backreferences, atomic
+# groups, conditionals.
+_NOT_RE2: Final = re.compile(r"\(\?(?:[=!]|<[=!]|>|\(|P=)|\\[1-9]")
 
 
 # Predicates, shared by the types below and by the cross-key rules.
@@ -151,8 +157,21 @@ def _check(pattern: re.Pattern[str], allowed: str) -> Callable[[str], str]:
     return validate
 
 
-def _secret_check(pattern: re.Pattern[str], allowed: str) -> Callable[[SecretStr], SecretStr]:
+def _inner_whitespace(token: str, allowed: str) -> None:
+    """A space or line break inside a token is a paste gone wrong, not a kind of token: say so."""
+    if any(ch.isspace() for ch in token):
+        raise ValueError(
+            "contains whitespace inside the value (no GitHub token does: copy it again "
+            f"in one piece); allowed: {allowed}"
+        )
+
+
+def _secret_check(
+    pattern: re.Pattern[str], allowed: str, *, token: bool = True
+) -> Callable[[SecretStr], SecretStr]:
     def validate(value: SecretStr) -> SecretStr:
+        if token:
+            _inner_whitespace(value.get_secret_value(), allowed)
         if not pattern.match(value.get_secret_value()):
             raise ValueError(f"allowed: {allowed}")
         return value
@@ -171,6 +190,7 @@ def _strip_token(value: Any) -> Any:
 
 def _fine_grained(value: SecretStr) -> SecretStr:
     token = value.get_secret_value()
+    _inner_whitespace(token, "a fine-grained personal access token (github_pat_...)")
     if token.startswith("ghp_"):
         raise ValueError(
             "a classic personal access token (ghp_...) is not accepted: it reaches every "
@@ -352,7 +372,46 @@ def _patch_entry(value: str) -> str:
         raise ValueError(allowed)
     if not all(isinstance(v, str) for v in target.values()):
         raise ValueError(allowed)
+    # What Flux's kustomize would refuse inside the cluster, refused here first.
+    for key in PATCH_REGEX_KEYS:
+        if key in target and (reason := _regex_problem(target[key])):
+            raise ValueError(
+                f"target {key} {target[key]!r} is not a regular expression kustomize can use "
+                f"({reason}); allowed: an RE2 expression, e.g. 'flux-.*' or a plain name"
+            )
+    if reason := _patch_body_problem(entry["patch"]):
+        raise ValueError(
+            f"its 'patch' text is not a patch kustomize can apply ({reason}); allowed: a "
+            "strategic merge patch (a YAML mapping) or a JSON 6902 patch (a YAML list of "
+            "operations)"
+        )
     return value
+
+
+def _regex_problem(pattern: str) -> str | None:
+    """Why RE2 would not compile `pattern`, or None."""
+    if _NOT_RE2.search(pattern):
+        return "lookaround, backreferences and atomic groups are not RE2"
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        return str(error)
+    return None
+
+
+def _patch_body_problem(text: str) -> str | None:
+    """Why the inner patch is neither a strategic merge patch nor a JSON 6902 list, or None."""
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        return f"it does not parse as YAML{where}"
+    if not documents:
+        return "it is empty"
+    if not all(isinstance(d, dict | list) for d in documents):
+        return "it is a plain value, not a mapping or a list"
+    return None
 
 
 def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
@@ -484,6 +543,7 @@ PemPrivateKey = Annotated[
             _PEM_PRIVATE_KEY,
             "a PEM private key as GitHub issues it (-----BEGIN RSA PRIVATE KEY----- ... "
             "-----END RSA PRIVATE KEY-----, with its line breaks)",
+            token=False,
         )
     ),
 ]

@@ -169,6 +169,109 @@ def _upsert_needs_force(v: Values) -> Iterator[Problem]:
         )
 
 
+# Keys that are read only under another setting: set without it they do nothing, which is
+# almost always a forgotten switch, so they are reported as the other credential mode's keys are.
+_RECEIVER_KEYS: Final = {
+    "receiver_host": "receiverHost",
+    "receiver_token_length": "receiverTokenLength",
+    "receiver_token_special": "receiverTokenSpecial",
+    "receiver_ingress": "receiverIngress",
+    "receiver_ingress_class": "receiverIngressClass",
+    "receiver_tls_secret": "receiverTlsSecret",
+}
+_INGRESS_KEYS: Final = {
+    "receiver_ingress_class": "receiverIngressClass",
+    "receiver_tls_secret": "receiverTlsSecret",
+}
+_ENTERPRISE_KEYS: Final = {
+    "enterprise_registry": "enterpriseRegistry",
+    "enterprise_username": "enterpriseUsername",
+}
+
+
+def _inert(v: Values, keys: Mapping[str, str], reason: str) -> Iterator[Problem]:
+    for name, key in keys.items():
+        if v.changed(name):
+            yield (key, f"has no effect {reason}, or remove the key")
+
+
+@_reads("receivers", *_RECEIVER_KEYS)
+def _receiver_keys_need_receivers(v: Values) -> Iterator[Problem]:
+    if not v["receivers"]:
+        yield from _inert(v, _RECEIVER_KEYS, "while receivers is false; set receivers: true")
+
+
+@_reads("receivers", "receiver_ingress", *_INGRESS_KEYS)
+def _ingress_keys_need_the_ingress(v: Values) -> Iterator[Problem]:
+    if v["receivers"] and not v["receiver_ingress"]:
+        yield from _inert(
+            v, _INGRESS_KEYS, "while receiverIngress is false (no Ingress is declared); set it"
+        )
+
+
+@_reads("sync_kind", "sync_interval")
+def _sync_interval_needs_sync(v: Values) -> Iterator[Problem]:
+    if v["sync_kind"] is None and v["sync_interval"] is not None:
+        yield (
+            "syncInterval",
+            "has no effect without syncKind (the FluxInstance does not sync); set the sync "
+            "keys, or remove the key",
+        )
+
+
+@_reads("bot_push_access", "bot_push_branch")
+def _push_branch_needs_push_access(v: Values) -> Iterator[Problem]:
+    if v["bot_push_access"] is PushAccess.NONE and v.changed("bot_push_branch"):
+        yield (
+            "botPushBranch",
+            "has no effect while botPushAccess is none (no branch rule is declared); set "
+            "botPushAccess, or remove the key",
+        )
+
+
+@_reads("enterprise_token", *_ENTERPRISE_KEYS)
+def _enterprise_keys_need_the_token(v: Values) -> Iterator[Problem]:
+    if v["enterprise_token"] is None:
+        yield from _inert(
+            v,
+            _ENTERPRISE_KEYS,
+            "without enterpriseToken (no registry login is declared); set the token "
+            "(FLEET_ENTERPRISE_TOKEN)",
+        )
+
+
+_AUTOMATION_KEYS: Final = {
+    "automation_author_name": "automationAuthorName",
+    "automation_author_email": "automationAuthorEmail",
+}
+
+
+@_reads("image_automation", *_AUTOMATION_KEYS)
+def _automation_keys_need_image_automation(v: Values) -> Iterator[Problem]:
+    if not v["image_automation"]:
+        yield from _inert(
+            v, _AUTOMATION_KEYS, "while imageAutomation is false; set imageAutomation: true"
+        )
+
+
+@_reads("receivers", "receiver_host", "cluster_domain", "kubernetes_dns_domain")
+def _receiver_host_reachable(v: Values) -> Iterator[Problem]:
+    # GitHub resolves the host on the internet: a name in the cluster's own DNS domain (or a
+    # Service name, *.svc) resolves only inside the cluster, so no webhook would ever arrive.
+    if not v["receivers"]:
+        return
+    key = "receiverHost" if v["receiver_host"] else "clusterDomain"
+    host = str(v["receiver_host"] or f"{c.RECEIVER_HOST_PREFIX}.{v['cluster_domain']}").lower()
+    domain = str(v["kubernetes_dns_domain"]).lower()
+    if host == domain or host.endswith((f".{domain}", ".svc")):
+        yield (
+            key,
+            f"{host!r} is a name inside the cluster (kubernetesDnsDomain {domain!r}, or a "
+            "Service's .svc name), which GitHub cannot reach; allowed: a public DNS name "
+            "that routes to the receiver's Ingress or load balancer",
+        )
+
+
 @_reads("enterprise_token", "enterprise_token_expires")
 def _enterprise_pair(v: Values) -> Iterator[Problem]:
     if (v["enterprise_token"] is None) != (v["enterprise_token_expires"] is None):

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from pulumi import automation as auto
 from semver import VersionInfo
 
+from fleet.tools import backend as state_backend
+
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 # DIY backends keep stack tags since 3.211.0; older CLIs silently drop them, which would blind `gc`.
 MIN_PULUMI = VersionInfo.parse("3.211.0")
@@ -120,8 +122,12 @@ class PreflightError(Exception):
 
 
 def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
-    """PULUMI_BACKEND_URL if set, else a `file://` folder in the project (created here)."""
-    url = env.get("PULUMI_BACKEND_URL") or f"file://{(project_dir / STATE_DIR).resolve()}"
+    """The backend bare `pulumi` uses in the project (PULUMI_BACKEND_URL, else Pulumi.yaml's
+    `backend.url`, see `fleet.tools.backend`), else a `file://` folder in the project; created
+    here when it is a folder."""
+    found = state_backend.current(env, project_dir)
+    chosen = found.source in (state_backend.ENV, "Pulumi.yaml")
+    url = found.url if chosen else f"file://{(project_dir / STATE_DIR).resolve()}"
     if url.startswith("file://"):
         Path(url.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
     return url
@@ -141,22 +147,25 @@ def find_project(start: Path) -> Path:
 
 
 def preflight(env: Mapping[str, str], url: str) -> None:
-    """Fail before any stack is touched if the CLI or the secrets passphrase is missing."""
-    if shutil.which("pulumi", path=env.get("PATH", os.defpath)) is None:
-        raise PreflightError(
+    """Fail before any stack is touched if the CLI or the secrets passphrase is missing (both
+    reported together)."""
+    problems: list[str] = []
+    missing_cli = shutil.which("pulumi", path=env.get("PATH", os.defpath)) is None
+    if missing_cli:
+        problems.append(
             "the Pulumi CLI (`pulumi`) is not on PATH. Install it "
             f"(version {MIN_PULUMI} or later) from {INSTALL_URL}, for example "
-            "`curl -fsSL https://get.pulumi.com | sh`, then run this again.",
-            tool_missing=True,
+            "`curl -fsSL https://get.pulumi.com | sh`, then run this again."
         )
     if needs_passphrase(url) and not (
         "PULUMI_CONFIG_PASSPHRASE" in env or "PULUMI_CONFIG_PASSPHRASE_FILE" in env
     ):
-        raise PreflightError(
+        problems.append(
             f"the backend {url} encrypts secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
-            "(or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of this backend's stacks",
-            tool_missing=False,
+            "(or PULUMI_CONFIG_PASSPHRASE_FILE) to the passphrase of this backend's stacks"
         )
+    if problems:
+        raise PreflightError("\n".join(problems), tool_missing=missing_cli)
 
 
 def automation_factory(project_dir: Path, url: str) -> AutomationFactory:

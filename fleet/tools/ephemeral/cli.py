@@ -1,4 +1,5 @@
-"""Command line of the ephemeral fleet: `python -m fleet.tools.ephemeral up|verify|down|gc`.
+"""Command line of the ephemeral fleet: `fleet ephemeral up|verify|down|gc` (also
+`python -m fleet.tools.ephemeral`).
 
 Arguments, environment and exit codes are documented in docs/ephemeral-fleets.md; keep them in step.
 """
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pulumi import automation as auto
 
+from fleet.program.config import keys
+from fleet.tools import stack_check
 from fleet.tools.ephemeral import naming
 from fleet.tools.ephemeral.backend import (
     PreflightError,
@@ -28,9 +31,12 @@ from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.errors import describe
 from fleet.tools.ephemeral.exit_codes import ExitCode, worst
 from fleet.tools.ephemeral.overrides import (
+    ClusterTarget,
     OverrideError,
+    Tokens,
     dropped_secrets,
     load_base,
+    qualified,
     read_credentials,
     targets,
 )
@@ -70,7 +76,7 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m fleet.tools.ephemeral") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--project-dir", type=Path, help="folder holding Pulumi.yaml (default: this project)"
@@ -92,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     checks.add_argument("--parallel", type=_positive, default=4, help="stacks at a time")
 
     parser = argparse.ArgumentParser(
-        prog="python -m fleet.tools.ephemeral", description="Ephemeral test fleets of the d1 fleet."
+        prog=prog, description="Ephemeral test fleets of the d1 fleet."
     )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser(
@@ -111,9 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, world: World | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    world: World | None = None,
+    prog: str = "python -m fleet.tools.ephemeral",
+) -> int:
     world = world or World()
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     console = world.console
     try:
         return int(_dispatch(args, world))
@@ -174,22 +184,56 @@ def _up(
 ) -> ExitCode:
     console = world.console
     base = load_base(project_dir, args.base_stack)
-    tokens = read_credentials(world.env, base)
-    planned = plan(
-        base,
-        prefix=prefix,
-        run_id=run_id,
-        base_stack=args.base_stack,
-        targets=targets(args.kube_context, args.kubeconfig),
-        tokens=tokens,
-        created=world.now(),
-    )
-    for key in dropped_secrets(base, tokens):
-        console.info(f"note: {key} is a secret of {args.base_stack}; the ephemeral stacks lack it")
+    # Every problem of one run at once: the environment, the options, the tools, the program's.
+    problems: list[str] = []
+    tools_missing: list[str] = []
+    tokens = Tokens(secret={}, plain={})
+    clusters: list[ClusterTarget] = []
+    try:
+        tokens = read_credentials(world.env, base)
+    except OverrideError as err:
+        problems += err.problems
+    try:
+        clusters = targets(args.kube_context, args.kubeconfig)
+    except OverrideError as err:
+        problems += err.problems
     verify = not args.no_verify
     if verify and ready is not None and (missing := world.kubectl_missing()):
-        raise PreflightError(missing, tool_missing=True)
-    fleet = _fleet(world, project_dir, args.parallel)
+        tools_missing.append(missing)
+    fleet: Fleet | None = None
+    try:
+        fleet = _fleet(world, project_dir, args.parallel)
+    except PreflightError as err:
+        (tools_missing if err.tool_missing else problems).append(str(err))
+    planned = []
+    if not problems and clusters:
+        planned = plan(
+            base,
+            prefix=prefix,
+            run_id=run_id,
+            base_stack=args.base_stack,
+            targets=clusters,
+            tokens=tokens,
+            created=world.now(),
+        )
+        first = planned[0]
+        secrets = {qualified(k): v for k, v in tokens.secret.items()}
+        findings = stack_check.check_config(
+            project_dir,
+            first.name,
+            {**first.config.plain, **secrets},
+            frozenset(qualified(k) for k in keys.SECRET_KEYS),
+        )
+        problems += [f"a copy of {args.base_stack}: {p}" for p in findings.problems]
+        for warning in findings.warnings:
+            console.info(f"warning: {warning}")
+    if tools_missing:
+        raise PreflightError("\n".join([*tools_missing, *problems]), tool_missing=True)
+    if problems:
+        raise OverrideError(problems)
+    assert fleet is not None
+    for key in dropped_secrets(base, tokens):
+        console.info(f"note: {key} is a secret of {args.base_stack}; the ephemeral stacks lack it")
 
     codes = [ExitCode.OK]
     created: list[str] = []
@@ -206,9 +250,7 @@ def _up(
             teardown = fleet.teardown(in_plan_order(planned, created))
             codes.append(_report(console, "teardown", teardown))
         elif created:
-            console.info(
-                f"stacks kept; remove them with: python -m fleet.tools.ephemeral down --run-id {run_id}"
-            )
+            console.info(f"stacks kept; remove them with: fleet ephemeral down --run-id {run_id}")
     return worst(*codes)
 
 

@@ -9,7 +9,6 @@ a stack file.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +25,7 @@ from fleet.program.config.sources import (
     TokenSource,
 )
 from fleet.program.conventions import PROJECT, GitAuth
+from fleet.tools import stack_check
 
 
 class OverrideError(ValueError):
@@ -46,12 +46,6 @@ class ClusterTarget:
     @property
     def label(self) -> str:
         return " in ".join(p for p in (self.context, self.kubeconfig) if p) or "?"
-
-
-_PAT = re.compile(r"^(github_pat_|ghp_)[A-Za-z0-9_]+$")
-# The program accepts only fine-grained tokens for Flux's Git secrets (see Tokens in the README).
-_FINE_GRAINED = re.compile(r"^github_pat_[A-Za-z0-9_]+$")
-_FINE_GRAINED_KEYS = frozenset({"platformToken", "appsToken"})
 
 
 @dataclass(frozen=True)
@@ -125,7 +119,8 @@ def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
 
 
 def read_tokens(env: Mapping[str, str], sources: tuple[TokenSource, ...] = TOKENS) -> Tokens:
-    """Tokens and expiry dates from the environment; raises OverrideError listing every problem."""
+    """Tokens and expiry dates from the environment, each checked by the program's own format
+    rules (`stack_check.value_problem`); raises OverrideError listing every problem."""
     problems: list[str] = []
     secret: dict[str, str] = {}
     plain: dict[str, str] = {}
@@ -135,13 +130,8 @@ def read_tokens(env: Mapping[str, str], sources: tuple[TokenSource, ...] = TOKEN
             if source.required:
                 problems.append(f"{source.env} and {source.expires_env} must be set")
             continue
-        if source.key in _FINE_GRAINED_KEYS and not _FINE_GRAINED.match(value.strip()):
-            problems.append(
-                f"{source.env}: must be a fine-grained GitHub token starting github_pat_ "
-                "(classic ghp_ tokens are not accepted)"
-            )
-        elif not _PAT.match(value.strip()):
-            problems.append(f"{source.env}: must be a GitHub token starting github_pat_ or ghp_")
+        if reason := stack_check.value_problem(source.key, value):
+            problems.append(f"{source.env}: {reason}")
         try:
             date.fromisoformat(expires)
         except ValueError:
