@@ -95,6 +95,7 @@ class Cluster(pulumi.ComponentResource):
 
         self.namespace = FluxNamespace(f"{name}-flux-system", opts=protected)
         platform_token, apps_token = _git_credentials(s)
+        # Each GitRepository names the provider of the credential it reads.
         git_provider = source_provider(apps_token)
         self.credentials = GitCredentials(
             f"{name}-credentials",
@@ -154,7 +155,7 @@ class Cluster(pulumi.ComponentResource):
                 environment=s.environment.value,
                 components=s.platform,
                 after=[self.instance],
-                git_provider=git_provider,
+                git_provider=source_provider(platform_token),
                 git_secret=self.credentials.platform,
                 deletion_policy=s.kustomization_deletion_policy,
                 protect=s.production,
@@ -321,7 +322,12 @@ def _instance_args(s: Settings, namespace: pulumi.Input[str]) -> InstanceArgs:
 
 
 def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:
-    """What `flux-system` and `flux-apps` are written from: the two tokens, or the App for both."""
+    """What `flux-system` and `flux-apps` are written from: the two tokens, or the App and the
+    applications repository's own credential (a second App, or appsToken).
+
+    `flux-apps` is copied into every tenant namespace, where tenant administrators read it, so in
+    App mode it is never the App that reaches the platform repository.
+    """
     if s.github_app:
         assert s.github_app_id is not None
         assert s.github_app_private_key is not None
@@ -331,13 +337,22 @@ def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:
             installation_id=s.github_app_installation_id,
             installation_owner=s.github_app_installation_owner,
         )
-        return app, app
+        return app, _apps_credential(s)
     assert s.platform_token is not None
+    return pulumi.Output.secret(s.platform_token.get_secret_value()), _apps_credential(s)
+
+
+def _apps_credential(s: Settings) -> GitCredential:
+    if s.apps_app:
+        assert s.github_apps_app_id is not None
+        assert s.github_apps_private_key is not None
+        return GitHubApp(
+            app_id=s.github_apps_app_id,
+            private_key=pulumi.Output.secret(s.github_apps_private_key.get_secret_value()),
+            installation_id=s.github_apps_installation_id,
+        )
     assert s.apps_token is not None
-    return (
-        pulumi.Output.secret(s.platform_token.get_secret_value()),
-        pulumi.Output.secret(s.apps_token.get_secret_value()),
-    )
+    return pulumi.Output.secret(s.apps_token.get_secret_value())
 
 
 def _sync_provider(s: Settings) -> str | None:
@@ -383,7 +398,10 @@ def _github_app_access(
     )
 
     assert fleet.installation is not None
-    push = (s.infra_repository, s.apps_repository)
+    # The App reaches the platform repository (and the fleet repository when a stack syncs from
+    # it), never the applications repository: that one belongs to the second App, whose key
+    # tenant namespaces hold, so it is read-only there and never a bypass actor.
+    push = (s.infra_repository,)
     return GitHubAppAccess(
         name,
         GitHubAppAccessArgs(
@@ -394,6 +412,10 @@ def _github_app_access(
             # While the bot team stays, its ruleset carries the App's bypass (see GitHubAccess).
             push_access=PushAccess.NONE if fleet.team else s.bot_push_access,
             push_branch=s.bot_push_branch,
+            apps_installation_id=(
+                fleet.apps_installation.installation_id if fleet.apps_installation else None
+            ),
+            apps_repository=s.apps_repository,
         ),
         opts=opts,
     )

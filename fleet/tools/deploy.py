@@ -22,7 +22,14 @@ import yaml
 from fleet.program import conventions as c
 from fleet.program.config import kube_access
 from fleet.program.config.keys import SECRET_KEYS
-from fleet.program.config.sources import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
+from fleet.program.config.sources import (
+    APP_PRIVATE_KEY,
+    APP_PRIVATE_KEY_ENV,
+    APPS_APP_ID,
+    APPS_PRIVATE_KEY,
+    APPS_PRIVATE_KEY_ENV,
+    TOKENS,
+)
 from fleet.program.conventions import GitAuth
 from fleet.tools import cli_config, offline
 from fleet.tools.ephemeral.backend import needs_passphrase
@@ -78,20 +85,28 @@ def preflight(stack: str, env: Mapping[str, str], project_dir: Path = PROJECT_DI
         problems.append(f"{c.PROJECT}:kubeContext: not set in {stack_file.name}")
 
     tokens_from_env: list[str] = []
-    # With a GitHub App the Git tokens are not needed, the App's private key is.
+    # With a GitHub App the platform token is not needed, the App's private key is; the apps
+    # repository is read with a second App (its key needed) or with appsToken.
     app = config.get(f"{c.PROJECT}:gitAuth") == GitAuth.GITHUB_APP
-    app_key = f"{c.PROJECT}:{APP_PRIVATE_KEY}"
-    if app and app_key not in secure:
-        if env.get(APP_PRIVATE_KEY_ENV):
-            tokens_from_env.append(app_key)
+    apps_app = app and bool(config.get(f"{c.PROJECT}:{APPS_APP_ID}"))
+    keys = [(APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV)] if app else []
+    if apps_app:
+        keys.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV))
+    for name, variable in keys:
+        full = f"{c.PROJECT}:{name}"
+        if full in secure:
+            continue
+        if env.get(variable):
+            tokens_from_env.append(full)
         else:
             problems.append(
-                f"{app_key}: no App private key; run `pulumi config set --secret "
-                f"{APP_PRIVATE_KEY} --stack {stack} < key.pem` or export {APP_PRIVATE_KEY_ENV}"
+                f"{full}: no App private key; run `pulumi config set --secret "
+                f"{name} --stack {stack} < key.pem` or export {variable}"
             )
+    skipped = {"platformToken", *(("appsToken",) if apps_app else ())} if app else set()
     for source in TOKENS:
         key, variable, required = source.key, source.env, source.required
-        if app and key in GIT_TOKENS:
+        if key in skipped:
             continue
         full = f"{c.PROJECT}:{key}"
         if full not in secure and env.get(variable):

@@ -295,7 +295,12 @@ def offline_config(
     secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
     known = keys.config_keys()
-    needed = set(keys.required_keys(config.get(f"{c.PROJECT}:gitAuth", c.GitAuth.TOKEN)))
+    git_auth = config.get(f"{c.PROJECT}:gitAuth", c.GitAuth.TOKEN)
+    needed = set(keys.required_keys(git_auth))
+    if git_auth == c.GitAuth.GITHUB_APP:
+        # The applications repository's credential: the second App's key, else the apps token.
+        apps_app = bool(config.get(f"{c.PROJECT}:githubAppsAppId"))
+        needed.add("githubAppsPrivateKey" if apps_app else "appsToken")
     placeheld: list[str] = []
     for key in sorted(keys.SECRET_KEYS):
         full = f"{c.PROJECT}:{key}"
@@ -312,7 +317,7 @@ def offline_config(
 
 def _placeholder(key: str) -> str:
     """A value in the format settings accept for `key`; plainly not a real credential."""
-    if key == "githubAppPrivateKey":
+    if key in ("githubAppPrivateKey", "githubAppsPrivateKey"):
         body = "T0ZGTElORVJFTkRFUlBMQUNFSE9MREVS"  # base64 of OFFLINERENDERPLACEHOLDER
         return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
     return f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"

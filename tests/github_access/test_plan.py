@@ -17,6 +17,7 @@ from fleet.tools import offline
 from fleet.tools.offline import Recording
 from tests.helpers import (
     APP_ID,
+    APPS_INSTALLATION_ID,
     INSTALLATION_ID,
     INSTALLATION_REPO,
     ROOT,
@@ -74,7 +75,7 @@ def test_token_owner_grants_the_app_of_a_stack_that_switched(staging_on_app: Pat
     assert github(run) == {TEAM: 1, MEMBERSHIP: 1, TEAM_REPO: 2, RULESET: 2, INSTALLATION_REPO: 2}
     assert sorted(
         (r.inputs["installationId"], r.inputs["repository"]) for r in run.of_type(INSTALLATION_REPO)
-    ) == [(str(INSTALLATION_ID), "d1-apps"), (str(INSTALLATION_ID), "d1-infra")]
+    ) == [(str(APPS_INSTALLATION_ID), "d1-apps"), (str(INSTALLATION_ID), "d1-infra")]
     # One ruleset per repository, which both the team and the App bypass.
     assert len(run.of_type(RULESET)) == 2
     for ruleset in run.of_type(RULESET):

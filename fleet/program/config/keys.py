@@ -15,12 +15,28 @@ from fleet.program.config.model import Settings
 from fleet.program.conventions import GitAuth
 
 SECRET_KEYS: Final = frozenset(
-    {"platformToken", "appsToken", "enterpriseToken", "githubToken", "githubAppPrivateKey"}
+    {
+        "platformToken",
+        "appsToken",
+        "enterpriseToken",
+        "githubToken",
+        "githubAppPrivateKey",
+        "githubAppsPrivateKey",
+    }
 )
 # Credential keys of each `gitAuth` mode; the other mode's keys must stay unset.
 TOKEN_KEYS: Final = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
 APP_KEYS: Final = ("githubAppId", "githubAppPrivateKey", "githubAppKeyCreated")
 APP_INSTALLATION_KEYS: Final = ("githubAppInstallationId", "githubAppInstallationOwner")
+# App mode's credential for the applications repository: a second App on it alone, or a token.
+APPS_APP_KEYS: Final = (
+    "githubAppsAppId",
+    "githubAppsInstallationId",
+    "githubAppsPrivateKey",
+    "githubAppsKeyCreated",
+)
+APPS_TOKEN_KEYS: Final = ("appsToken", "appsTokenExpires")
+PLATFORM_TOKEN_KEYS: Final = ("platformToken", "platformTokenExpires")
 
 
 def required_keys(git_auth: str) -> tuple[str, ...]:
