@@ -21,7 +21,7 @@ import yaml
 
 from fleet.program import conventions as c
 from fleet.program.config import kube_access
-from fleet.program.config.keys import SECRET_KEYS
+from fleet.program.config.keys import plain_text_problems
 from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
     APP_PRIVATE_KEY_ENV,
@@ -153,9 +153,16 @@ def _secrets_provider(stack_file: Path) -> str | None:
 
 
 def _cli_rules(project_dir: Path, stack: str) -> list[str]:
-    """What the Pulumi CLI would refuse in Pulumi.yaml or the stack file, before it runs."""
-    secret = frozenset(f"{c.PROJECT}:{key}" for key in SECRET_KEYS)
-    return cli_config.stack_problems(project_dir, stack, secret)
+    """What `pulumi preview` would refuse in Pulumi.yaml or the stack file, before it runs: the
+    CLI's rules, and a secret key in plain text, which the program refuses in the same words."""
+    config = offline.stack_config(project_dir, stack)
+    secure = offline.secure_keys(project_dir, stack)
+    prefix = f"{c.PROJECT}:"
+    plain = [k.removeprefix(prefix) for k in config if k.startswith(prefix) and k not in secure]
+    return [
+        *cli_config.stack_problems(project_dir, stack, frozenset()),
+        *plain_text_problems(plain, stack),
+    ]
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:

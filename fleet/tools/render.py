@@ -282,10 +282,9 @@ def offline_config(
     stack file has none, so the program runs exactly as with real tokens.
     """
     _stack_file(project_dir, stack)  # fails with the known stacks when it is missing
-    # What `pulumi preview` would refuse before running the program, refused here too.
-    refused = cli_config.stack_problems(
-        project_dir, stack, frozenset(f"{c.PROJECT}:{key}" for key in keys.SECRET_KEYS)
-    )
+    # What `pulumi preview` would refuse before running the program, refused here too; a secret
+    # in plain text is the program's own refusal (`plain_text_secrets`), reported as it words it.
+    refused = cli_config.stack_problems(project_dir, stack, frozenset())
     if refused:
         raise RenderError(
             f"stack {stack}: the Pulumi CLI would refuse it:\n"
@@ -315,6 +314,22 @@ def offline_config(
     return config, tuple(placeheld)
 
 
+def secret_config(
+    project_dir: Path,
+    stack: str,
+    overrides: Mapping[str, str] | None,
+    placeheld: Iterable[str],
+) -> tuple[str, ...]:
+    """The secret keys the program sees as secret config, as the CLI would mark them: encrypted
+    in the stack file, placeholders, and the caller's overrides (which no stack file holds). A
+    secret key written in plain text in the stack file stays plain, so the program refuses it
+    with the same message as `pulumi preview`."""
+    given = {*offline.secure_keys(project_dir, stack), *placeheld, *(overrides or {})}
+    return tuple(
+        full for key in sorted(keys.SECRET_KEYS) if (full := f"{c.PROJECT}:{key}") in given
+    )
+
+
 def _placeholder(key: str) -> str:
     """A value in the format settings accept for `key`; plainly not a real credential."""
     if key in ("githubAppPrivateKey", "githubAppsPrivateKey"):
@@ -334,7 +349,7 @@ def record_stack(
     Returns what it declared, the config it ran with and the keys that got a placeholder.
     """
     config, placeheld = offline_config(project_dir, stack, overrides, today)
-    secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(keys.SECRET_KEYS))
+    secret_keys = secret_config(project_dir, stack, overrides, placeheld)
     try:
         recording = offline.run_main(
             project_dir, config=config, stack_name=stack, secret_keys=secret_keys
