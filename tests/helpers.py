@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from fleet.program.config import keys
+from fleet.program.config import keys, private_key
 from fleet.tools import offline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,15 +82,13 @@ VALID: dict[str, Any] = {
 
 APP_ID = 123456
 INSTALLATION_ID = 7890123
-APP_KEY = (
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    + "\n".join(["MIIEpAIBAAKCAQEAu" + "Q" * 47] * 4)
-    + "\n-----END RSA PRIVATE KEY-----\n"
-)
+# Keys with the structure of 2048-bit RSA keys (the program checks it); their factors are no
+# primes, so they sign nothing.
+APP_KEY = private_key.shaped(2**1024 + 1, 2**1024 + 3)
 # The second App, which reads the applications repository (its key is what tenants hold).
 APPS_APP_ID = 654321
 APPS_INSTALLATION_ID = 4567890
-APPS_APP_KEY = APP_KEY.replace("MIIEpAIBAAKCAQEAu", "MIIEpAIBAAKCAQEAv")
+APPS_APP_KEY = private_key.shaped(2**1024 + 5, 2**1024 + 7, pkcs8=True)
 TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
 SECRET = "kubernetes:core/v1:Secret"
 GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"

@@ -23,7 +23,7 @@ from typing import Any, Final
 from pulumi.runtime import rpc
 
 from fleet.program import conventions as c
-from fleet.program.config import keys
+from fleet.program.config import keys, private_key
 from fleet.tools import cli_config, offline
 from fleet.tools.manifests import ObjectRef, dump
 
@@ -39,6 +39,7 @@ NOTE: Final = (
 
 # Placeholder tokens expire beyond the longest warning window (366 days) so they never warn.
 PLACEHOLDER_TOKEN_DAYS: Final = 400
+PLACEHOLDER_FACTOR: Final = 2**1024 + 1
 _SECRET_DATA_FIELDS: Final = ("data", "stringData")
 
 
@@ -333,8 +334,8 @@ def secret_config(
 def _placeholder(key: str) -> str:
     """A value in the format settings accept for `key`; plainly not a real credential."""
     if key in ("githubAppPrivateKey", "githubAppsPrivateKey"):
-        body = "T0ZGTElORVJFTkRFUlBMQUNFSE9MREVS"  # base64 of OFFLINERENDERPLACEHOLDER
-        return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+        # The shape of an RSA key (the program checks it) from two numbers that are no primes.
+        return private_key.shaped(PLACEHOLDER_FACTOR, PLACEHOLDER_FACTOR + 2)
     return f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 from fleet.program import conventions as c
+from fleet.program.config import private_key
 
 DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN: Final = re.compile(
@@ -36,12 +37,6 @@ _DURATION: Final = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NO_SPACE: Final = re.compile(r"^\S+$")
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+$")
-# A PEM private key as GitHub downloads it (PKCS#1) or re-encoded as PKCS#8; never echoed.
-_PEM_PRIVATE_KEY: Final = re.compile(
-    r"^\s*-----BEGIN (?P<kind>RSA PRIVATE KEY|PRIVATE KEY)-----\r?\n"
-    r"(?:[A-Za-z0-9+/=]+\r?\n)+"
-    r"-----END (?P=kind)-----\s*$"
-)
 _OCI_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _BUCKET: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 _HOST: Final = re.compile(
@@ -152,6 +147,15 @@ def _secret_check(pattern: re.Pattern[str], allowed: str) -> Callable[[SecretStr
         return value
 
     return validate
+
+
+def _rsa_private_key(value: SecretStr) -> SecretStr:
+    """An unencrypted RSA key in PEM, as GitHub issues it (`private_key`); never quoted."""
+    try:
+        private_key.check(value.get_secret_value())
+    except private_key.UnusableKeyError as err:
+        raise ValueError(str(err)) from None
+    return value
 
 
 def _strip_token(value: Any) -> Any:
@@ -405,16 +409,7 @@ ApiToken = Annotated[
     ),
 ]
 RuntimeEntry = Annotated[str, AfterValidator(_runtime_entry)]
-PemPrivateKey = Annotated[
-    SecretStr,
-    AfterValidator(
-        _secret_check(
-            _PEM_PRIVATE_KEY,
-            "a PEM private key as GitHub issues it (-----BEGIN RSA PRIVATE KEY----- ... "
-            "-----END RSA PRIVATE KEY-----, with its line breaks)",
-        )
-    ),
-]
+PemPrivateKey = Annotated[SecretStr, AfterValidator(_rsa_private_key)]
 # GitHub's numeric ids (an App, an installation).
 GitHubId = Annotated[int, Field(ge=1)]
 PatchEntry = Annotated[str, BeforeValidator(_patch_text), AfterValidator(_patch_entry)]

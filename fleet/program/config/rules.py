@@ -296,6 +296,23 @@ def _installation_owner_needs_flux_version(v: Values) -> Iterator[Problem]:
         )
 
 
+@_reads("git_auth", "github_app_installation_owner", "github_owner")
+def _installation_owner_owns_the_repositories(v: Values) -> Iterator[Problem]:
+    # Flux looks the installation up by this account and reads githubOwner's repositories with
+    # it: another account's installation cannot reach them. GitHub logins ignore case.
+    owner = v["github_app_installation_owner"]
+    if (
+        v["git_auth"] is GitAuth.GITHUB_APP
+        and owner is not None
+        and owner.lower() != v["github_owner"].lower()
+    ):
+        yield (
+            "githubAppInstallationOwner",
+            f"{owner!r} is not githubOwner {v['github_owner']!r}, the account that owns the "
+            "repositories Flux reads; allowed: githubOwner's login, where the App is installed",
+        )
+
+
 @_reads("git_auth", "github_access_owner", "github_app_installation_owner")
 def _owner_stack_needs_installation_id(v: Values) -> Iterator[Problem]:
     if (
