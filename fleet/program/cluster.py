@@ -133,7 +133,11 @@ class Cluster(pulumi.ComponentResource):
 
         self.operator = FluxOperator(
             f"{name}-flux-operator",
-            OperatorArgs(namespace=self.namespace.name, chart_version=s.operator_chart_version),
+            OperatorArgs(
+                namespace=self.namespace.name,
+                chart_version=s.operator_chart_version,
+                chart_digest=s.operator_chart_digest,
+            ),
             opts=options.after(protected, self.credentials),
         )
 

@@ -375,6 +375,17 @@ ChartVersion = Annotated[
         _check(_EXACT_SEMVER, "an exact chart version such as 0.58.1 (no 'latest', no ranges)")
     ),
 ]
+# The OCI manifest digest of the chart that verify-chart verified and the release installs.
+ChartDigest = Annotated[
+    str,
+    AfterValidator(
+        _check(
+            re.compile(rf"^{_DIGEST.pattern}$"),
+            "a chart digest sha256:<64 lowercase hex digits>, as `cosign verify` and "
+            "`crane digest ghcr.io/controlplaneio-fluxcd/charts/flux-operator:<version>` print it",
+        )
+    ),
+]
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]
 GitHubLogin = Annotated[
     str, AfterValidator(_check(_GITHUB_LOGIN, "a GitHub user or organisation login"))

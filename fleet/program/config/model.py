@@ -20,6 +20,7 @@ from fleet.program.config import expiry
 from fleet.program.config.formats import (
     D1_PATCH_ENTRIES,
     ApiToken,
+    ChartDigest,
     ChartVersion,
     ClusterType,
     Component,
@@ -119,8 +120,9 @@ class Settings(BaseModel):
     github_apps_private_key: PemPrivateKey | None = None
     github_apps_key_created: ExpiryDate | None = None
 
-    # Flux Operator Helm release.
+    # Flux Operator Helm release, installed by the digest verify-chart verified when pinned.
     operator_chart_version: ChartVersion
+    operator_chart_digest: ChartDigest | None = None
 
     # FluxInstance.
     flux_version: FluxVersion = c.DEFAULT_FLUX_VERSION
