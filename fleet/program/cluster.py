@@ -204,6 +204,11 @@ class Cluster(pulumi.ComponentResource):
 
         self.image_automation: ImageAutomation | None = None
         if s.image_automation:
+            push_token: GitCredential = (
+                pulumi.Output.secret(s.apps_push_token.get_secret_value())
+                if s.apps_push_token is not None
+                else apps_token
+            )
             self.image_automation = ImageAutomation(
                 f"{name}-image-automation",
                 AutomationArgs(
@@ -211,10 +216,11 @@ class Cluster(pulumi.ComponentResource):
                     branch=s.git_branch,
                     author_name=s.automation_author_name,
                     author_email=s.automation_author_email,
-                    apps_token=apps_token,
+                    # The push credential when the stack has one: tenants keep read-only copies.
+                    apps_token=push_token,
                     runtime_data=runtime.data,
                     after=[self.instance],
-                    git_provider=git_provider,
+                    git_provider=source_provider(push_token),
                     infra=[
                         self.platform.source,
                         self.platform.service_account,

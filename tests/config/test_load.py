@@ -33,6 +33,7 @@ VALUES = {
     "githubToken": (GITHUB_TOKEN, False),
     "githubAppPrivateKey": (APP_KEY, True),
     "githubAppsPrivateKey": (APPS_APP_KEY, True),
+    "appsPushToken": ("github_pat_" + "W" * 82, False),
 }
 
 
@@ -56,8 +57,8 @@ def test_a_secret_key_in_plain_text_config_is_refused_by_the_program(key: str) -
     every secret key but `key`, which the stack file holds in plain text."""
     value, app = VALUES[key]
     config = {**_config(app), f"d1-fleet:{key}": value}
-    if key == "enterpriseToken":
-        config["d1-fleet:enterpriseTokenExpires"] = "2099-01-01"
+    if key in ("enterpriseToken", "appsPushToken"):
+        config[f"d1-fleet:{key}Expires"] = "2099-01-01"
     plain = f"d1-fleet:{key}"
     with pytest.raises(offline.ProgramError) as caught:
         offline.run_main(

@@ -25,6 +25,7 @@ SECRET_KEYS: Final = frozenset(
         "githubToken",
         "githubAppPrivateKey",
         "githubAppsPrivateKey",
+        "appsPushToken",
     }
 )
 # Credential keys of each `gitAuth` mode; the other mode's keys must stay unset.

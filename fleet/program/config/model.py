@@ -99,6 +99,10 @@ class Settings(BaseModel):
     platform_token_expires: ExpiryDate | None = None
     apps_token: Pat | None = None
     apps_token_expires: ExpiryDate | None = None
+    # Image automation's token for pushing to the applications repository, written to the
+    # apps-update namespace alone, so tenant namespaces keep a read-only credential.
+    apps_push_token: Pat | None = None
+    apps_push_token_expires: ExpiryDate | None = None
     enterprise_token: RegistryToken | None = None
     enterprise_token_expires: ExpiryDate | None = None
     enterprise_registry: Registry = "ghcr.io"
@@ -257,6 +261,7 @@ class Settings(BaseModel):
             "platform": self.platform_token_expires,
             "apps": self.apps_token_expires,
             "enterprise": self.enterprise_token_expires,
+            "appsPush": self.apps_push_token_expires,
         }
         created = self.github_app_key_created
         key = (

@@ -163,10 +163,23 @@ def _enterprise_pair(v: Values) -> Iterator[Problem]:
         yield ("enterpriseTokenExpires", "enterpriseToken and its expiry date go together")
 
 
+@_reads("apps_push_token", "apps_push_token_expires", "image_automation")
+def _apps_push_token(v: Values) -> Iterator[Problem]:
+    if (v["apps_push_token"] is None) != (v["apps_push_token_expires"] is None):
+        yield ("appsPushTokenExpires", "appsPushToken and its expiry date go together")
+    if v["apps_push_token"] is not None and not v["image_automation"]:
+        yield (
+            "appsPushToken",
+            "only read with imageAutomation: true (it is image automation's push credential); "
+            "unset it",
+        )
+
+
 @_reads()
 def _expired_tokens(v: Values) -> Iterator[Problem]:
     dates = {
-        name: v.values.get(f"{name}_token_expires") for name in ("platform", "apps", "enterprise")
+        name: v.values.get(f"{field_name(name)}_token_expires")
+        for name in ("platform", "apps", "enterprise", "appsPush")
     }
     report = expiry.report(dates, warning_days=0, today=v.today)
     for problem in report.expired:

@@ -34,6 +34,8 @@ TOKENS: Final = (
     TokenSource("platformToken", "FLEET_PLATFORM_TOKEN", required=True),
     TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
     TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
+    # Image automation's push credential for the applications repository (apps-update only).
+    TokenSource("appsPushToken", "FLEET_APPS_PUSH_TOKEN", required=False),
 )
 # The App's private key, which may come from the environment like the tokens (gitAuth githubApp
 # only). In App mode the applications repository is read with a second App (its key from
