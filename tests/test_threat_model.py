@@ -29,7 +29,11 @@ from tests.helpers import (
     stack_run,
 )
 
+PUSH_TOKEN = "github_pat_" + "W" * 82
+# Image automation's push credential, written to apps-update alone.
+PUSH = {"appsPushToken": PUSH_TOKEN, "appsPushTokenExpires": "2099-01-01"}
 LABELS = {
+    PUSH_TOKEN: "`appsPushToken`",
     PLATFORM_TOKEN: "`platformToken`",
     APPS_TOKEN: "`appsToken`",
     str(APP_ID): "GitHub App (`githubAppId`)",
@@ -61,7 +65,7 @@ def _rows(stack: Recording, owner: Recording) -> set[threat_model.Row]:
 @pytest.fixture(scope="module")
 def fleets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[threat_model.Row]]:
     """Staging's rows (image automation: the widest reach) with its owner's GitHub objects."""
-    token = _rows(stack_run("staging"), stack_run("prod-eu"))
+    token = _rows(stack_run("staging", PUSH), stack_run("prod-eu"))
     found = {"token": token}
     for mode, apps_token in (("githubApp, second App", False), ("githubApp, appsToken", True)):
         files = NO_APPS_APP if apps_token else {}
@@ -69,7 +73,7 @@ def fleets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[threat_mod
             tmp_path_factory.mktemp("fleet"),
             {s: app_stack_file(s, **files) for s in offline.known_stacks(ROOT)},
         )
-        staging = _app(project, "staging", {}, apps_token)
+        staging = _app(project, "staging", PUSH, apps_token)
         owner = _app(project, "prod-eu", APP_OWNER, apps_token)
         found[mode] = _rows(staging, owner)
     return found
@@ -91,7 +95,7 @@ def test_a_mixed_fleet_keeps_every_tenant_namespace_below_the_platform(tmp_path:
     owner = stack_run(
         "prod-eu", {"botPushAccess": "rulesetBypass", "mergeTeams": "[]"}, project_dir=project
     )
-    staging = _app(project, "staging", {}, apps_token=False)
+    staging = _app(project, "staging", PUSH, apps_token=False)
     for stack in (staging, owner):
         rows = _rows(stack, owner)
         assert threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES) == []
@@ -115,6 +119,23 @@ def test_the_check_catches_the_app_key_in_a_tenant_namespace(
         readers=platform.readers,
     )
     assert threat_model.tenant_violations([leaked], PLATFORM_REPOSITORIES)
+
+
+def test_without_a_push_token_tenants_hold_image_automation_s_push_credential() -> None:
+    """The check sees it: image automation shares the apps credential with every tenant."""
+    rows = _rows(stack_run("staging"), stack_run("prod-eu"))
+    found = threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES)
+    assert found == [
+        "each tenant namespace/flux-apps: `appsToken` reaches d1-apps (read, push), bypasses none"
+    ]
+
+
+def test_the_push_token_stays_in_apps_update(
+    fleets: dict[str, set[threat_model.Row]],
+) -> None:
+    for mode, rows in fleets.items():
+        holders = {r.namespace for r in rows if r.credential == "`appsPushToken`"}
+        assert holders == {"apps-update"}, mode
 
 
 def test_readme_threat_model_is_the_derived_table(

@@ -192,19 +192,25 @@ def _readers(stack: offline.Recording, namespace: str) -> str:
     return (
         "cluster administrators; admin/edit holders in the namespace: "
         + ", ".join(who)
-        + " (whatever the repository deploys there) and the tenant's administrators"
+        + " (whatever the repository deploys there) and whoever administers the namespace"
     )
 
 
 def tenant_violations(rows: Iterable[Row], platform: Sequence[str]) -> list[str]:
-    """Rows outside flux-system whose credential reaches a repository in `platform` (the
-    infrastructure and fleet repositories) or bypasses a branch rule."""
+    """Rows outside flux-system whose credential reaches or bypasses a rule of a repository in
+    `platform` (the infrastructure and fleet repositories), and rows of tenant namespaces whose
+    credential may push or bypass any rule: only image automation's apps-update pushes, to the
+    applications repository."""
     return [
         f"{row.namespace}/{row.secret}: {row.credential} reaches {row.github}, bypasses "
         f"{row.bypasses}"
         for row in sorted(rows)
         if row.namespace != c.FLUX_NAMESPACE
-        and (any(repo in row.github for repo in platform) or row.bypasses != NOBODY)
+        and (
+            any(repo in row.github or repo in row.bypasses for repo in platform)
+            or (row.namespace == TENANT_NAMESPACE and row.bypasses != NOBODY)
+            or (row.namespace == TENANT_NAMESPACE and "push" in row.github)
+        )
     ]
 
 
