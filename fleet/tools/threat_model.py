@@ -4,9 +4,10 @@ credential is there, what it reaches on GitHub and in the cluster, and who can r
 Nothing here is asserted by hand: the credentials are told apart by the data of the Secrets the
 program declares, their reach on GitHub by the owner stack's GitHub objects (an App's installation
 grants and ruleset bypass actors) or, for a token, by the GitRepositories that read it, and the
-readers by the RBAC bindings in the namespace. Kubernetes' built-in `admin` and `edit` ClusterRoles
-read Secrets (`kubernetes/plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`), so whoever a
-namespace binds to them reads every credential there.
+readers by the RBAC bindings in the namespace. Kubernetes' built-in `edit` ClusterRole reads and
+writes Secrets and `admin` includes it (`view` does not;
+kubernetes/kubernetes `plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`, `ClusterRoles`),
+so whoever a namespace binds to `admin` or `edit` reads every credential there.
 """
 
 from __future__ import annotations

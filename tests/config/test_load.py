@@ -53,8 +53,12 @@ def test_every_secret_key_has_a_value_here() -> None:
 
 @pytest.mark.parametrize("key", sorted(VALUES))
 def test_a_secret_key_in_plain_text_config_is_refused_by_the_program(key: str) -> None:
-    """The mock runtime marks secret what the engine would (PULUMI_CONFIG_SECRET_KEYS): here
-    every secret key but `key`, which the stack file holds in plain text."""
+    """The engine hands the program the stack's encrypted keys (pulumi/pulumi
+    pkg/resource/deploy/source_eval.go: `Config.SecureKeys()`), which the Python language host
+    passes as PULUMI_CONFIG_SECRET_KEYS (sdk/python/cmd/pulumi-language-python/main.go) and
+    pulumi-language-python-exec loads with `set_all_config`, where `is_config_secret` reads them
+    (sdk/python/lib/pulumi/runtime/config.py). The mock runtime is given the same list: every
+    secret key but `key`, which the stack file holds in plain text."""
     value, app = VALUES[key]
     config = {**_config(app), f"d1-fleet:{key}": value}
     if key in ("enterpriseToken", "appsPushToken"):
