@@ -506,6 +506,35 @@ def test_deploy_preflight_in_app_mode_needs_the_key_not_the_tokens(tmp_path: Pat
     assert "githubAppPrivateKey" not in str(caught.value)
 
 
+def test_deploy_preflight_needs_the_second_app_key_when_the_stack_names_one(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (project / "Pulumi.staging.yaml").write_text(app_stack_file("staging"))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n  - name: staging\n")
+    env = {
+        "PATH": "/nonexistent",
+        "KUBECONFIG": str(kubeconfig),
+        "PULUMI_CONFIG_PASSPHRASE": "test",
+        "HOME": str(tmp_path),
+        "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY,
+        "FLEET_APPS_TOKEN": APPS_TOKEN,
+    }
+    with pytest.raises(deploy.PreflightError) as caught:
+        deploy.preflight("staging", env, project)
+    text = str(caught.value)
+    assert "d1-fleet:githubAppsPrivateKey: no App private key" in text
+    assert "export FLEET_GITHUB_APPS_PRIVATE_KEY" in text
+    # The second App reads d1-apps: no apps token is asked for.
+    assert "appsToken" not in text
+    with pytest.raises(deploy.PreflightError) as caught:
+        deploy.preflight("staging", {**env, "FLEET_GITHUB_APPS_PRIVATE_KEY": APPS_APP_KEY}, project)
+    assert "githubAppsPrivateKey" not in str(caught.value)
+
+
 def test_adopt_imports_the_app_objects_by_their_github_ids(prod_eu_app: Recording) -> None:
     plan = adopt.plan(
         prod_eu_app, "prod-eu", adopt.parse_ruleset_ids(["d1-infra=11", "d1-apps=12"])
