@@ -123,8 +123,12 @@ def test_the_check_catches_the_app_key_in_a_tenant_namespace(
 
 def test_without_a_push_token_tenants_hold_image_automation_s_push_credential() -> None:
     """The check sees it: image automation shares the apps credential with every tenant."""
-    rows = _rows(stack_run("staging"), stack_run("prod-eu"))
+    staging = stack_run("staging")
+    rows = _rows(staging, stack_run("prod-eu"))
     found = threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES)
+    # And the program says so in every preview; with appsPushToken it does not.
+    assert [w for w in staging.warnings if w.startswith("d1-fleet:appsPushToken: not set")]
+    assert not [w for w in stack_run("staging", PUSH).warnings if "appsPushToken" in w]
     assert found == [
         "each tenant namespace/flux-apps: `appsToken` reaches d1-apps (read, push), bypasses none"
     ]

@@ -20,6 +20,14 @@ from fleet.program.config.errors import ConfigError
 from fleet.program.config.model import Settings
 from fleet.program.github_access import plan
 
+# Image automation without its own push credential pushes with the one tenant namespaces hold.
+SHARED_PUSH_CREDENTIAL = (
+    "not set, so image automation pushes to the applications repository with the credential every "
+    "tenant namespace holds, which then needs write access there; set appsPushToken (Contents "
+    "write on that repository alone, apps-update only) and make the apps credential read-only "
+    "(see Threat model in the README)"
+)
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -92,6 +100,8 @@ def load(
     report = settings.credential_expiry(today)
     for warning in report.warnings:
         pulumi.log.warn(f"{c.PROJECT}:{warning}")
+    if settings.image_automation and settings.apps_push_token is None:
+        pulumi.log.warn(f"{c.PROJECT}:appsPushToken: {SHARED_PUSH_CREDENTIAL}")
     return Loaded(settings, report, grants, token)
 
 
