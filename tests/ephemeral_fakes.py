@@ -62,6 +62,24 @@ class FakeBackend:
     last_update: dict[str, datetime] = field(default_factory=dict)
     on_up: Callable[[str, OnOutput | None], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Every value handed to set_config/set_all_config (stack or workspace), which the Automation
+    # API passes to `pulumi config set` on its command line: (stack, key, value).
+    config_calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def set_values(self, name: str, config: Mapping[str, auto.ConfigValue]) -> None:
+        """Record values set through the CLI's command line, and store them as plain config."""
+        self.record("set_config", name)
+        state = self.stacks[name]
+        stored = dict(state.settings.config or {})
+        for key, value in config.items():
+            self.config_calls.append((name, key, value.value))
+            stored[key] = value.value
+        state.settings = auto.StackSettings(
+            secrets_provider=state.settings.secrets_provider,
+            encrypted_key=state.settings.encrypted_key,
+            encryption_salt=state.settings.encryption_salt,
+            config=stored,
+        )
 
     def fail(self, op: str, name: str, *errors: BaseException) -> None:
         self.failures.setdefault((op, name), []).extend(errors)
@@ -128,6 +146,16 @@ class FakeWorkspace:
         self.backend.record("save_stack_settings", stack_name)
         self.backend.stacks[stack_name].settings = settings
 
+    def set_config(
+        self, stack_name: str, key: str, value: auto.ConfigValue, *, path: bool = False
+    ) -> None:
+        self.backend.set_values(stack_name, {key: value})
+
+    def set_all_config(
+        self, stack_name: str, config: auto.ConfigMap, *, path: bool = False
+    ) -> None:
+        self.backend.set_values(stack_name, config)
+
     def remove_stack(
         self,
         stack_name: str,
@@ -183,6 +211,12 @@ class FakeStack:
     def set_tag(self, key: str, value: str) -> None:
         self.backend.record("set_tag", self.name)
         self.state.tags[key] = value
+
+    def set_config(self, key: str, value: auto.ConfigValue, *, path: bool = False) -> None:
+        self.backend.set_values(self.name, {key: value})
+
+    def set_all_config(self, config: auto.ConfigMap, *, path: bool = False) -> None:
+        self.backend.set_values(self.name, config)
 
     def get_all_config(self) -> auto.ConfigMap:
         self.backend.record("get_all_config", self.name)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from fleet.program.config import keys
+from fleet.program.config import keys, private_key
 from fleet.tools import offline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,11 +82,13 @@ VALID: dict[str, Any] = {
 
 APP_ID = 123456
 INSTALLATION_ID = 7890123
-APP_KEY = (
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    + "\n".join(["MIIEpAIBAAKCAQEAu" + "Q" * 47] * 4)
-    + "\n-----END RSA PRIVATE KEY-----\n"
-)
+# Keys with the structure of 2048-bit RSA keys (the program checks it); their factors are no
+# primes, so they sign nothing.
+APP_KEY = private_key.shaped(2**1024 + 1, 2**1024 + 3)
+# The second App, which reads the applications repository (its key is what tenants hold).
+APPS_APP_ID = 654321
+APPS_INSTALLATION_ID = 4567890
+APPS_APP_KEY = private_key.shaped(2**1024 + 5, 2**1024 + 7, pkcs8=True)
 TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
 SECRET = "kubernetes:core/v1:Secret"
 GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
@@ -102,6 +104,10 @@ def app_config(key_age_days: int = 10, **changes: str) -> dict[str, str]:
         "githubAppInstallationId": str(INSTALLATION_ID),
         "githubAppPrivateKey": APP_KEY,
         "githubAppKeyCreated": (date.today() - timedelta(days=key_age_days)).isoformat(),
+        "githubAppsAppId": str(APPS_APP_ID),
+        "githubAppsInstallationId": str(APPS_INSTALLATION_ID),
+        "githubAppsPrivateKey": APPS_APP_KEY,
+        "githubAppsKeyCreated": (date.today() - timedelta(days=key_age_days)).isoformat(),
     }
     config.update(changes)
     return {k: v for k, v in config.items() if v}
@@ -132,6 +138,9 @@ def app_stack_file(stack: str, **changes: str) -> str:
         "githubAppId": str(APP_ID),
         "githubAppInstallationId": str(INSTALLATION_ID),
         "githubAppKeyCreated": "2026-03-01",
+        "githubAppsAppId": str(APPS_APP_ID),
+        "githubAppsInstallationId": str(APPS_INSTALLATION_ID),
+        "githubAppsKeyCreated": "2026-03-01",
         **changes,
     }
     lines = "".join(f"  d1-fleet:{k}: {v}\n" for k, v in values.items() if v)

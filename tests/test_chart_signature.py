@@ -13,18 +13,26 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fleet.tools import chart_signature
+from fleet.tools import chart_signature, offline
 from fleet.tools.cli import main
+from fleet.tools.offline import HELM_RELEASE
+from tests.helpers import stack_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def fake_cosign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exit_code: int) -> Path:
+DIGEST = "sha256:" + "ab" * 32
+
+
+def fake_cosign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exit_code: int, output: str = ""
+) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     record = tmp_path / "cosign.log"
     fake = bin_dir / "cosign"
-    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\nexit {exit_code}\n')
+    printed = f"printf '%s\\n' '{output}'\n" if output else ""
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\n{printed}exit {exit_code}\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     return record
@@ -34,7 +42,7 @@ def test_verify_chart_asks_cosign_for_d1s_identity_and_the_pinned_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = fake_cosign(tmp_path, monkeypatch, 0)
-    assert main(["verify-chart", "prod-eu"]) == 0
+    assert main(["verify-chart", "staging"]) == 0
     args = record.read_text().splitlines()
     assert args == [
         "verify",
@@ -95,3 +103,69 @@ def test_verify_chart_of_a_stack_without_a_chart_version_names_the_key(
     (tmp_path / "Pulumi.bare.yaml").write_text("config:\n  d1-fleet:environment: staging\n")
     assert main(["verify-chart", "bare", "--project-dir", str(tmp_path)]) == 2
     assert "sets no d1-fleet:operatorChartVersion" in capsys.readouterr().err
+
+
+def _project(tmp_path: Path, stack: str, extra: str = "") -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    text = (ROOT / f"Pulumi.{stack}.yaml").read_text() + extra
+    (project / f"Pulumi.{stack}.yaml").write_text(text)
+    return project
+
+
+def test_verify_chart_verifies_the_pinned_digest_the_release_installs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = fake_cosign(tmp_path, monkeypatch, 0)
+    project = _project(tmp_path, "prod-eu", f"  d1-fleet:operatorChartDigest: {DIGEST}\n")
+    assert main(["verify-chart", "prod-eu", "--project-dir", str(project)]) == 0
+    assert record.read_text().splitlines()[-1] == (
+        f"ghcr.io/controlplaneio-fluxcd/charts/flux-operator@{DIGEST}"
+    )
+    assert f"flux-operator@{DIGEST} is signed" in capsys.readouterr().out
+
+
+def test_verify_chart_refuses_a_production_stack_without_a_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tag verified now and pulled again by the provider later may be another artifact."""
+    record = fake_cosign(tmp_path, monkeypatch, 0)
+    assert main(["verify-chart", "prod-eu"]) == 1
+    err = capsys.readouterr().err
+    assert "pulumi config set operatorChartDigest sha256:<digest> --stack prod-eu" in err
+    assert not record.exists()
+
+
+def test_verify_chart_prints_the_verified_digest_to_pin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = '[{"critical":{"image":{"docker-manifest-digest":"' + DIGEST + '"}}}]'
+    fake_cosign(tmp_path, monkeypatch, 0, output)
+    assert main(["verify-chart", "staging"]) == 0
+    assert f"`pulumi config set operatorChartDigest {DIGEST} --stack staging`" in (
+        capsys.readouterr().out
+    )
+
+
+def test_the_release_installs_the_pinned_digest() -> None:
+    """pulumi-kubernetes (provider/go.mod: helm.sh/helm/v3 v3.20.2) hands `chart` and `version`
+    to Helm verbatim (provider/pkg/provider/helm_release.go, `chartPathOptionsFromRelease`,
+    `locateChart`, `DownloadTo`); Helm's `registry.Client.ValidateReference`
+    (pkg/registry/client.go) pulls `repository@digest` for a reference with a digest
+    (`newReference`, pkg/registry/reference.go) and refuses a version tag that resolves to
+    another digest; `OCIGetter.get` (pkg/getter/ocigetter.go) appends no tag to it."""
+    pinned = stack_run("staging", {"operatorChartDigest": DIGEST})
+    (release,) = pinned.of_type(HELM_RELEASE)
+    assert (
+        release.inputs["chart"]
+        == f"oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@{DIGEST}"
+    )
+    assert release.inputs["version"] == "0.58.1"
+    (tag,) = stack_run("staging").of_type(HELM_RELEASE)
+    assert tag.inputs["chart"] == "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator"
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", {"operatorChartDigest": "sha256:abc"})
+    assert "d1-fleet:operatorChartDigest: 'sha256:abc' is invalid: allowed: a chart digest" in str(
+        caught.value
+    )

@@ -146,7 +146,9 @@ def test_deploy_preflight_refuses_a_token_in_plain_text(env: dict[str, str], pro
     path = project / "Pulumi.staging.yaml"
     path.write_text(path.read_text() + f"  d1-fleet:appsToken: {env['FLEET_APPS_TOKEN']}\n")
     message = failure("staging", env, project)
-    assert "configuration key 'd1-fleet:appsToken' must be encrypted as it's secret" in message
+    # The program's own refusal, in its words (`keys.plain_text_problems`).
+    assert "d1-fleet:appsToken: set in plain text in the stack's config" in message
+    assert "`pulumi config set --secret appsToken --stack staging`" in message
     assert env["FLEET_APPS_TOKEN"] not in message
 
 

@@ -96,6 +96,43 @@ def test_up_keeps_the_secrets_provider_salt_and_passes_tokens_in_the_environment
     }
 
 
+def test_no_secret_value_reaches_set_config_or_set_all_config() -> None:
+    """The Automation API's `set_config`/`set_all_config` run `pulumi config set` with the value
+    on the command line (pulumi/pulumi sdk/python/lib/pulumi/automation/_local_workspace.py:
+    `LocalWorkspace.set_config` ends its `config set` arguments with the value,
+    `set_all_config` passes `--secret key=value` to `config set-all`, secret or not); the
+    fake stack and workspace record every value given to them, so any token or key sent there
+    fails this test, in token and App mode."""
+    secrets = {
+        "platformToken": "github_pat_x",
+        "appsToken": "github_pat_y",
+        "enterpriseToken": "ghp_" + "E" * 36,
+        "githubAppPrivateKey": "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+        "githubAppsPrivateKey": "-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n",
+    }
+    backend = FakeBackend()
+    stacks = plan(
+        BASE,
+        prefix="eph",
+        run_id="42-1",
+        base_stack="staging",
+        targets=[ClusterTarget("kind-0"), ClusterTarget("kind-1")],
+        tokens=Tokens(secret=secrets, plain=dict(TOKENS.plain)),
+        created=NOW,
+    )
+    results, _ = up(fleet(backend)[0], stacks)
+    assert [r.code for r in results] == [ExitCode.OK, ExitCode.OK]
+    sent = [value for _, _, value in backend.config_calls]
+    stored = [
+        str(v) for state in backend.stacks.values() for v in (state.settings.config or {}).values()
+    ]
+    for value in secrets.values():
+        assert not [v for v in [*sent, *stored] if value in v]
+    # What the program needs still arrives, through the environment.
+    for state in backend.stacks.values():
+        assert set(secrets.values()) <= set((state.env_at_up or {}).values())
+
+
 def test_up_streams_progress_prefixed_with_the_stack_name() -> None:
     backend = FakeBackend()
     fleet_, out = fleet(backend)

@@ -20,6 +20,7 @@ from fleet.tools.ephemeral.overrides import (
     read_tokens,
     targets,
 )
+from tests.helpers import APP_KEY, APPS_APP_ID, APPS_APP_KEY, APPS_INSTALLATION_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORM = "github_pat_" + "P" * 40
@@ -190,11 +191,10 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
     assert parsed.kube_context == "kind-a"
 
 
-APP_KEY = (
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    + "\n".join(["MIIEpAIBAAKCAQEAu" + "Q" * 47] * 4)
-    + "\n-----END RSA PRIVATE KEY-----\n"
-)
+APP_ENV = {
+    "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY,
+    "FLEET_GITHUB_APPS_PRIVATE_KEY": APPS_APP_KEY,
+}
 APP_BASE: dict[str, Any] = {
     **BASE,
     "d1-fleet:gitAuth": "githubApp",
@@ -202,18 +202,22 @@ APP_BASE: dict[str, Any] = {
     "d1-fleet:githubAppInstallationId": 7890123,
     "d1-fleet:githubAppKeyCreated": "2026-03-01",
     "d1-fleet:githubAppPrivateKey": {"secure": "v1:encrypted-with-the-staging-key"},
+    "d1-fleet:githubAppsAppId": APPS_APP_ID,
+    "d1-fleet:githubAppsInstallationId": APPS_INSTALLATION_ID,
+    "d1-fleet:githubAppsKeyCreated": "2026-03-01",
+    "d1-fleet:githubAppsPrivateKey": {"secure": "v1:encrypted-with-the-staging-key"},
 }
 
 
 def test_app_mode_base_takes_the_app_key_and_no_token_from_the_environment() -> None:
-    # One CI environment may hold both kinds; an App-mode copy gets the key only.
-    env = {**TOKEN_ENV, "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY}
+    # One CI environment may hold both kinds; an App-mode copy gets the two App keys only.
+    env = {**TOKEN_ENV, **APP_ENV}
     credentials = read_credentials(env, APP_BASE)
     assert APP_KEY not in repr(credentials)
     config = derive(
         APP_BASE, stack_name="eph-7-0", target=ClusterTarget("kind-a"), tokens=credentials
     )
-    assert config.environment == {"FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY}
+    assert config.environment == APP_ENV
     assert not {k for k in config.plain if "Token" in k}
     assert config.plain["d1-fleet:githubAppId"] == 123456
     assert dropped_secrets(APP_BASE, credentials) == [
@@ -229,8 +233,14 @@ def test_app_mode_base_without_the_key_says_which_variable() -> None:
         read_credentials(TOKEN_ENV, APP_BASE)
     assert caught.value.problems == [
         "FLEET_GITHUB_APP_PRIVATE_KEY must be set: the base stack uses gitAuth githubApp "
-        "(its private key is a secret of the base stack and is not copied)"
+        "(its private key is a secret of the base stack and is not copied)",
+        "FLEET_GITHUB_APPS_PRIVATE_KEY must be set: the base stack uses gitAuth githubApp "
+        "(its second App key is a secret of the base stack and is not copied)",
     ]
+    # Without a second App the copy reads d1-apps with the apps token.
+    base = {k: v for k, v in APP_BASE.items() if "githubApps" not in k}
+    credentials = read_credentials({**TOKEN_ENV, **APP_ENV}, base)
+    assert set(credentials.secret) == {"githubAppPrivateKey", "appsToken"}
 
 
 def test_config_derived_from_an_app_mode_base_passes_the_programs_validation() -> None:
@@ -239,7 +249,7 @@ def test_config_derived_from_an_app_mode_base_passes_the_programs_validation() -
         **{k: v for k, v in APP_BASE.items() if "github" in k.lower() or "gitAuth" in k},
     }
     base.pop("d1-fleet:githubToken", None)
-    env = {**TOKEN_ENV, "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY}
+    env = {**TOKEN_ENV, **APP_ENV}
     config = derive(
         base,
         stack_name="eph-1-0",

@@ -18,7 +18,8 @@ from tests.helpers import ROOT
 FLEET = ROOT / "fleet"
 # The configuration package, in the order values flow: a module imports only from lower rows.
 CONFIG_LAYERS = (
-    ("errors", "formats", "expiry", "sources", "kube_access"),
+    ("errors", "private_key", "expiry", "sources", "kube_access"),
+    ("formats",),
     ("model",),
     ("keys",),
     ("rules",),

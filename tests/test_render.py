@@ -208,7 +208,10 @@ def test_render_invalid_config_is_an_error(tmp_path: Path) -> None:
         ),
         (
             "  d1-fleet:platformToken: github_pat_plain\n",
-            "Stack 'bad' with configuration key 'd1-fleet:platformToken' must be encrypted",
+            # The program's own refusal, as `pulumi preview` shows it.
+            "d1-fleet:platformToken: set in plain text in the stack's config; a secret never "
+            "goes into a stack file: remove it, then run `pulumi config set --secret "
+            "platformToken --stack bad`",
         ),
     ],
 )

@@ -24,6 +24,8 @@ from fleet.tools.offline import Recording
 from tests.helpers import (
     APP_ID,
     APP_KEY,
+    APPS_APP_ID,
+    APPS_APP_KEY,
     APPS_TOKEN,
     ENTERPRISE_TOKEN,
     PLATFORM_TOKEN,
@@ -117,8 +119,14 @@ def test_app_key_reaches_every_git_secret_as_a_secret(
 ) -> None:
     if source == "environment":
         monkeypatch.setenv("FLEET_GITHUB_APP_PRIVATE_KEY", APP_KEY)
+        monkeypatch.setenv("FLEET_GITHUB_APPS_PRIVATE_KEY", APPS_APP_KEY)
+    config = source == "config"
     with sdk_secret_marking_off():
-        run = app_run("staging", githubAppPrivateKey=APP_KEY if source == "config" else "")
+        run = app_run(
+            "staging",
+            githubAppPrivateKey=APP_KEY if config else "",
+            githubAppsPrivateKey=APPS_APP_KEY if config else "",
+        )
     secrets = git_secrets(run)
     assert len(secrets) == 5
     for secret in secrets:
@@ -126,9 +134,11 @@ def test_app_key_reaches_every_git_secret_as_a_secret(
         # The key is the only value the program marks (secret_data above): the map is secret
         # because of it.
         assert was_secret, secret.name
-        assert data["githubAppPrivateKey"] == APP_KEY, secret.name
-        assert data["githubAppID"] == str(APP_ID), secret.name
+        platform = secret.inputs["metadata"]["name"] == "flux-system"
+        assert data["githubAppPrivateKey"] == (APP_KEY if platform else APPS_APP_KEY), secret.name
+        assert data["githubAppID"] == str(APP_ID if platform else APPS_APP_ID), secret.name
     assert KEY_LINE not in elsewhere(run)
+    assert APPS_APP_KEY.splitlines()[1] not in elsewhere(run)
 
 
 def test_tokens_reach_every_git_secret_as_secrets() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from fleet.tools import stack_init
 from tests import fake_pulumi
-from tests.helpers import APP_KEY, app_stack_file
+from tests.helpers import APP_KEY, APPS_APP_KEY, app_stack_file
 
 TOKENS = fake_pulumi.token_env()
 
@@ -121,12 +121,17 @@ def test_init_for_a_github_app_stack_stores_the_key_from_a_file(tmp_path: Path) 
     (project / "Pulumi.staging.yaml").write_text(app_stack_file("staging", githubAppKeyCreated=""))
     key = tmp_path / "app.pem"
     key.write_text(APP_KEY)
+    apps_key = tmp_path / "apps-app.pem"
+    apps_key.write_text(APPS_APP_KEY)
     env = fake_pulumi.user_env(tmp_path, cli)
-    ask = prompts({"path of the App": str(key), "date the App": "2026-03-01"}, [])
+    answers = {"path of the App": str(key), "date the App": "2026-03-01"}
+    # The second App, which reads d1-apps for the tenants (its creation date is in the file).
+    answers["path of the apps App"] = str(apps_key)
+    ask = prompts(answers, [])
     assert stack_init.initialise("staging", env, project, ask) == 0
     stored = [c for c in cli.calls() if "--secret" in c.argv]
-    assert [c.argv[3] for c in stored] == ["githubAppPrivateKey"]
-    assert stored[0].stdin == key.read_text()
+    assert [c.argv[3] for c in stored] == ["githubAppPrivateKey", "githubAppsPrivateKey"]
+    assert [c.stdin for c in stored] == [key.read_text(), apps_key.read_text()]
     assert ["githubAppKeyCreated", "2026-03-01"] in [c.argv[2:4] for c in cli.calls()]
 
 
@@ -160,3 +165,22 @@ def test_init_replace_stores_new_tokens_with_their_new_dates(tmp_path: Path) -> 
     assert stack_init.initialise("staging", rotated, project, None, replace=True) == 0
     plain = [c.argv[2:4] for c in cli.calls()[before:] if "--secret" not in c.argv][1:]
     assert ["appsTokenExpires", "2100-06-30"] in plain
+
+
+def test_init_for_an_app_stack_without_a_second_app_asks_for_the_apps_token(
+    tmp_path: Path,
+) -> None:
+    """App mode reads d1-apps with a second App or with appsToken: without the second App's id
+    the apps token is what init needs, and the platform token never."""
+    cli = fake_pulumi.install(tmp_path)
+    project = fake_pulumi.checkout(tmp_path)
+    text = app_stack_file(
+        "staging", githubAppsAppId="", githubAppsInstallationId="", githubAppsKeyCreated=""
+    )
+    (project / "Pulumi.staging.yaml").write_text(text)
+    env = fake_pulumi.user_env(tmp_path, cli, FLEET_GITHUB_APP_PRIVATE_KEY=APP_KEY)
+    with pytest.raises(stack_init.InitError) as caught:
+        stack_init.initialise("staging", env, project, None)
+    assert "d1-fleet:appsToken: not given; export FLEET_APPS_TOKEN" in str(caught.value)
+    assert "platformToken" not in str(caught.value)
+    assert "githubAppsPrivateKey" not in str(caught.value)

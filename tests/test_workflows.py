@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fleet.program.config import sources
 from fleet.tools import review
 from fleet.tools.status_render import MARKER
 from tests import preview_digests as pd
@@ -139,9 +140,10 @@ def assert_stack_selected_first_and_tokens_in_the_environment(job: dict[str, Any
         for token in ("FLEET_PLATFORM_TOKEN", "FLEET_APPS_TOKEN", "FLEET_ENTERPRISE_TOKEN"):
             assert env[token] == "${{ secrets." + token + " }}"
             assert env[f"{token}_EXPIRES"] == "${{ vars." + token + "_EXPIRES }}"
-        # App-mode stacks (gitAuth githubApp) read the App's key the same way.
-        key = "FLEET_GITHUB_APP_PRIVATE_KEY"
-        assert env[key] == "${{ secrets." + key + " }}"
+        # App-mode stacks (gitAuth githubApp) read the App's key, and the second App's key for
+        # the applications repository, the same way: every variable of the program's table.
+        for key in sources.SECRET_ENV.values():
+            assert env[key] == "${{ secrets." + key + " }}"
 
 
 def test_deploy_runs_staging_then_each_production_stack_behind_its_environment() -> None:
@@ -218,6 +220,9 @@ def test_e2e_runs_on_label_or_by_hand_and_always_cleans_up() -> None:
     assert [s.get("if") for s in downs] == [None, "always()"]
     assert job["env"]["FLEET_RUN_ID"] == "${{ github.run_id }}-${{ github.run_attempt }}"
     # An App-mode base stack gets the test fleet's App key, like the tokens, from a secret.
+    assert job["env"]["FLEET_GITHUB_APPS_PRIVATE_KEY"] == (
+        "${{ secrets.FLEET_E2E_GITHUB_APPS_PRIVATE_KEY }}"
+    )
     assert job["env"]["FLEET_GITHUB_APP_PRIVATE_KEY"] == (
         "${{ secrets.FLEET_E2E_GITHUB_APP_PRIVATE_KEY }}"
     )

@@ -109,6 +109,7 @@ class Cluster(pulumi.ComponentResource):
 
         self.namespace = FluxNamespace(f"{name}-flux-system", opts=protected)
         platform_token, apps_token = _git_credentials(s)
+        # Each GitRepository names the provider of the credential it reads.
         git_provider = source_provider(apps_token)
         self.credentials = GitCredentials(
             f"{name}-credentials",
@@ -146,7 +147,11 @@ class Cluster(pulumi.ComponentResource):
 
         self.operator = FluxOperator(
             f"{name}-flux-operator",
-            OperatorArgs(namespace=self.namespace.name, chart_version=s.operator_chart_version),
+            OperatorArgs(
+                namespace=self.namespace.name,
+                chart_version=s.operator_chart_version,
+                chart_digest=s.operator_chart_digest,
+            ),
             opts=options.after(protected, self.credentials),
         )
 
@@ -168,7 +173,7 @@ class Cluster(pulumi.ComponentResource):
                 environment=s.environment.value,
                 components=s.platform,
                 after=[self.instance],
-                git_provider=git_provider,
+                git_provider=source_provider(platform_token),
                 git_secret=self.credentials.platform,
                 deletion_policy=s.kustomization_deletion_policy,
                 protect=s.production,
@@ -213,6 +218,11 @@ class Cluster(pulumi.ComponentResource):
 
         self.image_automation: ImageAutomation | None = None
         if s.image_automation:
+            push_token: GitCredential = (
+                pulumi.Output.secret(s.apps_push_token.get_secret_value())
+                if s.apps_push_token is not None
+                else apps_token
+            )
             self.image_automation = ImageAutomation(
                 f"{name}-image-automation",
                 AutomationArgs(
@@ -220,10 +230,11 @@ class Cluster(pulumi.ComponentResource):
                     branch=s.git_branch,
                     author_name=s.automation_author_name,
                     author_email=s.automation_author_email,
-                    apps_token=apps_token,
+                    # The push credential when the stack has one: tenants keep read-only copies.
+                    apps_token=push_token,
                     runtime_data=runtime.data,
                     after=[self.instance],
-                    git_provider=git_provider,
+                    git_provider=source_provider(push_token),
                     infra=[
                         self.platform.source,
                         self.platform.service_account,
@@ -371,7 +382,12 @@ def _spoke_deletion_policy(s: Settings, spoke: SpokeSpec) -> str:
 
 
 def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:
-    """What `flux-system` and `flux-apps` are written from: the two tokens, or the App for both."""
+    """What `flux-system` and `flux-apps` are written from: the two tokens, or the App and the
+    applications repository's own credential (a second App, or appsToken).
+
+    `flux-apps` is copied into every tenant namespace, where tenant administrators read it, so in
+    App mode it is never the App that reaches the platform repository.
+    """
     if s.github_app:
         assert s.github_app_id is not None
         assert s.github_app_private_key is not None
@@ -381,13 +397,22 @@ def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:
             installation_id=s.github_app_installation_id,
             installation_owner=s.github_app_installation_owner,
         )
-        return app, app
+        return app, _apps_credential(s)
     assert s.platform_token is not None
+    return pulumi.Output.secret(s.platform_token.get_secret_value()), _apps_credential(s)
+
+
+def _apps_credential(s: Settings) -> GitCredential:
+    if s.apps_app:
+        assert s.github_apps_app_id is not None
+        assert s.github_apps_private_key is not None
+        return GitHubApp(
+            app_id=s.github_apps_app_id,
+            private_key=pulumi.Output.secret(s.github_apps_private_key.get_secret_value()),
+            installation_id=s.github_apps_installation_id,
+        )
     assert s.apps_token is not None
-    return (
-        pulumi.Output.secret(s.platform_token.get_secret_value()),
-        pulumi.Output.secret(s.apps_token.get_secret_value()),
-    )
+    return pulumi.Output.secret(s.apps_token.get_secret_value())
 
 
 def _sync_provider(s: Settings) -> str | None:
@@ -433,7 +458,10 @@ def _github_app_access(
     )
 
     assert fleet.installation is not None
-    push = (s.infra_repository, s.apps_repository)
+    # The App reaches the platform repository (and the fleet repository when a stack syncs from
+    # it), never the applications repository: that one belongs to the second App, whose key
+    # tenant namespaces hold, so it is read-only there and never a bypass actor.
+    push = (s.infra_repository,)
     return GitHubAppAccess(
         name,
         GitHubAppAccessArgs(
@@ -444,6 +472,10 @@ def _github_app_access(
             # While the bot team stays, its ruleset carries the App's bypass (see GitHubAccess).
             push_access=PushAccess.NONE if fleet.team else s.bot_push_access,
             push_branch=s.bot_push_branch,
+            apps_installation_id=(
+                fleet.apps_installation.installation_id if fleet.apps_installation else None
+            ),
+            apps_repository=s.apps_repository,
         ),
         opts=opts,
     )

@@ -1,4 +1,15 @@
-"""The Flux Operator, installed as a Helm release of its OCI chart (d1's `helm install` step)."""
+"""The Flux Operator, installed as a Helm release of its OCI chart (d1's `helm install` step).
+
+With a pinned digest the release's chart is `oci://...flux-operator@sha256:<digest>`: the exact
+artifact `verify-chart` verified, not whatever the tag points to when the provider pulls it.
+pulumi-kubernetes (provider/go.mod: helm.sh/helm/v3 v3.20.2) passes `chart` and `version` to Helm
+verbatim (provider/pkg/provider/helm_release.go: `chartPathOptionsFromRelease`, `locateChart`,
+then `downloader.ChartDownloader.DownloadTo`). Helm resolves an OCI reference in
+`registry.Client.ValidateReference` (pkg/registry/client.go), which, for a reference with a
+digest (split off by `newReference`, pkg/registry/reference.go), pulls `repository@digest` and
+refuses a version tag that resolves to another digest; the OCI getter (pkg/getter/ocigetter.go)
+adds no tag to a reference that already has one, and oras fetches content by that digest.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +29,8 @@ class OperatorArgs:
     namespace: pulumi.Input[str]
     chart_version: str
     chart: str = c.OPERATOR_CHART
+    # sha256:<hex>: the release installs this manifest, and Helm checks the version tag agrees.
+    chart_digest: str | None = None
     values: Mapping[str, Any] = field(default_factory=lambda: dict(c.OPERATOR_VALUES))
 
 
@@ -34,7 +47,7 @@ class FluxOperator(pulumi.ComponentResource):
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=c.OPERATOR_RELEASE,
-            chart=args.chart,
+            chart=f"{args.chart}@{args.chart_digest}" if args.chart_digest else args.chart,
             version=args.chart_version,
             namespace=args.namespace,
             create_namespace=False,

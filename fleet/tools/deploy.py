@@ -28,8 +28,15 @@ import yaml
 
 from fleet.program import conventions as c
 from fleet.program.config import kube_access
-from fleet.program.config.keys import SECRET_KEYS
-from fleet.program.config.sources import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
+from fleet.program.config.keys import plain_text_problems
+from fleet.program.config.sources import (
+    APP_PRIVATE_KEY,
+    APP_PRIVATE_KEY_ENV,
+    APPS_APP_ID,
+    APPS_PRIVATE_KEY,
+    APPS_PRIVATE_KEY_ENV,
+    TOKENS,
+)
 from fleet.program.conventions import GitAuth
 from fleet.tools import backend, cli_args, cli_config, offline, review, stack_check
 from fleet.tools.ephemeral.backend import needs_passphrase
@@ -101,19 +108,25 @@ def preflight(
         )
 
     tokens_from_env: list[str] = []
-    # With a GitHub App the Git tokens are not needed, the App's private key is.
+    # With a GitHub App the platform token is not needed, the App's private key is; the apps
+    # repository is read with a second App (its key needed) or with appsToken.
     app = config.get(f"{c.PROJECT}:gitAuth") == GitAuth.GITHUB_APP
-    app_key = f"{c.PROJECT}:{APP_PRIVATE_KEY}"
-    if app and app_key not in secure:
-        if env.get(APP_PRIVATE_KEY_ENV):
-            tokens_from_env.append(app_key)
+    apps_app = app and bool(config.get(f"{c.PROJECT}:{APPS_APP_ID}"))
+    keys = [(APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV)] if app else []
+    if apps_app:
+        keys.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV))
+    for name, variable in keys:
+        full = f"{c.PROJECT}:{name}"
+        if full in secure:
+            continue
+        if env.get(variable):
+            tokens_from_env.append(full)
         else:
-            problems.append(
-                f"{app_key}: no App private key; {init_hint(stack)} or export {APP_PRIVATE_KEY_ENV}"
-            )
+            problems.append(f"{full}: no App private key; {init_hint(stack)} or export {variable}")
+    skipped = {"platformToken", *(("appsToken",) if apps_app else ())} if app else set()
     for source in TOKENS:
         key, variable, required = source.key, source.env, source.required
-        if app and key in GIT_TOKENS:
+        if key in skipped:
             continue
         full = f"{c.PROJECT}:{key}"
         if full not in secure and env.get(variable):
@@ -187,9 +200,16 @@ def secrets_provider(stack_file: Path) -> str | None:
 
 
 def _cli_rules(project_dir: Path, stack: str) -> list[str]:
-    """What the Pulumi CLI would refuse in Pulumi.yaml or the stack file, before it runs."""
-    secret = frozenset(f"{c.PROJECT}:{key}" for key in SECRET_KEYS)
-    return cli_config.stack_problems(project_dir, stack, secret)
+    """What `pulumi preview` would refuse in Pulumi.yaml or the stack file, before it runs: the
+    CLI's rules, and a secret key in plain text, which the program refuses in the same words."""
+    config = offline.stack_config(project_dir, stack)
+    secure = offline.secure_keys(project_dir, stack)
+    prefix = f"{c.PROJECT}:"
+    plain = [k.removeprefix(prefix) for k in config if k.startswith(prefix) and k not in secure]
+    return [
+        *cli_config.stack_problems(project_dir, stack, frozenset()),
+        *plain_text_problems(plain, stack),
+    ]
 
 
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:

@@ -32,10 +32,11 @@ FROM_ENVIRONMENT: Final = frozenset(source.expires_key for source in TOKENS)
 HEADER: Final = (
     "# Generated from fleet/program/config/model.py by `python -m fleet pulumi-yaml --write`.\n"
     "# Keys without `default:` are required: the CLI names each one a stack lacks. An empty string\n"
-    "# means not set. The secret keys platformToken, appsToken, enterpriseToken, githubToken and\n"
-    "# githubAppPrivateKey are deliberately not declared: set them with `pulumi config set --secret`\n"
-    "# or export FLEET_PLATFORM_TOKEN, FLEET_APPS_TOKEN, FLEET_ENTERPRISE_TOKEN, GITHUB_TOKEN,\n"
-    "# FLEET_GITHUB_APP_PRIVATE_KEY (README, Tokens and GitHub App).\n"
+    "# means not set. The secret keys platformToken, appsToken, enterpriseToken, githubToken,\n"
+    "# githubAppPrivateKey, githubAppsPrivateKey and appsPushToken are deliberately not declared:\n"
+    "# set them with `pulumi config set --secret` or export FLEET_PLATFORM_TOKEN, FLEET_APPS_TOKEN,\n"
+    "# FLEET_ENTERPRISE_TOKEN, GITHUB_TOKEN, FLEET_GITHUB_APP_PRIVATE_KEY,\n"
+    "# FLEET_GITHUB_APPS_PRIVATE_KEY, FLEET_APPS_PUSH_TOKEN (README, Tokens and GitHub App).\n"
 )
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 from pulumi.runtime import rpc
 
 from fleet.program import conventions as c
-from fleet.program.config import keys
+from fleet.program.config import keys, private_key
 from fleet.program.config.errors import problems_in
 from fleet.tools import cli_config, offline
 from fleet.tools.manifests import ObjectRef, dump
@@ -43,6 +43,7 @@ NOTE: Final = (
 
 # Placeholder tokens expire beyond the longest warning window (366 days) so they never warn.
 PLACEHOLDER_TOKEN_DAYS: Final = 400
+PLACEHOLDER_FACTOR: Final = 2**1024 + 1
 _SECRET_DATA_FIELDS: Final = ("data", "stringData")
 
 
@@ -316,10 +317,9 @@ def offline_config(
     stack file has none, so the program runs exactly as with real tokens.
     """
     _stack_file(project_dir, stack)  # fails with the known stacks when it is missing
-    # What `pulumi preview` would refuse before running the program, refused here too.
-    refused = cli_config.stack_problems(
-        project_dir, stack, frozenset(f"{c.PROJECT}:{key}" for key in keys.SECRET_KEYS)
-    )
+    # What `pulumi preview` would refuse before running the program, refused here too; a secret
+    # in plain text is the program's own refusal (`plain_text_secrets`), reported as it words it.
+    refused = cli_config.stack_problems(project_dir, stack, frozenset())
     if refused:
         raise RenderError(
             f"stack {stack}: the Pulumi CLI would refuse it:\n"
@@ -330,7 +330,12 @@ def offline_config(
     secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
     known = keys.config_keys()
-    needed = set(keys.required_keys(config.get(f"{c.PROJECT}:gitAuth", c.GitAuth.TOKEN)))
+    git_auth = config.get(f"{c.PROJECT}:gitAuth", c.GitAuth.TOKEN)
+    needed = set(keys.required_keys(git_auth))
+    if git_auth == c.GitAuth.GITHUB_APP:
+        # The applications repository's credential: the second App's key, else the apps token.
+        apps_app = bool(config.get(f"{c.PROJECT}:githubAppsAppId"))
+        needed.add("githubAppsPrivateKey" if apps_app else "appsToken")
     placeheld: list[str] = []
     for key in sorted(keys.SECRET_KEYS):
         full = f"{c.PROJECT}:{key}"
@@ -345,11 +350,27 @@ def offline_config(
     return config, tuple(placeheld)
 
 
+def secret_config(
+    project_dir: Path,
+    stack: str,
+    overrides: Mapping[str, str] | None,
+    placeheld: Iterable[str],
+) -> tuple[str, ...]:
+    """The secret keys the program sees as secret config, as the CLI would mark them: encrypted
+    in the stack file, placeholders, and the caller's overrides (which no stack file holds). A
+    secret key written in plain text in the stack file stays plain, so the program refuses it
+    with the same message as `pulumi preview`."""
+    given = {*offline.secure_keys(project_dir, stack), *placeheld, *(overrides or {})}
+    return tuple(
+        full for key in sorted(keys.SECRET_KEYS) if (full := f"{c.PROJECT}:{key}") in given
+    )
+
+
 def _placeholder(key: str) -> str:
     """A value in the format settings accept for `key`; plainly not a real credential."""
-    if key == "githubAppPrivateKey":
-        body = "T0ZGTElORVJFTkRFUlBMQUNFSE9MREVS"  # base64 of OFFLINERENDERPLACEHOLDER
-        return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+    if key in ("githubAppPrivateKey", "githubAppsPrivateKey"):
+        # The shape of an RSA key (the program checks it) from two numbers that are no primes.
+        return private_key.shaped(PLACEHOLDER_FACTOR, PLACEHOLDER_FACTOR + 2)
     return f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
 
 
@@ -364,7 +385,7 @@ def record_stack(
     Returns what it declared, the config it ran with and the keys that got a placeholder.
     """
     config, placeheld = offline_config(project_dir, stack, overrides, today)
-    secret_keys = tuple(f"{c.PROJECT}:{k}" for k in sorted(keys.SECRET_KEYS))
+    secret_keys = secret_config(project_dir, stack, overrides, placeheld)
     try:
         recording = offline.run_main(
             project_dir, config=config, stack_name=stack, secret_keys=secret_keys

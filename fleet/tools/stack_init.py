@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Final
 
 from fleet.program import conventions as c
-from fleet.program.config.sources import APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, GIT_TOKENS, TOKENS
+from fleet.program.config.sources import (
+    APP_PRIVATE_KEY,
+    APP_PRIVATE_KEY_ENV,
+    APPS_APP_ID,
+    APPS_PRIVATE_KEY,
+    APPS_PRIVATE_KEY_ENV,
+    TOKENS,
+)
 from fleet.program.conventions import GitAuth
 from fleet.tools import backend, cli_args, deploy, offline, stack_check
 from fleet.tools.ephemeral.backend import needs_passphrase
@@ -38,6 +45,7 @@ HELP: Final = (
     "create a stack and store its credentials encrypted (from the environment or a hidden prompt)"
 )
 APP_KEY_CREATED: Final = "githubAppKeyCreated"
+APPS_KEY_CREATED: Final = "githubAppsKeyCreated"
 
 Ask = Callable[[str, bool], str]  # (prompt, hidden) -> answer; "" means skipped
 
@@ -68,6 +76,25 @@ def _date_problem(key: str, value: str) -> str | None:
     return None
 
 
+def app_keys(config: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
+    """(key, variable, creation date key, whose) of each App key a stack's `gitAuth` needs: the
+    App's in App mode, and the second App's when d1-apps is read with one."""
+    if config.get(f"{c.PROJECT}:gitAuth") != GitAuth.GITHUB_APP:
+        return []
+    found = [(APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, APP_KEY_CREATED, "the App's")]
+    if config.get(f"{c.PROJECT}:{APPS_APP_ID}"):
+        found.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, APPS_KEY_CREATED, "the apps App's"))
+    return found
+
+
+def tokens_replaced(config: Mapping[str, str]) -> set[str]:
+    """Tokens an App replaces: the platform token, and the apps token when a second App reads
+    d1-apps (otherwise App mode reads d1-apps with `appsToken`)."""
+    if config.get(f"{c.PROJECT}:gitAuth") != GitAuth.GITHUB_APP:
+        return set()
+    return {"platformToken", *(("appsToken",) if config.get(f"{c.PROJECT}:{APPS_APP_ID}") else ())}
+
+
 def plan_entries(
     stack: str,
     project_dir: Path,
@@ -83,7 +110,6 @@ def plan_entries(
     """
     config = offline.stack_config(project_dir, stack)
     secure = offline.secure_keys(project_dir, stack)
-    app = config.get(f"{c.PROJECT}:gitAuth") == GitAuth.GITHUB_APP
     entries: list[Entry] = []
     problems: list[str] = []
 
@@ -108,38 +134,33 @@ def plan_entries(
     def stored(key: str) -> bool:
         return f"{c.PROJECT}:{key}" in secure and not replace
 
-    if app:
-        if not stored(APP_PRIVATE_KEY):
-            pem = value(
-                APP_PRIVATE_KEY,
-                APP_PRIVATE_KEY_ENV,
-                "path of the App's private key (.pem)",
-                False,
-                required=True,
-            )
+    for key, variable, created_key, whose in app_keys(config):
+        if not stored(key):
+            pem = value(key, variable, f"path of {whose} private key (.pem)", False, required=True)
             if pem and not pem.startswith("-----BEGIN"):
                 path = Path(pem).expanduser()
                 pem = path.read_text() if path.is_file() else ""
                 if not pem:
-                    problems.append(f"{c.PROJECT}:{APP_PRIVATE_KEY}: no file {path}")
+                    problems.append(f"{c.PROJECT}:{key}: no file {path}")
             if pem:
-                found = _problem(APP_PRIVATE_KEY, pem)
+                found = _problem(key, pem)
                 problems += [found] if found else []
-                entries.append(Entry(APP_PRIVATE_KEY, pem, secret=True))
-        if not config.get(f"{c.PROJECT}:{APP_KEY_CREATED}"):
+                entries.append(Entry(key, pem, secret=True))
+        if not config.get(f"{c.PROJECT}:{created_key}"):
             created = value(
-                APP_KEY_CREATED,
+                created_key,
                 None,
-                "date the App's private key was created (YYYY-MM-DD)",
+                f"date {whose} private key was created (YYYY-MM-DD)",
                 False,
                 required=True,
             )
             if created:
-                found = _date_problem(APP_KEY_CREATED, created)
+                found = _date_problem(created_key, created)
                 problems += [found] if found else []
-                entries.append(Entry(APP_KEY_CREATED, created, secret=False))
+                entries.append(Entry(created_key, created, secret=False))
+    skipped = tokens_replaced(config)
     for source in TOKENS:
-        if app and source.key in GIT_TOKENS:
+        if source.key in skipped:
             continue
         token = ""
         if not stored(source.key):
@@ -261,12 +282,13 @@ def initialise(
 def _environment_route_problems(stack: str, project_dir: Path, env: Mapping[str, str]) -> list[str]:
     config = offline.stack_config(project_dir, stack)
     secure = offline.secure_keys(project_dir, stack)
-    app = config.get(f"{c.PROJECT}:gitAuth") == GitAuth.GITHUB_APP
     problems = []
-    if app and f"{c.PROJECT}:{APP_PRIVATE_KEY}" not in secure and not env.get(APP_PRIVATE_KEY_ENV):
-        problems.append(f"export {APP_PRIVATE_KEY_ENV} (the App's private key, PEM text)")
+    for key, variable, _, whose in app_keys(config):
+        if f"{c.PROJECT}:{key}" not in secure and not env.get(variable):
+            problems.append(f"export {variable} ({whose} private key, PEM text)")
+    skipped = tokens_replaced(config)
     for source in TOKENS:
-        if (app and source.key in GIT_TOKENS) or not source.required:
+        if source.key in skipped or not source.required:
             continue
         full = f"{c.PROJECT}:{source.key}"
         if full not in secure and not env.get(source.env):

@@ -20,6 +20,9 @@ from policy import guardrails as g
 from tests.helpers import (
     APP_ID,
     APP_KEY,
+    APPS_APP_ID,
+    APPS_APP_KEY,
+    APPS_INSTALLATION_ID,
     APPS_TOKEN,
     GIT,
     INSTALLATION_ID,
@@ -75,12 +78,55 @@ def test_app_mode_secrets_carry_the_app_keys_only(staging_app: Recording) -> Non
     assert len(secrets) == 5
     for secret in secrets:
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        platform = secret.inputs["metadata"]["name"] == "flux-system"
+        # Only flux-system holds the App that reaches d1-infra; flux-apps and every tenant copy
+        # hold the second App, installed on d1-apps alone.
         assert data == {
-            "githubAppID": str(APP_ID),
-            "githubAppInstallationID": str(INSTALLATION_ID),
-            "githubAppPrivateKey": APP_KEY,
+            "githubAppID": str(APP_ID if platform else APPS_APP_ID),
+            "githubAppInstallationID": str(INSTALLATION_ID if platform else APPS_INSTALLATION_ID),
+            "githubAppPrivateKey": APP_KEY if platform else APPS_APP_KEY,
         }, secret.name
         assert secret.inputs["type"] == "Opaque", secret.name
+
+
+def test_app_mode_with_an_apps_token_gives_tenants_the_token() -> None:
+    without_apps_app = {k: v for k, v in app_config().items() if k not in keys.APPS_APP_KEYS}
+    run = stack_run(
+        "staging",
+        without_apps_app,
+        drop=("platformToken", "platformTokenExpires", "mergeTeams"),
+    )
+    for secret in git_secrets(run):
+        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        if secret.inputs["metadata"]["name"] == "flux-system":
+            assert data["githubAppPrivateKey"] == APP_KEY
+        else:
+            assert data == {"username": "git", "password": APPS_TOKEN, "token": APPS_TOKEN}
+    providers = {
+        (r.inputs["metadata"]["namespace"], r.inputs["spec"].get("provider"))
+        for r in run.of_type(GIT)
+    }
+    assert providers == {
+        ("flux-system", "github"),
+        ("backend", None),
+        ("frontend", None),
+        ("apps-update", None),
+    }
+
+
+def test_app_mode_without_an_apps_credential_is_refused() -> None:
+    with pytest.raises(offline.ProgramError) as info:
+        app_run(
+            "staging",
+            githubAppsAppId="",
+            githubAppsInstallationId="",
+            githubAppsPrivateKey="",
+            githubAppsKeyCreated="",
+        )
+    message = str(info.value)
+    assert "d1-fleet:githubAppsAppId: missing with gitAuth githubApp" in message
+    assert "appsToken" in message
+    assert APP_KEY.splitlines()[1] not in message
 
 
 def test_installation_owner_replaces_the_installation_id_with_flux_2_8() -> None:
@@ -90,10 +136,10 @@ def test_installation_owner_replaces_the_installation_id_with_flux_2_8() -> None
         githubAppInstallationId="",
         githubAppInstallationOwner="controlplaneio-fluxcd",
     )
-    for secret in git_secrets(run):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
-        assert set(data) == {"githubAppID", "githubAppInstallationOwner", "githubAppPrivateKey"}
-        assert data["githubAppInstallationOwner"] == "controlplaneio-fluxcd", secret.name
+    (secret,) = [s for s in git_secrets(run) if s.inputs["metadata"]["name"] == "flux-system"]
+    data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+    assert set(data) == {"githubAppID", "githubAppInstallationOwner", "githubAppPrivateKey"}
+    assert data["githubAppInstallationOwner"] == "controlplaneio-fluxcd", secret.name
 
 
 def test_every_git_repository_sets_provider_github_in_app_mode_only(
@@ -141,11 +187,12 @@ def test_flux_instance_sync_uses_provider_github_in_app_mode_only() -> None:
 
 def test_owner_stack_grants_the_app_instead_of_the_bot_team(prod_eu_app: Recording) -> None:
     github = Counter(r.type for r in prod_eu_app.resources if r.type.startswith("github:"))
-    assert github == {INSTALLATION_REPO: 2, RULESET: 2}
+    # The App reaches and bypasses d1-infra only; the second App gets d1-apps and no bypass.
+    assert github == {INSTALLATION_REPO: 2, RULESET: 1}
     assert sorted(
         (r.inputs["installationId"], r.inputs["repository"])
         for r in prod_eu_app.of_type(INSTALLATION_REPO)
-    ) == [(str(INSTALLATION_ID), "d1-apps"), (str(INSTALLATION_ID), "d1-infra")]
+    ) == [(str(APPS_INSTALLATION_ID), "d1-apps"), (str(INSTALLATION_ID), "d1-infra")]
     for ruleset in prod_eu_app.of_type(RULESET):
         assert ruleset.inputs["bypassActors"] == [
             {"actorType": "Integration", "actorId": APP_ID, "bypassMode": "always"}
@@ -191,10 +238,12 @@ def test_app_private_key_from_the_environment_is_written(
 ) -> None:
     # Kept secret: test_secrecy.
     monkeypatch.setenv("FLEET_GITHUB_APP_PRIVATE_KEY", APP_KEY)
-    run = app_run("staging", githubAppPrivateKey="")
+    monkeypatch.setenv("FLEET_GITHUB_APPS_PRIVATE_KEY", APPS_APP_KEY)
+    run = app_run("staging", githubAppPrivateKey="", githubAppsPrivateKey="")
     for secret in git_secrets(run):
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
-        assert data["githubAppPrivateKey"] == APP_KEY, secret.name
+        platform = secret.inputs["metadata"]["name"] == "flux-system"
+        assert data["githubAppPrivateKey"] == (APP_KEY if platform else APPS_APP_KEY), secret.name
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any], path: str = "") -> set[str]:
@@ -299,7 +348,7 @@ def test_bad_app_values_register_nothing(changes: dict[str, str], key: str, mess
     text = str(caught.value)
     problem = next((line for line in text.splitlines() if f"d1-fleet:{key}:" in line), "")
     assert message in problem, text
-    assert "MIIEpAIBAAKCAQEA" not in text
+    assert APP_KEY.splitlines()[1] not in text
     assert caught.value.recording.resources == []
 
 
@@ -327,8 +376,10 @@ def test_token_and_app_keys_are_never_both_set() -> None:
     with pytest.raises(offline.ProgramError) as caught:
         stack_run("staging", app_config())
     text = str(caught.value)
-    for key in TOKEN_KEYS:
+    for key in ("platformToken", "platformTokenExpires"):
         assert f"d1-fleet:{key}: not allowed with gitAuth githubApp" in text
+    # The apps token may read d1-apps in App mode, instead of the second App, not beside it.
+    assert "d1-fleet:appsToken: set either the second App (githubApps*) or appsToken" in text
     assert PLATFORM_TOKEN not in text
     assert APPS_TOKEN not in text
     with pytest.raises(offline.ProgramError) as caught:
@@ -336,7 +387,7 @@ def test_token_and_app_keys_are_never_both_set() -> None:
     text = str(caught.value)
     assert "d1-fleet:githubAppId: not allowed with gitAuth token" in text
     assert "d1-fleet:githubAppPrivateKey: not allowed with gitAuth token" in text
-    assert "MIIEpAIBAAKCAQEA" not in text
+    assert APP_KEY.splitlines()[1] not in text
 
 
 @pytest.mark.parametrize("pull_secret", ["", "flux-system", "flux-apps"])
@@ -403,13 +454,14 @@ def test_settings_missing_credentials_are_reported_with_other_problems() -> None
         "githubAppId",
         "githubAppPrivateKey",
         "githubAppKeyCreated",
+        "githubAppsAppId",
         "githubAppInstallationId",
     ]
 
 
 def test_app_mode_stack_conforms_to_the_upstream_schemas() -> None:
     schemas = Schemas.load()
-    overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
+    overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k not in keys.SECRET_KEYS}
     for stack in ("staging", "prod-eu"):
         extra = (
             {"d1-fleet:botPushAccess": "rulesetBypass", "d1-fleet:mergeTeams": "[]"}
@@ -417,7 +469,10 @@ def test_app_mode_stack_conforms_to_the_upstream_schemas() -> None:
             else {}
         )
         result = render.render_stack(ROOT, stack, {**overrides, **extra})
-        assert result.summary["placeholderConfig"] == ["d1-fleet:githubAppPrivateKey"]
+        assert result.summary["placeholderConfig"] == [
+            "d1-fleet:githubAppPrivateKey",
+            "d1-fleet:githubAppsPrivateKey",
+        ]
         sources = [o for o in result.objects if o.ref.kind == "GitRepository"]
         assert sources
         assert all(o.plain["spec"]["provider"] == "github" for o in sources)
@@ -451,6 +506,35 @@ def test_deploy_preflight_in_app_mode_needs_the_key_not_the_tokens(tmp_path: Pat
     assert "githubAppPrivateKey" not in str(caught.value)
 
 
+def test_deploy_preflight_needs_the_second_app_key_when_the_stack_names_one(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (project / "Pulumi.staging.yaml").write_text(app_stack_file("staging"))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n  - name: staging\n")
+    env = {
+        "PATH": "/nonexistent",
+        "KUBECONFIG": str(kubeconfig),
+        "PULUMI_CONFIG_PASSPHRASE": "test",
+        "HOME": str(tmp_path),
+        "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY,
+        "FLEET_APPS_TOKEN": APPS_TOKEN,
+    }
+    with pytest.raises(deploy.PreflightError) as caught:
+        deploy.preflight("staging", env, project)
+    text = str(caught.value)
+    assert "d1-fleet:githubAppsPrivateKey: no App private key" in text
+    assert "export FLEET_GITHUB_APPS_PRIVATE_KEY" in text
+    # The second App reads d1-apps: no apps token is asked for.
+    assert "appsToken" not in text
+    with pytest.raises(deploy.PreflightError) as caught:
+        deploy.preflight("staging", {**env, "FLEET_GITHUB_APPS_PRIVATE_KEY": APPS_APP_KEY}, project)
+    assert "githubAppsPrivateKey" not in str(caught.value)
+
+
 def test_adopt_imports_the_app_objects_by_their_github_ids(prod_eu_app: Recording) -> None:
     plan = adopt.plan(
         prod_eu_app, "prod-eu", adopt.parse_ruleset_ids(["d1-infra=11", "d1-apps=12"])
@@ -460,12 +544,11 @@ def test_adopt_imports_the_app_objects_by_their_github_ids(prod_eu_app: Recordin
     }
     assert github == {
         "cluster-github-app-access-d1-infra": f"{INSTALLATION_ID}:d1-infra",
-        "cluster-github-app-access-d1-apps": f"{INSTALLATION_ID}:d1-apps",
+        "cluster-github-app-access-apps-d1-apps": f"{APPS_INSTALLATION_ID}:d1-apps",
         "cluster-github-app-access-d1-infra-ruleset": "d1-infra:11",
-        "cluster-github-app-access-d1-apps-ruleset": "d1-apps:12",
     }
     assert not [line for line in plan.skipped if line.startswith("github:")]
-    assert "MIIEpAIBAAKCAQEA" not in plan.text()
+    assert APP_KEY.splitlines()[1] not in plan.text()
 
 
 def test_app_ruleset_waits_for_the_installation_grant(prod_eu_app: Recording) -> None:
@@ -511,10 +594,12 @@ def test_each_mode_takes_only_its_own_credentials_from_the_environment(
     for secret in git_secrets(tokens):
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
         assert set(data) == {"username", "password", "token"}, secret.name
-    app = app_run("staging", githubAppPrivateKey="")
+    monkeypatch.setenv("FLEET_GITHUB_APPS_PRIVATE_KEY", APPS_APP_KEY)
+    app = app_run("staging", githubAppPrivateKey="", githubAppsPrivateKey="")
     for secret in git_secrets(app):
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
-        assert data["githubAppPrivateKey"] == APP_KEY, secret.name
+        platform = secret.inputs["metadata"]["name"] == "flux-system"
+        assert data["githubAppPrivateKey"] == (APP_KEY if platform else APPS_APP_KEY), secret.name
         assert not {"username", "password", "token"} & set(data), secret.name
 
 
@@ -541,7 +626,7 @@ def test_app_mode_loads_the_github_sdk_only_for_the_owner_stack(stack: str, owne
         "result = render.render_stack(Path(sys.argv[1]), sys.argv[2], overrides)\n"
         "print(json.dumps([len(result.summary['github']), 'pulumi_github' in sys.modules]))\n"
     )
-    overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k != "githubAppPrivateKey"}
+    overrides = {f"d1-fleet:{k}": v for k, v in app_config().items() if k not in keys.SECRET_KEYS}
     overrides["d1-fleet:botPushAccess"] = "rulesetBypass"
     overrides["d1-fleet:mergeTeams"] = "[]"
     done = subprocess.run(

@@ -17,6 +17,7 @@ from fleet.tools import offline
 from fleet.tools.offline import Recording
 from tests.helpers import (
     APP_ID,
+    APPS_INSTALLATION_ID,
     INSTALLATION_ID,
     INSTALLATION_REPO,
     ROOT,
@@ -74,7 +75,7 @@ def test_token_owner_grants_the_app_of_a_stack_that_switched(staging_on_app: Pat
     assert github(run) == {TEAM: 1, MEMBERSHIP: 1, TEAM_REPO: 2, RULESET: 2, INSTALLATION_REPO: 2}
     assert sorted(
         (r.inputs["installationId"], r.inputs["repository"]) for r in run.of_type(INSTALLATION_REPO)
-    ) == [(str(INSTALLATION_ID), "d1-apps"), (str(INSTALLATION_ID), "d1-infra")]
+    ) == [(str(APPS_INSTALLATION_ID), "d1-apps"), (str(INSTALLATION_ID), "d1-infra")]
     # One ruleset per repository, which both the team and the App bypass.
     assert len(run.of_type(RULESET)) == 2
     for ruleset in run.of_type(RULESET):
@@ -261,3 +262,27 @@ def test_a_second_owner_stack_is_refused(tmp_path: Path) -> None:
     project = fleet_dir(tmp_path, {"staging": staging})
     text = problems(project, {}, app=False)
     assert "d1-fleet:githubAccessOwner: stack(s) staging also set githubAccessOwner: true" in text
+
+
+def test_the_fleet_uses_one_second_app_for_the_applications_repository(tmp_path: Path) -> None:
+    # staging names another second App than the owner: the owner grants one installation d1-apps.
+    other = app_stack_file("staging", githubAppsAppId="111", githubAppsInstallationId="222")
+    project = fleet_dir(tmp_path, {"staging": other})
+    text = problems(project, {**RULESET_BYPASS, "mergeTeams": "[]", "botUsername": ""}, app=True)
+    assert "d1-fleet:githubAccessOwner: the fleet's stacks use different second Apps" in text
+    assert "staging: App 111, installation 222" in text
+
+
+def test_the_second_app_installation_is_granted_d1_apps_only(tmp_path: Path) -> None:
+    project = fleet_dir(tmp_path, {"staging": app_stack_file("staging")})
+    run = owner_run(project, {**RULESET_BYPASS, "mergeTeams": "[]", "botUsername": ""}, app=True)
+    grants = {
+        (r.inputs["installationId"], r.inputs["repository"]) for r in run.of_type(INSTALLATION_REPO)
+    }
+    assert {repo for i, repo in grants if i == str(APPS_INSTALLATION_ID)} == {"d1-apps"}
+    assert {repo for i, repo in grants if i == str(INSTALLATION_ID)} == {"d1-infra"}
+    # Never a bypass actor: only the first App bypasses, on d1-infra only.
+    for ruleset in run.of_type(RULESET):
+        ids = [int(a["actorId"]) for a in ruleset.inputs["bypassActors"]]
+        assert ids == [APP_ID], ruleset.name
+        assert ruleset.inputs["repository"] == "d1-infra"

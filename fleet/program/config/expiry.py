@@ -21,10 +21,14 @@ class KeyAge:
     created: date
     max_age_days: int
     age_days: int
+    # The key recording the creation date (the second App's: githubAppsKeyCreated).
+    key: str = "githubAppKeyCreated"
 
     @classmethod
-    def of(cls, created: date, max_age_days: int, today: date) -> KeyAge:
-        return cls(created, max_age_days, (today - created).days)
+    def of(
+        cls, created: date, max_age_days: int, today: date, key: str = "githubAppKeyCreated"
+    ) -> KeyAge:
+        return cls(created, max_age_days, (today - created).days, key)
 
     @property
     def days_left(self) -> int:
@@ -36,7 +40,7 @@ class KeyAge:
         if self.age_days >= 0:
             return []
         return [
-            f"githubAppKeyCreated: {self.created.isoformat()} is in the future; "
+            f"{self.key}: {self.created.isoformat()} is in the future; "
             "allowed: the date the key was generated on (YYYY-MM-DD), today or earlier"
         ]
 
@@ -45,9 +49,9 @@ class KeyAge:
         if self.days_left > 0 or self.age_days < 0:
             return []
         return [
-            f"githubAppKeyCreated: the GitHub App private key is {self.age_days} day(s) old, "
+            f"{self.key}: the GitHub App private key is {self.age_days} day(s) old, "
             f"due for rotation after githubAppKeyMaxAgeDays ({self.max_age_days}); generate a new "
-            "key, set it and githubAppKeyCreated (see 'Rotating the App key' in the README)"
+            f"key, set it and {self.key} (see 'Rotating the App key' in the README)"
         ]
 
 
@@ -67,6 +71,8 @@ class ExpiryReport:
     warning_days: int
     # The GitHub App private key's age, in App mode.
     app_key: KeyAge | None = None
+    # The second App's key (the applications repository's), when App mode uses one.
+    apps_key: KeyAge | None = None
 
     @property
     def app_key_days_left(self) -> int | None:
@@ -87,7 +93,9 @@ class ExpiryReport:
 
     @property
     def warnings(self) -> list[str]:
-        key_warnings = self.app_key.warnings if self.app_key is not None else []
+        key_warnings = [
+            w for k in (self.app_key, self.apps_key) if k is not None for w in k.warnings
+        ]
         return key_warnings + [
             f"{t.key}: the {t.name} token expires in {t.days_left} day(s), on {t.expires.isoformat()}; "
             "rotate it before then"
@@ -101,6 +109,7 @@ def report(
     warning_days: int,
     today: date,
     app_key: KeyAge | None = None,
+    apps_key: KeyAge | None = None,
 ) -> ExpiryReport:
     """Days left for each token by name (platform, apps, enterprise) that has an expiry date."""
     return ExpiryReport(
@@ -111,4 +120,5 @@ def report(
         ),
         warning_days=warning_days,
         app_key=app_key,
+        apps_key=apps_key,
     )

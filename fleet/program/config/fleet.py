@@ -39,6 +39,8 @@ _FLEET_FIELDS = (
     "git_auth",
     "github_app_id",
     "github_app_installation_id",
+    "github_apps_app_id",
+    "github_apps_installation_id",
 )
 
 

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 from fleet.program import conventions as c
 from fleet.program import spoke_plan
+from fleet.program.config import private_key
 
 DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN: Final = re.compile(
@@ -37,12 +38,6 @@ _DURATION: Final = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NO_SPACE: Final = re.compile(r"^\S+$")
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+$")
-# A PEM private key as GitHub downloads it (PKCS#1) or re-encoded as PKCS#8; never echoed.
-_PEM_PRIVATE_KEY: Final = re.compile(
-    r"^\s*-----BEGIN (?P<kind>RSA PRIVATE KEY|PRIVATE KEY)-----\r?\n"
-    r"(?:[A-Za-z0-9+/=]+\r?\n)+"
-    r"-----END (?P=kind)-----\s*$"
-)
 _OCI_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _BUCKET: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 _HOST: Final = re.compile(
@@ -177,6 +172,15 @@ def _secret_check(
         return value
 
     return validate
+
+
+def _rsa_private_key(value: SecretStr) -> SecretStr:
+    """An unencrypted RSA key in PEM, as GitHub issues it (`private_key`); never quoted."""
+    try:
+        private_key.check(value.get_secret_value())
+    except private_key.UnusableKeyError as err:
+        raise ValueError(str(err)) from None
+    return value
 
 
 def _strip_token(value: Any) -> Any:
@@ -502,6 +506,17 @@ ChartVersion = Annotated[
         _check(_EXACT_SEMVER, "an exact chart version such as 0.58.1 (no 'latest', no ranges)")
     ),
 ]
+# The OCI manifest digest of the chart that verify-chart verified and the release installs.
+ChartDigest = Annotated[
+    str,
+    AfterValidator(
+        _check(
+            re.compile(rf"^{_DIGEST.pattern}$"),
+            "a chart digest sha256:<64 lowercase hex digits>, as `cosign verify` and "
+            "`crane digest ghcr.io/controlplaneio-fluxcd/charts/flux-operator:<version>` print it",
+        )
+    ),
+]
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]
 GitHubLogin = Annotated[
     str, AfterValidator(_check(_GITHUB_LOGIN, "a GitHub user or organisation login"))
@@ -536,17 +551,7 @@ ApiToken = Annotated[
     ),
 ]
 RuntimeEntry = Annotated[str, AfterValidator(_runtime_entry)]
-PemPrivateKey = Annotated[
-    SecretStr,
-    AfterValidator(
-        _secret_check(
-            _PEM_PRIVATE_KEY,
-            "a PEM private key as GitHub issues it (-----BEGIN RSA PRIVATE KEY----- ... "
-            "-----END RSA PRIVATE KEY-----, with its line breaks)",
-            token=False,
-        )
-    ),
-]
+PemPrivateKey = Annotated[SecretStr, AfterValidator(_rsa_private_key)]
 # GitHub's numeric ids (an App, an installation).
 GitHubId = Annotated[int, Field(ge=1)]
 PatchEntry = Annotated[str, BeforeValidator(_patch_text), AfterValidator(_patch_entry)]

@@ -8,19 +8,58 @@ Every key is a field of `Settings`; this module answers questions about the keys
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from types import UnionType
 from typing import Annotated, Any, Final, Union, get_args, get_origin
 
+from fleet.program import conventions as c
+from fleet.program.config import sources
 from fleet.program.config.model import Settings
 from fleet.program.conventions import GitAuth
 
 SECRET_KEYS: Final = frozenset(
-    {"platformToken", "appsToken", "enterpriseToken", "githubToken", "githubAppPrivateKey"}
+    {
+        "platformToken",
+        "appsToken",
+        "enterpriseToken",
+        "githubToken",
+        "githubAppPrivateKey",
+        "githubAppsPrivateKey",
+        "appsPushToken",
+    }
 )
 # Credential keys of each `gitAuth` mode; the other mode's keys must stay unset.
 TOKEN_KEYS: Final = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
 APP_KEYS: Final = ("githubAppId", "githubAppPrivateKey", "githubAppKeyCreated")
 APP_INSTALLATION_KEYS: Final = ("githubAppInstallationId", "githubAppInstallationOwner")
+# App mode's credential for the applications repository: a second App on it alone, or a token.
+APPS_APP_KEYS: Final = (
+    "githubAppsAppId",
+    "githubAppsInstallationId",
+    "githubAppsPrivateKey",
+    "githubAppsKeyCreated",
+)
+APPS_TOKEN_KEYS: Final = ("appsToken", "appsTokenExpires")
+PLATFORM_TOKEN_KEYS: Final = ("platformToken", "platformTokenExpires")
+
+
+# Where each secret key may come from instead of secret config.
+SECRET_ENV: Final = {**sources.SECRET_ENV, sources.API_TOKEN: sources.API_TOKEN_ENV}
+
+
+def plain_text_problems(plain: Iterable[str], stack: str, project: str = c.PROJECT) -> list[str]:
+    """A problem for each secret key set in plain text in the stack's config (value never shown).
+
+    A committed stack file is read by everyone with the repository, and an App key never
+    expires: the value must be encrypted by `pulumi config set --secret`, or come from the
+    environment, never be written as text.
+    """
+    return [
+        f"{project}:{key}: set in plain text in the stack's config; a secret never goes into a "
+        f"stack file: remove it, then run `pulumi config set --secret {key} --stack {stack}` "
+        f"(it reads the value from stdin and stores it encrypted) or export {SECRET_ENV[key]}"
+        for key in sorted(set(plain) & SECRET_KEYS)
+    ]
 
 
 def required_keys(git_auth: str) -> tuple[str, ...]:

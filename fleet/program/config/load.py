@@ -15,9 +15,18 @@ from pulumi.runtime import config as runtime_config
 
 from fleet.program import conventions as c
 from fleet.program.config import expiry, fleet, kube_access, parse, sources
+from fleet.program.config import keys as config_keys
 from fleet.program.config.errors import ConfigError
 from fleet.program.config.model import Settings
 from fleet.program.github_access import plan
+
+# Image automation without its own push credential pushes with the one tenant namespaces hold.
+SHARED_PUSH_CREDENTIAL = (
+    "not set, so image automation pushes to the applications repository with the credential every "
+    "tenant namespace holds, which then needs write access there; set appsPushToken (Contents "
+    "write on that repository alone, apps-update only) and make the apps credential read-only "
+    "(see Threat model in the README)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,8 @@ def load(
     App's private key likewise comes from FLEET_GITHUB_APP_PRIVATE_KEY, and the GitHub API token
     from githubToken, else GITHUB_TOKEN (`sources`). `project_dir` holds the fleet's stack files
     (default: the working directory, where Pulumi runs the program), read for fleet-wide rules.
+    A secret key set in plain text in the stack's config is refused (environment variables stay
+    allowed).
 
     Raises `ConfigError` listing every problem (unknown keys, expired tokens, fleet-wide limits and
     a kube context that does not exist included); warns through the engine about tokens close to
@@ -56,7 +67,11 @@ def load(
     keys = configured_keys()
     raw = parse.read(config.get, keys)
     secret = {key for key in keys if runtime_config.is_config_secret(f"{c.PROJECT}:{key}")}
-    problems: list[str] = []
+    # Refused by the program itself, so a bare `pulumi preview` refuses it too: the CLI only
+    # insists on encryption for keys Pulumi.yaml declares secret, and these are not declared.
+    problems = config_keys.plain_text_problems(
+        (key for key in raw if key not in secret), pulumi.get_stack()
+    )
     settings: Settings | None = None
     try:
         settings = parse.parse(sources.from_environment(raw, env), today=today, secret=secret)
@@ -104,6 +119,8 @@ def load(
                 f"{c.PROJECT}:spokes: the token of spoke {spoke.name} is due for renewal on "
                 f"{due.isoformat()}; set rotated={today.isoformat()} in its entry and run pulumi up"
             )
+    if settings.image_automation and settings.apps_push_token is None:
+        pulumi.log.warn(f"{c.PROJECT}:appsPushToken: {SHARED_PUSH_CREDENTIAL}")
     return Loaded(settings, report, grants, token, spoke_days_left)
 
 

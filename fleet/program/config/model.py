@@ -20,6 +20,7 @@ from fleet.program.config import expiry
 from fleet.program.config.formats import (
     D1_PATCH_ENTRIES,
     ApiToken,
+    ChartDigest,
     ChartVersion,
     ClusterType,
     Component,
@@ -100,6 +101,10 @@ class Settings(BaseModel):
     platform_token_expires: ExpiryDate | None = None
     apps_token: Pat | None = None
     apps_token_expires: ExpiryDate | None = None
+    # Image automation's token for pushing to the applications repository, written to the
+    # apps-update namespace alone, so tenant namespaces keep a read-only credential.
+    apps_push_token: Pat | None = None
+    apps_push_token_expires: ExpiryDate | None = None
     enterprise_token: RegistryToken | None = None
     enterprise_token_expires: ExpiryDate | None = None
     enterprise_registry: Registry = "ghcr.io"
@@ -113,9 +118,17 @@ class Settings(BaseModel):
     github_app_private_key: PemPrivateKey | None = None
     github_app_key_created: ExpiryDate | None = None
     github_app_key_max_age_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    # App mode's credential for the applications repository, the one tenant namespaces receive: a
+    # second App installed on it alone (or appsToken instead). The first App's key reaches the
+    # platform repository and bypasses its rules, so it never leaves flux-system.
+    github_apps_app_id: GitHubId | None = None
+    github_apps_installation_id: GitHubId | None = None
+    github_apps_private_key: PemPrivateKey | None = None
+    github_apps_key_created: ExpiryDate | None = None
 
-    # Flux Operator Helm release.
+    # Flux Operator Helm release, installed by the digest verify-chart verified when pinned.
     operator_chart_version: ChartVersion
+    operator_chart_digest: ChartDigest | None = None
 
     # FluxInstance.
     flux_version: FluxVersion = c.DEFAULT_FLUX_VERSION
@@ -177,12 +190,19 @@ class Settings(BaseModel):
         return self.git_auth is GitAuth.GITHUB_APP
 
     @property
+    def apps_app(self) -> bool:
+        """Whether the applications repository is read with the second App (App mode only)."""
+        return self.github_app and self.github_apps_app_id is not None
+
+    @property
     def stack_auth(self) -> StackAuth:
         """How this stack authenticates, as the owner stack's fleet-wide plan reads it."""
         return StackAuth(
             github_app=self.github_app,
             app_id=self.github_app_id,
             installation_id=self.github_app_installation_id,
+            apps_app_id=self.github_apps_app_id if self.github_app else None,
+            apps_installation_id=self.github_apps_installation_id if self.github_app else None,
             pushes=self.image_automation,
             reads_fleet=self.syncs_from_fleet,
         )
@@ -255,6 +275,7 @@ class Settings(BaseModel):
             "platform": self.platform_token_expires,
             "apps": self.apps_token_expires,
             "enterprise": self.enterprise_token_expires,
+            "appsPush": self.apps_push_token_expires,
         }
         created = self.github_app_key_created
         key = (
@@ -262,4 +283,12 @@ class Settings(BaseModel):
             if self.github_app and created is not None
             else None
         )
-        return expiry.report(dates, self.token_warning_days, today, key)
+        apps_created = self.github_apps_key_created
+        apps_key = (
+            expiry.KeyAge.of(
+                apps_created, self.github_app_key_max_age_days, today, "githubAppsKeyCreated"
+            )
+            if self.apps_app and apps_created is not None
+            else None
+        )
+        return expiry.report(dates, self.token_warning_days, today, key, apps_key)

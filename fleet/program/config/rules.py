@@ -23,7 +23,9 @@ from fleet.program.config.formats import flux_minor
 from fleet.program.config.keys import (
     APP_INSTALLATION_KEYS,
     APP_KEYS,
-    TOKEN_KEYS,
+    APPS_APP_KEYS,
+    APPS_TOKEN_KEYS,
+    PLATFORM_TOKEN_KEYS,
     field_name,
     required_keys,
 )
@@ -278,10 +280,23 @@ def _enterprise_pair(v: Values) -> Iterator[Problem]:
         yield ("enterpriseTokenExpires", "enterpriseToken and its expiry date go together")
 
 
+@_reads("apps_push_token", "apps_push_token_expires", "image_automation")
+def _apps_push_token(v: Values) -> Iterator[Problem]:
+    if (v["apps_push_token"] is None) != (v["apps_push_token_expires"] is None):
+        yield ("appsPushTokenExpires", "appsPushToken and its expiry date go together")
+    if v["apps_push_token"] is not None and not v["image_automation"]:
+        yield (
+            "appsPushToken",
+            "only read with imageAutomation: true (it is image automation's push credential); "
+            "unset it",
+        )
+
+
 @_reads()
 def _expired_tokens(v: Values) -> Iterator[Problem]:
     dates = {
-        name: v.values.get(f"{name}_token_expires") for name in ("platform", "apps", "enterprise")
+        name: v.values.get(f"{field_name(name)}_token_expires")
+        for name in ("platform", "apps", "enterprise", "appsPush")
     }
     report = expiry.report(dates, warning_days=0, today=v.today)
     for problem in report.expired:
@@ -300,10 +315,76 @@ def _credentials_for_mode(v: Values) -> Iterator[Problem]:
                 "missing required key"
                 + (f" with gitAuth {mode}" if mode is GitAuth.GITHUB_APP else ""),
             )
-    other = TOKEN_KEYS if mode is GitAuth.GITHUB_APP else (*APP_KEYS, *APP_INSTALLATION_KEYS)
+    # App mode keeps appsToken as one way to read the applications repository (`_apps_credential`).
+    other = (
+        PLATFORM_TOKEN_KEYS
+        if mode is GitAuth.GITHUB_APP
+        else (*APP_KEYS, *APP_INSTALLATION_KEYS, *APPS_APP_KEYS)
+    )
     for key in other:
         if v.values.get(field_name(key)) is not None:
             yield (key, f"not allowed with gitAuth {mode}; unset it (token and App keys never mix)")
+
+
+_APPS_CREDENTIAL_KEYS: Final = (*APPS_APP_KEYS, *APPS_TOKEN_KEYS)
+
+
+@_reads("git_auth", "apps_repository", *(field_name(key) for key in _APPS_CREDENTIAL_KEYS))
+def _apps_credential(v: Values) -> Iterator[Problem]:
+    # Tenant namespaces hold a copy of the applications repository's credential, and their
+    # administrators (ClusterRole admin) read Secrets: in App mode it cannot be the App whose key
+    # mints tokens for the platform repository and bypasses its rules.
+    if v["git_auth"] is not GitAuth.GITHUB_APP:
+        return
+    app = [key for key in APPS_APP_KEYS if v[field_name(key)] is not None]
+    token = [key for key in APPS_TOKEN_KEYS if v[field_name(key)] is not None]
+    repo = v["apps_repository"]
+    if not app and not token:
+        yield (
+            "githubAppsAppId",
+            "missing with gitAuth githubApp: tenant namespaces need a credential that reaches "
+            f"{repo} only, and the GitHub App's key never leaves flux-system; allowed: a second "
+            f"GitHub App installed on {repo} alone (githubAppsAppId, githubAppsInstallationId, "
+            "githubAppsPrivateKey, githubAppsKeyCreated), or a fine-grained token for "
+            f"{repo} (appsToken, appsTokenExpires)",
+        )
+        return
+    if app and token:
+        yield (
+            "appsToken",
+            "set either the second App (githubApps*) or appsToken for the applications "
+            "repository, not both",
+        )
+        return
+    given, group = (app, APPS_APP_KEYS) if app else (token, APPS_TOKEN_KEYS)
+    for key in group:
+        if key not in given:
+            yield (key, f"missing required key with {given[0]} (gitAuth githubApp)")
+
+
+@_reads("git_auth", "github_app_id", "github_apps_app_id")
+def _apps_app_is_another_app(v: Values) -> Iterator[Problem]:
+    if (
+        v["git_auth"] is GitAuth.GITHUB_APP
+        and v["github_apps_app_id"] is not None
+        and v["github_apps_app_id"] == v["github_app_id"]
+    ):
+        yield (
+            "githubAppsAppId",
+            "is githubAppId: the applications repository's App must be a second App, installed "
+            "on that repository alone, so the first App's key never reaches tenant namespaces",
+        )
+
+
+@_reads("git_auth", "github_apps_key_created")
+def _apps_key_created(v: Values) -> Iterator[Problem]:
+    created = v["github_apps_key_created"]
+    if v["git_auth"] is GitAuth.GITHUB_APP and created is not None and created > v.today:
+        yield (
+            "githubAppsKeyCreated",
+            f"{created.isoformat()} is in the future; allowed: the date the key was generated "
+            "on (YYYY-MM-DD), today or earlier",
+        )
 
 
 @_reads("git_auth", "github_app_installation_id", "github_app_installation_owner")
@@ -342,6 +423,23 @@ def _installation_owner_needs_flux_version(v: Values) -> Iterator[Problem]:
             "githubAppInstallationOwner",
             f"needs Flux 2.{APP_OWNER_MIN_FLUX_MINOR} or later, but fluxVersion is "
             f"{v['flux_version']!r}; set githubAppInstallationId instead",
+        )
+
+
+@_reads("git_auth", "github_app_installation_owner", "github_owner")
+def _installation_owner_owns_the_repositories(v: Values) -> Iterator[Problem]:
+    # Flux looks the installation up by this account and reads githubOwner's repositories with
+    # it: another account's installation cannot reach them. GitHub logins ignore case.
+    owner = v["github_app_installation_owner"]
+    if (
+        v["git_auth"] is GitAuth.GITHUB_APP
+        and owner is not None
+        and owner.lower() != v["github_owner"].lower()
+    ):
+        yield (
+            "githubAppInstallationOwner",
+            f"{owner!r} is not githubOwner {v['github_owner']!r}, the account that owns the "
+            "repositories Flux reads; allowed: githubOwner's login, where the App is installed",
         )
 
 

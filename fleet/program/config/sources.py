@@ -34,12 +34,23 @@ TOKENS: Final = (
     TokenSource("platformToken", "FLEET_PLATFORM_TOKEN", required=True),
     TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
     TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
+    # Image automation's push credential for the applications repository (apps-update only).
+    TokenSource("appsPushToken", "FLEET_APPS_PUSH_TOKEN", required=False),
 )
-# The Git tokens a GitHub App replaces (gitAuth githubApp), and the App's private key, which may
-# come from the environment like them (gitAuth githubApp only).
-GIT_TOKENS: Final = ("platformToken", "appsToken")
+# The App's private key, which may come from the environment like the tokens (gitAuth githubApp
+# only). In App mode the applications repository is read with a second App (its key from
+# FLEET_GITHUB_APPS_PRIVATE_KEY) or with appsToken; the platform token is never read.
 APP_PRIVATE_KEY: Final = "githubAppPrivateKey"
 APP_PRIVATE_KEY_ENV: Final = "FLEET_GITHUB_APP_PRIVATE_KEY"
+APPS_APP_ID: Final = "githubAppsAppId"
+APPS_PRIVATE_KEY: Final = "githubAppsPrivateKey"
+APPS_PRIVATE_KEY_ENV: Final = "FLEET_GITHUB_APPS_PRIVATE_KEY"
+# Every secret value an environment variable may supply, by config key.
+SECRET_ENV: Final = {
+    **{source.key: source.env for source in TOKENS},
+    APP_PRIVATE_KEY: APP_PRIVATE_KEY_ENV,
+    APPS_PRIVATE_KEY: APPS_PRIVATE_KEY_ENV,
+}
 # The GitHub API token of the stacks that declare GitHub objects, when githubToken is unset.
 API_TOKEN: Final = "githubToken"
 API_TOKEN_ENV: Final = "GITHUB_TOKEN"
@@ -49,19 +60,24 @@ def from_environment(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str
     """`raw` config with each credential and expiry date it lacks taken from the environment.
 
     Config wins; an empty value (Pulumi.yaml's "not set" default) counts as unset. Only the chosen
-    `gitAuth` mode's credentials are taken (tokens, or the App's private key), since one CI
-    environment may hold both kinds for different stacks. Values read here never touch argv or a
+    `gitAuth` mode's credentials are taken (tokens, or the App's private key and the applications
+    repository's second App key or token), since one CI environment may hold both kinds for
+    different stacks. Values read here never touch argv or a
     stack file; the settings hold them as `SecretStr` and the resources as Pulumi secrets, like
     values from secret config.
     """
     merged = dict(raw)
     app = merged.get("gitAuth") == GitAuth.GITHUB_APP
+    apps_app = app and merged.get(APPS_APP_ID) not in (None, "")
+    # App mode reads no platform token, and no apps token when a second App reads the apps.
+    skipped = {"platformToken", *(("appsToken",) if apps_app else ())} if app else set()
     pairs = [
-        (key, variable, not (app and source.key in GIT_TOKENS))
+        (key, variable, source.key not in skipped)
         for source in TOKENS
         for key, variable in ((source.key, source.env), (source.expires_key, source.expires_env))
     ]
     pairs.append((APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, app))
+    pairs.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, apps_app))
     for key, variable, wanted in pairs:
         if merged.get(key) in (None, ""):
             merged.pop(key, None)

@@ -32,10 +32,15 @@ class GitHubAppAccessArgs:
     push_repositories: Sequence[str] = ()
     push_access: PushAccess = PushAccess.NONE
     push_branch: str = "main"
+    # The second App's installation, granted the applications repository alone and never a
+    # bypass (tenant namespaces hold its key).
+    apps_installation_id: int | None = None
+    apps_repository: str = ""
 
 
 class GitHubAppAccess(pulumi.ComponentResource):
-    """One installation-repository grant per repository, and the App's push bypass on the branch."""
+    """One installation-repository grant per repository, the App's push bypass on the branch,
+    and the second App's grant of the applications repository."""
 
     def __init__(
         self,
@@ -57,6 +62,16 @@ class GitHubAppAccess(pulumi.ComponentResource):
             for repo in args.repositories
         ]
         grants = dict(zip(args.repositories, self.repositories, strict=True))
+        self.apps_repository = (
+            github.AppInstallationRepository(
+                f"{name}-apps-{args.apps_repository}",
+                installation_id=str(args.apps_installation_id),
+                repository=args.apps_repository,
+                opts=child,
+            )
+            if args.apps_installation_id is not None
+            else None
+        )
         self.push_rules = (
             [
                 # The App bypasses the rule on a repository its installation reaches: the grant

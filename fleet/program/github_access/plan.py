@@ -49,6 +49,9 @@ class StackAuth:
     pushes: bool = False
     # Whether its FluxInstance syncs from the fleet repository (so it needs read access there).
     reads_fleet: bool = False
+    # App mode's second App, which reads the applications repository (None: appsToken does).
+    apps_app_id: int | None = None
+    apps_installation_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,8 @@ class FleetAuth:
     installation: Installation | None = None
     # Whether any stack's FluxInstance syncs from the fleet repository.
     reads_fleet: bool = False
+    # The second App's installation, granted the applications repository only.
+    apps_installation: Installation | None = None
 
     @property
     def mixed(self) -> bool:
@@ -81,8 +86,15 @@ def alone(auth: StackAuth) -> FleetAuth:
             team=False,
             installation=Installation(auth.app_id, auth.installation_id),
             reads_fleet=auth.reads_fleet,
+            apps_installation=_apps_installation(auth),
         )
     return FleetAuth(team=not auth.github_app, reads_fleet=auth.reads_fleet)
+
+
+def _apps_installation(auth: StackAuth) -> Installation | None:
+    if auth.apps_app_id is None or auth.apps_installation_id is None:
+        return None
+    return Installation(auth.apps_app_id, auth.apps_installation_id)
 
 
 def plan(owner: Owner, others: Mapping[str, StackAuth | None]) -> tuple[FleetAuth, list[Problem]]:
@@ -123,6 +135,24 @@ def plan(owner: Owner, others: Mapping[str, StackAuth | None]) -> tuple[FleetAut
             )
         )
     installation = min(found, key=lambda i: (i.app_id, i.installation_id)) if found else None
+    apps_found = {i for a in app_stacks.values() if (i := _apps_installation(a)) is not None}
+    if len(apps_found) > 1:
+        shown = ", ".join(
+            f"{name or 'this stack'}: App {a.apps_app_id}, installation {a.apps_installation_id}"
+            for name, a in sorted(app_stacks.items())
+            if a.apps_installation_id is not None
+        )
+        problems.append(
+            (
+                "githubAccessOwner",
+                f"the fleet's stacks use different second Apps for the applications repository "
+                f"({shown}); the owner stack grants one installation that repository: give every "
+                "stack the same githubAppsAppId and githubAppsInstallationId",
+            )
+        )
+    apps_installation = (
+        min(apps_found, key=lambda i: (i.app_id, i.installation_id)) if apps_found else None
+    )
     for name, a in sorted(known.items()):
         # Found by owner: fine when it is the installation another stack names by id.
         same = installation is not None and installation.app_id == a.app_id
@@ -143,6 +173,7 @@ def plan(owner: Owner, others: Mapping[str, StackAuth | None]) -> tuple[FleetAut
         team=bool(token_stacks) or bool(owner.auth.github_app and owner.bot_username),
         installation=installation,
         reads_fleet=any(a.reads_fleet for a in stacks.values()),
+        apps_installation=apps_installation,
     )
     if owner.auth.github_app and token_stacks and not owner.bot_username:
         problems.append(

@@ -20,7 +20,10 @@ import yaml
 from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
     APP_PRIVATE_KEY_ENV,
-    GIT_TOKENS,
+    APPS_APP_ID,
+    APPS_PRIVATE_KEY,
+    APPS_PRIVATE_KEY_ENV,
+    SECRET_ENV,
     TOKENS,
     TokenSource,
 )
@@ -93,29 +96,41 @@ def load_base(project_dir: Path, base_stack: str) -> dict[str, Any]:
 
 
 def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
-    """What the base stack's `gitAuth` mode needs from the environment: the tokens, or the App key.
+    """What the base stack's `gitAuth` mode needs from the environment: the tokens, or the App keys.
 
-    An App-mode copy gets no token keys (the program refuses token and App keys together) and
-    takes the App's private key from FLEET_GITHUB_APP_PRIVATE_KEY; the optional enterprise token
-    serves both modes. Raises OverrideError listing every problem.
+    An App-mode copy gets no platform token (the program refuses it) and takes the App's private
+    key from FLEET_GITHUB_APP_PRIVATE_KEY, and the applications repository's credential from
+    FLEET_GITHUB_APPS_PRIVATE_KEY (when the base stack names a second App) or FLEET_APPS_TOKEN;
+    the optional enterprise token serves both modes. Raises OverrideError listing every problem.
     """
     if base.get(qualified("gitAuth")) != GitAuth.GITHUB_APP:
         return read_tokens(env)
     problems: list[str] = []
+    apps_app = bool(base.get(qualified(APPS_APP_ID)))
+    wanted = tuple(
+        s for s in TOKENS if s.key != "platformToken" and not (apps_app and s.key == "appsToken")
+    )
     try:
-        others = read_tokens(env, tuple(s for s in TOKENS if s.key not in GIT_TOKENS))
+        others = read_tokens(env, wanted)
     except OverrideError as err:
         problems += err.problems
         others = Tokens(secret={}, plain={})
-    key = env.get(APP_PRIVATE_KEY_ENV, "")
-    if not key.strip():
-        problems.append(
-            f"{APP_PRIVATE_KEY_ENV} must be set: the base stack uses gitAuth githubApp "
-            "(its private key is a secret of the base stack and is not copied)"
-        )
+    keys = {APP_PRIVATE_KEY: APP_PRIVATE_KEY_ENV}
+    if apps_app:
+        keys[APPS_PRIVATE_KEY] = APPS_PRIVATE_KEY_ENV
+    found: dict[str, str] = {}
+    for name, variable in keys.items():
+        key = env.get(variable, "")
+        if not key.strip():
+            problems.append(
+                f"{variable} must be set: the base stack uses gitAuth githubApp "
+                f"(its {'private key' if name == APP_PRIVATE_KEY else 'second App key'} is a "
+                "secret of the base stack and is not copied)"
+            )
+        found[name] = key
     if problems:
         raise OverrideError(problems)
-    return Tokens(secret={**others.secret, APP_PRIVATE_KEY: key}, plain=dict(others.plain))
+    return Tokens(secret={**others.secret, **found}, plain=dict(others.plain))
 
 
 def read_tokens(env: Mapping[str, str], sources: tuple[TokenSource, ...] = TOKENS) -> Tokens:
@@ -170,9 +185,9 @@ def derive(
     plain[qualified("clusterName")] = stack_name
     plain[qualified("githubAccessOwner")] = False
     plain.update({qualified(k): v for k, v in tokens.plain.items()})
-    variables = {source.key: source.env for source in TOKENS}
-    variables[APP_PRIVATE_KEY] = APP_PRIVATE_KEY_ENV
-    return StackConfig(plain=plain, environment={variables[k]: v for k, v in tokens.secret.items()})
+    return StackConfig(
+        plain=plain, environment={SECRET_ENV[k]: v for k, v in tokens.secret.items()}
+    )
 
 
 def targets(contexts: list[str], kubeconfigs: list[str]) -> list[ClusterTarget]:

@@ -1,0 +1,127 @@
+"""`load`: secret keys refused in plain text by the program itself, and secret config over FLEET_*."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fleet.program.config import keys
+from fleet.tools import offline, render
+from tests.helpers import (
+    APP_KEY,
+    APPS_APP_KEY,
+    APPS_TOKEN,
+    ENTERPRISE_TOKEN,
+    PLATFORM_TOKEN,
+    ROOT,
+    SECRET_KEYS,
+    TOKEN_KEYS,
+    app_config,
+    git_secrets,
+    stack_run,
+    token_config,
+)
+
+GITHUB_TOKEN = "ghp_" + "G" * 36
+# A valid value for each secret key, and whether the key belongs to App mode.
+VALUES = {
+    "platformToken": (PLATFORM_TOKEN, False),
+    "appsToken": (APPS_TOKEN, False),
+    "enterpriseToken": (ENTERPRISE_TOKEN, False),
+    "githubToken": (GITHUB_TOKEN, False),
+    "githubAppPrivateKey": (APP_KEY, True),
+    "githubAppsPrivateKey": (APPS_APP_KEY, True),
+    "appsPushToken": ("github_pat_" + "W" * 82, False),
+}
+
+
+def _config(app: bool) -> dict[str, str]:
+    config = offline.stack_config(ROOT, "staging")
+    if app:
+        config.update({f"d1-fleet:{k}": v for k, v in app_config().items()})
+        config.pop("d1-fleet:mergeTeams", None)
+    else:
+        config.update(token_config())
+    return config
+
+
+def test_every_secret_key_has_a_value_here() -> None:
+    assert set(VALUES) == keys.SECRET_KEYS
+
+
+@pytest.mark.parametrize("key", sorted(VALUES))
+def test_a_secret_key_in_plain_text_config_is_refused_by_the_program(key: str) -> None:
+    """The engine hands the program the stack's encrypted keys (pulumi/pulumi
+    pkg/resource/deploy/source_eval.go: `Config.SecureKeys()`), which the Python language host
+    passes as PULUMI_CONFIG_SECRET_KEYS (sdk/python/cmd/pulumi-language-python/main.go) and
+    pulumi-language-python-exec loads with `set_all_config`, where `is_config_secret` reads them
+    (sdk/python/lib/pulumi/runtime/config.py). The mock runtime is given the same list: every
+    secret key but `key`, which the stack file holds in plain text."""
+    value, app = VALUES[key]
+    config = {**_config(app), f"d1-fleet:{key}": value}
+    if key in ("enterpriseToken", "appsPushToken"):
+        config[f"d1-fleet:{key}Expires"] = "2099-01-01"
+    plain = f"d1-fleet:{key}"
+    with pytest.raises(offline.ProgramError) as caught:
+        offline.run_main(
+            ROOT,
+            config=config,
+            stack_name="staging",
+            secret_keys=tuple(k for k in SECRET_KEYS if k != plain),
+        )
+    text = str(caught.value)
+    assert f"{plain}: set in plain text in the stack's config" in text
+    assert f"`pulumi config set --secret {key} --stack staging`" in text
+    assert f"export {keys.SECRET_ENV[key]}" in text
+    assert value not in text
+    assert value.splitlines()[0 if not app else 1] not in text
+    assert caught.value.recording.resources == []
+    # Marked secret, the same value is taken.
+    offline.run_main(ROOT, config=config, stack_name="staging", secret_keys=SECRET_KEYS)
+
+
+def test_secret_values_from_the_environment_stay_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLEET_PLATFORM_TOKEN", PLATFORM_TOKEN)
+    monkeypatch.setenv("FLEET_APPS_TOKEN", APPS_TOKEN)
+    assert git_secrets(stack_run("staging", drop=("platformToken", "appsToken")))
+
+
+def test_render_reports_the_programs_refusal_for_a_plain_secret_in_a_stack_file(
+    tmp_path: Path,
+) -> None:
+    for name in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    text = (ROOT / "Pulumi.staging.yaml").read_text()
+    (tmp_path / "Pulumi.bad.yaml").write_text(f"{text}  d1-fleet:appsToken: {APPS_TOKEN}\n")
+    with pytest.raises(render.RenderError) as caught:
+        render.render_stack(tmp_path, "bad")
+    message = str(caught.value)
+    assert keys.plain_text_problems(["appsToken"], "bad")[0] in message
+    assert APPS_TOKEN not in message
+
+
+def test_secret_config_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sources.from_environment`: a FLEET_* variable fills only a key the config lacks."""
+    others = {
+        "FLEET_PLATFORM_TOKEN": "github_pat_" + "X" * 82,
+        "FLEET_APPS_TOKEN": "github_pat_" + "Y" * 82,
+        "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-12-31",
+        "FLEET_APPS_TOKEN_EXPIRES": "2099-12-31",
+        "FLEET_GITHUB_APP_PRIVATE_KEY": APPS_APP_KEY,
+        "FLEET_GITHUB_APPS_PRIVATE_KEY": APP_KEY,
+    }
+    for variable, value in others.items():
+        monkeypatch.setenv(variable, value)
+    for secret in git_secrets(stack_run("staging")):
+        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        name = secret.inputs["metadata"]["name"]
+        assert data["password"] == (PLATFORM_TOKEN if name == "flux-system" else APPS_TOKEN)
+    run = stack_run("staging", app_config(), drop=(*TOKEN_KEYS, "mergeTeams"))
+    for secret in git_secrets(run):
+        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        name = secret.inputs["metadata"]["name"]
+        assert data["githubAppPrivateKey"] == (APP_KEY if name == "flux-system" else APPS_APP_KEY)
+    # The expiry dates too: config's, not the environment's.
+    assert stack_run("staging").outputs["tokenDaysLeft"]["platform"] < 365

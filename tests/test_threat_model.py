@@ -1,0 +1,150 @@
+"""The threat model derived from what the stacks declare, in token mode, App mode and a mixed fleet.
+
+No tenant namespace may hold a credential that reaches the infrastructure or fleet repository, or
+that bypasses a branch rule; the README's table is the derived one. Tenant administrators are bound
+to ClusterRole `admin` in their namespace, which reads Secrets (Kubernetes' bootstrap policy,
+`plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`: `admin` and `edit` aggregate
+read on `secrets`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fleet.program.config import keys
+from fleet.tools import offline, threat_model
+from fleet.tools.offline import Recording
+from tests.helpers import (
+    APP_ID,
+    APPS_APP_ID,
+    APPS_TOKEN,
+    PLATFORM_TOKEN,
+    ROOT,
+    TOKEN_KEYS,
+    app_config,
+    app_stack_file,
+    fleet_dir,
+    stack_run,
+)
+
+PUSH_TOKEN = "github_pat_" + "W" * 82
+# Image automation's push credential, written to apps-update alone.
+PUSH = {"appsPushToken": PUSH_TOKEN, "appsPushTokenExpires": "2099-01-01"}
+LABELS = {
+    PUSH_TOKEN: "`appsPushToken`",
+    PLATFORM_TOKEN: "`platformToken`",
+    APPS_TOKEN: "`appsToken`",
+    str(APP_ID): "GitHub App (`githubAppId`)",
+    str(APPS_APP_ID): "second GitHub App (`githubAppsAppId`)",
+}
+PLATFORM_REPOSITORIES = ("d1-infra", "d1-fleet")
+# The owner stack of an App fleet lets the App bypass the pull-request rule (no bot team left).
+APP_OWNER = {"botPushAccess": "rulesetBypass", "botUsername": "", "mergeTeams": ""}
+NO_APPS_APP = {key: "" for key in keys.APPS_APP_KEYS}
+README = (ROOT / "README.md").read_text()
+
+
+def _run(project: Path, stack: str, config: dict[str, str], drop: tuple[str, ...]) -> Recording:
+    return stack_run(stack, {k: v for k, v in config.items() if v}, drop=drop, project_dir=project)
+
+
+def _app(project: Path, stack: str, extra: dict[str, str], apps_token: bool) -> Recording:
+    changes = NO_APPS_APP if apps_token else {}
+    config = {**{k: v for k, v in app_config().items() if k not in changes}, **extra}
+    unset = tuple(k for k, v in {**changes, **extra}.items() if not v)
+    tokens = ("platformToken", "platformTokenExpires") if apps_token else TOKEN_KEYS
+    return _run(project, stack, config, (*tokens, "mergeTeams", *unset))
+
+
+def _rows(stack: Recording, owner: Recording) -> set[threat_model.Row]:
+    return threat_model.derive(stack, owner, LABELS)
+
+
+@pytest.fixture(scope="module")
+def fleets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[threat_model.Row]]:
+    """Staging's rows (image automation: the widest reach) with its owner's GitHub objects."""
+    token = _rows(stack_run("staging", PUSH), stack_run("prod-eu"))
+    found = {"token": token}
+    for mode, apps_token in (("githubApp, second App", False), ("githubApp, appsToken", True)):
+        files = NO_APPS_APP if apps_token else {}
+        project = fleet_dir(
+            tmp_path_factory.mktemp("fleet"),
+            {s: app_stack_file(s, **files) for s in offline.known_stacks(ROOT)},
+        )
+        staging = _app(project, "staging", PUSH, apps_token)
+        owner = _app(project, "prod-eu", APP_OWNER, apps_token)
+        found[mode] = _rows(staging, owner)
+    return found
+
+
+def test_no_tenant_namespace_holds_a_credential_that_climbs(
+    fleets: dict[str, set[threat_model.Row]],
+) -> None:
+    for mode, rows in fleets.items():
+        assert threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES) == [], mode
+        # The platform credential never leaves flux-system.
+        platform = {r.credential for r in rows if r.secret == "flux-system"}
+        assert all(r.namespace == "flux-system" for r in rows if r.credential in platform), mode
+
+
+def test_a_mixed_fleet_keeps_every_tenant_namespace_below_the_platform(tmp_path: Path) -> None:
+    # staging on the App, the owner on tokens with the ruleset both the team and the App bypass.
+    project = fleet_dir(tmp_path, {"staging": app_stack_file("staging")})
+    owner = stack_run(
+        "prod-eu", {"botPushAccess": "rulesetBypass", "mergeTeams": "[]"}, project_dir=project
+    )
+    staging = _app(project, "staging", PUSH, apps_token=False)
+    for stack in (staging, owner):
+        rows = _rows(stack, owner)
+        assert threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES) == []
+    # The owner's ruleset lets the App bypass it on d1-infra, and the App stays in flux-system.
+    (platform,) = [r for r in _rows(staging, owner) if r.secret == "flux-system"]
+    assert "d1-infra" in platform.bypasses
+
+
+def test_the_check_catches_the_app_key_in_a_tenant_namespace(
+    fleets: dict[str, set[threat_model.Row]],
+) -> None:
+    """Before the second App, every tenant copy held the App that reaches and bypasses d1-infra."""
+    (platform,) = [r for r in fleets["githubApp, second App"] if r.secret == "flux-system"]
+    leaked = threat_model.Row(
+        namespace=threat_model.TENANT_NAMESPACE,
+        secret="flux-apps",
+        credential=platform.credential,
+        github=platform.github,
+        bypasses=platform.bypasses,
+        cluster=platform.cluster,
+        readers=platform.readers,
+    )
+    assert threat_model.tenant_violations([leaked], PLATFORM_REPOSITORIES)
+
+
+def test_without_a_push_token_tenants_hold_image_automation_s_push_credential() -> None:
+    """The check sees it: image automation shares the apps credential with every tenant."""
+    staging = stack_run("staging")
+    rows = _rows(staging, stack_run("prod-eu"))
+    found = threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES)
+    # And the program says so in every preview; with appsPushToken it does not.
+    assert [w for w in staging.warnings if w.startswith("d1-fleet:appsPushToken: not set")]
+    assert not [w for w in stack_run("staging", PUSH).warnings if "appsPushToken" in w]
+    assert found == [
+        "each tenant namespace/flux-apps: `appsToken` reaches d1-apps (read, push), bypasses none"
+    ]
+
+
+def test_the_push_token_stays_in_apps_update(
+    fleets: dict[str, set[threat_model.Row]],
+) -> None:
+    for mode, rows in fleets.items():
+        holders = {r.namespace for r in rows if r.credential == "`appsPushToken`"}
+        assert holders == {"apps-update"}, mode
+
+
+def test_readme_threat_model_is_the_derived_table(
+    fleets: dict[str, set[threat_model.Row]],
+) -> None:
+    section = README.split("## Threat model", 1)[1].split("\n## ", 1)[0]
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    assert table == threat_model.markdown(fleets)
