@@ -9,6 +9,7 @@ read on `secrets`).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from tests.helpers import (
     app_config,
     app_stack_file,
     fleet_dir,
+    hub_run,
     stack_run,
 )
 
@@ -40,6 +42,7 @@ LABELS = {
     str(APPS_APP_ID): "second GitHub App (`githubAppsAppId`)",
 }
 PLATFORM_REPOSITORIES = ("d1-infra", "d1-fleet")
+RBAC = "rbac.authorization.k8s.io"
 # The owner stack of an App fleet lets the App bypass the pull-request rule (no bot team left).
 APP_OWNER = {"botPushAccess": "rulesetBypass", "botUsername": "", "mergeTeams": ""}
 NO_APPS_APP = {key: "" for key in keys.APPS_APP_KEYS}
@@ -148,3 +151,36 @@ def test_readme_threat_model_is_the_derived_table(
     section = README.split("## Threat model", 1)[1].split("\n## ", 1)[0]
     table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
     assert table == threat_model.markdown(fleets)
+
+
+def test_a_hub_keeps_the_platform_credential_in_platform_namespaces(tmp_path: Path) -> None:
+    """A hub copies the platform credential into each spoke's namespace (its GitRepository reads
+    d1-infra there: a Kustomization's source and kubeConfig Secret live in its own namespace,
+    fluxcd/pkg runtime/client/impersonator.go `getRESTConfigFromSecret`); nothing but those
+    namespaces' own Flux accounts is bound there, and no tenant namespace holds it."""
+    hub = hub_run(tmp_path)
+    rows = _rows(hub, hub)
+    platform = {
+        r.credential for r in rows if r.secret == "flux-system" and r.namespace == "flux-system"
+    }
+    holders = {r.namespace for r in rows if r.credential in platform}
+    assert holders == {"flux-system", threat_model.SPOKE_NAMESPACE}, holders
+    assert threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES) == []
+    assert threat_model.spoke_namespace_subjects(hub) == []
+
+
+def test_a_tenant_bound_in_a_spoke_namespace_is_found(tmp_path: Path) -> None:
+    hub = hub_run(tmp_path)
+    bindings = [r for r in hub.resources if r.type.endswith("RoleBinding")]
+    spoke_binding = next(b for b in bindings if "SpokeSync" in b.urn)
+    widened = dataclasses.replace(
+        spoke_binding,
+        inputs={
+            **spoke_binding.inputs,
+            "subjects": [{"kind": "Group", "name": "team-backend", "apiGroup": RBAC}],
+        },
+    )
+    broken = Recording(
+        resources=[widened if r is spoke_binding else r for r in hub.resources],
+    )
+    assert threat_model.spoke_namespace_subjects(broken) != []

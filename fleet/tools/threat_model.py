@@ -30,6 +30,9 @@ RULESET: Final = "github:index/repositoryRuleset:RepositoryRuleset"
 # Built-in ClusterRoles that read Secrets in the namespace they are bound in.
 SECRET_READING_ROLES: Final = ("admin", "edit")
 TENANT_NAMESPACE: Final = "each tenant namespace"
+# On a hub, the namespace of each spoke: the Flux objects that reconcile the spoke from d1-infra.
+SPOKE_NAMESPACE: Final = "each spoke's namespace (hub)"
+_SPOKE_SYNC: Final = "fleet:spokes:SpokeSync"
 NOBODY: Final = "none"
 
 
@@ -157,7 +160,28 @@ def derive(
 def _namespace_label(stack: offline.Recording, namespace: str) -> str:
     if namespace in (c.FLUX_NAMESPACE, c.APPS_UPDATE_NAMESPACE):
         return namespace
+    if any(
+        _SPOKE_SYNC in s.urn and s.inputs["metadata"].get("namespace") == namespace
+        for s in stack.of_type(SECRET)
+    ):
+        return SPOKE_NAMESPACE
     return TENANT_NAMESPACE
+
+
+def spoke_namespace_subjects(stack: offline.Recording) -> list[str]:
+    """Subjects bound in a hub's spoke namespaces other than that namespace's own accounts: a
+    spoke namespace holds the platform credential and the spoke's kubeconfig, so nothing but its
+    Flux accounts (and cluster administrators) may read it."""
+    spokes = {
+        s.inputs["metadata"]["namespace"] for s in stack.of_type(SECRET) if _SPOKE_SYNC in s.urn
+    }
+    return [
+        f"{namespace}: {subject.get('kind')} {subject.get('namespace', '')}/{subject['name']}"
+        for namespace in sorted(spokes)
+        for _, subjects in _bindings(stack, namespace)
+        for subject in subjects
+        if subject.get("kind") != "ServiceAccount" or subject.get("namespace") != namespace
+    ]
 
 
 def _bindings(stack: offline.Recording, namespace: str) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -198,15 +222,17 @@ def _readers(stack: offline.Recording, namespace: str) -> str:
 
 
 def tenant_violations(rows: Iterable[Row], platform: Sequence[str]) -> list[str]:
-    """Rows outside flux-system whose credential reaches or bypasses a rule of a repository in
-    `platform` (the infrastructure and fleet repositories), and rows of tenant namespaces whose
-    credential may push or bypass any rule: only image automation's apps-update pushes, to the
-    applications repository."""
+    """Rows outside the platform namespaces whose credential reaches or bypasses a rule of a
+    repository in `platform` (the infrastructure and fleet repositories), and rows of tenant
+    namespaces whose credential may push or bypass any rule: only image automation's apps-update
+    pushes, to the applications repository. The platform namespaces are flux-system and, on a
+    hub, each spoke's namespace, which reconciles d1-infra for its spoke and where only its own
+    Flux accounts are bound (`spoke_namespace_subjects`)."""
     return [
         f"{row.namespace}/{row.secret}: {row.credential} reaches {row.github}, bypasses "
         f"{row.bypasses}"
         for row in sorted(rows)
-        if row.namespace != c.FLUX_NAMESPACE
+        if row.namespace not in (c.FLUX_NAMESPACE, SPOKE_NAMESPACE)
         and (
             any(repo in row.github or repo in row.bypasses for repo in platform)
             or (row.namespace == TENANT_NAMESPACE and row.bypasses != NOBODY)
@@ -234,5 +260,10 @@ def markdown(modes: Mapping[str, Iterable[Row]]) -> str:
 
 
 def _order(row: Row) -> tuple[int, str, str]:
-    rank = {c.FLUX_NAMESPACE: 0, TENANT_NAMESPACE: 1, c.APPS_UPDATE_NAMESPACE: 2}
+    rank = {
+        c.FLUX_NAMESPACE: 0,
+        TENANT_NAMESPACE: 1,
+        c.APPS_UPDATE_NAMESPACE: 2,
+        SPOKE_NAMESPACE: 3,
+    }
     return rank.get(row.namespace, 3), row.secret, row.credential
