@@ -44,11 +44,28 @@ def kubernetes(settings: Settings, prefix: str = "") -> k8s.Provider:
     that identity follows the kubeconfig's contents, which differ between CI and a laptop for the
     same cluster. With an unchanged identifier a kubeconfig or context change is an update.
     """
-    return k8s.Provider(
+    return _cluster_provider(
         f"{prefix}kubernetes",
-        context=settings.kube_context,
-        kubeconfig=settings.kubeconfig,
-        cluster_identifier=settings.cluster_name,
+        settings.kube_context,
+        settings.kubeconfig,
+        settings.cluster_name,
+        settings,
+    )
+
+
+def _cluster_provider(
+    name: str,
+    context: str | None,
+    kubeconfig: str | None,
+    identifier: str,
+    settings: Settings,
+) -> k8s.Provider:
+    """A provider for one cluster, with the apply rules every cluster of the stack shares."""
+    return k8s.Provider(
+        name,
+        context=context,
+        kubeconfig=kubeconfig,
+        cluster_identifier=identifier,
         # Never fall back to the current context: an unset context means the kubeconfig's own
         # current-context, and only when a dedicated kubeconfig file is configured.
         enable_server_side_apply=True,
@@ -91,14 +108,6 @@ def spoke_kubernetes(spoke: Spoke, settings: Settings) -> k8s.Provider:
     Same reasons as `kubernetes`: the identifier keeps a kubeconfig change an update, and the
     mutable Secret keeps a token Secret's data changes in place.
     """
-    return k8s.Provider(
-        f"spoke-{spoke.name}-kubernetes",
-        context=spoke.context,
-        kubeconfig=spoke.kubeconfig,
-        cluster_identifier=spoke.name,
-        enable_server_side_apply=True,
-        enable_secret_mutable=True,
-        enable_config_map_mutable=True,
-        upsert_existing_objects=settings.upsert_existing_objects,
-        enable_patch_force=settings.force_field_ownership or None,
+    return _cluster_provider(
+        f"spoke-{spoke.name}-kubernetes", spoke.context, spoke.kubeconfig, spoke.name, settings
     )
