@@ -532,3 +532,43 @@ def test_review_job_fails_when_a_stack_could_not_be_previewed(
     status, body, _ = gate({}, previews="failure")
     assert status == 1
     assert body.startswith(review.MARKER)
+
+
+def _backend_guard(job: dict[str, Any]) -> dict[str, Any] | None:
+    return next(
+        (s for s in steps(job) if '-z "$PULUMI_BACKEND_URL"' in str(s.get("run", ""))), None
+    )
+
+
+def test_every_job_on_the_fleets_state_stops_without_a_backend() -> None:
+    """An unset repository secret reaches the job as an empty PULUMI_BACKEND_URL, which the CLI
+    ignores (pulumi pkg/workspace/creds.go, GetCurrentCloudURLWithSource: an empty variable falls
+    through to Pulumi.yaml's backend.url), so the job would run on the runner's empty
+    `.pulumi-state`; each such job checks the variable before any other step uses it."""
+    jobs = [
+        (name, job_name, job)
+        for name in NAMES
+        for job_name, job in load(name)["jobs"].items()
+        if "PULUMI_BACKEND_URL" in (job.get("env") or {})
+    ]
+    assert {name for name, _, _ in jobs} == {"preview", "deploy", "drift"}
+    for name, job_name, job in jobs:
+        guard = _backend_guard(job)
+        assert guard is not None, f"{name}/{job_name}"
+        position = steps(job).index(guard)
+        later = [s for s in steps(job)[:position] if "pulumi" in str(s.get("run", ""))]
+        assert later == [], f"{name}/{job_name}: the guard runs before any pulumi command"
+
+
+@pytest.mark.parametrize(("value", "code"), [("", 1), ("s3://fleet-state", 0)])
+def test_the_backend_guard_fails_on_an_empty_secret(value: str, code: int) -> None:
+    guard = _backend_guard(load("deploy")["jobs"]["staging"])
+    assert guard is not None
+    done = subprocess.run(
+        ["bash", "-e", "-c", guard["run"]],
+        env={"PATH": "/usr/bin:/bin", "PULUMI_BACKEND_URL": value},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == code, done.stdout
