@@ -119,6 +119,8 @@ def token_env() -> dict[str, str]:
         "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
         "FLEET_APPS_TOKEN": APPS_TOKEN,
         "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
+        "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "w" * 82,
+        "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-31",
     }
 
 

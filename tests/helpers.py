@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PLATFORM_TOKEN = "github_pat_" + "P" * 82
 APPS_TOKEN = "github_pat_" + "A" * 82
+APPS_PUSH_TOKEN = "github_pat_" + "W" * 82
 ENTERPRISE_TOKEN = "ghp_" + "E" * 36
 SECRET_KEYS = tuple(f"d1-fleet:{key}" for key in sorted(keys.SECRET_KEYS))
 
@@ -32,6 +33,15 @@ def token_config(days_left: int = 120) -> dict[str, str]:
     }
 
 
+def push_token_for(config: Mapping[str, str]) -> dict[str, str]:
+    """Image automation's push token (required with it) when `config` runs image automation and
+    sets none, as secret config would give it; nothing otherwise."""
+    if config.get("d1-fleet:imageAutomation") != "true" or config.get("d1-fleet:appsPushToken"):
+        return {}
+    expires = token_config()["d1-fleet:appsTokenExpires"]
+    return {"d1-fleet:appsPushToken": APPS_PUSH_TOKEN, "d1-fleet:appsPushTokenExpires": expires}
+
+
 def stack_run(
     stack_name: str,
     overrides: Mapping[str, str] | None = None,
@@ -46,6 +56,12 @@ def stack_run(
     """
     config = {**offline.stack_config(project_dir, stack_name), **token_config()}
     config.update({f"d1-fleet:{k}" if ":" not in k else k: v for k, v in (overrides or {}).items()})
+    # Image automation pushes with its own token (required with it), as a stack file sets it.
+    if config.get("d1-fleet:imageAutomation") == "true" and not config.get(
+        "d1-fleet:appsPushToken"
+    ):
+        config["d1-fleet:appsPushToken"] = APPS_PUSH_TOKEN
+        config["d1-fleet:appsPushTokenExpires"] = token_config()["d1-fleet:appsTokenExpires"]
     for key in drop:
         config.pop(f"d1-fleet:{key}", None)
     return offline.run_main(
@@ -165,8 +181,13 @@ def run_in(
 
 
 def git_secrets(run: offline.Recording) -> list[offline.Registration]:
+    """The Git secrets of the platform and apps credentials (flux-system, flux-apps and its
+    copies); not the registry login, nor image automation's push token in apps-update."""
     return [
-        r for r in run.of_type(SECRET) if r.inputs["metadata"]["name"] != "flux-enterprise-auth"
+        r
+        for r in run.of_type(SECRET)
+        if r.inputs["metadata"]["name"] != "flux-enterprise-auth"
+        and r.inputs["metadata"]["namespace"] != "apps-update"
     ]
 
 

@@ -274,6 +274,8 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
         "FLEET_APPS_TOKEN": "github_pat_" + "a" * 82,
         "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-01",
         "FLEET_APPS_TOKEN_EXPIRES": "2099-01-01",
+        "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "w" * 82,
+        "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-01",
         "HOME": str(tmp_path),
     }.items():
         monkeypatch.setenv(key, value)

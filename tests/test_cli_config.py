@@ -31,6 +31,8 @@ TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
     "FLEET_APPS_TOKEN": "github_pat_" + "A" * 82,
     "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
+    "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "W" * 82,
+    "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-31",
 }
 
 

@@ -15,7 +15,7 @@ from fleet.program.config.model import Settings
 from fleet.program.config.parse import parse
 from fleet.tools import offline
 from fleet.tools.offline import Recording, engine_urn
-from tests.helpers import ROOT, token_config
+from tests.helpers import ROOT, push_token_for, token_config
 
 CLUSTER = "fleet:index:Cluster"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -34,6 +34,8 @@ def stack_settings(stack: str, **overrides: object) -> Settings:
     }
     raw.update({k.split(":", 1)[1]: v for k, v in token_config().items()})
     raw.update(overrides)
+    qualified = {f"d1-fleet:{k}": str(v) for k, v in raw.items()}
+    raw.update({k.split(":", 1)[1]: v for k, v in push_token_for(qualified).items()})
     return parse(raw)
 
 

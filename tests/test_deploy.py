@@ -64,6 +64,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         "PULUMI_CONFIG_PASSPHRASE": "test",
         "FLEET_PLATFORM_TOKEN": "github_pat_" + "p" * 82,
         "FLEET_APPS_TOKEN": "github_pat_" + "a" * 82,
+        "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "w" * 82,
+        "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-01",
         "HOME": str(tmp_path),
         "RECORD": str(record),
     }
@@ -92,7 +94,11 @@ def test_deploy_preflight_passes_and_uses_the_backend_pulumi_yaml_declares(
     assert "PULUMI_BACKEND_URL" not in plan.env
     assert plan.backend == f"file://{(project / '.pulumi-state').resolve()}"
     assert (project / ".pulumi-state").is_dir()
-    assert plan.tokens_from_env == ("d1-fleet:platformToken", "d1-fleet:appsToken")
+    assert plan.tokens_from_env == (
+        "d1-fleet:platformToken",
+        "d1-fleet:appsToken",
+        "d1-fleet:appsPushToken",
+    )
     assert plan.env["FLEET_APPS_TOKEN"] == env["FLEET_APPS_TOKEN"]
 
 

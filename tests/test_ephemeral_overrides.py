@@ -12,7 +12,6 @@ from fleet.program.config import keys, parse, sources
 from fleet.tools.ephemeral.overrides import (
     ClusterTarget,
     OverrideError,
-    Tokens,
     derive,
     dropped_secrets,
     load_base,
@@ -30,6 +29,11 @@ TOKEN_ENV = {
     "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
     "FLEET_APPS_TOKEN": APPS,
     "FLEET_APPS_TOKEN_EXPIRES": "2099-02-28",
+}
+# Image automation's push token: the staging base runs image automation.
+PUSH_ENV = {
+    "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "W" * 40,
+    "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-03-31",
 }
 BASE: dict[str, Any] = {
     "d1-fleet:environment": "staging",
@@ -163,10 +167,7 @@ def test_config_derived_from_the_real_staging_stack_passes_the_programs_validati
         base,
         stack_name="eph-123-1-0",
         target=ClusterTarget("kind-a"),
-        tokens=Tokens(
-            secret={"platformToken": PLATFORM, "appsToken": APPS},
-            plain={"platformTokenExpires": "2099-01-31", "appsTokenExpires": "2099-01-31"},
-        ),
+        tokens=read_credentials({**TOKEN_ENV, **PUSH_ENV}, base),
     )
     values = config.plain
     raw: dict[str, Any] = {}
@@ -211,7 +212,7 @@ APP_BASE: dict[str, Any] = {
 
 def test_app_mode_base_takes_the_app_key_and_no_token_from_the_environment() -> None:
     # One CI environment may hold both kinds; an App-mode copy gets the two App keys only.
-    env = {**TOKEN_ENV, **APP_ENV}
+    env = {**TOKEN_ENV, **APP_ENV, **PUSH_ENV}
     credentials = read_credentials(env, APP_BASE)
     assert APP_KEY not in repr(credentials)
     config = derive(
@@ -249,7 +250,7 @@ def test_config_derived_from_an_app_mode_base_passes_the_programs_validation() -
         **{k: v for k, v in APP_BASE.items() if "github" in k.lower() or "gitAuth" in k},
     }
     base.pop("d1-fleet:githubToken", None)
-    env = {**TOKEN_ENV, **APP_ENV}
+    env = {**TOKEN_ENV, **APP_ENV, **PUSH_ENV}
     config = derive(
         base,
         stack_name="eph-1-0",

@@ -102,7 +102,7 @@ def test_first_run_from_a_fresh_clone(tmp_path: Path, route: str) -> None:
         assert call.cwd == project
         assert not any(t in " ".join(call.argv) for t in tokens.values() if t.startswith("github"))
     stored = [c.argv[3] for c in calls if "--secret" in c.argv]
-    assert stored == (["platformToken", "appsToken"] if route == "stored" else [])
+    assert stored == (["platformToken", "appsToken", "appsPushToken"] if route == "stored" else [])
 
 
 def test_a_new_user_with_nothing_set_is_told_what_to_do_for_each_problem(tmp_path: Path) -> None:

@@ -141,6 +141,8 @@ def test_render_without_credentials_uses_placeholder_tokens(tmp_path: Path) -> N
     result = render.render_stack(ROOT, "staging", today=date(2030, 1, 1))
     placeheld = result.summary["placeholderConfig"]
     assert placeheld == [
+        "d1-fleet:appsPushToken",
+        "d1-fleet:appsPushTokenExpires",
         "d1-fleet:appsToken",
         "d1-fleet:appsTokenExpires",
         "d1-fleet:platformToken",

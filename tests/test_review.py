@@ -291,7 +291,9 @@ def test_review_one_summary_for_the_whole_fleet(
     assert result.markdown.startswith(review.MARKER + "\n")
     assert result.markdown.count(review.MARKER) == 1
     assert "| `prod-eu` | production | 7 delete |" in result.markdown
-    assert "| `staging` | staging | 4 update |" in result.markdown
+    # flux-apps in flux-system and its copies in backend and frontend (apps-update holds the push
+    # token, which a rotation of the apps token leaves alone).
+    assert "| `staging` | staging | 3 update |" in result.markdown
     assert result.exit_code == 1
 
 

@@ -26,6 +26,7 @@ from tests.helpers import (
     APP_KEY,
     APPS_APP_ID,
     APPS_APP_KEY,
+    APPS_PUSH_TOKEN,
     APPS_TOKEN,
     ENTERPRISE_TOKEN,
     PLATFORM_TOKEN,
@@ -128,7 +129,9 @@ def test_app_key_reaches_every_git_secret_as_a_secret(
             githubAppsPrivateKey=APPS_APP_KEY if config else "",
         )
     secrets = git_secrets(run)
-    assert len(secrets) == 5
+    # flux-system, flux-apps and its copies in backend and frontend (apps-update pushes with
+    # appsPushToken, checked in test_tokens_reach_every_git_secret_as_secrets).
+    assert len(secrets) == 4
     for secret in secrets:
         data, was_secret = string_data(secret)
         # The key is the only value the program marks (secret_data above): the map is secret
@@ -146,9 +149,13 @@ def test_tokens_reach_every_git_secret_as_secrets() -> None:
         run = stack_run(
             "staging", {"enterpriseToken": ENTERPRISE_TOKEN, "enterpriseTokenExpires": "2099-01-01"}
         )
-    for secret in git_secrets(run):
+    pushing = [r for r in run.of_type(SECRET) if r.inputs["metadata"]["namespace"] == "apps-update"]
+    assert pushing, "staging runs image automation"
+    for secret in [*git_secrets(run), *pushing]:
         data, was_secret = string_data(secret)
         token = PLATFORM_TOKEN if secret.inputs["metadata"]["name"] == "flux-system" else APPS_TOKEN
+        if secret.inputs["metadata"]["namespace"] == "apps-update":
+            token = APPS_PUSH_TOKEN
         assert was_secret, secret.name
         assert data["password"] == data["token"] == token, secret.name
     enterprise = run.get(SECRET, "cluster-credentials-enterprise")
@@ -156,5 +163,5 @@ def test_tokens_reach_every_git_secret_as_secrets() -> None:
     assert was_secret
     assert ENTERPRISE_TOKEN in config[".dockerconfigjson"]
     text = elsewhere(run)
-    for token in (PLATFORM_TOKEN, APPS_TOKEN, ENTERPRISE_TOKEN):
+    for token in (PLATFORM_TOKEN, APPS_TOKEN, ENTERPRISE_TOKEN, APPS_PUSH_TOKEN):
         assert token not in text

@@ -15,6 +15,7 @@ from tests import fake_pulumi
 from tests.helpers import APP_KEY, APPS_APP_KEY, app_stack_file
 
 TOKENS = fake_pulumi.token_env()
+PUSH_TOKEN = TOKENS["FLEET_APPS_PUSH_TOKEN"]
 
 
 def prompts(answers: dict[str, str], asked: list[tuple[str, bool]]) -> stack_init.Ask:
@@ -33,8 +34,11 @@ def test_init_stores_prompted_tokens_on_stdin_with_hidden_input(tmp_path: Path) 
     answers = {
         "platformToken expires": "2099-03-31",
         "appsToken expires": "2099-04-30",
+        "appsPushToken expires": "2099-05-31",
         "platformToken": f"  {fake_pulumi.PLATFORM_TOKEN}\n",
         "appsToken": fake_pulumi.APPS_TOKEN,
+        # staging runs image automation, which pushes with its own token.
+        "appsPushToken": PUSH_TOKEN,
     }
     ask = prompts(answers, asked)
     assert stack_init.initialise("staging", env, project, ask) == 0
@@ -44,6 +48,7 @@ def test_init_stores_prompted_tokens_on_stdin_with_hidden_input(tmp_path: Path) 
     assert secret == {
         "platformToken": fake_pulumi.PLATFORM_TOKEN,
         "appsToken": fake_pulumi.APPS_TOKEN,
+        "appsPushToken": PUSH_TOKEN,
     }
     for call in calls:
         assert all(t not in " ".join(call.argv) for t in secret.values()), call.argv
@@ -51,9 +56,13 @@ def test_init_stores_prompted_tokens_on_stdin_with_hidden_input(tmp_path: Path) 
     plain = [
         c.argv[2:4] for c in calls if c.argv[:2] == ["config", "set"] and "--secret" not in c.argv
     ]
-    assert plain == [["platformTokenExpires", "2099-03-31"], ["appsTokenExpires", "2099-04-30"]]
+    assert plain == [
+        ["platformTokenExpires", "2099-03-31"],
+        ["appsTokenExpires", "2099-04-30"],
+        ["appsPushTokenExpires", "2099-05-31"],
+    ]
     hidden = {prompt.split(" ")[0]: h for prompt, h in asked if "expires" not in prompt}
-    assert hidden == {"platformToken": True, "appsToken": True}, "tokens are asked without echo"
+    assert hidden == {"platformToken": True, "appsToken": True, "appsPushToken": True}
 
 
 def test_init_takes_exported_values_without_asking(tmp_path: Path) -> None:
@@ -64,6 +73,7 @@ def test_init_takes_exported_values_without_asking(tmp_path: Path) -> None:
     assert [c.argv[3] for c in cli.calls() if "--secret" in c.argv] == [
         "platformToken",
         "appsToken",
+        "appsPushToken",
     ]
     # What the CLI wrote is what the next run reads: encrypted tokens, plain dates.
     text = (project / "Pulumi.staging.yaml").read_text()
@@ -125,13 +135,20 @@ def test_init_for_a_github_app_stack_stores_the_key_from_a_file(tmp_path: Path) 
     apps_key.write_text(APPS_APP_KEY)
     env = fake_pulumi.user_env(tmp_path, cli)
     answers = {"path of the App": str(key), "date the App": "2026-03-01"}
-    # The second App, which reads d1-apps for the tenants (its creation date is in the file).
+    # The second App, which reads d1-apps for the tenants (its creation date is in the file),
+    # and image automation's push token (a token in every mode).
     answers["path of the apps App"] = str(apps_key)
+    answers["appsPushToken expires"] = "2099-05-31"
+    answers["appsPushToken"] = PUSH_TOKEN
     ask = prompts(answers, [])
     assert stack_init.initialise("staging", env, project, ask) == 0
     stored = [c for c in cli.calls() if "--secret" in c.argv]
-    assert [c.argv[3] for c in stored] == ["githubAppPrivateKey", "githubAppsPrivateKey"]
-    assert [c.stdin for c in stored] == [key.read_text(), apps_key.read_text()]
+    assert [c.argv[3] for c in stored] == [
+        "githubAppPrivateKey",
+        "githubAppsPrivateKey",
+        "appsPushToken",
+    ]
+    assert [c.stdin for c in stored] == [key.read_text(), apps_key.read_text(), PUSH_TOKEN]
     assert ["githubAppKeyCreated", "2026-03-01"] in [c.argv[2:4] for c in cli.calls()]
 
 

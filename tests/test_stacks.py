@@ -12,7 +12,7 @@ import pytest
 
 from fleet.tools import offline
 from fleet.tools.offline import Recording
-from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, RunStack, stack_run
+from tests.helpers import APPS_PUSH_TOKEN, APPS_TOKEN, PLATFORM_TOKEN, ROOT, RunStack, stack_run
 
 INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -48,7 +48,9 @@ def test_stack_outputs(staging: Recording, prod_eu: Recording) -> None:
     for run in (staging, prod_eu):
         assert run.outputs["fluxVersion"] == "2.7.x"
         assert run.outputs["operatorChartVersion"] == "0.58.1"
-        assert run.outputs["tokenDaysLeft"] == {"platform": 120, "apps": 120}
+        # staging runs image automation, which pushes with its own token.
+        push = {"appsPush": 120} if run is staging else {}
+        assert run.outputs["tokenDaysLeft"] == {"platform": 120, "apps": 120, **push}
         assert run.outputs["secretNames"] == ["flux-system", "flux-apps"]
         assert run.outputs["runtimeConfigMap"] == "flux-runtime-info"
         assert not run.secret_outputs
@@ -227,7 +229,7 @@ def test_bad_config_fails_before_anything_is_registered(
 def test_token_expiring_inside_the_window_warns(run_stack: RunStack) -> None:
     soon = (date.today() + timedelta(days=10)).isoformat()
     run = run_stack("staging", {"appsTokenExpires": soon})
-    assert run.outputs["tokenDaysLeft"] == {"platform": 120, "apps": 10}
+    assert run.outputs["tokenDaysLeft"] == {"platform": 120, "apps": 10, "appsPush": 120}
     assert [w for w in run.warnings if "appsToken" in w and "10 day(s)" in w]
     assert not [w for w in run.warnings if "platformToken" in w]
 
@@ -347,7 +349,7 @@ def test_every_copy_of_a_token_is_secret(staging: Recording) -> None:
     for secret in secrets:
         data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
         assert was_secret, secret.name
-        assert data["password"] in (PLATFORM_TOKEN, APPS_TOKEN), secret.name
+        assert data["password"] in (PLATFORM_TOKEN, APPS_TOKEN, APPS_PUSH_TOKEN), secret.name
 
 
 def test_flux_objects_wait_for_the_flux_instance(staging: Recording) -> None:

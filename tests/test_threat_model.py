@@ -124,17 +124,41 @@ def test_the_check_catches_the_app_key_in_a_tenant_namespace(
     assert threat_model.tenant_violations([leaked], PLATFORM_REPOSITORIES)
 
 
-def test_without_a_push_token_tenants_hold_image_automation_s_push_credential() -> None:
-    """The check sees it: image automation shares the apps credential with every tenant."""
-    staging = stack_run("staging")
-    rows = _rows(staging, stack_run("prod-eu"))
-    found = threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES)
-    # And the program says so in every preview; with appsPushToken it does not.
-    assert [w for w in staging.warnings if w.startswith("d1-fleet:appsPushToken: not set")]
-    assert not [w for w in stack_run("staging", PUSH).warnings if "appsPushToken" in w]
-    assert found == [
+def test_image_automation_without_a_push_token_is_refused() -> None:
+    """Image automation would otherwise push with the apps credential every tenant namespace
+    holds, which would then need write access: the program refuses the stack instead."""
+    with pytest.raises(offline.ProgramError) as caught:
+        stack_run("staging", drop=("appsPushToken", "appsPushTokenExpires"))
+    assert "d1-fleet:appsPushToken: required with imageAutomation: true" in str(caught.value)
+    assert PUSH_TOKEN not in str(caught.value)
+
+
+def test_the_check_sees_image_automation_sharing_the_tenants_credential() -> None:
+    """Were image automation given the apps credential, the derived table would show every
+    tenant namespace holding a push credential, and the check would fail."""
+    staging = stack_run("staging", PUSH)
+    shared = [
+        dataclasses.replace(r, inputs={**r.inputs, "stringData": _apps_data(staging)})
+        if r.type == "kubernetes:core/v1:Secret"
+        and r.inputs["metadata"]["namespace"] == "apps-update"
+        else r
+        for r in staging.resources
+    ]
+    rows = _rows(Recording(resources=shared), stack_run("prod-eu"))
+    assert threat_model.tenant_violations(rows, PLATFORM_REPOSITORIES) == [
         "each tenant namespace/flux-apps: `appsToken` reaches d1-apps (read, push), bypasses none"
     ]
+
+
+def _apps_data(stack: Recording) -> dict[str, object]:
+    (apps,) = [
+        r
+        for r in stack.of_type("kubernetes:core/v1:Secret")
+        if r.inputs["metadata"]["namespace"] == "flux-system"
+        and r.inputs["metadata"]["name"] == "flux-apps"
+    ]
+    data: dict[str, object] = apps.inputs["stringData"]
+    return data
 
 
 def test_the_push_token_stays_in_apps_update(

@@ -218,11 +218,10 @@ class Cluster(pulumi.ComponentResource):
 
         self.image_automation: ImageAutomation | None = None
         if s.image_automation:
-            push_token: GitCredential = (
-                pulumi.Output.secret(s.apps_push_token.get_secret_value())
-                if s.apps_push_token is not None
-                else apps_token
-            )
+            # Required with image automation (config rules): the tenants' copy stays read-only.
+            if s.apps_push_token is None:
+                raise ValueError("appsPushToken is required with imageAutomation")
+            push_token: GitCredential = pulumi.Output.secret(s.apps_push_token.get_secret_value())
             self.image_automation = ImageAutomation(
                 f"{name}-image-automation",
                 AutomationArgs(

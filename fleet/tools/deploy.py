@@ -32,12 +32,12 @@ from fleet.program.config.keys import plain_text_problems
 from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
     APP_PRIVATE_KEY_ENV,
-    APPS_APP_ID,
     APPS_PRIVATE_KEY,
     APPS_PRIVATE_KEY_ENV,
     TOKENS,
+    environment_credentials,
+    required_credentials,
 )
-from fleet.program.conventions import GitAuth
 from fleet.tools import backend, cli_args, cli_config, offline, review, stack_check
 from fleet.tools.ephemeral.backend import needs_passphrase
 
@@ -108,13 +108,18 @@ def preflight(
         )
 
     tokens_from_env: list[str] = []
-    # With a GitHub App the platform token is not needed, the App's private key is; the apps
-    # repository is read with a second App (its key needed) or with appsToken.
-    app = config.get(f"{c.PROJECT}:gitAuth") == GitAuth.GITHUB_APP
-    apps_app = app and bool(config.get(f"{c.PROJECT}:{APPS_APP_ID}"))
-    keys = [(APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV)] if app else []
-    if apps_app:
-        keys.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV))
+    # What this stack's mode reads (`required_credentials`): the tokens, or the App's key and,
+    # for the apps repository, a second App's key or appsToken; a push token with image automation.
+    short = {k.removeprefix(f"{c.PROJECT}:"): v for k, v in config.items()}
+    needed, taken = required_credentials(short), environment_credentials(short)
+    keys = [
+        (name, variable)
+        for name, variable in (
+            (APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV),
+            (APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV),
+        )
+        if name in needed
+    ]
     for name, variable in keys:
         full = f"{c.PROJECT}:{name}"
         if full in secure:
@@ -123,10 +128,9 @@ def preflight(
             tokens_from_env.append(full)
         else:
             problems.append(f"{full}: no App private key; {init_hint(stack)} or export {variable}")
-    skipped = {"platformToken", *(("appsToken",) if apps_app else ())} if app else set()
     for source in TOKENS:
-        key, variable, required = source.key, source.env, source.required
-        if key in skipped:
+        key, variable, required = source.key, source.env, source.key in needed
+        if key not in taken:
             continue
         full = f"{c.PROJECT}:{key}"
         if full not in secure and env.get(variable):

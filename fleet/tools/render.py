@@ -23,7 +23,7 @@ from typing import Any, Final
 from pulumi.runtime import rpc
 
 from fleet.program import conventions as c
-from fleet.program.config import keys, private_key
+from fleet.program.config import keys, private_key, sources
 from fleet.program.config.errors import problems_in
 from fleet.tools import cli_config, offline
 from fleet.tools.manifests import ObjectRef, dump
@@ -330,12 +330,9 @@ def offline_config(
     secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
     known = keys.config_keys()
-    git_auth = config.get(f"{c.PROJECT}:gitAuth", c.GitAuth.TOKEN)
-    needed = set(keys.required_keys(git_auth))
-    if git_auth == c.GitAuth.GITHUB_APP:
-        # The applications repository's credential: the second App's key, else the apps token.
-        apps_app = bool(config.get(f"{c.PROJECT}:githubAppsAppId"))
-        needed.add("githubAppsPrivateKey" if apps_app else "appsToken")
+    needed = sources.required_credentials(
+        {k.removeprefix(f"{c.PROJECT}:"): v for k, v in config.items()}
+    )
     placeheld: list[str] = []
     for key in sorted(keys.SECRET_KEYS):
         full = f"{c.PROJECT}:{key}"

@@ -32,12 +32,12 @@ from fleet.program import conventions as c
 from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
     APP_PRIVATE_KEY_ENV,
-    APPS_APP_ID,
     APPS_PRIVATE_KEY,
     APPS_PRIVATE_KEY_ENV,
     TOKENS,
+    environment_credentials,
+    required_credentials,
 )
-from fleet.program.conventions import GitAuth
 from fleet.tools import backend, cli_args, deploy, offline, stack_check
 from fleet.tools.ephemeral.backend import needs_passphrase
 
@@ -76,23 +76,22 @@ def _date_problem(key: str, value: str) -> str | None:
     return None
 
 
+def _short(config: Mapping[str, str]) -> dict[str, str]:
+    return {k.removeprefix(f"{c.PROJECT}:"): v for k, v in config.items()}
+
+
 def app_keys(config: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
-    """(key, variable, creation date key, whose) of each App key a stack's `gitAuth` needs: the
-    App's in App mode, and the second App's when d1-apps is read with one."""
-    if config.get(f"{c.PROJECT}:gitAuth") != GitAuth.GITHUB_APP:
-        return []
-    found = [(APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, APP_KEY_CREATED, "the App's")]
-    if config.get(f"{c.PROJECT}:{APPS_APP_ID}"):
-        found.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, APPS_KEY_CREATED, "the apps App's"))
-    return found
-
-
-def tokens_replaced(config: Mapping[str, str]) -> set[str]:
-    """Tokens an App replaces: the platform token, and the apps token when a second App reads
-    d1-apps (otherwise App mode reads d1-apps with `appsToken`)."""
-    if config.get(f"{c.PROJECT}:gitAuth") != GitAuth.GITHUB_APP:
-        return set()
-    return {"platformToken", *(("appsToken",) if config.get(f"{c.PROJECT}:{APPS_APP_ID}") else ())}
+    """(key, variable, creation date key, whose) of each App key the stack needs
+    (`sources.required_credentials`): the App's in App mode, the second App's for d1-apps."""
+    needed = required_credentials(_short(config))
+    return [
+        entry
+        for entry in (
+            (APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, APP_KEY_CREATED, "the App's"),
+            (APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, APPS_KEY_CREATED, "the apps App's"),
+        )
+        if entry[0] in needed
+    ]
 
 
 def plan_entries(
@@ -158,9 +157,10 @@ def plan_entries(
                 found = _date_problem(created_key, created)
                 problems += [found] if found else []
                 entries.append(Entry(created_key, created, secret=False))
-    skipped = tokens_replaced(config)
+    needed = required_credentials(_short(config))
+    taken = environment_credentials(_short(config))
     for source in TOKENS:
-        if source.key in skipped:
+        if source.key not in taken:
             continue
         token = ""
         if not stored(source.key):
@@ -169,7 +169,7 @@ def plan_entries(
                 source.env,
                 f"{source.key} (fine-grained token github_pat_...; input hidden)",
                 True,
-                required=source.required,
+                required=source.key in needed,
             )
             if token:
                 found = _problem(source.key, token)
@@ -286,9 +286,9 @@ def _environment_route_problems(stack: str, project_dir: Path, env: Mapping[str,
     for key, variable, _, whose in app_keys(config):
         if f"{c.PROJECT}:{key}" not in secure and not env.get(variable):
             problems.append(f"export {variable} ({whose} private key, PEM text)")
-    skipped = tokens_replaced(config)
+    needed = required_credentials(_short(config))
     for source in TOKENS:
-        if source.key in skipped or not source.required:
+        if source.key not in needed:
             continue
         full = f"{c.PROJECT}:{source.key}"
         if full not in secure and not env.get(source.env):

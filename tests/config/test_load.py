@@ -12,6 +12,7 @@ from fleet.tools import offline, render
 from tests.helpers import (
     APP_KEY,
     APPS_APP_KEY,
+    APPS_PUSH_TOKEN,
     APPS_TOKEN,
     ENTERPRISE_TOKEN,
     PLATFORM_TOKEN,
@@ -20,6 +21,7 @@ from tests.helpers import (
     TOKEN_KEYS,
     app_config,
     git_secrets,
+    push_token_for,
     stack_run,
     token_config,
 )
@@ -44,6 +46,7 @@ def _config(app: bool) -> dict[str, str]:
         config.pop("d1-fleet:mergeTeams", None)
     else:
         config.update(token_config())
+    config.update(push_token_for(config))
     return config
 
 
@@ -111,17 +114,24 @@ def test_secret_config_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch
         "FLEET_APPS_TOKEN_EXPIRES": "2099-12-31",
         "FLEET_GITHUB_APP_PRIVATE_KEY": APPS_APP_KEY,
         "FLEET_GITHUB_APPS_PRIVATE_KEY": APP_KEY,
+        "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "Z" * 82,
+        "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-12-31",
     }
     for variable, value in others.items():
         monkeypatch.setenv(variable, value)
     for secret in git_secrets(stack_run("staging")):
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
-        name = secret.inputs["metadata"]["name"]
-        assert data["password"] == (PLATFORM_TOKEN if name == "flux-system" else APPS_TOKEN)
+        name, namespace = secret.inputs["metadata"]["name"], secret.inputs["metadata"]["namespace"]
+        pushes = namespace == "apps-update"
+        expected = PLATFORM_TOKEN if name == "flux-system" else APPS_TOKEN
+        assert data["password"] == (APPS_PUSH_TOKEN if pushes else expected)
     run = stack_run("staging", app_config(), drop=(*TOKEN_KEYS, "mergeTeams"))
     for secret in git_secrets(run):
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
-        name = secret.inputs["metadata"]["name"]
+        name, namespace = secret.inputs["metadata"]["name"], secret.inputs["metadata"]["namespace"]
+        if namespace == "apps-update":
+            assert data["password"] == APPS_PUSH_TOKEN
+            continue
         assert data["githubAppPrivateKey"] == (APP_KEY if name == "flux-system" else APPS_APP_KEY)
     # The expiry dates too: config's, not the environment's.
     assert stack_run("staging").outputs["tokenDaysLeft"]["platform"] < 365

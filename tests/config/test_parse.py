@@ -11,7 +11,14 @@ import yaml
 from fleet.program import conventions as c
 from fleet.program import platform
 from fleet.program.config import errors, keys, model, parse, sources
-from tests.helpers import ROOT, VALID
+from tests.helpers import APPS_PUSH_TOKEN, ROOT, VALID
+
+# Image automation with its push token (required with it).
+AUTOMATION = {
+    "imageAutomation": "true",
+    "appsPushToken": APPS_PUSH_TOKEN,
+    "appsPushTokenExpires": "2030-01-01",
+}
 
 
 def problems(**changes: Any) -> list[str]:
@@ -203,7 +210,7 @@ def test_settings_sync_from_the_fleet_repository_is_detected() -> None:
 
 
 def test_settings_image_automation_adds_the_image_controllers_in_order() -> None:
-    components = parse.parse({**VALID, "imageAutomation": "true"}).components
+    components = parse.parse({**VALID, **AUTOMATION}).components
     assert components == (
         "source-controller",
         "kustomize-controller",
@@ -341,7 +348,7 @@ def test_settings_invalid_tenant_name_names_the_tenant() -> None:
 
 
 def test_settings_apps_update_tenant_conflicts_with_image_automation() -> None:
-    (problem,) = problems(tenants=["apps-update"], imageAutomation="true")
+    (problem,) = problems(tenants=["apps-update"], **AUTOMATION)
     assert problem == "d1-fleet:tenants: tenant 'apps-update' is the image automation namespace"
 
 

@@ -15,7 +15,7 @@ import pytest
 from fleet.program import conventions as c
 from fleet.program.config import errors, formats, keys, model, parse, rules
 from fleet.tools import cli_config, offline, render
-from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run, token_config
+from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, push_token_for, stack_run, token_config
 
 SYNC = {
     "syncKind": "GitRepository",
@@ -714,6 +714,7 @@ def test_checks_over_long_lists_compare_each_name_a_bounded_number_of_times(
 
 def _staging_raw() -> dict[str, object]:
     config = {**offline.stack_config(ROOT, "staging"), **token_config()}
+    config.update(push_token_for(config))
     short = {key.removeprefix("d1-fleet:"): value for key, value in config.items()}
     # As the program reads it: JSON arrays decoded, Pulumi.yaml's "" defaults left unset.
     return parse.read(short.get, short)

@@ -74,8 +74,9 @@ def test_app_mode_secrets_carry_the_app_keys_only(staging_app: Recording) -> Non
     # That the key stays secret is proven in test_secrecy (pulumi_kubernetes marks any Secret's
     # data secret itself, so a recorded Secret cannot show it).
     secrets = git_secrets(staging_app)
-    # flux-system, flux-apps, and the copies in backend, frontend and apps-update.
-    assert len(secrets) == 5
+    # flux-system, flux-apps, and the copies in backend and frontend (apps-update holds
+    # image automation's push token instead).
+    assert len(secrets) == 4
     for secret in secrets:
         data, _ = offline.unwrap_secret(secret.inputs["stringData"])
         platform = secret.inputs["metadata"]["name"] == "flux-system"
@@ -155,7 +156,9 @@ def test_every_git_repository_sets_provider_github_in_app_mode_only(
         ("apps-update", "flux-apps"),
     }
     for r in app_sources:
-        assert r.inputs["spec"]["provider"] == "github", r.name
+        # apps-update reads and pushes with appsPushToken, a token: no App provider there.
+        pushes = r.inputs["metadata"]["namespace"] == "apps-update"
+        assert r.inputs["spec"].get("provider") == (None if pushes else "github"), r.name
     for r in staging.of_type(GIT):
         assert "provider" not in r.inputs["spec"], r.name
 
@@ -219,7 +222,8 @@ def test_other_stacks_declare_no_github_objects_in_app_mode(staging_app: Recordi
 def test_app_key_age_is_an_output_and_warned_about_once_due() -> None:
     fresh = app_run("staging", key_age_days=10)
     assert fresh.outputs["githubAppKeyDaysLeft"] == 80
-    assert fresh.outputs["tokenDaysLeft"] == {}
+    # Only image automation's push token (a token in every mode).
+    assert set(fresh.outputs["tokenDaysLeft"]) == {"appsPush"}
     assert not [w for w in fresh.warnings if "githubAppKeyCreated" in w]
     assert not fresh.secret_outputs
     due = app_run("staging", key_age_days=120, githubAppKeyMaxAgeDays="100")
@@ -469,13 +473,24 @@ def test_app_mode_stack_conforms_to_the_upstream_schemas() -> None:
             else {}
         )
         result = render.render_stack(ROOT, stack, {**overrides, **extra})
+        # staging runs image automation, which pushes with its own token.
+        push = (
+            ["d1-fleet:appsPushToken", "d1-fleet:appsPushTokenExpires"]
+            if stack == "staging"
+            else []
+        )
         assert result.summary["placeholderConfig"] == [
+            *push,
             "d1-fleet:githubAppPrivateKey",
             "d1-fleet:githubAppsPrivateKey",
         ]
         sources = [o for o in result.objects if o.ref.kind == "GitRepository"]
         assert sources
-        assert all(o.plain["spec"]["provider"] == "github" for o in sources)
+        assert all(
+            o.plain["spec"]["provider"] == "github"
+            for o in sources
+            if o.plain["metadata"]["namespace"] != "apps-update"
+        )
         assert "\n".join(map(str, conformance.check(result, schemas))) == ""
 
 

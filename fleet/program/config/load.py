@@ -21,12 +21,6 @@ from fleet.program.config.model import Settings
 from fleet.program.github_access import plan
 
 # Image automation without its own push credential pushes with the one tenant namespaces hold.
-SHARED_PUSH_CREDENTIAL = (
-    "not set, so image automation pushes to the applications repository with the credential every "
-    "tenant namespace holds, which then needs write access there; set appsPushToken (Contents "
-    "write on that repository alone, apps-update only) and make the apps credential read-only "
-    "(see Threat model in the README)"
-)
 
 
 @dataclass(frozen=True)
@@ -119,8 +113,6 @@ def load(
                 f"{c.PROJECT}:spokes: the token of spoke {spoke.name} is due for renewal on "
                 f"{due.isoformat()}; set rotated={today.isoformat()} in its entry and run pulumi up"
             )
-    if settings.image_automation and settings.apps_push_token is None:
-        pulumi.log.warn(f"{c.PROJECT}:appsPushToken: {SHARED_PUSH_CREDENTIAL}")
     return Loaded(settings, report, grants, token, spoke_days_left)
 
 

@@ -290,6 +290,14 @@ def _apps_push_token(v: Values) -> Iterator[Problem]:
             "only read with imageAutomation: true (it is image automation's push credential); "
             "unset it",
         )
+    if v["apps_push_token"] is None and v["image_automation"]:
+        yield (
+            "appsPushToken",
+            "required with imageAutomation: true: image automation pushes with it from "
+            "apps-update alone, so the credential every tenant namespace holds stays read-only; "
+            "allowed: a fine-grained token with Contents write on the applications repository "
+            "alone (FLEET_APPS_PUSH_TOKEN, or fleet init), and appsPushTokenExpires",
+        )
 
 
 @_reads()

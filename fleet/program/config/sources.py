@@ -15,11 +15,11 @@ from fleet.program.conventions import GitAuth
 
 @dataclass(frozen=True)
 class TokenSource:
-    """One token's config keys and the environment variables that supply it."""
+    """One token's config keys and the environment variables that supply it (whether a stack
+    needs it: `required_credentials`)."""
 
     key: str
     env: str
-    required: bool
 
     @property
     def expires_key(self) -> str:
@@ -31,11 +31,11 @@ class TokenSource:
 
 
 TOKENS: Final = (
-    TokenSource("platformToken", "FLEET_PLATFORM_TOKEN", required=True),
-    TokenSource("appsToken", "FLEET_APPS_TOKEN", required=True),
-    TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN", required=False),
+    TokenSource("platformToken", "FLEET_PLATFORM_TOKEN"),
+    TokenSource("appsToken", "FLEET_APPS_TOKEN"),
+    TokenSource("enterpriseToken", "FLEET_ENTERPRISE_TOKEN"),
     # Image automation's push credential for the applications repository (apps-update only).
-    TokenSource("appsPushToken", "FLEET_APPS_PUSH_TOKEN", required=False),
+    TokenSource("appsPushToken", "FLEET_APPS_PUSH_TOKEN"),
 )
 # The App's private key, which may come from the environment like the tokens (gitAuth githubApp
 # only). In App mode the applications repository is read with a second App (its key from
@@ -56,6 +56,31 @@ API_TOKEN: Final = "githubToken"
 API_TOKEN_ENV: Final = "GITHUB_TOKEN"
 
 
+def required_credentials(values: Mapping[str, Any]) -> frozenset[str]:
+    """The secret keys a stack must get from secret config or the environment, by its plain
+    values (short keys): its mode's Git credentials, and image automation's push token.
+
+    Tokens: the platform and apps tokens. App mode: the App's key, and for d1-apps the second
+    App's key or the apps token. Image automation pushes with `appsPushToken` from apps-update
+    alone, so the credential tenant namespaces hold stays read-only.
+    """
+    if values.get("gitAuth") == GitAuth.GITHUB_APP:
+        apps_app = values.get(APPS_APP_ID) not in (None, "")
+        found = {APP_PRIVATE_KEY, APPS_PRIVATE_KEY if apps_app else "appsToken"}
+    else:
+        found = {"platformToken", "appsToken"}
+    if str(values.get("imageAutomation", "")).lower() == "true":
+        found.add("appsPushToken")
+    return frozenset(found)
+
+
+def environment_credentials(values: Mapping[str, Any]) -> frozenset[str]:
+    """The secret keys a stack takes from FLEET_* when its config lacks them: the required ones
+    and the optional enterprise token. One CI environment serves every stack, so a stack never
+    takes a credential it would refuse (another mode's, a push token without image automation)."""
+    return required_credentials(values) | {"enterpriseToken"}
+
+
 def from_environment(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     """`raw` config with each credential and expiry date it lacks taken from the environment.
 
@@ -67,17 +92,14 @@ def from_environment(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str
     values from secret config.
     """
     merged = dict(raw)
-    app = merged.get("gitAuth") == GitAuth.GITHUB_APP
-    apps_app = app and merged.get(APPS_APP_ID) not in (None, "")
-    # App mode reads no platform token, and no apps token when a second App reads the apps.
-    skipped = {"platformToken", *(("appsToken",) if apps_app else ())} if app else set()
+    taken = environment_credentials(merged)
     pairs = [
-        (key, variable, source.key not in skipped)
+        (key, variable, source.key in taken)
         for source in TOKENS
         for key, variable in ((source.key, source.env), (source.expires_key, source.expires_env))
     ]
-    pairs.append((APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, app))
-    pairs.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, apps_app))
+    pairs.append((APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, APP_PRIVATE_KEY in taken))
+    pairs.append((APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, APPS_PRIVATE_KEY in taken))
     for key, variable, wanted in pairs:
         if merged.get(key) in (None, ""):
             merged.pop(key, None)

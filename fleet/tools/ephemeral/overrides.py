@@ -20,14 +20,15 @@ import yaml
 from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
     APP_PRIVATE_KEY_ENV,
-    APPS_APP_ID,
     APPS_PRIVATE_KEY,
     APPS_PRIVATE_KEY_ENV,
     SECRET_ENV,
     TOKENS,
     TokenSource,
+    environment_credentials,
+    required_credentials,
 )
-from fleet.program.conventions import PROJECT, GitAuth
+from fleet.program.conventions import PROJECT
 from fleet.tools import stack_check
 
 
@@ -96,28 +97,31 @@ def load_base(project_dir: Path, base_stack: str) -> dict[str, Any]:
 
 
 def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
-    """What the base stack's `gitAuth` mode needs from the environment: the tokens, or the App keys.
+    """What the base stack needs from the environment (`sources.required_credentials`): the
+    tokens, or the App keys, and image automation's push token when the base stack runs it.
 
     An App-mode copy gets no platform token (the program refuses it) and takes the App's private
     key from FLEET_GITHUB_APP_PRIVATE_KEY, and the applications repository's credential from
     FLEET_GITHUB_APPS_PRIVATE_KEY (when the base stack names a second App) or FLEET_APPS_TOKEN;
     the optional enterprise token serves both modes. Raises OverrideError listing every problem.
     """
-    if base.get(qualified("gitAuth")) != GitAuth.GITHUB_APP:
-        return read_tokens(env)
+    values = {k.removeprefix(f"{PROJECT}:"): v for k, v in base.items()}
+    needed = required_credentials(values)
     problems: list[str] = []
-    apps_app = bool(base.get(qualified(APPS_APP_ID)))
-    wanted = tuple(
-        s for s in TOKENS if s.key != "platformToken" and not (apps_app and s.key == "appsToken")
-    )
     try:
-        others = read_tokens(env, wanted)
+        wanted = tuple(s for s in TOKENS if s.key in environment_credentials(values))
+        others = read_tokens(env, wanted, needed)
     except OverrideError as err:
         problems += err.problems
         others = Tokens(secret={}, plain={})
-    keys = {APP_PRIVATE_KEY: APP_PRIVATE_KEY_ENV}
-    if apps_app:
-        keys[APPS_PRIVATE_KEY] = APPS_PRIVATE_KEY_ENV
+    keys = {
+        name: variable
+        for name, variable in (
+            (APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV),
+            (APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV),
+        )
+        if name in needed
+    }
     found: dict[str, str] = {}
     for name, variable in keys.items():
         key = env.get(variable, "")
@@ -133,16 +137,21 @@ def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
     return Tokens(secret={**others.secret, **found}, plain=dict(others.plain))
 
 
-def read_tokens(env: Mapping[str, str], sources: tuple[TokenSource, ...] = TOKENS) -> Tokens:
+def read_tokens(
+    env: Mapping[str, str],
+    sources: tuple[TokenSource, ...] = TOKENS,
+    required: frozenset[str] = frozenset({"platformToken", "appsToken"}),
+) -> Tokens:
     """Tokens and expiry dates from the environment, each checked by the program's own format
-    rules (`stack_check.value_problem`); raises OverrideError listing every problem."""
+    rules (`stack_check.value_problem`); the `required` ones must be there. Raises OverrideError
+    listing every problem."""
     problems: list[str] = []
     secret: dict[str, str] = {}
     plain: dict[str, str] = {}
     for source in sources:
         value, expires = env.get(source.env, ""), env.get(source.expires_env, "")
         if not value and not expires:
-            if source.required:
+            if source.key in required:
                 problems.append(f"{source.env} and {source.expires_env} must be set")
             continue
         if reason := stack_check.value_problem(source.key, value):
