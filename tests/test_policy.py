@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -13,10 +13,10 @@ from pulumi_policy import EnforcementLevel, Secret
 from pulumi_policy import deserialize as wire
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from fleet.tools.offline import Recording
 from policy import guardrails as g
 from policy.guardrails import Resource
 from tests.helpers import every_feature, stack_run
+from tests.policy_helpers import resources, violations
 
 KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 HELM_RELEASE_CR = "kubernetes:helm.toolkit.fluxcd.io/v2:HelmRelease"
@@ -247,24 +247,6 @@ def test_policy_pack_sees_secretness_through_the_analyzer_service() -> None:
     assert analyze(
         g.FLUX_INSTANCE, {"spec": {"cluster": {"multitenant": False, "networkPolicy": True}}}
     ) == [("flux-instance-lockdown", "FluxInstance spec.cluster.multitenant must be true")]
-
-
-def resources(recording: Recording) -> list[Resource]:
-    return [
-        Resource(r.type, r.urn, g.from_wire(r.inputs), r.protect)
-        for r in recording.resources
-        if r.custom and not r.type.startswith("pulumi:providers:")
-    ]
-
-
-def violations(found: list[Resource], skip: tuple[str, ...] = ()) -> Iterator[str]:
-    for r in found:
-        for name, rule in g.RESOURCE_RULES.items():
-            if name not in skip:
-                yield from (f"{name} {r.urn}: {m}" for m in rule(r.type, r.props))
-    for name, stack_rule in g.STACK_RULES.items():
-        if name not in skip:
-            yield from (f"{name} {urn}: {m}" for urn, m in stack_rule(found))
 
 
 STACK_RUNS = [

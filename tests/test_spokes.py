@@ -21,8 +21,8 @@ from fleet.program import spoke_plan as sp
 from fleet.tools import conformance, offline, render
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording, Registration
+from tests.engine_diff import changes, replaces
 from tests.helpers import HUB_EXAMPLE, ROOT, hub_dir, hub_run, stack_run, token_config
-from tests.test_lifecycle import changes, replaces
 
 SPOKES = ("staging", "production")
 SECRET = "kubernetes:core/v1:Secret"

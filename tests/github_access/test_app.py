@@ -42,7 +42,7 @@ from tests.helpers import (
     run_in,
     stack_run,
 )
-from tests.test_policy import resources, violations
+from tests.policy_helpers import resources, violations
 
 
 @pytest.fixture(scope="module")
