@@ -20,17 +20,8 @@ import pytest
 
 from fleet.tools import deploy, review
 from tests import preview_digests as pd
+from tests.fake_pulumi import KUBECONFIG
 from tests.helpers import ROOT, stack_run
-
-KUBECONFIG = """
-apiVersion: v1
-kind: Config
-contexts:
-  - name: staging
-    context: {cluster: staging, user: staging}
-  - name: prod-eu
-    context: {cluster: prod-eu, user: prod-eu}
-"""
 
 
 @pytest.fixture

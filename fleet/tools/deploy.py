@@ -110,7 +110,7 @@ def preflight(
     tokens_from_env: list[str] = []
     # What this stack's mode reads (`required_credentials`): the tokens, or the App's key and,
     # for the apps repository, a second App's key or appsToken; a push token with image automation.
-    short = {k.removeprefix(f"{c.PROJECT}:"): v for k, v in config.items()}
+    short = offline.project_values(config)
     needed, taken = required_credentials(short), environment_credentials(short)
     keys = [
         (name, variable)

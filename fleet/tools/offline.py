@@ -240,6 +240,13 @@ def run_main(project_dir: Path, **kwargs: Any) -> Recording:
         return run(lambda: runpy.run_path(str(main), run_name="__main__"), **kwargs)
 
 
+def project_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The project's keys of a stack's config by short key (`d1-fleet:tenants` -> `tenants`), as
+    the program reads them; other namespaces' keys are left out."""
+    prefix = f"{c.PROJECT}:"
+    return {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
+
+
 def stack_config(project_dir: Path, stack_name: str) -> dict[str, str]:
     """The plain (non-secure) values of `Pulumi.<stack>.yaml` with Pulumi.yaml's defaults applied,
     as the CLI hands them to a program."""

@@ -330,9 +330,7 @@ def offline_config(
     secure = offline.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
     known = keys.config_keys()
-    needed = sources.required_credentials(
-        {k.removeprefix(f"{c.PROJECT}:"): v for k, v in config.items()}
-    )
+    needed = sources.required_credentials(offline.project_values(config))
     placeheld: list[str] = []
     for key in sorted(keys.SECRET_KEYS):
         full = f"{c.PROJECT}:{key}"

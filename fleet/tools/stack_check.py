@@ -41,8 +41,8 @@ def environment_overrides(
     """Full-key config the program would take from `env` (`sources.from_environment`): the
     credentials and expiry dates the stack file neither sets nor holds encrypted."""
     prefix = f"{c.PROJECT}:"
-    raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
-    raw.update({k.removeprefix(prefix): "<encrypted>" for k in secure if k.startswith(prefix)})
+    raw = offline.project_values(config)
+    raw.update(offline.project_values(dict.fromkeys(secure, "<encrypted>")))
     merged = sources.from_environment(raw, env)
     return {f"{prefix}{k}": str(v) for k, v in merged.items() if raw.get(k) != v}
 

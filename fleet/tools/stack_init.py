@@ -76,14 +76,10 @@ def _date_problem(key: str, value: str) -> str | None:
     return None
 
 
-def _short(config: Mapping[str, str]) -> dict[str, str]:
-    return {k.removeprefix(f"{c.PROJECT}:"): v for k, v in config.items()}
-
-
 def app_keys(config: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
     """(key, variable, creation date key, whose) of each App key the stack needs
     (`sources.required_credentials`): the App's in App mode, the second App's for d1-apps."""
-    needed = required_credentials(_short(config))
+    needed = required_credentials(offline.project_values(config))
     return [
         entry
         for entry in (
@@ -157,8 +153,8 @@ def plan_entries(
                 found = _date_problem(created_key, created)
                 problems += [found] if found else []
                 entries.append(Entry(created_key, created, secret=False))
-    needed = required_credentials(_short(config))
-    taken = environment_credentials(_short(config))
+    needed = required_credentials(offline.project_values(config))
+    taken = environment_credentials(offline.project_values(config))
     for source in TOKENS:
         if source.key not in taken:
             continue
@@ -286,7 +282,7 @@ def _environment_route_problems(stack: str, project_dir: Path, env: Mapping[str,
     for key, variable, _, whose in app_keys(config):
         if f"{c.PROJECT}:{key}" not in secure and not env.get(variable):
             problems.append(f"export {variable} ({whose} private key, PEM text)")
-    needed = required_credentials(_short(config))
+    needed = required_credentials(offline.project_values(config))
     for source in TOKENS:
         if source.key not in needed:
             continue

@@ -494,22 +494,29 @@ def test_app_mode_stack_conforms_to_the_upstream_schemas() -> None:
         assert "\n".join(map(str, conformance.check(result, schemas))) == ""
 
 
-def test_deploy_preflight_in_app_mode_needs_the_key_not_the_tokens(tmp_path: Path) -> None:
+def _preflight_project(tmp_path: Path, staging_file: str) -> tuple[Path, dict[str, str]]:
+    """A project with `staging_file` as Pulumi.staging.yaml, and an environment with a kube
+    context for it and a passphrase, but no CLI."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (project / "Pulumi.staging.yaml").write_text(
-        (ROOT / "Pulumi.staging.yaml").read_text() + "  d1-fleet:gitAuth: githubApp\n"
-    )
+    (project / "Pulumi.staging.yaml").write_text(staging_file)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("contexts:\n  - name: staging\n")
     env = {
         "PATH": "/nonexistent",
         "KUBECONFIG": str(kubeconfig),
         "PULUMI_CONFIG_PASSPHRASE": "test",
-        "FLEET_PLATFORM_TOKEN": PLATFORM_TOKEN,
         "HOME": str(tmp_path),
     }
+    return project, env
+
+
+def test_deploy_preflight_in_app_mode_needs_the_key_not_the_tokens(tmp_path: Path) -> None:
+    project, env = _preflight_project(
+        tmp_path, (ROOT / "Pulumi.staging.yaml").read_text() + "  d1-fleet:gitAuth: githubApp\n"
+    )
+    env["FLEET_PLATFORM_TOKEN"] = PLATFORM_TOKEN
     with pytest.raises(deploy.PreflightError) as caught:
         deploy.preflight("staging", env, project)
     text = str(caught.value)
@@ -524,20 +531,8 @@ def test_deploy_preflight_in_app_mode_needs_the_key_not_the_tokens(tmp_path: Pat
 def test_deploy_preflight_needs_the_second_app_key_when_the_stack_names_one(
     tmp_path: Path,
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (project / "Pulumi.staging.yaml").write_text(app_stack_file("staging"))
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("contexts:\n  - name: staging\n")
-    env = {
-        "PATH": "/nonexistent",
-        "KUBECONFIG": str(kubeconfig),
-        "PULUMI_CONFIG_PASSPHRASE": "test",
-        "HOME": str(tmp_path),
-        "FLEET_GITHUB_APP_PRIVATE_KEY": APP_KEY,
-        "FLEET_APPS_TOKEN": APPS_TOKEN,
-    }
+    project, env = _preflight_project(tmp_path, app_stack_file("staging"))
+    env.update(FLEET_GITHUB_APP_PRIVATE_KEY=APP_KEY, FLEET_APPS_TOKEN=APPS_TOKEN)
     with pytest.raises(deploy.PreflightError) as caught:
         deploy.preflight("staging", env, project)
     text = str(caught.value)
