@@ -571,3 +571,15 @@ def test_status_is_a_fleet_subcommand(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as both:
         cli.main(["status", "--json", "--markdown"])
     assert both.value.code == 2
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2", "many"])
+def test_status_jobs_must_be_a_positive_whole_number(
+    project: Path, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    from fleet.tools import cli  # noqa: PLC0415
+
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["status", f"--jobs={jobs}", "--project-dir", str(project)])
+    assert caught.value.code == 2
+    assert f"argument --jobs: {jobs!r} is not a positive whole number" in capsys.readouterr().err

@@ -49,6 +49,13 @@ def project_dir(text: str) -> Path:
     return folder.resolve()
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count of parallel runs, say)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
 def add_project_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--project-dir",

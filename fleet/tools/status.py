@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
-from fleet.tools import stacks, status_render
+from fleet.tools import cli_args, stacks, status_render
 from fleet.tools.deploy import INSTALL_HINT, PROJECT_DIR
 from fleet.tools.status_read import CliReader, collect, declared
 
@@ -55,7 +55,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder of `pulumi preview --refresh --json` outputs, one <stack>.json per stack",
     )
-    parser.add_argument("--jobs", type=int, default=8, help="stacks read at once (default: 8)")
+    parser.add_argument(
+        "--jobs", type=cli_args.positive, default=8, help="stacks read at once (default: 8)"
+    )
     parser.add_argument(
         "--project-dir",
         type=Path,

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pulumi import automation as auto
 
 from fleet.program.config import keys
-from fleet.tools import stack_check
+from fleet.tools import cli_args, stack_check
 from fleet.tools.ephemeral import naming
 from fleet.tools.ephemeral.backend import (
     PreflightError,
@@ -70,12 +70,6 @@ def _age(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return int(text)
-
-
 def build_parser(prog: str = "python -m fleet.tools.ephemeral") -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -93,9 +87,9 @@ def build_parser(prog: str = "python -m fleet.tools.ephemeral") -> argparse.Argu
         help="check stack outputs only, not the FluxInstance through kubectl",
     )
     checks.add_argument(
-        "--ready-timeout", type=_positive, default=300, help="seconds to wait for Ready"
+        "--ready-timeout", type=cli_args.positive, default=300, help="seconds to wait for Ready"
     )
-    checks.add_argument("--parallel", type=_positive, default=4, help="stacks at a time")
+    checks.add_argument("--parallel", type=cli_args.positive, default=4, help="stacks at a time")
 
     parser = argparse.ArgumentParser(
         prog=prog, description="Ephemeral test fleets of the d1 fleet."
