@@ -18,3 +18,24 @@ def test_operator_release_is_atomic_and_waits(stack: str) -> None:
     (release,) = stack_run(stack).of_type(HELM_RELEASE)
     assert release.inputs["atomic"] is True, release.name
     assert not release.inputs.get("skipAwait"), release.name
+
+
+def test_operator_chart_defaults_to_the_upstream_oci_repository() -> None:
+    (release,) = stack_run("staging").of_type(HELM_RELEASE)
+    assert release.inputs["chart"] == "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator"
+
+
+@pytest.mark.parametrize(
+    "chart",
+    ["oci://registry.internal:5000/mirror/charts/flux-operator", "/srv/charts/flux-operator"],
+)
+def test_operator_chart_takes_a_mirror_or_a_local_folder(chart: str) -> None:
+    """A mirror keeps the digest path (`<chart>@<digest>`); a folder is what Helm installs as is."""
+    (release,) = stack_run("staging", {"operatorChart": chart}).of_type(HELM_RELEASE)
+    assert release.inputs["chart"] == chart
+    assert release.inputs["version"] == "0.58.1"
+    digest = "sha256:" + "a" * 64
+    if chart.startswith("oci://"):
+        pinned = stack_run("staging", {"operatorChart": chart, "operatorChartDigest": digest})
+        (release,) = pinned.of_type(HELM_RELEASE)
+        assert release.inputs["chart"] == f"{chart}@{digest}"

@@ -149,6 +149,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-flux-operator",
             OperatorArgs(
                 namespace=self.namespace.name,
+                chart=s.operator_chart,
                 chart_version=s.operator_chart_version,
                 chart_digest=s.operator_chart_digest,
             ),

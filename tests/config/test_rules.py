@@ -929,3 +929,28 @@ def test_automation_author_without_image_automation_is_reported() -> None:
         rejected("prod-eu", {"automationAuthorName": "Release Bot"}), "automationAuthorName"
     )
     assert "has no effect while imageAutomation is false" in problem, problem
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [
+        "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator:0.58.1",
+        "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@sha256:" + "a" * 64,
+        "oci://ghcr.io/controlplaneio-fluxcd/charts/other-chart",
+        "https://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
+        "charts/flux-operator",
+    ],
+)
+def test_operator_chart_outside_the_two_forms_is_refused(chart: str) -> None:
+    problem = only(rejected("staging", {"operatorChart": chart}), "operatorChart")
+    assert "an oci:// chart repository ending in /flux-operator" in problem
+    assert "local chart folder" in problem
+
+
+def test_operator_chart_digest_with_a_local_folder_is_refused() -> None:
+    overrides = {
+        "operatorChart": "/srv/charts/flux-operator",
+        "operatorChartDigest": "sha256:" + "b" * 64,
+    }
+    problem = only(rejected("staging", overrides), "operatorChartDigest")
+    assert "operatorChart must be an oci:// repository" in problem

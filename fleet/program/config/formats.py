@@ -530,6 +530,30 @@ Duration = Annotated[str, AfterValidator(_check(_DURATION, "a Go duration such a
 ExpiryDate = Annotated[date, BeforeValidator(_iso_date)]
 Registry = Annotated[str, AfterValidator(_registry)]
 OciArtifact = Annotated[str, AfterValidator(_oci_artifact)]
+
+
+def _operator_chart(value: str) -> str:
+    """A mirror of the chart's OCI repository, or a local chart folder; named flux-operator either way.
+
+    The policy pack and `fleet adopt` find the operator's release by that name; tag and digest stay
+    in operatorChartVersion and operatorChartDigest.
+    """
+    if value.startswith("oci://"):
+        reference = value.removeprefix("oci://")
+        last = reference.rsplit("/", 1)[-1]
+        ok = oci_reference_ok(reference) and "@" not in reference and ":" not in last
+    else:
+        ok = value.startswith("/")
+    if not ok or not value.endswith("/flux-operator"):
+        raise ValueError(
+            "allowed: an oci:// chart repository ending in /flux-operator, without tag or digest "
+            f"(a mirror of {c.OPERATOR_CHART}), or the absolute path of a local chart folder "
+            "named flux-operator"
+        )
+    return value
+
+
+OperatorChart = Annotated[str, AfterValidator(_operator_chart)]
 RegistryUser = Annotated[
     str, AfterValidator(_check(_NO_SPACE, "a registry username, without spaces or line breaks"))
 ]

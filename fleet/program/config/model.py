@@ -35,6 +35,7 @@ from fleet.program.config.formats import (
     GitRef,
     Label,
     OciArtifact,
+    OperatorChart,
     OptionalSubdomain,
     Pat,
     PatchEntry,
@@ -129,6 +130,7 @@ class Settings(BaseModel):
     # Flux Operator Helm release, installed by the digest verify-chart verified when pinned.
     operator_chart_version: ChartVersion
     operator_chart_digest: ChartDigest | None = None
+    operator_chart: OperatorChart = c.OPERATOR_CHART
 
     # FluxInstance.
     flux_version: FluxVersion = c.DEFAULT_FLUX_VERSION

@@ -171,6 +171,17 @@ def _upsert_needs_force(v: Values) -> Iterator[Problem]:
         )
 
 
+@_reads("operator_chart", "operator_chart_digest")
+def _digest_needs_oci_chart(v: Values) -> Iterator[Problem]:
+    # A digest pins an OCI manifest; a local chart folder has none, and `<folder>@sha256:...` is
+    # no path Helm can open.
+    if v["operator_chart_digest"] and not v["operator_chart"].startswith("oci://"):
+        yield (
+            "operatorChartDigest",
+            "pins an OCI manifest, so operatorChart must be an oci:// repository, not a local folder",
+        )
+
+
 # Keys that are read only under another setting: set without it they do nothing, which is
 # almost always a forgotten switch, so they are reported as the other credential mode's keys are.
 _RECEIVER_KEYS: Final = {
