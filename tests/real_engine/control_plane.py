@@ -16,7 +16,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -193,20 +193,20 @@ class ControlPlane:
             time.sleep(0.5)
         raise TimeoutError(f"kube-apiserver not ready after {timeout} s; logs in {self.folder}")
 
-    def wait(self, probe: object, what: str, timeout: float = 60) -> None:
+    def wait(self, probe: Callable[[], object], what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()
-            if callable(probe) and probe():
+            if probe():
                 return
             time.sleep(0.5)
         raise TimeoutError(f"{what} not ready after {timeout} s; logs in {self.folder}")
 
     def check_alive(self) -> None:
-        for process in self.processes:
+        for name, process in zip(self.names, self.processes, strict=True):
             if process.poll() is not None:
                 raise RuntimeError(
-                    f"{process.args[0]} exited with {process.returncode}; logs in {self.folder}"
+                    f"{name} exited with {process.returncode}; logs in {self.folder}"
                 )
 
     def stop(self) -> None:
