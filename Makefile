@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 POLICY_VENV := policy/venv
 
-.PHONY: venv policy init up preview render stacks check diff test lint typecheck unit schemas bench bench-full clean
+.PHONY: venv policy init up preview render stacks check diff test lint typecheck unit schemas bench bench-full clean real-engine-bins real-engine
 
 # The stack commands name their cluster (a default would send a typo'd command to staging);
 # checked before any prerequisite is built.
@@ -74,6 +74,14 @@ bench: venv  ## program vs floor, fleet render and check at 2-200 tenants and 50
 
 bench-full: venv  ## the same at every size up to 1000 tenants and 200x200, 3 pairs; several minutes
 	$(BIN)/python -m benchmarks --full
+
+# The real-engine tier (docs/real-engine.md): polyglot machines only (Go 1.26 and the Go module proxy).
+# The binaries go to ~/.cache/d1-fleet/real-engine/<key>/bin, never into the checkout.
+real-engine-bins: venv  ## build the Pulumi CLI, Kubernetes provider, API server, etcd and kwok (cold: about 25 min)
+	$(BIN)/python tests/real_engine/build.py
+
+real-engine: real-engine-bins schemas  ## run tests/real_engine against the built binaries
+	FLEET_REAL_ENGINE_BIN=$$($(BIN)/python tests/real_engine/build.py --bin-dir) $(BIN)/pytest -v tests/real_engine
 
 clean:
 	rm -rf $(VENV) render bench .schemas .mypy_cache .pytest_cache .ruff_cache

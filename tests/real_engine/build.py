@@ -7,6 +7,7 @@ caches and the binaries, and a change of pins builds into a new folder.
 
 Usage: ``python tests/real_engine/build.py`` (``make real-engine-bins``); it prints what it built, the
 versions, the time each took, and the ``export FLEET_REAL_ENGINE_BIN=...`` line the tier reads.
+``--bin-dir`` prints only the folder the current pins build into.
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ def build(binary: Binary, out: Path) -> tuple[str, float, bool]:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--bin-dir"]:
+        print(bin_dir())
+        return
     if shutil.which("go") is None:
         sys.exit(
             "go is not on PATH: the real-engine tier is built with the machine's Go (1.26 or newer)"

@@ -106,8 +106,35 @@ def object_path(kind_path: str, name: str, namespace: str | None = None) -> str:
     return f"{prefix}/{plural}/{name}"
 
 
-def path_for(api_version: str, kind: str, plural: str) -> str:
-    """The collection path of any kind, given its plural (CRDs the program declares)."""
-    if "/" in api_version:
-        return f"/apis/{api_version}/{plural}"
-    return f"/api/{api_version}/{plural}"
+class Discovery:
+    """Kind -> collection path, from the API server's discovery (CRDs included)."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.cache: dict[str, dict[str, tuple[str, bool]]] = {}
+
+    def resources(self, api_version: str) -> dict[str, tuple[str, bool]]:
+        if api_version not in self.cache:
+            base = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+            listing = self.kube.get(base) or {}
+            self.cache[api_version] = {
+                r["kind"]: (f"{base}/{r['name']}", bool(r["namespaced"]))
+                for r in listing.get("resources", [])
+                if "/" not in r["name"]
+            }
+        return self.cache[api_version]
+
+    def path(self, api_version: str, kind: str, name: str, namespace: str | None) -> str:
+        if kind not in self.resources(api_version):
+            self.cache.pop(api_version)  # a CRD installed since the last look
+        collection, namespaced = self.resources(api_version)[kind]
+        return object_path(collection, name, namespace if namespaced else None)
+
+    def live(self, obj: Obj) -> Obj | None:
+        """The API server's copy of an object given by apiVersion, kind and metadata."""
+        meta = obj["metadata"]
+        try:
+            path = self.path(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace"))
+        except KeyError:
+            return None  # the kind itself is gone (its CRD was removed)
+        return self.kube.get(path)

@@ -1,0 +1,146 @@
+"""The real Pulumi engine for the tier: the built CLI and Kubernetes provider, a ``file://`` backend.
+
+The Python language host is not served by the Go proxy here, so the program runs the way the
+Automation API runs inline programs: the SDK serves ``__main__.py`` from this process and starts the
+CLI with ``--client`` (pulumi/automation/_stack.py), which needs no language host. Everything after
+the program (the engine's plan, the provider's calls to the API server, the state) is the real one.
+CLI commands that do not run the program (``stack export``, ``stack history``, ``config``) run the
+binary directly, as the ``fleet`` tools do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi import automation as auto
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml")
+PASSPHRASE = "real-engine-tier"
+# Tokens the program reads from the environment (never in a stack file), far from expiry.
+TOKENS = {
+    "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
+    "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
+    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
+    "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
+    "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "W" * 40,
+    "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-31",
+}
+
+
+@dataclass
+class Engine:
+    """One backend and one project copy; ``stack`` gives an Automation API stack of the program."""
+
+    bin: Path
+    project: Path
+    home: Path
+    state: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "PULUMI_HOME": str(self.home),
+            "PULUMI_BACKEND_URL": f"file://{self.state}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "1",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_DISABLE_REGISTRY_RESOLVE": "true",
+            "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+            "HOME": str(self.home),
+            "PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+
+    @classmethod
+    def create(cls, bin_dir: Path, folder: Path) -> Engine:
+        project = folder / "project"
+        project.mkdir(parents=True)
+        for name in PROJECT_FILES:
+            shutil.copy(ROOT / name, project / name)
+        engine = cls(bin_dir, project, folder / "home", folder / "state")
+        engine.home.mkdir()
+        engine.state.mkdir()
+        return engine
+
+    def write_stack(
+        self, stack: str, overrides: Mapping[str, Any], base: str | None = None
+    ) -> None:
+        """`Pulumi.<stack>.yaml`: the committed stack file `base` with `overrides` (short keys)."""
+        source = self.project / f"Pulumi.{base or stack}.yaml"
+        doc = yaml.safe_load(source.read_text())
+        config = doc.setdefault("config", {})
+        for key, value in overrides.items():
+            if value is None:
+                config.pop(f"d1-fleet:{key}", None)
+            else:
+                config[f"d1-fleet:{key}"] = value
+        (self.project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def program(self) -> Callable[[], None]:
+        main = self.project / "__main__.py"
+
+        def run() -> None:
+            runpy.run_path(str(main), run_name="__main__")
+
+        return run
+
+    def stack(self, name: str) -> auto.Stack:
+        options = auto.LocalWorkspaceOptions(
+            work_dir=str(self.project),
+            pulumi_command=auto.PulumiCommand(root=str(self.bin.parent), skip_version_check=True),
+            env_vars=self.env,
+        )
+        return auto.create_or_select_stack(
+            name, project_name="d1-fleet", program=self.program(), opts=options
+        )
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(self.bin / "pulumi"), *args, "--non-interactive"],
+            cwd=self.project,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
+            )
+        return result
+
+    def export(self, stack: str) -> dict[str, Any]:
+        state: dict[str, Any] = json.loads(self.cli("stack", "export", "--stack", stack).stdout)
+        return state
+
+
+@contextmanager
+def inside(project: Path, env: Mapping[str, str]) -> Iterator[None]:
+    """Run the inline program as the CLI would: from the project folder, with the tokens exported.
+
+    The program reads the fleet's other stack files from its working directory and its tokens from
+    the process environment, which for an inline program is this one.
+    """
+    previous = Path.cwd()
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    os.chdir(project)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
