@@ -49,9 +49,8 @@ def test_production_destroy_paths_delete_what_the_readme_says(
     assert not all_live(engine, cluster, state), "a plain destroy deleted something on production"
 
     # `--skip-preview --yes`, as every Automation API destroy runs it: continues past refused deletes.
-    with inside(engine.project, TOKENS):
-        with pytest.raises(auto.CommandError, match="protected"):
-            stack.destroy(color="never")
+    with inside(engine.project, TOKENS), pytest.raises(auto.CommandError, match="protected"):
+        stack.destroy(color="never")
     assert not all_live(engine, cluster, state), "destroy --skip-preview deleted a kept object"
 
     excluded = engine.cli(
