@@ -86,6 +86,9 @@ class ControlPlane:
     logs: list[IO[bytes]] = field(default_factory=list)
     api_port: int = 0
     token: str = ""
+    # Without pods: no scheduler, no kwok and no Node (a spoke whose only job is to hold accounts).
+    pods: bool = True
+    context: str = CONTEXT
 
     @property
     def server(self) -> str:
@@ -144,7 +147,9 @@ class ControlPlane:
             f"--service-account-key-file={d / 'sa.pub'}",
             f"--service-account-signing-key-file={d / 'sa.key'}", "--profiling=false",
         ])  # fmt: skip
-        self.kubeconfig.write_text(json.dumps(kubeconfig(self.server, self.ca, self.token)))
+        self.kubeconfig.write_text(
+            json.dumps(kubeconfig(self.server, self.ca, self.token, self.context))
+        )
         self.wait_ready()
         common = [
             f"--kubeconfig={self.kubeconfig}",
@@ -157,6 +162,14 @@ class ControlPlane:
             *common, f"--secure-port={free_port()}", "--use-service-account-credentials=false",
             f"--service-account-private-key-file={d / 'sa.key'}", f"--root-ca-file={d / 'ca.crt'}",
         ])  # fmt: skip
+        if self.pods:
+            self._start_pods(common)
+        # The token controller of kube-controller-manager creates each namespace's default account.
+        self.wait(
+            lambda: self.kube().get("/api/v1/namespaces/default/serviceaccounts/default"), "KCM"
+        )
+
+    def _start_pods(self, common: list[str]) -> None:
         self.spawn("kube-scheduler", [*common, f"--secure-port={free_port()}"])
         stages = [arg for stage in KWOK_STAGES for arg in ("-c", str(self.kwok_stages / stage))]
         self.spawn("kwok", [
@@ -172,10 +185,6 @@ class ControlPlane:
                            "kubernetes.io/hostname": NODE, "type": "kwok"},
             },
         })  # fmt: skip
-        # The token controller of kube-controller-manager creates each namespace's default account.
-        self.wait(
-            lambda: self.kube().get("/api/v1/namespaces/default/serviceaccounts/default"), "KCM"
-        )
 
     def wait_ready(self, timeout: float = 90) -> None:
         context = ssl.create_default_context(cafile=str(self.ca))
