@@ -22,6 +22,19 @@ CONFIG_LAYERS = (
     ("formats",),
     ("model",),
     ("keys",),
+    ("rules.base",),
+    (
+        "rules.cluster",
+        "rules.controllers",
+        "rules.github",
+        "rules.github_app",
+        "rules.receivers",
+        "rules.spokes",
+        "rules.switches",
+        "rules.sync",
+        "rules.tenants",
+        "rules.tokens",
+    ),
     ("rules",),
     ("parse",),
     ("fleet",),
@@ -30,7 +43,9 @@ CONFIG_LAYERS = (
 GITHUB_ACCESS_LAYERS = (("plan",), ("team",), ("app",))
 # The program modules that receive `Settings` whole, for their type only: the top component and
 # the providers it is given. Every other component receives values.
-SETTINGS_READERS = frozenset({"fleet.program.cluster", "fleet.program.providers"})
+SETTINGS_READERS = frozenset(
+    {"fleet.program.cluster", "fleet.program.cluster_args", "fleet.program.providers"}
+)
 
 
 def _module_name(path: Path) -> str:
