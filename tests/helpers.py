@@ -8,7 +8,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from fleet.program.config import keys, private_key
+from fleet.program.config.model import Settings
+from fleet.program.config.parse import parse
 from fleet.tools import offline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -237,3 +241,26 @@ def every_feature() -> dict[str, str]:
         "syncPath": "clusters/prod-eu",
         "syncPullSecret": "flux-system",
     }
+
+
+def stack_settings(stack: str, drop: tuple[str, ...] = (), **overrides: object) -> Settings:
+    """Settings of a committed stack file with valid tokens, as `config.load.load` would build.
+
+    `drop` removes keys (unqualified) after the overrides, as an App-mode stack drops the tokens.
+    """
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    raw: dict[str, object] = {
+        key.split(":", 1)[1]: value
+        if isinstance(value, list)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+        for key, value in document["config"].items()
+    }
+    raw.update({k.split(":", 1)[1]: v for k, v in token_config().items()})
+    raw.update(overrides)
+    for key in drop:
+        raw.pop(key, None)
+    qualified = {f"d1-fleet:{k}": str(v) for k, v in raw.items()}
+    raw.update({k.split(":", 1)[1]: v for k, v in push_token_for(qualified).items()})
+    return parse(raw)

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fleet.engine import types as t
 from fleet.program import conventions as c
 from fleet.tools import offline
 from fleet.tools.status_read import Declared, StackStatus, StateReadError, collect
@@ -132,7 +133,7 @@ def _live(r: offline.Registration, inputs: dict[str, Any], live: Live) -> dict[s
         if live.flux_revision is not None:
             status["lastAppliedRevision"] = live.flux_revision
         outputs["status"] = status
-    if r.type == offline.HELM_RELEASE:
+    if r.type == t.HELM_RELEASE:
         outputs["status"] = {
             "name": inputs.get("name"),
             "namespace": inputs.get("namespace"),

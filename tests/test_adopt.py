@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from fleet.engine import state
+from fleet.engine import types as t
 from fleet.tools import adopt, offline
 from fleet.tools.cli import main
 from tests.helpers import ROOT, app_run, stack_run
@@ -427,7 +429,6 @@ def test_import_format_check_rejects_what_pulumi_rejects() -> None:
     next(e for e in dangling["resources"] if "parent" in e)["parent"] = "nowhere"
     with pytest.raises(AssertionError, match="parent 'nowhere'"):
         check_import_file(dangling, "staging")
-    assert offline.HELM_RELEASE == adopt.HELM_RELEASE
 
 
 def test_handover_skips_a_secret_the_cluster_does_not_have() -> None:
@@ -495,9 +496,7 @@ def export_of(run: offline.Recording, stack: str, leave_out: Any = lambda r: Fal
 
 
 def in_state(run: offline.Recording, stack: str, leave_out: Any = lambda r: False) -> Any:
-    from fleet.tools import stack_state  # noqa: PLC0415
-
-    return stack_state.urns(export_of(run, stack, leave_out))
+    return state.urns(export_of(run, stack, leave_out))
 
 
 def check_parents_known(document: dict[str, Any], state: frozenset[str]) -> None:
@@ -520,7 +519,7 @@ def tenant_of(name: str) -> Any:
         node: offline.Registration | None = r
         by_urn = {x.urn: x for x in run.resources}
         while node is not None:
-            if node.type == adopt.TENANT and node.name == f"cluster-tenant-{name}":
+            if node.type == t.TENANT and node.name == f"cluster-tenant-{name}":
                 return True
             node = by_urn.get(node.parent)
         return False
@@ -651,11 +650,11 @@ def test_adopt_says_the_imported_operator_release_is_upgraded_in_place() -> None
     the next `up` runs a Helm upgrade; `helmReleaseProvider.Diff` replaces only on a changed `name`
     or `namespace`, which the import id fixes to the program's."""
     run = stack_run("prod-eu")
-    (release,) = run.of_type(adopt.HELM_RELEASE)
+    (release,) = run.of_type(t.HELM_RELEASE)
     plan = adopt.plan(run, "prod-eu")
     inputs = release.inputs
     assert adopt.imported_chart(inputs["chart"]) == "flux-operator" != inputs["chart"]
-    (entry,) = [e for e in plan.document["resources"] if e["type"] == adopt.HELM_RELEASE]
+    (entry,) = [e for e in plan.document["resources"] if e["type"] == t.HELM_RELEASE]
     assert entry["id"] == f"{inputs['namespace']}/{inputs['name']}"
     (note,) = plan.next_steps
     assert f"at chart version {inputs['version']}" in note

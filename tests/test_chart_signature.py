@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fleet.engine.types import HELM_RELEASE
 from fleet.tools import chart_signature, offline
 from fleet.tools.cli import main
-from fleet.tools.offline import HELM_RELEASE
 from tests.helpers import stack_run
 
 ROOT = Path(__file__).resolve().parent.parent

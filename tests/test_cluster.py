@@ -7,36 +7,15 @@ from pathlib import Path
 
 import pulumi
 import pytest
-import yaml
 
 from fleet.program import providers
 from fleet.program.cluster import Cluster, ClusterArgs
-from fleet.program.config.model import Settings
-from fleet.program.config.parse import parse
 from fleet.tools import offline
 from fleet.tools.offline import Recording, engine_urn
-from tests.helpers import ROOT, push_token_for, token_config
+from tests.helpers import ROOT, stack_settings
 
 CLUSTER = "fleet:index:Cluster"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-
-
-def stack_settings(stack: str, **overrides: object) -> Settings:
-    """Settings of a committed stack file with valid tokens, as `config.load.load` would build."""
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    raw: dict[str, object] = {
-        key.split(":", 1)[1]: value
-        if isinstance(value, list)
-        else str(value).lower()
-        if isinstance(value, bool)
-        else str(value)
-        for key, value in document["config"].items()
-    }
-    raw.update({k.split(":", 1)[1]: v for k, v in token_config().items()})
-    raw.update(overrides)
-    qualified = {f"d1-fleet:{k}": str(v) for k, v in raw.items()}
-    raw.update({k.split(":", 1)[1]: v for k, v in push_token_for(qualified).items()})
-    return parse(raw)
 
 
 def two_clusters() -> Recording:

@@ -38,7 +38,7 @@ def test_settings_checks_table_lists_every_key_and_every_cross_key_check() -> No
     assert "(docs/settings-checks.md)" in README
     missing = [key for key in keys.config_keys() if f"`{key}`" not in table]
     assert not missing
-    ids = [check.__name__.removeprefix("_") for _, check in rules._CHECKS]
+    ids = [check.__name__.removeprefix("_") for _, check in rules.CHECKS]
     assert [i for i in ids if f"| `{i}` |" not in table] == []
 
 

@@ -22,6 +22,19 @@ CONFIG_LAYERS = (
     ("formats",),
     ("model",),
     ("keys",),
+    ("rules.base",),
+    (
+        "rules.cluster",
+        "rules.controllers",
+        "rules.github",
+        "rules.github_app",
+        "rules.receivers",
+        "rules.spokes",
+        "rules.switches",
+        "rules.sync",
+        "rules.tenants",
+        "rules.tokens",
+    ),
     ("rules",),
     ("parse",),
     ("fleet",),
@@ -30,7 +43,9 @@ CONFIG_LAYERS = (
 GITHUB_ACCESS_LAYERS = (("plan",), ("team",), ("app",))
 # The program modules that receive `Settings` whole, for their type only: the top component and
 # the providers it is given. Every other component receives values.
-SETTINGS_READERS = frozenset({"fleet.program.cluster", "fleet.program.providers"})
+SETTINGS_READERS = frozenset(
+    {"fleet.program.cluster", "fleet.program.cluster_args", "fleet.program.providers"}
+)
 
 
 def _module_name(path: Path) -> str:
@@ -167,3 +182,23 @@ def test_layers_components_receive_values_not_the_configuration() -> None:
 def _source(module: str) -> str:
     path = ROOT.joinpath(*module.split("."))
     return (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text()
+
+
+def test_layers_the_engine_never_imports_the_tools() -> None:
+    arrows = [
+        (module, dep)
+        for module, deps in graph().items()
+        if module.startswith("fleet.engine")
+        for dep in deps
+        if not dep.startswith(("fleet.engine", "fleet.program.conventions"))
+    ]
+    assert arrows == []
+
+
+def test_layers_only_the_engine_looks_for_the_pulumi_cli() -> None:
+    finders = [
+        module
+        for module in graph()
+        if not module.startswith("fleet.engine") and 'which("pulumi"' in _source(module)
+    ]
+    assert finders == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.tools.offline import HELM_RELEASE
+from fleet.engine.types import HELM_RELEASE
 from tests.helpers import stack_run
 
 

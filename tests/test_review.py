@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from fleet.engine import preview
 from fleet.tools import cli, review
 from fleet.tools import offline as off
 from tests import preview_digests as pd
@@ -45,7 +46,7 @@ def staging_before() -> off.Recording:
 def summarise(
     *digests: dict[str, Any], production: set[str] | None = None, acknowledged: bool = False
 ) -> review.Review:
-    previews = [review.parse(d, f"preview-{i}.json") for i, d in enumerate(digests)]
+    previews = [preview.parse(d, f"preview-{i}.json") for i, d in enumerate(digests)]
     stacks = production if production is not None else {"prod-eu"}
     return review.review(previews, stacks, acknowledged)
 

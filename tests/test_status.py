@@ -480,7 +480,7 @@ def test_status_cli_reader_leaves_the_backend_to_the_project_file(
     project: Path, env: dict[str, str], state: Path
 ) -> None:
     """Without PULUMI_BACKEND_URL the CLI runs in the project folder and sets none, so it reads
-    Pulumi.yaml's `backend.url` as `fleet up` and a bare `pulumi` do (`fleet.tools.backend`)."""
+    Pulumi.yaml's `backend.url` as `fleet up` and a bare `pulumi` do (`fleet.engine.backend`)."""
     env = {k: v for k, v in env.items() if k != "PULUMI_BACKEND_URL"}
     run(project, env, "staging")
     [call] = (state / "calls.log").read_text().splitlines()

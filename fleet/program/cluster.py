@@ -13,34 +13,27 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
-from fleet.program import conventions as c
+from fleet.program import cluster_args as to
 from fleet.program import options
-from fleet.program.conventions import DeletionPolicy
 from fleet.program.credentials import (
-    CredentialsArgs,
-    GitCredential,
     GitCredentials,
-    GitHubApp,
-    RegistryLogin,
-    source_provider,
 )
-from fleet.program.github_access.plan import FleetAuth, PushAccess, alone
-from fleet.program.image_automation import AutomationArgs, ImageAutomation
-from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, InstanceArgs, Sync
+from fleet.program.github_access.plan import FleetAuth, alone
+from fleet.program.image_automation import ImageAutomation
+from fleet.program.instance import FluxInstance
 from fleet.program.namespace import FluxNamespace
-from fleet.program.operator import FluxOperator, OperatorArgs
-from fleet.program.platform import Platform, PlatformArgs
-from fleet.program.receivers import Endpoint, Receivers, ReceiversArgs
-from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
-from fleet.program.spokes import Spoke, SpokeArgs
+from fleet.program.operator import FluxOperator
+from fleet.program.platform import Platform
+from fleet.program.receivers import Receivers
+from fleet.program.runtime_info import RuntimeInfo
+from fleet.program.spokes import Spoke
 from fleet.program.tenant_guardrails import GuardrailsArgs, TenantGuardrails
-from fleet.program.tenants import Tenant, TenantArgs
+from fleet.program.tenants import Tenant
 
 if TYPE_CHECKING:
     from fleet.program.config.model import Settings
-    from fleet.program.github_access.app import GitHubAppAccess
-    from fleet.program.github_access.team import GitHubAccess
-    from fleet.program.spoke_plan import Spoke as SpokeSpec
+    from fleet.program.github_access.app import GitHubAppAccess, GitHubAppAccessArgs
+    from fleet.program.github_access.team import GitHubAccess, GitHubAccessArgs
 
 
 @dataclass(frozen=True)
@@ -102,29 +95,18 @@ class Cluster(pulumi.ComponentResource):
         # while any uses the App, so stacks switch modes one at a time.
         if s.github_access_owner and fleet.installation is not None:
             self.github_app_access = _github_app_access(
-                f"{name}-github-app-access", s, fleet, fleet_wide
+                f"{name}-github-app-access", to.github_app_access(s, fleet), fleet_wide
             )
         if s.github_access_owner and fleet.team:
-            self.github_access = _github_access(f"{name}-github-access", s, fleet, fleet_wide)
+            self.github_access = _github_access(
+                f"{name}-github-access", to.github_access(s, fleet), fleet_wide
+            )
 
         self.namespace = FluxNamespace(f"{name}-flux-system", opts=protected)
-        platform_token, apps_token = _git_credentials(s)
-        # Each GitRepository names the provider of the credential it reads.
-        git_provider = source_provider(apps_token)
+        platform_token, apps_token = to.git_credentials(s)
         self.credentials = GitCredentials(
             f"{name}-credentials",
-            CredentialsArgs(
-                namespace=self.namespace.name,
-                platform_token=platform_token,
-                apps_token=apps_token,
-                enterprise=RegistryLogin(
-                    registry=s.enterprise_registry,
-                    username=s.enterprise_username,
-                    password=pulumi.Output.secret(s.enterprise_token.get_secret_value()),
-                )
-                if s.enterprise_token is not None
-                else None,
-            ),
+            to.credentials(s, self.namespace.name, platform_token, apps_token),
             # Switching the owner stack's own secrets to the App (or back) waits for the access
             # the new mode needs; a fleet of token stacks alone keeps its order.
             opts=options.after(
@@ -134,31 +116,19 @@ class Cluster(pulumi.ComponentResource):
             else protected,
         )
 
-        runtime = RuntimeInfoArgs(
-            namespace=self.namespace.name,
-            environment=s.environment.value,
-            git_branch=s.git_branch,
-            cluster_name=s.cluster_name,
-            cluster_domain=s.cluster_domain,
-            extra=s.runtime_extra,
-        )
+        runtime = to.runtime_info(s, self.namespace.name)
         # Every Kustomization substitutes from it: without it none of them applies.
         self.runtime_info = RuntimeInfo(f"{name}-runtime-info", runtime, opts=protected)
 
         self.operator = FluxOperator(
             f"{name}-flux-operator",
-            OperatorArgs(
-                namespace=self.namespace.name,
-                chart=s.operator_chart,
-                chart_version=s.operator_chart_version,
-                chart_digest=s.operator_chart_digest,
-            ),
+            to.operator(s, self.namespace.name),
             opts=options.after(protected, self.credentials),
         )
 
         self.instance = FluxInstance(
             f"{name}-flux",
-            _instance_args(s, self.namespace.name),
+            to.instance(s, self.namespace.name),
             # The operator release installs the FluxInstance CRD and runs the controller that
             # readies it.
             opts=options.after(protected, self.operator),
@@ -168,17 +138,7 @@ class Cluster(pulumi.ComponentResource):
         # FluxInstance installs.
         self.platform = Platform(
             f"{name}-platform",
-            PlatformArgs(
-                url=c.repository_url(s.github_owner, s.infra_repository),
-                branch=s.git_branch,
-                environment=s.environment.value,
-                components=s.platform,
-                after=[self.instance],
-                git_provider=source_provider(platform_token),
-                git_secret=self.credentials.platform,
-                deletion_policy=s.kustomization_deletion_policy,
-                protect=s.production,
-            ),
+            to.platform(s, platform_token, self.credentials.platform, after=[self.instance]),
             opts=child,
         )
 
@@ -190,58 +150,37 @@ class Cluster(pulumi.ComponentResource):
         # A tenant's first reconcile is already checked (OCI-only HelmRepositories).
         guarded: list[pulumi.Resource] = list(self.guardrails.bindings) if self.guardrails else []
 
+        # Nothing of the platform: a tenant's prerequisites are its own namespace kit and the
+        # FluxInstance's CRDs. What d1 had tenants wait for the platform for (Kyverno's copies
+        # into the namespace, its OCI-only source check) this stack declares itself (the kit,
+        # `TenantGuardrails`); CRDs a tenant's manifests may use from the platform are retried by
+        # kustomize-controller every retryInterval. Depending on the platform component would add
+        # one edge per tenant and platform resource (the SDK expands a component into its
+        # children).
         self.tenants = [
             Tenant(
                 f"{name}-tenant-{tenant}",
-                TenantArgs(
-                    namespace=tenant,
-                    url=c.repository_url(s.github_owner, s.apps_repository),
-                    branch=s.git_branch,
-                    environment=s.environment.value,
-                    apps_token=apps_token,
-                    runtime_data=runtime.data,
-                    # Nothing of the platform: a tenant's prerequisites are its own namespace kit
-                    # and the FluxInstance's CRDs. What d1 had tenants wait for the platform for
-                    # (Kyverno's copies into the namespace, its OCI-only source check) this stack
-                    # declares itself (the kit, `TenantGuardrails`); CRDs a tenant's manifests may
-                    # use from the platform are retried by kustomize-controller every
-                    # retryInterval. Depending on the platform component would add one edge per
-                    # tenant and platform resource (the SDK expands a component into its children).
-                    after=[self.instance, *guarded],
-                    deletion_policy=s.kustomization_deletion_policy,
-                    protect=s.production,
-                    git_provider=git_provider,
-                ),
+                to.tenant(s, tenant, apps_token, runtime.data, after=[self.instance, *guarded]),
                 opts=child,
             )
             for tenant in s.tenants
         ]
 
         self.image_automation: ImageAutomation | None = None
-        if s.image_automation:
-            # Required with image automation (config rules): the tenants' copy stays read-only.
-            if s.apps_push_token is None:
-                raise ValueError("appsPushToken is required with imageAutomation")
-            push_token: GitCredential = pulumi.Output.secret(s.apps_push_token.get_secret_value())
+        push_token = to.push_credential(s)
+        if push_token is not None:
             self.image_automation = ImageAutomation(
                 f"{name}-image-automation",
-                AutomationArgs(
-                    apps_url=c.repository_url(s.github_owner, s.apps_repository),
-                    branch=s.git_branch,
-                    author_name=s.automation_author_name,
-                    author_email=s.automation_author_email,
-                    # The push credential when the stack has one: tenants keep read-only copies.
-                    apps_token=push_token,
-                    runtime_data=runtime.data,
+                to.image_automation(
+                    s,
+                    push_token,
+                    runtime.data,
                     after=[self.instance],
-                    git_provider=source_provider(push_token),
                     infra=[
                         self.platform.source,
                         self.platform.service_account,
                         self.platform.cluster_role_binding,
                     ],
-                    deletion_policy=s.kustomization_deletion_policy,
-                    protect=s.production,
                 ),
                 opts=child,
             )
@@ -250,18 +189,9 @@ class Cluster(pulumi.ComponentResource):
         if s.receivers:
             self.receivers = Receivers(
                 f"{name}-receivers",
-                ReceiversArgs(
-                    owner=s.github_owner,
-                    targets=s.receiver_targets,
-                    endpoint=Endpoint(
-                        host=s.receiver_public_host,
-                        ingress=s.receiver_ingress,
-                        ingress_class=s.receiver_ingress_class,
-                        tls_secret=s.receiver_tls_secret,
-                    ),
-                    token_length=s.receiver_token_length,
-                    token_special=s.receiver_token_special,
-                    # The Receiver CRD and the tenant namespaces the receivers live in.
+                # The Receiver CRD and the tenant namespaces the receivers live in.
+                to.receivers(
+                    s,
                     after=[
                         self.instance,
                         *(t.kit for t in self.tenants),
@@ -275,15 +205,13 @@ class Cluster(pulumi.ComponentResource):
         self.spokes = [
             Spoke(
                 f"{name}-spoke-{spoke.name}",
-                SpokeArgs(
-                    spoke=spoke,
-                    spoke_provider=args.spoke_providers[spoke.name],
-                    url=c.repository_url(s.github_owner, s.infra_repository),
-                    branch=s.git_branch,
+                to.spoke(
+                    s,
+                    spoke,
+                    args.spoke_providers[spoke.name],
                     git_token=platform_token,
-                    git_provider=git_provider,
+                    apps_token=apps_token,
                     after=[self.instance],
-                    deletion_policy=_spoke_deletion_policy(s, spoke),
                 ),
                 opts=child,
             )
@@ -340,142 +268,15 @@ class Cluster(pulumi.ComponentResource):
         }
 
 
-def _instance_args(s: Settings, namespace: pulumi.Input[str]) -> InstanceArgs:
-    return InstanceArgs(
-        namespace=namespace,
-        distribution=Distribution(
-            version=s.flux_version,
-            registry=s.flux_registry,
-            artifact=s.flux_artifact,
-            variant=s.flux_variant,
-            image_pull_secret=c.ENTERPRISE_SECRET if s.enterprise_token else None,
-        ),
-        components=s.components,
-        cluster=ClusterSpec(
-            type=s.cluster_type,
-            multitenant=s.multitenant,
-            tenant_default_service_account=s.tenant_default_service_account,
-            network_policy=s.network_policy,
-            domain=s.kubernetes_dns_domain,
-        ),
-        patches=s.patches,
-        sync=Sync(
-            kind=s.sync_kind,
-            url=s.sync_url,
-            ref=s.sync_ref,
-            path=s.sync_path,
-            pull_secret=s.sync_pull_secret,
-            provider=_sync_provider(s),
-            interval=s.sync_interval,
-        )
-        if s.sync_kind and s.sync_url and s.sync_ref and s.sync_path
-        else None,
-        ready_timeout_seconds=s.flux_ready_timeout_seconds,
-    )
+def _github_access(name: str, args: GitHubAccessArgs, opts: pulumi.ResourceOptions) -> GitHubAccess:
+    from fleet.program.github_access.team import GitHubAccess  # noqa: PLC0415
 
-
-def _spoke_deletion_policy(s: Settings, spoke: SpokeSpec) -> str:
-    """As for the stack's own Kustomizations, by the spoke's environment: production orphans."""
-    if s.deletion_policy is not DeletionPolicy.AUTO:
-        return s.deletion_policy.value
-    return (DeletionPolicy.ORPHAN if spoke.production else DeletionPolicy.DELETE).value
-
-
-def _git_credentials(s: Settings) -> tuple[GitCredential, GitCredential]:
-    """What `flux-system` and `flux-apps` are written from: the two tokens, or the App and the
-    applications repository's own credential (a second App, or appsToken).
-
-    `flux-apps` is copied into every tenant namespace, where tenant administrators read it, so in
-    App mode it is never the App that reaches the platform repository.
-    """
-    if s.github_app:
-        assert s.github_app_id is not None
-        assert s.github_app_private_key is not None
-        app = GitHubApp(
-            app_id=s.github_app_id,
-            private_key=pulumi.Output.secret(s.github_app_private_key.get_secret_value()),
-            installation_id=s.github_app_installation_id,
-            installation_owner=s.github_app_installation_owner,
-        )
-        return app, _apps_credential(s)
-    assert s.platform_token is not None
-    return pulumi.Output.secret(s.platform_token.get_secret_value()), _apps_credential(s)
-
-
-def _apps_credential(s: Settings) -> GitCredential:
-    if s.apps_app:
-        assert s.github_apps_app_id is not None
-        assert s.github_apps_private_key is not None
-        return GitHubApp(
-            app_id=s.github_apps_app_id,
-            private_key=pulumi.Output.secret(s.github_apps_private_key.get_secret_value()),
-            installation_id=s.github_apps_installation_id,
-        )
-    assert s.apps_token is not None
-    return pulumi.Output.secret(s.apps_token.get_secret_value())
-
-
-def _sync_provider(s: Settings) -> str | None:
-    # A GitRepository sync reads the App's data from its pull secret only with provider github.
-    if s.github_app and s.sync_kind == "GitRepository":
-        return "github"
-    return s.sync_provider
-
-
-def _github_access(
-    name: str, s: Settings, fleet: FleetAuth, opts: pulumi.ResourceOptions
-) -> GitHubAccess:
-    from fleet.program.github_access.team import (  # noqa: PLC0415
-        GitHubAccess,
-        GitHubAccessArgs,
-    )
-
-    return GitHubAccess(
-        name,
-        GitHubAccessArgs(
-            owner=s.github_owner,
-            team=s.bot_team,
-            bot_username=s.bot_username or "",
-            push_repositories=(s.infra_repository, s.apps_repository),
-            # Any stack of the fleet whose FluxInstance syncs from the fleet repository needs it.
-            pull_repositories=(s.fleet_repository,) if fleet.reads_fleet else (),
-            push_access=s.bot_push_access,
-            push_branch=s.bot_push_branch,
-            merge_teams=s.merge_teams,
-            # With both modes in use the team's ruleset is the only one, and the App bypasses it.
-            bypass_app_ids=(fleet.installation.app_id,) if fleet.installation else (),
-        ),
-        opts=opts,
-    )
+    return GitHubAccess(name, args, opts=opts)
 
 
 def _github_app_access(
-    name: str, s: Settings, fleet: FleetAuth, opts: pulumi.ResourceOptions
+    name: str, args: GitHubAppAccessArgs, opts: pulumi.ResourceOptions
 ) -> GitHubAppAccess:
-    from fleet.program.github_access.app import (  # noqa: PLC0415
-        GitHubAppAccess,
-        GitHubAppAccessArgs,
-    )
+    from fleet.program.github_access.app import GitHubAppAccess  # noqa: PLC0415
 
-    assert fleet.installation is not None
-    # The App reaches the platform repository (and the fleet repository when a stack syncs from
-    # it), never the applications repository: that one belongs to the second App, whose key
-    # tenant namespaces hold, so it is read-only there and never a bypass actor.
-    push = (s.infra_repository,)
-    return GitHubAppAccess(
-        name,
-        GitHubAppAccessArgs(
-            app_id=fleet.installation.app_id,
-            installation_id=fleet.installation.installation_id,
-            repositories=(*push, s.fleet_repository) if fleet.reads_fleet else push,
-            push_repositories=push,
-            # While the bot team stays, its ruleset carries the App's bypass (see GitHubAccess).
-            push_access=PushAccess.NONE if fleet.team else s.bot_push_access,
-            push_branch=s.bot_push_branch,
-            apps_installation_id=(
-                fleet.apps_installation.installation_id if fleet.apps_installation else None
-            ),
-            apps_repository=s.apps_repository,
-        ),
-        opts=opts,
-    )
+    return GitHubAppAccess(name, args, opts=opts)

@@ -42,15 +42,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
+from fleet.engine import cli, state
+from fleet.engine import types as t
 from fleet.program import conventions as c
-from fleet.tools import cli_args, deploy, offline, render, stack_state
+from fleet.tools import cli_args, deploy, offline, render
 
-PROVIDER_PREFIX: Final = "pulumi:providers:"
-SECRET: Final = "kubernetes:core/v1:Secret"
 # The field manager pulumi-kubernetes takes over on update, and the prefix of its own managers.
 HANDOVER_MANAGER: Final = "before-first-apply"
 STACK_MANAGER_PREFIX: Final = "pulumi-kubernetes"
-HELM_RELEASE: Final = offline.HELM_RELEASE
 # Python SDK distribution of each provider package, for the plugin version of every entry.
 SDKS: Final = {"kubernetes": "pulumi_kubernetes", "github": "pulumi_github"}
 
@@ -95,7 +94,7 @@ def import_id(
 ) -> str | None:
     """The id `resource`'s provider imports it by; None when only GitHub knows it."""
     inputs = render.plain(resource.inputs)
-    if resource.type == HELM_RELEASE:
+    if resource.type == t.HELM_RELEASE:
         return f"{inputs['namespace']}/{inputs['name']}"
     if resource.type.startswith("kubernetes:"):
         return kubernetes_id(inputs)
@@ -110,20 +109,20 @@ def _github_id(
     recording: offline.Recording,
     ruleset_ids: Mapping[str, str],
 ) -> str | None:
-    if resource.type == "github:index/team:Team":
+    if resource.type == t.TEAM:
         return team_slug(str(inputs["name"]))
     if resource.type in (
-        "github:index/teamMembership:TeamMembership",
-        "github:index/teamRepository:TeamRepository",
+        t.TEAM_MEMBERSHIP,
+        t.TEAM_REPOSITORY,
     ):
-        (team,) = recording.of_type("github:index/team:Team")
+        (team,) = recording.of_type(t.TEAM)
         other = inputs.get("username") or inputs["repository"]
         return f"{team_slug(str(render.plain(team.inputs)['name']))}:{other}"
-    if resource.type == "github:index/appInstallationRepository:AppInstallationRepository":
+    if resource.type == t.APP_INSTALLATION_REPOSITORY:
         return f"{inputs['installationId']}:{inputs['repository']}"
-    if resource.type == "github:index/branchProtection:BranchProtection":
+    if resource.type == t.BRANCH_PROTECTION:
         return f"{inputs['repositoryId']}:{inputs['pattern']}"
-    if resource.type == "github:index/repositoryRuleset:RepositoryRuleset":
+    if resource.type == t.REPOSITORY_RULESET:
         found = ruleset_ids.get(str(inputs["repository"]))
         return f"{inputs['repository']}:{found}" if found else None
     raise AdoptError(f"no import id known for {resource.type} ({resource.name})")
@@ -131,9 +130,9 @@ def _github_id(
 
 # Components whose resources a d1 cluster never had: `up` creates them after the import.
 NEW_COMPONENTS: Final = {
-    "fleet:receivers:Receivers": "a webhook receiver (its random token, secret, Receiver, Ingress "
+    t.RECEIVERS: "a webhook receiver (its random token, secret, Receiver, Ingress "
     "and GitHub webhook)",
-    "fleet:tenants:TenantGuardrails": "an admission policy replacing d1's Kyverno policies",
+    t.TENANT_GUARDRAILS: "an admission policy replacing d1's Kyverno policies",
 }
 
 
@@ -153,7 +152,7 @@ def created_by_up(
         owner = by_urn.get(owner.parent)
     meta = render.plain(resource.inputs).get("metadata") or {}
     if (
-        resource.type in ("kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap")
+        resource.type in (t.SECRET, t.CONFIG_MAP)
         and meta.get("name") in (c.APPS_SECRET, c.RUNTIME_CONFIGMAP)
         and meta.get("namespace") not in (None, c.FLUX_NAMESPACE)
     ):
@@ -194,7 +193,7 @@ class Selection:
         if self.kind == "tenant":
             node: offline.Registration | None = resource
             while node is not None:
-                if node.type == TENANT and node.name.endswith(f"-tenant-{self.name}"):
+                if node.type == t.TENANT and node.name.endswith(f"-tenant-{self.name}"):
                     return True
                 node = by_urn.get(node.parent)
             return False
@@ -202,13 +201,11 @@ class Selection:
         meta = render.plain(resource.inputs).get("metadata") or {}
         return (
             owner is not None
-            and owner.type == PLATFORM
+            and owner.type == t.PLATFORM
             and meta.get("name") in (f"{self.name}-controllers", f"{self.name}-configs")
         )
 
 
-TENANT: Final = "fleet:tenants:Tenant"
-PLATFORM: Final = "fleet:platform:Platform"
 SELECTABLE: Final = ("tenant", "component")
 
 
@@ -229,7 +226,7 @@ def plan(
 ) -> ImportPlan:
     """The import file for what `recording` declares and the stack's state does not hold yet.
 
-    `in_state` (engine URNs, from `stack_state.read`) is left out: a parent already there is
+    `in_state` (engine URNs, from `fleet.engine.state.read_urns`) is left out: a parent already there is
     referenced through `nameTable`, since the engine registers the state's resources before the
     import (`pkg/resource/deploy/import.go`, `registerExistingResources`). A parent component
     missing from the state gets an entry (`component: true`): the engine refuses an import whose
@@ -248,13 +245,13 @@ def plan(
     skipped: list[str] = []
     names = _reference_names(recording)
     for r in recording.resources:
-        if r.type.startswith(PROVIDER_PREFIX):
+        if r.type.startswith(t.PROVIDER_PREFIX):
             name_table[names[r.urn]] = urn_of[r.urn]
             providers.append(urn_of[r.urn])
     imported: list[offline.Registration] = []
     ids: dict[str, str] = {}
     for r in recording.resources:
-        if r.type.startswith(PROVIDER_PREFIX) or not r.custom or urn_of[r.urn] in in_state:
+        if r.type.startswith(t.PROVIDER_PREFIX) or not r.custom or urn_of[r.urn] in in_state:
             continue
         if only is not None and not only.holds(r, by_urn):
             continue
@@ -305,9 +302,9 @@ def plan(
         document={"nameTable": name_table, "resources": entries},
         providers=tuple(providers),
         skipped=tuple(skipped),
-        secrets=tuple(e["id"] for e in entries if e["type"] == SECRET and "id" in e),
+        secrets=tuple(e["id"] for e in entries if e["type"] == t.SECRET and "id" in e),
         kubectl_flags=_kubectl_flags(recording),
-        next_steps=tuple(release_next_step(r) for r in imported if r.type == HELM_RELEASE),
+        next_steps=tuple(release_next_step(r) for r in imported if r.type == t.HELM_RELEASE),
     )
 
 
@@ -362,7 +359,7 @@ def release_next_step(resource: offline.Registration) -> str:
 
 def _kubectl_flags(recording: offline.Recording) -> tuple[str, ...]:
     """kubectl's flags for the cluster the stack's Kubernetes provider reaches."""
-    found = recording.of_type(f"{PROVIDER_PREFIX}kubernetes")
+    found = recording.of_type(t.KUBERNETES_PROVIDER)
     if not found:
         return ()
     inputs = render.plain(found[0].inputs)
@@ -601,8 +598,9 @@ def run(args: argparse.Namespace, read_state: StateReader | None = None) -> int:
     if not adopted or pulumi is None:
         print(f"{args.stack}: nothing to import; pulumi up creates the rest")
         return 0
+    runner = cli.PulumiCli(pulumi, env, args.project_dir)
     for call in import_commands(pulumi, args.stack, plan_, out.resolve()):
-        result = subprocess.run(call, cwd=args.project_dir, env=env, text=True, check=False)
+        result = runner.passthrough(*call[1:])
         if result.returncode != 0:
             return result.returncode
     return _hand_over(args, plan_, env)
@@ -622,7 +620,7 @@ def _prepare(
         print(f"error: {error}", file=sys.stderr)
         raise _StopError(2) from None
     env = dict(os.environ)
-    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    pulumi = cli.find(env)
     if args.run:
         try:
             preflight = deploy.preflight(args.stack, env, args.project_dir, policy=False)
@@ -631,8 +629,9 @@ def _prepare(
             raise _StopError(2) from None
         # Tokens stay in the environment the CLI runs the program with.
         env, pulumi = dict(preflight.env), preflight.pulumi
+        runner = cli.PulumiCli(pulumi, env, args.project_dir)
         for call in deploy.commands(preflight, args.stack, "up", [])[:-1]:
-            result = subprocess.run(call, cwd=args.project_dir, env=env, text=True, check=False)
+            result = runner.passthrough(*call[1:])
             if result.returncode != 0:
                 raise _StopError(result.returncode)
     try:
@@ -640,7 +639,7 @@ def _prepare(
         hand_over_only = getattr(args, "hand_over_secrets", False)
         in_state = frozenset() if hand_over_only else _state(args, pulumi, env, read_state)
         plan_ = plan_stack(args.project_dir, args.stack, ruleset_ids, in_state=in_state, only=only)
-    except (AdoptError, stack_state.StateError) as error:
+    except (AdoptError, state.StateError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise _StopError(2) from None
     if in_state:
@@ -663,9 +662,9 @@ def _state(
     if pulumi is None:
         raise AdoptError(
             f"the Pulumi CLI is not on PATH: adopt reads the stack's state "
-            f"(pulumi stack export) to leave out what it already holds; {deploy.INSTALL_HINT}"
+            f"(pulumi stack export) to leave out what it already holds; {cli.INSTALL_HINT}"
         )
-    return stack_state.read(pulumi, args.stack, cwd=args.project_dir, env=env)
+    return state.read_urns(cli.PulumiCli(pulumi, env, args.project_dir), args.stack)
 
 
 def _hand_over(args: argparse.Namespace, plan_: ImportPlan, env: Mapping[str, str]) -> int:

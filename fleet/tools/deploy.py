@@ -16,16 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-import yaml
-
+from fleet.engine import backend, cli, preview
 from fleet.program import conventions as c
 from fleet.program.config import kube_access
 from fleet.program.config.keys import plain_text_problems
@@ -38,13 +35,9 @@ from fleet.program.config.sources import (
     environment_credentials,
     required_credentials,
 )
-from fleet.tools import backend, cli_args, cli_config, offline, review, stack_check
-from fleet.tools.ephemeral.backend import needs_passphrase
+from fleet.tools import cli_args, cli_config, offline, review, stack_check
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-INSTALL_HINT = (
-    "install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)"
-)
 # The policy pack every `up` and `preview` applies, as CI does (.github/workflows/deploy.yml). The
 # CLI runs a local Python pack in the virtualenv its PulumiPolicy.yaml names and never creates it
 # (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go `NewPolicyAnalyzer`, then the Python
@@ -80,9 +73,9 @@ def preflight(
     `policy` is off: an import runs none) and the program's configuration checks; collect every
     problem."""
     problems: list[str] = []
-    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    pulumi = cli.find(env)
     if pulumi is None:
-        problems.append(f"the Pulumi CLI is not on PATH; {INSTALL_HINT}")
+        problems.append(cli.NOT_ON_PATH)
 
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
@@ -167,12 +160,7 @@ def preflight(
         raise PreflightError(
             "cannot run:\n" + "\n".join(f"  - {p}" for p in [*problems, str(error)])
         ) from None
-    if (
-        needs_passphrase(state.url)
-        and secrets_provider(stack_file) in (None, "passphrase")
-        and not env.get("PULUMI_CONFIG_PASSPHRASE")
-        and not env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
-    ):
+    if backend.passphrase_missing(state.url, stack_file, env):
         problems.append(
             "PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set; the backend "
             f"{state.url} (from {state.source}) encrypts this stack's secrets with it: export "
@@ -194,13 +182,6 @@ def _key_of(problem: str) -> str:
     """The short key a `d1-fleet:<key>: ...` message names ("" for other messages)."""
     prefix = f"{c.PROJECT}:"
     return problem.removeprefix(prefix).split(":", 1)[0] if problem.startswith(prefix) else ""
-
-
-def secrets_provider(stack_file: Path) -> str | None:
-    """The stack file's `secretsprovider` (a KMS URL or "passphrase"), if it names one."""
-    document = yaml.safe_load(stack_file.read_text()) or {}
-    provider = document.get("secretsprovider") if isinstance(document, dict) else None
-    return str(provider) if provider else None
 
 
 def _cli_rules(project_dir: Path, stack: str) -> list[str]:
@@ -237,16 +218,10 @@ def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[
 def execute(
     plan: Plan, stack: str, action: str, extra: Sequence[str], project_dir: Path = PROJECT_DIR
 ) -> int:
+    pulumi = cli.PulumiCli(plan.pulumi, plan.env, project_dir)
     for call in commands(plan, stack, action, extra):
         digest = "--json" in call
-        result = subprocess.run(
-            call,
-            cwd=project_dir,
-            env=plan.env,
-            check=False,
-            stdout=subprocess.PIPE if digest else None,
-            text=True,
-        )
+        result = pulumi.passthrough(*call[1:], capture=digest)
         if result.returncode != 0:
             return result.returncode
         if digest:
@@ -257,13 +232,13 @@ def execute(
 def _print_review(digest: str, project_dir: Path) -> int:
     """The `fleet review` summary of one preview, after the CLI's own output (no gate here)."""
     try:
-        preview = review.parse(json.loads(digest), "pulumi preview --json")
-    except (json.JSONDecodeError, review.ReviewError) as error:
+        parsed = preview.parse(json.loads(digest), "pulumi preview --json")
+    except (json.JSONDecodeError, preview.DigestError) as error:
         print(f"error: cannot summarise the preview: {error}", file=sys.stderr)
         return 2
-    production = review.production_stacks(project_dir, [preview.stack])
+    production = review.production_stacks(project_dir, [parsed.stack])
     print()
-    print(review.review([preview], production, acknowledged=False).markdown, end="")
+    print(review.review([parsed], production, acknowledged=False).markdown, end="")
     return 0
 
 

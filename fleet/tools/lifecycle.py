@@ -5,10 +5,8 @@ only) and require every Git credential Secret to be updated, never replaced; add
 it, bring it back (each previewed and checked to touch that tenant only, then applied); last,
 `fleet adopt` on the stack must find nothing to import. The workflow then destroys the fleet.
 
-The preview is the CLI's JSON digest (pulumi `pkg/display/json.go`, `previewDigest`: `steps`, each
-a `previewStep` with `op`, `urn`, `oldState`/`newState` as `apitype.ResourceV3`), whose `op` names
-are the engine's step operations (pulumi `pkg/resource/deploy/step.go`: `same`, `create`,
-`update`, `delete`, `replace`, `create-replacement`, `delete-replaced`, ...).
+The preview is the CLI's JSON digest, read by `fleet.engine.preview.planned`; its `op` names are the
+engine's step operations (`same`, `create`, `update`, `delete`, `replace`, ...).
 """
 
 from __future__ import annotations
@@ -25,15 +23,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from fleet.engine import state
+from fleet.engine import types as t
+from fleet.engine.cli import CommandError, PulumiCli, Runner
+from fleet.engine.preview import planned
 from fleet.program import conventions as c
-from fleet.tools import adopt, stack_state
+from fleet.tools import adopt
 from fleet.tools.ephemeral import naming
 from fleet.tools.ephemeral.backend import backend_url
 
 SAME: Final = "same"
 # Steps that delete the object the stack had (a replacement deletes before or after creating).
 REPLACING: Final = frozenset({"replace", "create-replacement", "delete-replaced"})
-SECRET: Final = "kubernetes:core/v1:Secret"
 GIT_SECRETS: Final = (c.PLATFORM_SECRET, c.APPS_SECRET)
 TENANT: Final = "lifecycle"
 TOKEN_VARIABLES: Final = ("FLEET_PLATFORM_TOKEN", "FLEET_APPS_TOKEN")
@@ -54,67 +55,31 @@ def supports(flux_minor: int, node_image: str) -> bool:
     return low <= kubernetes_minor(node_image) <= high
 
 
-Runner = Callable[..., subprocess.CompletedProcess[str]]
-
-
 class ScenarioError(Exception):
     """A step of the scenario failed or the engine planned something it must not."""
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of a preview: the engine's operation on one resource."""
-
-    op: str
-    urn: str
-    type: str
-    name: str
-    namespace: str | None
-
-    @property
-    def logical_name(self) -> str:
-        return self.urn.rsplit("::", 1)[-1]
-
-
-def steps(preview: Mapping[str, Any]) -> list[Step]:
-    """The steps of a `pulumi preview --json` digest."""
-    found: list[Step] = []
-    for raw in preview.get("steps") or []:
-        state = raw.get("newState") or raw.get("oldState") or {}
-        meta = (state.get("inputs") or {}).get("metadata") or {}
-        found.append(
-            Step(
-                op=str(raw["op"]),
-                urn=str(raw["urn"]),
-                type=str(state.get("type") or raw["urn"].split("::")[2].rsplit("$", 1)[-1]),
-                name=str(meta.get("name", "")),
-                namespace=meta.get("namespace"),
-            )
-        )
-    return found
-
-
 def rotation_problems(preview: Mapping[str, Any]) -> list[str]:
     """A token rotation must update the Git credential Secrets in place and replace nothing."""
-    found = steps(preview)
+    found = planned(preview)
     problems = [
         f"{s.op} {s.urn}: a token rotation replaces nothing" for s in found if s.op in REPLACING
     ]
-    updated = {s.name for s in found if s.type == SECRET and s.op == "update"}
+    updated = {s.name for s in found if s.type == t.SECRET and s.op == "update"}
     problems.extend(
         f"Secret {name}: not updated by the rotation" for name in GIT_SECRETS if name not in updated
     )
     problems.extend(
         f"{s.op} {s.urn}: Git credential Secrets are updated in place"
         for s in found
-        if s.type == SECRET and s.name in GIT_SECRETS and s.op not in ("update", SAME)
+        if s.type == t.SECRET and s.name in GIT_SECRETS and s.op not in ("update", SAME)
     )
     return problems
 
 
 def tenant_problems(preview: Mapping[str, Any], tenant: str, op: str) -> list[str]:
     """Adding (`create`) or removing (`delete`) a tenant touches that tenant's resources only."""
-    found = [s for s in steps(preview) if s.op != SAME]
+    found = [s for s in planned(preview) if s.op != SAME]
     marker = f"-tenant-{tenant}"
     problems = [
         f"{s.op} {s.urn}: only tenant {tenant} may change"
@@ -124,7 +89,7 @@ def tenant_problems(preview: Mapping[str, Any], tenant: str, op: str) -> list[st
     problems.extend(
         f"{s.op} {s.urn}: expected {op}" for s in found if marker in s.logical_name and s.op != op
     )
-    if not any(s.op == op and s.type == "kubernetes:core/v1:Namespace" for s in found):
+    if not any(s.op == op and s.type == t.NAMESPACE for s in found):
         problems.append(f"tenant {tenant}: its namespace is not planned for {op}")
     return problems
 
@@ -139,18 +104,16 @@ class Scenario:
     pulumi: str = "pulumi"
     run: Runner = subprocess.run
 
+    def cli(self) -> PulumiCli:
+        return PulumiCli(self.pulumi, self.env, self.project_dir, self.run)
+
     def _call(self, *args: str, env: Mapping[str, str] | None = None) -> str:
-        done = self.run(
-            [self.pulumi, *args, "--stack", self.stack],
-            cwd=self.project_dir,
-            env=dict(env if env is not None else self.env),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise ScenarioError(f"pulumi {args[0]} failed: {done.stderr.strip()[-2000:]}")
-        return done.stdout
+        try:
+            return self.cli().output(*args, "--stack", self.stack, env=env)
+        except CommandError as error:
+            raise ScenarioError(
+                f"pulumi {args[0]} failed: {error.stderr.strip()[-2000:]}"
+            ) from None
 
     def preview(self, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         document: dict[str, Any] = json.loads(self._call("preview", "--json", env=env))
@@ -201,13 +164,7 @@ def run_scenario(scenario: Scenario, report: Callable[[str], None] = print) -> N
         report(f"{scenario.stack}: tenant {TENANT} {what}")
     scenario.set_tenants(base)
     scenario.up()
-    in_state = stack_state.read(
-        scenario.pulumi,
-        scenario.stack,
-        cwd=scenario.project_dir,
-        env=scenario.env,
-        run=scenario.run,
-    )
+    in_state = state.read_urns(scenario.cli(), scenario.stack)
     again = adopt.plan_stack(scenario.project_dir, scenario.stack, in_state=in_state)
     leftover = [e["name"] for e in again.document["resources"] if "id" in e]
     _expect([f"{n}: adopt would import it again" for n in leftover], "adopt again")
@@ -232,7 +189,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
         stack = args.stack or naming.stack_name(naming.DEFAULT_PREFIX, run_id, 0)
         environment["PULUMI_BACKEND_URL"] = backend_url(environment, args.project_dir)
         run_scenario(Scenario(stack, args.project_dir, environment))
-    except (ScenarioError, ValueError, stack_state.StateError, adopt.AdoptError) as error:
+    except (ScenarioError, ValueError, state.StateError, adopt.AdoptError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -24,13 +24,11 @@ import pulumi
 import yaml
 from pulumi.runtime import mocks, rpc, settings, stack
 
+from fleet.engine import types as t
 from fleet.program import conventions as c
 from fleet.program.config import kube_access
 from fleet.tools import cli_config
 
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
-SECRET = "kubernetes:core/v1:Secret"
 SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
 
 # The marker the SDK wraps secret values in when it serialises them.
@@ -78,7 +76,7 @@ class Recording:
     def kubernetes_objects(self) -> Iterator[Registration]:
         """Resources that become Kubernetes objects (not providers, components or Helm releases)."""
         for r in self.resources:
-            if r.custom and r.type.startswith("kubernetes:") and r.type != HELM_RELEASE:
+            if r.custom and r.type.startswith("kubernetes:") and r.type != t.HELM_RELEASE:
                 yield r
 
 
@@ -113,14 +111,14 @@ class _Mocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
-        if args.typ == "github:index/team:Team":
+        if args.typ == t.TEAM:
             state.setdefault("slug", str(args.inputs.get("name", args.name)).lower())
             return "4242", state
-        if args.typ == RANDOM_PASSWORD:
+        if args.typ == t.RANDOM_PASSWORD:
             # A stand-in per resource name, as long as asked (the real one comes from the provider).
             seed = hashlib.sha256(args.name.encode()).hexdigest() * 4
             state["result"] = seed[: int(args.inputs.get("length", 16))]
-        if args.typ == SECRET and args.inputs.get("type") == SERVICE_ACCOUNT_TOKEN:
+        if args.typ == t.SECRET and args.inputs.get("type") == SERVICE_ACCOUNT_TOKEN:
             # What the token controller writes into the Secret (pulumi-kubernetes waits for it):
             # a stand-in token and CA per resource and Secret name, base64 as in `data`.
             metadata = args.inputs.get("metadata") or {}
@@ -143,7 +141,7 @@ class _RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the monitor's gRPC method)
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != t.STACK:
             self.recording.resources.append(
                 Registration(
                     type=request.type,

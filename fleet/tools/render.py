@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from pulumi.runtime import rpc
 
+from fleet.engine import types as t
 from fleet.program import conventions as c
 from fleet.program.config import keys, private_key, sources
 from fleet.program.config.errors import problems_in
@@ -30,11 +31,9 @@ from fleet.tools.manifests import ObjectRef, dump
 
 SECRET_PLACEHOLDER: Final = "<secret: set in Pulumi config>"
 UNKNOWN_PLACEHOLDER: Final = "<unknown until pulumi up>"
-HELM_RELEASE: Final = offline.HELM_RELEASE
 MANIFESTS_DIR: Final = "kubernetes"
 # A hub stack's objects on each spoke go under kubernetes/spokes/<spoke>/.
 SPOKES_DIR: Final = "spokes"
-KUBERNETES_PROVIDER: Final = "pulumi:providers:kubernetes"
 SUMMARY_FILE: Final = "summary.yaml"
 NOTE: Final = (
     "Desired state of this stack, rendered offline under Pulumi's mock runtime. "
@@ -165,7 +164,7 @@ def _is_object(registration: offline.Registration) -> bool:
     return (
         registration.custom
         and registration.type.startswith("kubernetes:")
-        and registration.type != HELM_RELEASE
+        and registration.type != t.HELM_RELEASE
         and "apiVersion" in registration.inputs
         and "kind" in registration.inputs
     )
@@ -175,9 +174,9 @@ def _summarised(registration: offline.Registration) -> bool:
     """Non-Kubernetes resources worth a reviewer's eye (providers hold only connection details)."""
     return (
         registration.custom
-        and not registration.type.startswith("pulumi:providers:")
+        and not registration.type.startswith(t.PROVIDER_PREFIX)
         and not _is_object(registration)
-        and registration.type != HELM_RELEASE
+        and registration.type != t.HELM_RELEASE
     )
 
 
@@ -208,7 +207,7 @@ def from_recording(
                     folder="" if cluster == own else f"{SPOKES_DIR}/{cluster}/",
                 )
             )
-        elif r.type == HELM_RELEASE:
+        elif r.type == t.HELM_RELEASE:
             releases.append(
                 HelmRelease(
                     resource=resource,
@@ -279,7 +278,7 @@ def _provider_clusters(recording: offline.Recording) -> dict[str, str]:
     return {
         r.urn: str(plain(r.inputs["clusterIdentifier"]))
         for r in recording.resources
-        if r.type == KUBERNETES_PROVIDER and r.inputs.get("clusterIdentifier")
+        if r.type == t.KUBERNETES_PROVIDER and r.inputs.get("clusterIdentifier")
     }
 
 

@@ -1,13 +1,7 @@
 """`fleet review`: the fleet's previews as one Markdown summary for review, and the gate on them.
 
-Reads what `pulumi preview --json` prints, the engine's preview digest: `PreviewDigest` in
-pulumi/pulumi `pkg/display/json.go` (`steps`, `diagnostics`, `changeSummary`, `config`,
-`duration`; each step `op`, `urn`, `provider`, `oldState`, `newState`, `diffReasons`,
-`replaceReasons`, `detailedDiff` of `{kind, inputDiff}`), filled by `ShowPreviewDigest` in
-`pkg/backend/display/json.go` (secret values read "[secret]", the root stack's step is always
-there, a diagnostic's message starts with its prefix such as "warning: "). Op names are the
-`Op*` constants of `pkg/resource/deploy/step.go`. One file is one stack's preview; the stack is
-read from the URNs (`urn:pulumi:<stack>::<project>::<type>::<name>`).
+Reads what `pulumi preview --json` prints, the engine's preview digest, through its one reader
+(`fleet.engine.preview`). One file is one stack's preview.
 
 This module owns what a planned step means for running workloads, which steps are risky, drift
 found by `--refresh`, the Markdown, and the exit status: 1 when a risky step is planned on a
@@ -21,11 +15,12 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Final, TextIO
 
+from fleet.engine import types as t
+from fleet.engine.preview import Diagnostic, DigestError, Op, Preview, Step, parse
 from fleet.tools import offline, stacks
 
 PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
@@ -38,28 +33,6 @@ ACK_LABEL: Final = "fleet/destructive-ok"
 MAX_CHARS: Final = 60_000
 
 
-class Op(StrEnum):
-    """Step operations, as named in pulumi/pulumi pkg/resource/deploy/step.go."""
-
-    SAME = "same"
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    REPLACE = "replace"
-    CREATE_REPLACEMENT = "create-replacement"
-    DELETE_REPLACED = "delete-replaced"
-    READ = "read"
-    READ_REPLACEMENT = "read-replacement"
-    REFRESH = "refresh"
-    DISCARD = "discard"
-    DISCARD_REPLACED = "discard-replaced"
-    REMOVE_PENDING_REPLACE = "remove-pending-replace"
-    IMPORT = "import"
-    IMPORT_REPLACEMENT = "import-replacement"
-    DIFF = "diff"
-    EXTEND_PARAMETERIZE = "extend-parameterize"
-
-
 # What a replacement looks like in the digest: the logical `replace` step by default, its two
 # halves with `--show-replacement-steps`.
 REPLACING: Final = frozenset({Op.REPLACE, Op.CREATE_REPLACEMENT, Op.DELETE_REPLACED})
@@ -67,26 +40,14 @@ DELETING: Final = frozenset({Op.DELETE})
 # Steps that change nothing on the cluster or in GitHub; counted, never listed.
 QUIET: Final = frozenset({Op.SAME, Op.READ, Op.REFRESH, Op.DISCARD, Op.DISCARD_REPLACED})
 
-STACK_TYPE: Final = "pulumi:pulumi:Stack"
-SECRET: Final = "kubernetes:core/v1:Secret"
-CONFIG_MAP: Final = "kubernetes:core/v1:ConfigMap"
-NAMESPACE: Final = "kubernetes:core/v1:Namespace"
-KUSTOMIZATION: Final = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
-FLUX_INSTANCE: Final = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
-HELM_RELEASE: Final = "kubernetes:helm.sh/v3:Release"
-FLUX_GROUP_SUFFIX: Final = ".toolkit.fluxcd.io/"
-
 # GitHub objects that decide what the Flux bot may read and push; what deleting each takes away.
 GITHUB_ACCESS: Final[Mapping[str, str]] = {
-    "github:index/team:Team": "the bot team goes, and with it every repository permission it grants",
-    "github:index/teamMembership:TeamMembership": "the bot leaves its team: its tokens lose the "
-    "team's repository access",
-    "github:index/teamRepository:TeamRepository": "the team loses its permission on the "
+    t.TEAM: "the bot team goes, and with it every repository permission it grants",
+    t.TEAM_MEMBERSHIP: "the bot leaves its team: its tokens lose the team's repository access",
+    t.TEAM_REPOSITORY: "the team loses its permission on the "
     "repository: Flux can no longer read it (or push to it)",
-    "github:index/branchProtection:BranchProtection": "the branch rule goes: anyone with write "
-    "access may push to the branch",
-    "github:index/repositoryRuleset:RepositoryRuleset": "the ruleset goes: pull requests are no "
-    "longer required on the branch",
+    t.BRANCH_PROTECTION: "the branch rule goes: anyone with write access may push to the branch",
+    t.REPOSITORY_RULESET: "the ruleset goes: pull requests are no longer required on the branch",
 }
 
 # Flux Kustomization `spec.deletionPolicy` (kustomize-controller API v1): what deleting the
@@ -104,66 +65,6 @@ class ReviewError(Exception):
 
 
 @dataclass(frozen=True)
-class Step:
-    """One step of a preview digest, with the parts of its URN the review needs."""
-
-    op: Op
-    urn: str
-    stack: str
-    type: str
-    name: str
-    old: Mapping[str, Any] | None
-    new: Mapping[str, Any] | None
-    diff_reasons: tuple[str, ...]
-    replace_reasons: tuple[str, ...]
-    detailed_diff: Mapping[str, str]
-
-    def state(self) -> Mapping[str, Any]:
-        """The resource's properties: outputs (what exists) over inputs, new over old."""
-        for side in (self.new, self.old):
-            if side:
-                outputs = side.get("outputs")
-                inputs = side.get("inputs")
-                if isinstance(outputs, Mapping) and outputs:
-                    return outputs
-                if isinstance(inputs, Mapping) and inputs:
-                    return inputs
-        return {}
-
-    @property
-    def protected(self) -> bool:
-        return bool(self.old and self.old.get("protect"))
-
-    @property
-    def retained(self) -> bool:
-        """Deleting it only drops it from the stack (`retainOnDelete`): the object stays."""
-        return bool(self.old and self.old.get("retainOnDelete"))
-
-    def label(self) -> str:
-        """`Kind namespace/name` for Kubernetes objects, else the short type and Pulumi name."""
-        state = self.state()
-        metadata = state.get("metadata")
-        if self.type.startswith("kubernetes:") and isinstance(metadata, Mapping):
-            kind = str(state.get("kind") or self.type.rsplit(":", 1)[-1])
-            name = metadata.get("name")
-            namespace = metadata.get("namespace")
-            if name:
-                return f"{kind} `{namespace}/{name}`" if namespace else f"{kind} `{name}`"
-        return f"{self.type.rsplit(':', 1)[-1]} `{self.name}`"
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    stack: str
-    severity: str
-    message: str
-
-    @property
-    def about_expiry(self) -> bool:
-        return "expire" in self.message.lower()
-
-
-@dataclass(frozen=True)
 class Drift:
     """A live object that differs from the stack's state, as `--refresh` read it."""
 
@@ -173,17 +74,6 @@ class Drift:
     then: str
 
 
-@dataclass
-class Preview:
-    """One stack's preview digest."""
-
-    stack: str
-    source: str
-    steps: list[Step] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    change_summary: dict[str, int] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class Change:
     """A step that matters for running workloads: what it means, and whether the gate stops it."""
@@ -191,72 +81,6 @@ class Change:
     step: Step
     meaning: str
     risky: bool
-
-
-def parse_urn(urn: str) -> tuple[str, str, str]:
-    """(stack, type, name) of `urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`."""
-    parts = urn.split("::")
-    if len(parts) < 4 or not parts[0].startswith("urn:pulumi:"):
-        raise ReviewError(f"not a Pulumi URN: {urn!r}")
-    return parts[0].removeprefix("urn:pulumi:"), parts[2].rsplit("$", 1)[-1], "::".join(parts[3:])
-
-
-def parse(document: object, source: str) -> Preview:
-    """One stack's preview from the decoded output of `pulumi preview --json`."""
-    if not isinstance(document, dict):
-        raise ReviewError(f"{source}: not a preview digest (expected a JSON object)")
-    raw_steps = document.get("steps") or []
-    raw_diagnostics = document.get("diagnostics") or []
-    if not isinstance(raw_steps, list) or not isinstance(raw_diagnostics, list):
-        raise ReviewError(f"{source}: `steps` and `diagnostics` must be lists")
-    steps = [_step(raw, source) for raw in raw_steps]
-    urns = [s.urn for s in steps] + [
-        str(d["urn"]) for d in raw_diagnostics if isinstance(d, dict) and d.get("urn")
-    ]
-    names = {parse_urn(urn)[0] for urn in urns}
-    if len(names) != 1:
-        found = ", ".join(sorted(names)) or "none"
-        raise ReviewError(f"{source}: expected the preview of one stack, found stacks: {found}")
-    [stack] = names
-    diagnostics = []
-    for raw in raw_diagnostics:
-        if isinstance(raw, dict):
-            severity = str(raw.get("severity", ""))
-            # The engine writes the diagnostic's prefix ("warning: ") into the message.
-            message = str(raw.get("message", "")).strip().removeprefix(f"{severity}: ")
-            diagnostics.append(Diagnostic(stack, severity, message))
-    summary = document.get("changeSummary") or {}
-    if not isinstance(summary, dict) or not all(isinstance(n, int) for n in summary.values()):
-        raise ReviewError(f"{source}: `changeSummary` must map each op to a count")
-    return Preview(stack, source, steps, diagnostics, {str(k): n for k, n in summary.items()})
-
-
-def _step(raw: object, source: str) -> Step:
-    if not isinstance(raw, dict) or not isinstance(raw.get("urn"), str) or "op" not in raw:
-        raise ReviewError(f"{source}: a step without `op` and `urn`: {raw!r}")
-    stack, type_, name = parse_urn(raw["urn"])
-    try:
-        op = Op(raw["op"])
-    except ValueError:
-        raise ReviewError(f"{source}: unknown step op {raw['op']!r} at {raw['urn']}") from None
-    old, new = raw.get("oldState"), raw.get("newState")
-    detailed = raw.get("detailedDiff") or {}
-    if not all(isinstance(state, dict | None) for state in (old, new)) or not (
-        isinstance(detailed, dict) and all(isinstance(d, dict) for d in detailed.values())
-    ):
-        raise ReviewError(f"{source}: the states and detailedDiff of {raw['urn']} must be objects")
-    return Step(
-        op=op,
-        urn=raw["urn"],
-        stack=stack,
-        type=type_,
-        name=name,
-        old=old,
-        new=new,
-        diff_reasons=tuple(str(k) for k in raw.get("diffReasons") or ()),
-        replace_reasons=tuple(str(k) for k in raw.get("replaceReasons") or ()),
-        detailed_diff={str(k): str(d.get("kind", "")) for k, d in detailed.items()},
-    )
 
 
 def load(path: str, stdin: TextIO = sys.stdin) -> Preview:
@@ -269,7 +93,10 @@ def load(path: str, stdin: TextIO = sys.stdin) -> Preview:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ReviewError(f"{path}: not JSON ({error})") from error
-    return parse(document, "stdin" if path == "-" else path)
+    try:
+        return parse(document, "stdin" if path == "-" else path)
+    except DigestError as error:
+        raise ReviewError(str(error)) from None
 
 
 def _kustomization_deletion(step: Step) -> str:
@@ -286,7 +113,7 @@ def _kustomization_deletion(step: Step) -> str:
 
 
 def _config_object(step: Step) -> Change | None:
-    what = "Secret" if step.type == SECRET else "ConfigMap"
+    what = "Secret" if step.type == t.SECRET else "ConfigMap"
     if step.op == Op.UPDATE:
         return Change(step, f"{what} updated in place; readers see the new value", False)
     if step.op in REPLACING:
@@ -307,21 +134,21 @@ def _flux(step: Step) -> Change | None:
     """Namespaces and Flux objects: what their deletion takes with it."""
     if step.op not in DELETING | REPLACING:
         return None
-    if step.type == NAMESPACE:
+    if step.type == t.NAMESPACE:
         return Change(
             step,
             "namespace deleted: every object in it goes, workloads included, whatever the "
             "Kustomizations' deletionPolicy",
             True,
         )
-    if step.type == KUSTOMIZATION:
+    if step.type == t.KUSTOMIZATION:
         return Change(step, f"Kustomization deleted: {_kustomization_deletion(step)}", True)
     return Change(step, "Flux object deleted: what it reconciles is no longer kept", True)
 
 
 def _operator(step: Step) -> Change | None:
     """The FluxInstance and the operator's Helm release: updates roll Flux, deletions remove it."""
-    instance = step.type == FLUX_INSTANCE
+    instance = step.type == t.FLUX_INSTANCE
     if step.op in DELETING | REPLACING:
         if instance:
             return Change(step, "FluxInstance deleted: the operator uninstalls Flux", True)
@@ -347,11 +174,11 @@ def _github(step: Step) -> Change | None:
 
 def meaning(step: Step) -> Change | None:
     """What `step` does to running workloads, or None when it is not worth a row of its own."""
-    if step.type in (SECRET, CONFIG_MAP):
+    if step.type in (t.SECRET, t.CONFIG_MAP):
         return _config_object(step)
-    if step.type in (NAMESPACE, KUSTOMIZATION) or FLUX_GROUP_SUFFIX in step.type:
+    if step.type in (t.NAMESPACE, t.KUSTOMIZATION) or t.FLUX_GROUP_SUFFIX in step.type:
         return _flux(step)
-    if step.type in (FLUX_INSTANCE, HELM_RELEASE):
+    if step.type in (t.FLUX_INSTANCE, t.HELM_RELEASE):
         return _operator(step)
     if step.type in GITHUB_ACCESS:
         return _github(step)
@@ -363,7 +190,7 @@ def changes(preview: Preview) -> tuple[list[Change], list[Step]]:
     notable: list[Change] = []
     rest: list[Step] = []
     for step in preview.steps:
-        if step.op in QUIET or step.type == STACK_TYPE:
+        if step.op in QUIET or step.type == t.STACK:
             continue
         change = meaning(step)
         if change is None:
@@ -432,7 +259,7 @@ def counts(preview: Preview) -> Counter[str]:
     """Steps per op as the engine counted them (`changeSummary`), else as listed."""
     if preview.change_summary:
         return Counter(preview.change_summary)
-    return Counter(str(s.op) for s in preview.steps if s.type != STACK_TYPE)
+    return Counter(str(s.op) for s in preview.steps if s.type != t.STACK)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
+from fleet.engine import backend, cli
 from fleet.program import conventions as c
 from fleet.program.config.sources import (
     APP_PRIVATE_KEY,
@@ -38,8 +37,7 @@ from fleet.program.config.sources import (
     environment_credentials,
     required_credentials,
 )
-from fleet.tools import backend, cli_args, deploy, offline, stack_check
-from fleet.tools.ephemeral.backend import needs_passphrase
+from fleet.tools import cli_args, offline, stack_check
 
 HELP: Final = (
     "create a stack and store its credentials encrypted (from the environment or a hidden prompt)"
@@ -212,9 +210,9 @@ def commands(pulumi: str, stack: str, entries: list[Entry]) -> list[tuple[list[s
 def _prerequisites(stack: str, env: Mapping[str, str], project_dir: Path) -> tuple[str, str]:
     """The CLI and the backend URL; raises InitError with every missing prerequisite."""
     problems: list[str] = []
-    pulumi = shutil.which("pulumi", path=env.get("PATH"))
+    pulumi = cli.find(env)
     if pulumi is None:
-        problems.append(f"the Pulumi CLI is not on PATH; {deploy.INSTALL_HINT}")
+        problems.append(cli.NOT_ON_PATH)
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
         known = ", ".join(offline.known_stacks(project_dir)) or "none"
@@ -226,12 +224,7 @@ def _prerequisites(stack: str, env: Mapping[str, str], project_dir: Path) -> tup
         state = backend.prepare(env, project_dir)
     except backend.BackendError as error:
         raise InitError(str(error)) from None
-    if (
-        needs_passphrase(state.url)
-        and deploy.secrets_provider(stack_file) in (None, "passphrase")
-        and not env.get("PULUMI_CONFIG_PASSPHRASE")
-        and not env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
-    ):
+    if backend.passphrase_missing(state.url, stack_file, env):
         problems.append(
             f"PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) is not set; the backend "
             f"{state.url} encrypts the stack's secrets with it: choose a passphrase, keep it in "
@@ -263,10 +256,9 @@ def initialise(
     if keep_in_env and (missing := _environment_route_problems(stack, project_dir, env)):
         raise InitError("cannot initialise:\n" + "\n".join(f"  - {p}" for p in missing))
     print(f"{stack}: state backend {url}", file=sys.stderr)
+    runner = cli.PulumiCli(pulumi, env, project_dir)
     for call, stdin in commands(pulumi, stack, entries):
-        result = subprocess.run(
-            call, cwd=project_dir, env=dict(env), input=stdin, text=True, check=False
-        )
+        result = runner.passthrough(*call[1:], stdin=stdin)
         if result.returncode != 0:
             return result.returncode
     stored = ", ".join(e.key for e in entries) or "nothing (credentials stay in the environment)"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import threading
 from collections.abc import Mapping
@@ -22,8 +21,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
+from fleet.engine import cli
 from fleet.tools import cli_args, stacks, status_render
-from fleet.tools.deploy import INSTALL_HINT, PROJECT_DIR
+from fleet.tools.deploy import PROJECT_DIR
 from fleet.tools.status_read import CliReader, collect, declared
 
 
@@ -95,13 +95,13 @@ def run(
     if args.drift is not None and not args.drift.is_dir():
         print(f"error: --drift {args.drift}: not a folder", file=err)
         return 2
-    pulumi = shutil.which("pulumi", path=run_env.get("PATH"))
+    pulumi = cli.find(run_env)
     if pulumi is None:
-        print(f"error: the Pulumi CLI is not on PATH; {INSTALL_HINT}", file=err)
+        print(f"error: {cli.NOT_ON_PATH}", file=err)
         return 2
     run_env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
     # The CLI runs in the project folder and so finds the backend `fleet up` uses
-    # (PULUMI_BACKEND_URL, else Pulumi.yaml's backend.url: `fleet.tools.backend`).
+    # (PULUMI_BACKEND_URL, else Pulumi.yaml's backend.url: `fleet.engine.backend`).
     statuses = collect(
         names,
         CliReader(pulumi, project_dir, run_env),

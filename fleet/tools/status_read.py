@@ -1,32 +1,25 @@
 """Each cluster stack's status as the engine recorded it: versions, credentials, updates, drift.
 
-Read through the Pulumi CLI in the engine's own formats, never from a cache of this tool's own:
-
-- `pulumi stack export`: an `UntypedDeployment` (pulumi `sdk/go/common/apitype/core.go`) whose
-  `deployment` is a `DeploymentV3`; its `resources` are `ResourceV3` entries (`urn`, `type`,
-  `inputs`, `outputs`, `parent`, `modified`, ...). The root `pulumi:pulumi:Stack` resource's
-  outputs are the program's stack outputs. Secret values stay ciphertext: nothing here needs them.
-- `pulumi stack history --json`: the CLI's `updateInfoJSON` (`pkg/cmd/pulumi/stack/stack_history.go`),
-  built from `apitype.UpdateInfo` (`history.go`): `kind`, `startTime`, `endTime`, `result`,
-  `resourceChanges`, with times as RFC 5424 strings.
-- Drift: a `pulumi preview --refresh --json` digest (`PreviewDigest`, `pkg/display/json.go`:
-  `changeSummary`, `diagnostics`) per stack, as the drift workflow writes them; without one, the
-  stack's last `refresh` when it is newer than its last `update` (a preview is not recorded in the
-  history, so a drift run leaves no trace there).
+Read through the Pulumi CLI in the engine's own formats (`fleet.engine`: `state` for the export,
+`history` for `stack history --json`, `preview` for a drift digest), never from a cache of this
+tool's own. Drift comes from a `pulumi preview --refresh --json` digest per stack, as the drift
+workflow writes them; without one, from the stack's last `refresh` when it is newer than its last
+`update` (a preview is not recorded in the history, so a drift run leaves no trace there).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
+from fleet.engine import history, preview, state
+from fleet.engine import types as t
+from fleet.engine.cli import CommandError, EngineError, PulumiCli
 from fleet.program import conventions as c
 
 # The program's expiry rules (a token's warning window and refusal, the App key's due date): used by
@@ -34,16 +27,8 @@ from fleet.program import conventions as c
 from fleet.program.config import expiry as expiry_rules
 from fleet.tools import offline
 
-STACK_TYPE: Final = "pulumi:pulumi:Stack"
-FLUX_INSTANCE_TYPE: Final = f"kubernetes:{c.FLUX_INSTANCE_API_VERSION}:{c.FLUX_INSTANCE_KIND}"
-HELM_RELEASE_TYPE: Final = offline.HELM_RELEASE
-TENANT_TYPE: Final = "fleet:tenants:Tenant"
-PLATFORM_TYPE: Final = "fleet:platform:Platform"
-KUSTOMIZATION_TYPE: Final = f"kubernetes:{c.KUSTOMIZATION_API}:Kustomization"
-# DeploymentV3; version 4 is the same shape with a `features` list (UntypedDeployment).
-DEPLOYMENT_VERSIONS: Final = (3, 4)
-# Enough entries to find the last update behind a few refreshes; the CLI's default page is 10.
-HISTORY_PAGE: Final = 20
+HISTORY_PAGE: Final = history.PAGE
+_T = TypeVar("_T")
 # Operations that leave the live object as the program declares it (PreviewDigest.changeSummary).
 UNCHANGED_OPS: Final = frozenset({"same", "read", "refresh"})
 APP_KEY: Final = "App key"
@@ -66,7 +51,7 @@ class StateReader(Protocol):
 
 @dataclass(frozen=True)
 class CliReader:
-    """A `StateReader` that runs the Pulumi CLI in the project folder.
+    """A `StateReader` that runs the Pulumi CLI in the project folder, through the engine's readers.
 
     Plain `stack export` and `stack history` (no `--show-secrets`): secrets stay encrypted, so no
     passphrase is needed to read a fleet's status.
@@ -76,50 +61,24 @@ class CliReader:
     project_dir: Path
     env: Mapping[str, str]
 
-    def _run(self, *args: str) -> str | None:
-        done = subprocess.run(
-            [self.pulumi, *args],
-            cwd=self.project_dir,
-            env=dict(self.env),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode == 0:
-            return done.stdout
-        # backenderr.StackNotFoundError: "no stack named '<name>' found".
-        if "no stack named" in done.stderr:
-            return None
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
-        raise StateReadError(f"pulumi {' '.join(args[:2])}: " + (lines[-1] if lines else "failed"))
+    def _cli(self) -> PulumiCli:
+        return PulumiCli(self.pulumi, self.env, self.project_dir)
 
     def export(self, stack: str) -> Mapping[str, Any] | None:
-        out = self._run("stack", "export", "--stack", stack)
-        return None if out is None else _json_object(out, "stack export")
+        return _reading("stack export", lambda: state.export(self._cli(), stack))
 
     def history(self, stack: str) -> Sequence[Mapping[str, Any]]:
-        out = self._run(
-            "stack", "history", "--json", "--stack", stack, "--page-size", str(HISTORY_PAGE)
-        )
-        # An empty history prints `null` or nothing.
-        entries = _json(out or "[]", "stack history") or []
-        if not isinstance(entries, list):
-            raise StateReadError("pulumi stack history: not a JSON list")
-        return entries
+        return _reading("stack history", lambda: history.entries(self._cli(), stack, HISTORY_PAGE))
 
 
-def _json(text: str, what: str) -> Any:
+def _reading(what: str, read: Callable[[], _T]) -> _T:
+    """`read()`, its engine errors as a `StateReadError` naming the command."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise StateReadError(f"pulumi {what}: not JSON ({error})") from None
-
-
-def _json_object(text: str, what: str) -> Mapping[str, Any]:
-    value = _json(text, what)
-    if not isinstance(value, dict):
-        raise StateReadError(f"pulumi {what}: not a JSON object")
-    return value
+        return read()
+    except CommandError as error:
+        raise StateReadError(f"pulumi {what}: " + (error.last_line or "failed")) from None
+    except EngineError as error:
+        raise StateReadError(f"pulumi {what}: {error}") from None
 
 
 class CredentialState(StrEnum):
@@ -347,18 +306,10 @@ def drift_from_digest(text: str) -> DriftResult:
     preview stopped before it could tell.
     """
     source = "drift run"
-    try:
-        digest = json.loads(text)
-    except json.JSONDecodeError:
+    counts = preview.change_counts(text)
+    if counts is None:
         return DriftResult(Drift.CHECK_FAILED, source)
-    if not isinstance(digest, dict):
-        return DriftResult(Drift.CHECK_FAILED, source)
-    diagnostics = digest.get("diagnostics") or []
-    if any(isinstance(d, dict) and d.get("severity") == "error" for d in diagnostics):
-        return DriftResult(Drift.CHECK_FAILED, source)
-    if "changeSummary" not in digest:
-        return DriftResult(Drift.CHECK_FAILED, source)
-    changed = _changed(_counts(digest.get("changeSummary")))
+    changed = _changed(counts)
     return DriftResult(Drift.DRIFTED if changed else Drift.NONE, source, changed)
 
 
@@ -373,7 +324,7 @@ def from_state(
 ) -> StackStatus:
     """One stack's status from its UntypedDeployment and history (both as the CLI prints them)."""
     version = export.get("version") if export is not None else None
-    if export is not None and version not in DEPLOYMENT_VERSIONS:
+    if export is not None and version not in state.DEPLOYMENT_VERSIONS:
         raise StateReadError(f"deployment version {version!r}; this tool reads 3 and 4")
     deployment = (export or {}).get("deployment") or {}
     resources: list[Mapping[str, Any]] = [
@@ -383,7 +334,7 @@ def from_state(
     drift = (
         drift_from_digest(drift_digest) if drift_digest is not None else drift_from_history(history)
     )
-    root = next((r for r in resources if r.get("type") == STACK_TYPE), None)
+    root = next((r for r in resources if r.get("type") == t.STACK), None)
     if root is None:
         return StackStatus(
             stack, declared.environment, deployed=False, last_update=update, drift=drift
@@ -395,8 +346,8 @@ def from_state(
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     for resource in resources:
         by_type.setdefault(str(resource.get("type")), []).append(resource)
-    instance = next(iter(by_type.get(FLUX_INSTANCE_TYPE, [])), None)
-    release = next(iter(by_type.get(HELM_RELEASE_TYPE, [])), None)
+    instance = next(iter(by_type.get(t.FLUX_INSTANCE, [])), None)
+    release = next(iter(by_type.get(t.HELM_RELEASE, [])), None)
     ready, message = _readiness(instance)
     return StackStatus(
         stack=stack,
@@ -410,7 +361,7 @@ def from_state(
         chart_declared=_text(_dig(release, "inputs", "version"))
         or _text(outputs.get("operatorChartVersion")),
         chart_applied=_text(_dig(release, "outputs", "status", "version")),
-        tenants=len(by_type.get(TENANT_TYPE, [])),
+        tenants=len(by_type.get(t.TENANT, [])),
         platform_components=_platform_components(resources),
         credentials=credentials(
             outputs,
@@ -447,10 +398,10 @@ def _applied_revision(instance: Mapping[str, Any] | None) -> str | None:
 
 def _platform_components(resources: Iterable[Mapping[str, Any]]) -> int:
     """Components of the Platform: its Kustomizations' `components/<name>/<role>/<env>` paths."""
-    platforms = {r.get("urn") for r in resources if r.get("type") == PLATFORM_TYPE}
+    platforms = {r.get("urn") for r in resources if r.get("type") == t.PLATFORM}
     names = set()
     for r in resources:
-        if r.get("type") == KUSTOMIZATION_TYPE and r.get("parent") in platforms:
+        if r.get("type") == t.KUSTOMIZATION and r.get("parent") in platforms:
             path = _text(_dig(r, "inputs", "spec", "path")) or ""
             parts = path.split("/")
             if len(parts) > 1 and parts[0] == "components":

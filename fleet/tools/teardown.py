@@ -23,9 +23,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Sequence
 
+from fleet.engine import types as t
 from fleet.tools.offline import Recording, Registration
-
-RECEIVERS = "fleet:receivers:Receivers"
 
 
 class Destroy(enum.Enum):
@@ -146,7 +145,7 @@ def harmless(recording: Recording, resources: Iterable[Registration]) -> list[Re
     def in_receivers(r: Registration) -> bool:
         node: Registration | None = r
         while node is not None:
-            if node.type == RECEIVERS:
+            if node.type == t.RECEIVERS:
                 return True
             node = graph.by_urn.get(node.parent)
         return False
@@ -154,7 +153,7 @@ def harmless(recording: Recording, resources: Iterable[Registration]) -> list[Re
     return [
         r
         for r in resources
-        if not r.custom or r.type.startswith("pulumi:providers:") or in_receivers(r)
+        if not r.custom or r.type.startswith(t.PROVIDER_PREFIX) or in_receivers(r)
     ]
 
 

@@ -16,23 +16,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from fleet.engine import types as t
 from fleet.program import conventions as c
 from fleet.program import credentials
 from fleet.tools import offline
 
-SECRET: Final = "kubernetes:core/v1:Secret"
-GIT: Final = f"kubernetes:{c.GIT_REPOSITORY_API}:GitRepository"
-AUTOMATION: Final = f"kubernetes:{c.IMAGE_AUTOMATION_API}:ImageUpdateAutomation"
-ROLE_BINDING: Final = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
-CLUSTER_ROLE_BINDING: Final = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
-INSTALLATION_REPO: Final = "github:index/appInstallationRepository:AppInstallationRepository"
-RULESET: Final = "github:index/repositoryRuleset:RepositoryRuleset"
 # Built-in ClusterRoles that read Secrets in the namespace they are bound in.
 SECRET_READING_ROLES: Final = ("admin", "edit")
 TENANT_NAMESPACE: Final = "each tenant namespace"
 # On a hub, the namespace of each spoke: the Flux objects that reconcile the spoke from d1-infra.
 SPOKE_NAMESPACE: Final = "each spoke's namespace (hub)"
-_SPOKE_SYNC: Final = "fleet:spokes:SpokeSync"
 NOBODY: Final = "none"
 
 
@@ -92,32 +85,32 @@ def derive(
     token value (the config keys it comes from), so a row says `githubApp*` or `appsToken`.
     """
     found: dict[tuple[str, str], _Credential] = {}
-    for secret in stack.of_type(SECRET):
+    for secret in stack.of_type(t.SECRET):
         cred = _credential(secret)
         if cred is not None:
             found[_where(secret)] = cred
     reads: dict[_Credential, set[str]] = {}
     sources: dict[tuple[str, str], _Credential] = {}
-    for source in stack.of_type(GIT):
+    for source in stack.of_type(t.GIT_REPOSITORY):
         namespace, name = _where(source)
         cred = found.get((namespace, source.inputs["spec"].get("secretRef", {}).get("name", "")))
         if cred is not None:
             reads.setdefault(cred, set()).add(_repo(source.inputs["spec"]["url"]))
             sources[(namespace, name)] = cred
     pushes: dict[_Credential, set[str]] = {}
-    for automation in stack.of_type(AUTOMATION):
+    for automation in stack.of_type(t.IMAGE_UPDATE_AUTOMATION):
         namespace, _ = _where(automation)
         cred = sources.get((namespace, automation.inputs["spec"]["sourceRef"]["name"]))
         if cred is not None:
             pushes.setdefault(cred, set()).update(reads[cred])
     installs: dict[str, set[str]] = {}
-    for grant in owner.of_type(INSTALLATION_REPO):
+    for grant in owner.of_type(t.APP_INSTALLATION_REPOSITORY):
         installs.setdefault(str(grant.inputs["installationId"]), set()).add(
             grant.inputs["repository"]
         )
     bypass_apps: dict[str, set[str]] = {}
     team_bypass: set[str] = set()
-    for ruleset in owner.of_type(RULESET):
+    for ruleset in owner.of_type(t.REPOSITORY_RULESET):
         for actor in ruleset.inputs.get("bypassActors") or []:
             if actor["actorType"] == "Integration":
                 # The mock runtime hands numbers over as floats.
@@ -161,8 +154,8 @@ def _namespace_label(stack: offline.Recording, namespace: str) -> str:
     if namespace in (c.FLUX_NAMESPACE, c.APPS_UPDATE_NAMESPACE):
         return namespace
     if any(
-        _SPOKE_SYNC in s.urn and s.inputs["metadata"].get("namespace") == namespace
-        for s in stack.of_type(SECRET)
+        t.SPOKE_SYNC in s.urn and s.inputs["metadata"].get("namespace") == namespace
+        for s in stack.of_type(t.SECRET)
     ):
         return SPOKE_NAMESPACE
     return TENANT_NAMESPACE
@@ -173,7 +166,7 @@ def spoke_namespace_subjects(stack: offline.Recording) -> list[str]:
     spoke namespace holds the platform credential and the spoke's kubeconfig, so nothing but its
     Flux accounts (and cluster administrators) may read it."""
     spokes = {
-        s.inputs["metadata"]["namespace"] for s in stack.of_type(SECRET) if _SPOKE_SYNC in s.urn
+        s.inputs["metadata"]["namespace"] for s in stack.of_type(t.SECRET) if t.SPOKE_SYNC in s.urn
     }
     return [
         f"{namespace}: {subject.get('kind')} {subject.get('namespace', '')}/{subject['name']}"
@@ -187,14 +180,14 @@ def spoke_namespace_subjects(stack: offline.Recording) -> list[str]:
 def _bindings(stack: offline.Recording, namespace: str) -> list[tuple[str, list[dict[str, Any]]]]:
     return [
         (b.inputs["roleRef"]["name"], list(b.inputs.get("subjects") or []))
-        for b in stack.of_type(ROLE_BINDING)
+        for b in stack.of_type(t.ROLE_BINDING)
         if b.inputs["metadata"].get("namespace") == namespace
     ]
 
 
 def _cluster_reach(stack: offline.Recording, namespace: str) -> str:
     """What the namespace's Flux account may do: what a credential there lets a pusher deploy."""
-    for binding in stack.of_type(CLUSTER_ROLE_BINDING):
+    for binding in stack.of_type(t.CLUSTER_ROLE_BINDING):
         for subject in binding.inputs.get("subjects") or []:
             if subject.get("namespace") == namespace:
                 return f"ClusterRole {binding.inputs['roleRef']['name']} (cluster-wide)"

@@ -7,7 +7,6 @@ The fleet code talks to `StackFactory` and `FleetStack`; the real factory return
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any, Protocol
 from pulumi import automation as auto
 from semver import VersionInfo
 
-from fleet.tools import backend as state_backend
+from fleet.engine import backend as state_backend
+from fleet.engine import cli
 
 INSTALL_URL = "https://www.pulumi.com/docs/install/"
 # DIY backends keep stack tags since 3.211.0; older CLIs silently drop them, which would blind `gc`.
@@ -123,7 +123,7 @@ class PreflightError(Exception):
 
 def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
     """The backend bare `pulumi` uses in the project (PULUMI_BACKEND_URL, else Pulumi.yaml's
-    `backend.url`, see `fleet.tools.backend`), else a `file://` folder in the project; created
+    `backend.url`, see `fleet.engine.backend`), else a `file://` folder in the project; created
     here when it is a folder."""
     found = state_backend.current(env, project_dir)
     chosen = found.source in (state_backend.ENV, "Pulumi.yaml")
@@ -131,11 +131,6 @@ def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
     if url.startswith("file://"):
         Path(url.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
     return url
-
-
-def needs_passphrase(url: str) -> bool:
-    """DIY backends (file, s3, gs, azblob, postgres) encrypt secrets with the passphrase provider."""
-    return not url.startswith(("https://", "http://"))
 
 
 def find_project(start: Path) -> Path:
@@ -150,14 +145,14 @@ def preflight(env: Mapping[str, str], url: str) -> None:
     """Fail before any stack is touched if the CLI or the secrets passphrase is missing (both
     reported together)."""
     problems: list[str] = []
-    missing_cli = shutil.which("pulumi", path=env.get("PATH", os.defpath)) is None
+    missing_cli = cli.find({"PATH": env.get("PATH", os.defpath)}) is None
     if missing_cli:
         problems.append(
             "the Pulumi CLI (`pulumi`) is not on PATH. Install it "
             f"(version {MIN_PULUMI} or later) from {INSTALL_URL}, for example "
             "`curl -fsSL https://get.pulumi.com | sh`, then run this again."
         )
-    if needs_passphrase(url) and not (
+    if state_backend.needs_passphrase(url) and not (
         "PULUMI_CONFIG_PASSPHRASE" in env or "PULUMI_CONFIG_PASSPHRASE_FILE" in env
     ):
         problems.append(

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import backend, schemas
+from fleet.engine import backend
 from fleet.tools import cli_config as cc
+from fleet.tools import schemas
 from tests import fake_pulumi
 from tests.helpers import ROOT
 

@@ -116,3 +116,25 @@ def prepare(env: Mapping[str, str], cwd: Path) -> Backend:
                 f"set {ENV} to a writable location"
             ) from None
     return found
+
+
+def needs_passphrase(url: str) -> bool:
+    """DIY backends (file, s3, gs, azblob, postgres) encrypt secrets with the passphrase provider."""
+    return not url.startswith(("https://", "http://"))
+
+
+def secrets_provider(stack_file: Path) -> str | None:
+    """The stack file's `secretsprovider` (a KMS URL or "passphrase"), if it names one."""
+    document = yaml.safe_load(stack_file.read_text()) or {}
+    provider = document.get("secretsprovider") if isinstance(document, dict) else None
+    return str(provider) if provider else None
+
+
+def passphrase_missing(url: str, stack_file: Path, env: Mapping[str, str]) -> bool:
+    """Whether a run on `url` would need the stack's passphrase and `env` gives none."""
+    return (
+        needs_passphrase(url)
+        and secrets_provider(stack_file) in (None, "passphrase")
+        and not env.get("PULUMI_CONFIG_PASSPHRASE")
+        and not env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    )

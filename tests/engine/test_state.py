@@ -1,4 +1,4 @@
-"""Reading a stack's state from `pulumi stack export`, in the engine's format."""
+"""Reading a stack's state from `pulumi stack export`, in the engine's format (`fleet.engine.state`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from fleet.tools import stack_state
+from fleet.engine import state
+from fleet.engine.cli import PulumiCli
 
 STACK_URN = "urn:pulumi:prod-eu::d1-fleet::pulumi:pulumi:Stack::d1-fleet-prod-eu"
 TEAM_URN = (
@@ -34,11 +35,11 @@ EXPORT: dict[str, Any] = {
 def test_urns_of_an_export_leave_out_pending_deletions() -> None:
     """`ResourceV3.Delete` marks a resource pending deletion (pulumi
     sdk/go/common/apitype/core.go); it is not part of the stack any more."""
-    assert stack_state.urns(EXPORT) == {STACK_URN, TEAM_URN}
+    assert state.urns(EXPORT) == {STACK_URN, TEAM_URN}
     # A stack that was created but never updated has no `resources`.
-    assert stack_state.urns({"version": 3, "deployment": {"manifest": {}}}) == frozenset()
-    with pytest.raises(stack_state.StateError, match="not a pulumi stack export"):
-        stack_state.urns({"resources": []})
+    assert state.urns({"version": 3, "deployment": {"manifest": {}}}) == frozenset()
+    with pytest.raises(state.StateError, match="not a pulumi stack export"):
+        state.urns({"resources": []})
 
 
 def runner(code: int, out: str = "", err: str = "") -> Any:
@@ -54,7 +55,7 @@ def runner(code: int, out: str = "", err: str = "") -> Any:
 
 def test_read_runs_stack_export_and_parses_it(tmp_path: Path) -> None:
     run = runner(0, json.dumps(EXPORT))
-    found = stack_state.read("pulumi", "prod-eu", cwd=tmp_path, env={}, run=run)
+    found = state.read_urns(PulumiCli("pulumi", {}, tmp_path, run), "prod-eu")
     assert found == {STACK_URN, TEAM_URN}
     assert run.calls == [["pulumi", "stack", "export", "--stack", "prod-eu"]]
 
@@ -63,13 +64,11 @@ def test_read_of_a_stack_not_created_yet_is_empty(tmp_path: Path) -> None:
     """The CLI's error for a missing stack (pulumi pkg/backend/backenderr/backenderr.go,
     `StackNotFoundError.Error`): nothing is in its state."""
     run = runner(255, err="error: no stack named 'prod-eu' found")
-    assert stack_state.read("pulumi", "prod-eu", cwd=tmp_path, env={}, run=run) == frozenset()
+    assert state.read_urns(PulumiCli("pulumi", {}, tmp_path, run), "prod-eu") == frozenset()
 
 
 def test_read_failures_say_what_failed(tmp_path: Path) -> None:
-    with pytest.raises(stack_state.StateError, match="failed: error: passphrase"):
-        stack_state.read(
-            "pulumi", "s", cwd=tmp_path, env={}, run=runner(1, err="error: passphrase")
-        )
-    with pytest.raises(stack_state.StateError, match="pulumi stack export --stack s"):
-        stack_state.read("pulumi", "s", cwd=tmp_path, env={}, run=runner(0, out="not json"))
+    with pytest.raises(state.StateError, match="failed: error: passphrase"):
+        state.read_urns(PulumiCli("pulumi", {}, tmp_path, runner(1, err="error: passphrase")), "s")
+    with pytest.raises(state.StateError, match="pulumi stack export --stack s"):
+        state.read_urns(PulumiCli("pulumi", {}, tmp_path, runner(0, out="not json")), "s")

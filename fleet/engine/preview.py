@@ -1,0 +1,241 @@
+"""`pulumi preview --json`, read: the engine's preview digest, in one place.
+
+The digest is `PreviewDigest` in pulumi/pulumi `pkg/display/json.go` (`steps`, `diagnostics`,
+`changeSummary`, `config`, `duration`; each step `op`, `urn`, `provider`, `oldState`, `newState`,
+`diffReasons`, `replaceReasons`, `detailedDiff` of `{kind, inputDiff}`), filled by
+`ShowPreviewDigest` in `pkg/backend/display/json.go` (secret values read "[secret]", the root
+stack's step is always there, a diagnostic's message starts with its prefix such as "warning: ").
+Op names are the `Op*` constants of `pkg/resource/deploy/step.go`. One digest is one stack's
+preview; the stack is read from the URNs (`urn:pulumi:<stack>::<project>::<type>::<name>`).
+
+Three readings, for three readers: `parse` checks the whole digest (`fleet review` gates on it),
+`planned` lists each step's operation and object (the lifecycle scenario judges them), and
+`change_counts` reads the summary alone (`fleet status`'s drift, where a digest that cannot tell
+is a failed check, not an error).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from fleet.engine.cli import EngineError
+
+
+class DigestError(EngineError):
+    """A document that is not a preview digest this reader can read."""
+
+
+class Op(StrEnum):
+    """Step operations, as named in pulumi/pulumi pkg/resource/deploy/step.go."""
+
+    SAME = "same"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    REPLACE = "replace"
+    CREATE_REPLACEMENT = "create-replacement"
+    DELETE_REPLACED = "delete-replaced"
+    READ = "read"
+    READ_REPLACEMENT = "read-replacement"
+    REFRESH = "refresh"
+    DISCARD = "discard"
+    DISCARD_REPLACED = "discard-replaced"
+    REMOVE_PENDING_REPLACE = "remove-pending-replace"
+    IMPORT = "import"
+    IMPORT_REPLACEMENT = "import-replacement"
+    DIFF = "diff"
+    EXTEND_PARAMETERIZE = "extend-parameterize"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a preview digest, with the parts of its URN the review needs."""
+
+    op: Op
+    urn: str
+    stack: str
+    type: str
+    name: str
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+    diff_reasons: tuple[str, ...]
+    replace_reasons: tuple[str, ...]
+    detailed_diff: Mapping[str, str]
+
+    def state(self) -> Mapping[str, Any]:
+        """The resource's properties: outputs (what exists) over inputs, new over old."""
+        for side in (self.new, self.old):
+            if side:
+                outputs = side.get("outputs")
+                inputs = side.get("inputs")
+                if isinstance(outputs, Mapping) and outputs:
+                    return outputs
+                if isinstance(inputs, Mapping) and inputs:
+                    return inputs
+        return {}
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.old and self.old.get("protect"))
+
+    @property
+    def retained(self) -> bool:
+        """Deleting it only drops it from the stack (`retainOnDelete`): the object stays."""
+        return bool(self.old and self.old.get("retainOnDelete"))
+
+    def label(self) -> str:
+        """`Kind namespace/name` for Kubernetes objects, else the short type and Pulumi name."""
+        state = self.state()
+        metadata = state.get("metadata")
+        if self.type.startswith("kubernetes:") and isinstance(metadata, Mapping):
+            kind = str(state.get("kind") or self.type.rsplit(":", 1)[-1])
+            name = metadata.get("name")
+            namespace = metadata.get("namespace")
+            if name:
+                return f"{kind} `{namespace}/{name}`" if namespace else f"{kind} `{name}`"
+        return f"{self.type.rsplit(':', 1)[-1]} `{self.name}`"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    stack: str
+    severity: str
+    message: str
+
+    @property
+    def about_expiry(self) -> bool:
+        return "expire" in self.message.lower()
+
+
+@dataclass
+class Preview:
+    """One stack's preview digest."""
+
+    stack: str
+    source: str
+    steps: list[Step] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    change_summary: dict[str, int] = field(default_factory=dict)
+
+
+def parse_urn(urn: str) -> tuple[str, str, str]:
+    """(stack, type, name) of `urn:pulumi:<stack>::<project>::<parent$...$type>::<name>`."""
+    parts = urn.split("::")
+    if len(parts) < 4 or not parts[0].startswith("urn:pulumi:"):
+        raise DigestError(f"not a Pulumi URN: {urn!r}")
+    return parts[0].removeprefix("urn:pulumi:"), parts[2].rsplit("$", 1)[-1], "::".join(parts[3:])
+
+
+def parse(document: object, source: str) -> Preview:
+    """One stack's preview from the decoded output of `pulumi preview --json`."""
+    if not isinstance(document, dict):
+        raise DigestError(f"{source}: not a preview digest (expected a JSON object)")
+    raw_steps = document.get("steps") or []
+    raw_diagnostics = document.get("diagnostics") or []
+    if not isinstance(raw_steps, list) or not isinstance(raw_diagnostics, list):
+        raise DigestError(f"{source}: `steps` and `diagnostics` must be lists")
+    steps = [_step(raw, source) for raw in raw_steps]
+    urns = [s.urn for s in steps] + [
+        str(d["urn"]) for d in raw_diagnostics if isinstance(d, dict) and d.get("urn")
+    ]
+    names = {parse_urn(urn)[0] for urn in urns}
+    if len(names) != 1:
+        found = ", ".join(sorted(names)) or "none"
+        raise DigestError(f"{source}: expected the preview of one stack, found stacks: {found}")
+    [stack] = names
+    diagnostics = []
+    for raw in raw_diagnostics:
+        if isinstance(raw, dict):
+            severity = str(raw.get("severity", ""))
+            # The engine writes the diagnostic's prefix ("warning: ") into the message.
+            message = str(raw.get("message", "")).strip().removeprefix(f"{severity}: ")
+            diagnostics.append(Diagnostic(stack, severity, message))
+    summary = document.get("changeSummary") or {}
+    if not isinstance(summary, dict) or not all(isinstance(n, int) for n in summary.values()):
+        raise DigestError(f"{source}: `changeSummary` must map each op to a count")
+    return Preview(stack, source, steps, diagnostics, {str(k): n for k, n in summary.items()})
+
+
+def _step(raw: object, source: str) -> Step:
+    if not isinstance(raw, dict) or not isinstance(raw.get("urn"), str) or "op" not in raw:
+        raise DigestError(f"{source}: a step without `op` and `urn`: {raw!r}")
+    stack, type_, name = parse_urn(raw["urn"])
+    try:
+        op = Op(raw["op"])
+    except ValueError:
+        raise DigestError(f"{source}: unknown step op {raw['op']!r} at {raw['urn']}") from None
+    old, new = raw.get("oldState"), raw.get("newState")
+    detailed = raw.get("detailedDiff") or {}
+    if not all(isinstance(state, dict | None) for state in (old, new)) or not (
+        isinstance(detailed, dict) and all(isinstance(d, dict) for d in detailed.values())
+    ):
+        raise DigestError(f"{source}: the states and detailedDiff of {raw['urn']} must be objects")
+    return Step(
+        op=op,
+        urn=raw["urn"],
+        stack=stack,
+        type=type_,
+        name=name,
+        old=old,
+        new=new,
+        diff_reasons=tuple(str(k) for k in raw.get("diffReasons") or ()),
+        replace_reasons=tuple(str(k) for k in raw.get("replaceReasons") or ()),
+        detailed_diff={str(k): str(d.get("kind", "")) for k, d in detailed.items()},
+    )
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One step as the lifecycle scenario reads it: the operation, and the object's type and name."""
+
+    op: str
+    urn: str
+    type: str
+    name: str
+    namespace: str | None
+
+    @property
+    def logical_name(self) -> str:
+        return self.urn.rsplit("::", 1)[-1]
+
+
+def planned(document: Mapping[str, Any]) -> list[Planned]:
+    """The steps of a digest, leniently: any op, the type from the state, else from the URN."""
+    found: list[Planned] = []
+    for raw in document.get("steps") or []:
+        state = raw.get("newState") or raw.get("oldState") or {}
+        meta = (state.get("inputs") or {}).get("metadata") or {}
+        found.append(
+            Planned(
+                op=str(raw["op"]),
+                urn=str(raw["urn"]),
+                type=str(state.get("type") or raw["urn"].split("::")[2].rsplit("$", 1)[-1]),
+                name=str(meta.get("name", "")),
+                namespace=meta.get("namespace"),
+            )
+        )
+    return found
+
+
+def change_counts(text: str) -> dict[str, int] | None:
+    """The digest's `changeSummary` counts (ints only); None when the preview could not tell:
+    not JSON, not an object, an error diagnostic, or no summary at all."""
+    try:
+        digest = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(digest, dict):
+        return None
+    diagnostics = digest.get("diagnostics") or []
+    if any(isinstance(d, dict) and d.get("severity") == "error" for d in diagnostics):
+        return None
+    if "changeSummary" not in digest:
+        return None
+    summary = digest.get("changeSummary")
+    if not isinstance(summary, dict):
+        return {}
+    return {str(k): v for k, v in summary.items() if isinstance(v, int)}
