@@ -10,7 +10,6 @@ binary directly, as the ``fleet`` tools do.
 
 from __future__ import annotations
 
-import json
 import os
 import runpy
 import shutil
@@ -23,6 +22,9 @@ from typing import Any
 
 import yaml
 from pulumi import automation as auto
+
+from fleet.engine import state as engine_state
+from fleet.engine.cli import PulumiCli
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml")
@@ -104,15 +106,13 @@ class Engine:
             name, project_name="d1-fleet", program=self.program(), opts=options
         )
 
+    @property
+    def pulumi(self) -> PulumiCli:
+        """The project's engine adapter, on the built binary instead of PATH's."""
+        return PulumiCli.at(self.bin / "pulumi", {**os.environ, **self.env}, cwd=self.project)
+
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(self.bin / "pulumi"), *args, "--non-interactive"],
-            cwd=self.project,
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = self.pulumi.call(*args, "--non-interactive")
         if check and result.returncode != 0:
             raise AssertionError(
                 f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
@@ -120,8 +120,9 @@ class Engine:
         return result
 
     def export(self, stack: str) -> dict[str, Any]:
-        state: dict[str, Any] = json.loads(self.cli("stack", "export", "--stack", stack).stdout)
-        return state
+        state = engine_state.export(self.pulumi, stack)
+        assert state is not None, f"the backend has no stack {stack}"
+        return dict(state)
 
 
 @contextmanager
