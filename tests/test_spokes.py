@@ -22,7 +22,17 @@ from fleet.tools import conformance, offline, render
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording, Registration
 from tests.engine_diff import changes, replaces
-from tests.helpers import HUB_EXAMPLE, ROOT, hub_dir, hub_run, stack_run, token_config
+from tests.helpers import (
+    GIT,
+    HUB_EXAMPLE,
+    ROOT,
+    TOKEN_KEYS,
+    app_config,
+    hub_dir,
+    hub_run,
+    stack_run,
+    token_config,
+)
 
 SPOKES = ("staging", "production")
 SECRET = "kubernetes:core/v1:Secret"
@@ -381,3 +391,35 @@ def test_spokes_the_hub_outputs_days_left_on_each_spoke_token(tmp_path: Path) ->
     run = hub_run(tmp_path, rotated=date.today() - timedelta(days=10))
     assert run.outputs["spokeTokenDaysLeft"] == {"staging": 80, "production": 80}
     assert "spokeTokenDaysLeft" not in stack_run("staging").outputs
+
+
+# App mode's two ways of reading the applications repository.
+SECOND_APP: dict[str, str] = {}
+APPS_TOKEN = {
+    "githubAppsAppId": "",
+    "githubAppsInstallationId": "",
+    "githubAppsPrivateKey": "",
+    "githubAppsKeyCreated": "",
+    "appsToken": token_config()["d1-fleet:appsToken"],
+    "appsTokenExpires": token_config()["d1-fleet:appsTokenExpires"],
+}
+
+
+@pytest.mark.parametrize("apps", [APPS_TOKEN, SECOND_APP], ids=["appsToken", "second-App"])
+def test_spokes_git_repository_names_the_provider_of_the_credential_it_reads(
+    tmp_path: Path, apps: dict[str, str]
+) -> None:
+    """source-controller reads App data from a GitRepository's secret only with `provider:
+    github`, and refuses a secret holding `githubAppID` under any other provider
+    (fluxcd/source-controller internal/controller/gitrepository_controller.go, `getAuthOpts`).
+    A spoke reads the platform repository with the platform credential, so its provider follows
+    that credential, not the applications repository's (appsToken in App mode)."""
+    # An empty value unsets the key, as `app_config` does with its own.
+    overrides = {k: v for k, v in {**app_config(), **apps}.items() if v}
+    drop = tuple(k for k in TOKEN_KEYS if k not in overrides)
+    run = stack_run("hub", overrides, drop=drop, project_dir=hub_dir(tmp_path))
+    for spoke in SPOKES:
+        secret = run.get(SECRET, f"cluster-spoke-{spoke}-sync-git-secret")
+        assert "githubAppID" in value(secret.inputs["stringData"]), secret.name
+        source = run.get(GIT, f"cluster-spoke-{spoke}-sync-source")
+        assert source.inputs["spec"].get("provider") == "github", source.name

@@ -280,7 +280,6 @@ class Cluster(pulumi.ComponentResource):
                     url=c.repository_url(s.github_owner, s.infra_repository),
                     branch=s.git_branch,
                     git_token=platform_token,
-                    git_provider=git_provider,
                     after=[self.instance],
                     deletion_policy=_spoke_deletion_policy(s, spoke),
                 ),

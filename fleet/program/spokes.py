@@ -30,7 +30,7 @@ import yaml
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
 from fleet.program import spoke_plan as sp
-from fleet.program.credentials import GitCredential, secret_data
+from fleet.program.credentials import GitCredential, secret_data, source_provider
 
 TOKEN_TYPE: Final = "kubernetes.io/service-account-token"
 # The annotation the token controller reads to know which account a token Secret is for.
@@ -51,8 +51,8 @@ class SpokeArgs:
     spoke_provider: pulumi.ProviderResource
     url: str
     branch: str
+    # The platform repository's credential; the GitRepository's provider follows from it.
     git_token: GitCredential
-    git_provider: str | None
     # The FluxInstance that installs the hub's Flux CRDs.
     after: Sequence[pulumi.Resource] = ()
     # spec.deletionPolicy of the spoke's Kustomizations (Orphan keeps its workloads).
@@ -275,7 +275,11 @@ class SpokeSync(pulumi.ComponentResource):
             kind="GitRepository",
             metadata={"name": sp.SOURCE_NAME, "namespace": spoke.name, "labels": labels},
             spec=flux_api.git_repository_spec(
-                args.url, args.branch, sp.SOURCE_SECRET, "1m", args.git_provider
+                args.url,
+                args.branch,
+                sp.SOURCE_SECRET,
+                "1m",
+                source_provider(args.git_token),
             ),
             opts=flux,
         )
