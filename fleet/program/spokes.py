@@ -290,7 +290,11 @@ class SpokeSync(pulumi.ComponentResource):
                 f"{name}-{step}",
                 api_version=c.KUSTOMIZATION_API,
                 kind="Kustomization",
-                metadata={"name": str(step), "namespace": spoke.name, "labels": labels},
+                metadata={
+                    "name": str(step),
+                    "namespace": spoke.name,
+                    "labels": {**labels, sp.ENVIRONMENT_LABEL: spoke.environment},
+                },
                 spec=spoke_kustomization_spec(spoke, step, previous, args.deletion_policy),
                 opts=options.after(flux, self.source, protect=spoke.production or None),
             )
