@@ -11,9 +11,11 @@ a new date creates a new token Secret (create before delete, the name changed), 
 kubeconfig Secret in place (the hub provider sets `enable_secret_mutable`) and then deletes the old
 Secret, which revokes the old token: the API server accepts a legacy token only while its Secret
 exists (kubernetes pkg/serviceaccount/legacy.go, `legacyValidator.Validate`, with the default
---service-account-lookup). pulumi-kubernetes waits until the token controller has filled
-the new Secret's data before it reports it created (provider/pkg/await/awaiters.go,
-`untilCoreV1SecretInitialized`), so the kubeconfig is never written from an empty token.
+--service-account-lookup). The token Secret carries a `pulumi.com/waitFor` condition on its
+`data.token`: pulumi-kubernetes then waits for the token controller up to the create timeout (10
+minutes by default) instead of its built-in Secret awaiter's 5 seconds (provider/pkg/await/await.go
+`Creation`, provider/pkg/await/awaiters.go `untilCoreV1SecretInitialized`), so the kubeconfig is
+never written from an empty token.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ TOKEN_TYPE: Final = "kubernetes.io/service-account-token"
 # The annotation the token controller reads to know which account a token Secret is for.
 TOKEN_ACCOUNT_ANNOTATION: Final = "kubernetes.io/service-account.name"
 ROTATED_ANNOTATION: Final = "fleet.controlplane.io/token-rotated"
+# Created once the token controller has written the token (a pulumi-kubernetes await condition).
+TOKEN_READY: Final = "jsonpath={.data.token}"
 _RBAC: Final = "rbac.authorization.k8s.io"
 
 
@@ -138,7 +142,10 @@ class SpokeAccess(pulumi.ComponentResource):
                 name=f"{sp.HUB_ACCOUNT}-token-{spoke.token_suffix}",
                 namespace=spoke.name,
                 labels=labels,
-                annotations={TOKEN_ACCOUNT_ANNOTATION: sp.HUB_ACCOUNT},
+                annotations={
+                    TOKEN_ACCOUNT_ANNOTATION: sp.HUB_ACCOUNT,
+                    c.WAIT_FOR_ANNOTATION: TOKEN_READY,
+                },
             ),
             type=TOKEN_TYPE,
             opts=options.after(inside, self.accounts[sp.HUB_ACCOUNT]),
