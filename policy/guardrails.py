@@ -39,6 +39,12 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 FLUX_INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
 WEBHOOK = "github:index/repositoryWebhook:RepositoryWebhook"
+# Hub mode: the label on a spoke's objects, the spoke's cluster-wide account (bound to
+# cluster-admin on the spoke, in the namespace named after the spoke) and the label giving a
+# spoke's Kustomizations the spoke's environment (fleet.program.spoke_plan).
+SPOKE_LABEL = "fleet.controlplane.io/spoke"
+SPOKE_ADMIN_ACCOUNT = "flux-cluster-admin"
+ENVIRONMENT_LABEL = "fleet.controlplane.io/environment"
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
 # kustomize-controller deletes what a Kustomization applied unless its policy or prune says not to.
 _ALWAYS_DELETES = ("Delete", "WaitForTermination")
@@ -107,14 +113,21 @@ def tenant_cluster_roles(resource_type: str, props: Mapping[str, Any]) -> list[s
     """No tenant account gets a ClusterRole cluster-wide, or cluster-admin even in its namespace.
 
     Tenant accounts are every ServiceAccount outside flux-system (where only the platform's own
-    accounts live), and the `system:serviceaccounts[:<namespace>]` groups that contain them.
+    accounts live), and the `system:serviceaccounts[:<namespace>]` groups that contain them. On a
+    hub, a spoke's ClusterRoleBinding of `flux-cluster-admin` in the spoke's own namespace is the
+    spoke's platform account, as `flux-system` accounts are a cluster's: no tenant's.
     """
     if resource_type not in (CLUSTER_ROLE_BINDING, ROLE_BINDING):
         return []
     role = reveal(props.get("roleRef")) or {}
     if resource_type == ROLE_BINDING and role.get("name") != "cluster-admin":
         return []
-    tenants = [s for s in reveal(props.get("subjects")) or [] if _is_tenant_subject(s)]
+    spoke = _spoke_admin_namespace(resource_type, props)
+    tenants = [
+        s
+        for s in reveal(props.get("subjects")) or []
+        if _is_tenant_subject(s) and not (spoke is not None and s == _spoke_admin_subject(spoke))
+    ]
     how = "a ClusterRoleBinding" if resource_type == CLUSTER_ROLE_BINDING else "a RoleBinding"
     return [
         f"tenant {subject.get('kind')} {_subject_name(subject)} is bound to ClusterRole "
@@ -122,6 +135,20 @@ def tenant_cluster_roles(resource_type: str, props: Mapping[str, Any]) -> list[s
         "in their own namespace"
         for subject in tenants
     ]
+
+
+def _spoke_admin_namespace(resource_type: str, props: Mapping[str, Any]) -> str | None:
+    """The spoke a cluster-admin ClusterRoleBinding is labelled for, if it is one."""
+    role = reveal(props.get("roleRef")) or {}
+    if resource_type != CLUSTER_ROLE_BINDING or role.get("name") != "cluster-admin":
+        return None
+    labels = (reveal(props.get("metadata")) or {}).get("labels") or {}
+    spoke = labels.get(SPOKE_LABEL)
+    return str(spoke) if spoke and spoke != FLUX_NAMESPACE else None
+
+
+def _spoke_admin_subject(spoke: str) -> dict[str, str]:
+    return {"kind": "ServiceAccount", "name": SPOKE_ADMIN_ACCOUNT, "namespace": spoke}
 
 
 def _is_tenant_subject(subject: Mapping[str, Any]) -> bool:
@@ -287,14 +314,15 @@ def production_operator(resources: Sequence[Resource]) -> list[tuple[str, str]]:
 def production_deletions(resources: Sequence[Resource]) -> list[tuple[str, str]]:
     """Production Flux objects whose deletion deletes workloads are protected or orphan on delete.
 
-    A Kustomization deletes what it applied when its deletionPolicy is Delete or WaitForTermination,
+    A hub's Kustomizations for a staging spoke delete workloads on that spoke only, and carry its
+    environment as a label. A Kustomization deletes what it applied when its deletionPolicy is Delete or WaitForTermination,
     or (MirrorPrune, the default) when it prunes; a HelmRelease uninstalls its release.
     """
     if environment(resources) != "production":
         return []
     found: list[tuple[str, str]] = []
     for r in resources:
-        if r.protect:
+        if r.protect or _labelled_environment(r.props) not in (None, "production"):
             continue
         spec = reveal(r.props.get("spec")) or {}
         if _kind(r.type, "Kustomization", "kustomize.toolkit.fluxcd.io"):
@@ -311,6 +339,13 @@ def production_deletions(resources: Sequence[Resource]) -> list[tuple[str, str]]
         elif _kind(r.type, "HelmRelease", "helm.toolkit.fluxcd.io"):
             found.append((r.urn, "HelmRelease uninstalls its release when deleted: protect it"))
     return found
+
+
+def _labelled_environment(props: Mapping[str, Any]) -> str | None:
+    """The environment a hub's spoke object deletes workloads in (its spoke's), if labelled."""
+    labels = (reveal(props.get("metadata")) or {}).get("labels") or {}
+    value = labels.get(ENVIRONMENT_LABEL)
+    return str(value) if value is not None else None
 
 
 # --- CrossGuard adapters ------------------------------------------------------------------------

@@ -126,14 +126,19 @@ def test_cluster_args_push_credential_only_with_image_automation() -> None:
 
 
 def test_cluster_args_spoke_deletion_policy_orphans_production_spokes_only() -> None:
+    """A deleting policy waits for what it deletes (the chain's HelmReleases uninstall through the
+    kubeconfig Secret Pulumi deletes next); production spokes orphan."""
     s = stack_settings("staging")
     spokes = [
         Spoke("a", "https://a.example.com", date(2026, 1, 1), production=True),
         Spoke("b", "https://b.example.com", date(2026, 1, 1), production=False),
     ]
-    assert [to.spoke_deletion_policy(s, spoke) for spoke in spokes] == ["Orphan", "Delete"]
+    assert [to.spoke_deletion_policy(s, spoke) for spoke in spokes] == [
+        "Orphan",
+        "WaitForTermination",
+    ]
     explicit = s.model_copy(update={"deletion_policy": type(s.deletion_policy)("Delete")})
-    assert to.spoke_deletion_policy(explicit, spokes[0]) == "Delete"
+    assert to.spoke_deletion_policy(explicit, spokes[0]) == "WaitForTermination"
 
 
 def test_cluster_args_github_access_grants_the_bot_both_repositories() -> None:

@@ -33,6 +33,7 @@ CONFIG_LAYERS = (
         "rules.switches",
         "rules.sync",
         "rules.tenants",
+        "rules.threat_model",
         "rules.tokens",
     ),
     ("rules",),

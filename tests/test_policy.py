@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from pulumi_policy import EnforcementLevel, Secret
 from pulumi_policy import deserialize as wire
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from fleet.program import spoke_plan as sp
 from policy import guardrails as g
 from policy.guardrails import Resource
-from tests.helpers import every_feature, stack_run
+from tests.helpers import every_feature, hub_run, stack_run
 from tests.policy_helpers import resources, violations
 
 KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
@@ -71,6 +73,41 @@ def test_policy_tenant_cluster_roles_violations(
 ) -> None:
     (message,) = g.tenant_cluster_roles(*resource)
     assert expected in message
+
+
+def spoke_binding(label: str | None, *subjects: dict[str, str]) -> dict[str, Any]:
+    _, props = binding("ClusterRoleBinding", "cluster-admin", *subjects)
+    labels = {g.SPOKE_LABEL: label} if label else {}
+    return {**props, "metadata": {"name": "flux-cluster-admin-x", "labels": labels}}
+
+
+def test_policy_a_spokes_cluster_admin_account_is_not_a_tenant() -> None:
+    """A hub binds its spoke's `flux-cluster-admin` to cluster-admin on the spoke (the tenants
+    step grants cluster-admin in each namespace, and Kubernetes lets an account grant only what
+    it holds): the pack passes exactly that account, in the namespace its label names."""
+    admin = sa("staging", g.SPOKE_ADMIN_ACCOUNT)
+    assert g.tenant_cluster_roles(g.CLUSTER_ROLE_BINDING, spoke_binding("staging", admin)) == []
+    for props in (
+        spoke_binding(None, admin),
+        spoke_binding("production", admin),
+        spoke_binding("staging", sa("staging")),
+        spoke_binding("staging", sa("backend", g.SPOKE_ADMIN_ACCOUNT)),
+        {**spoke_binding("staging", admin), "roleRef": {"kind": "ClusterRole", "name": "edit"}},
+    ):
+        assert g.tenant_cluster_roles(g.CLUSTER_ROLE_BINDING, props), props
+    # Beside the spoke's account, a tenant in the same binding is still refused.
+    (message,) = g.tenant_cluster_roles(
+        g.CLUSTER_ROLE_BINDING, spoke_binding("staging", admin, sa("backend"))
+    )
+    assert "backend/flux-apps" in message
+    # Not through a RoleBinding either.
+    assert g.tenant_cluster_roles(g.ROLE_BINDING, spoke_binding("staging", admin))
+
+
+def test_policy_the_packs_hub_names_are_the_programs() -> None:
+    assert g.SPOKE_LABEL == sp.SPOKE_LABEL
+    assert g.SPOKE_ADMIN_ACCOUNT == sp.CLUSTER_ADMIN_ACCOUNT
+    assert g.ENVIRONMENT_LABEL == sp.ENVIRONMENT_LABEL
 
 
 @pytest.mark.parametrize("type_", [KUSTOMIZATION, HELM_RELEASE_CR])
@@ -217,6 +254,24 @@ def test_policy_production_flux_deletions_keep_workloads() -> None:
     )
 
 
+def spoke_kustomization(environment: str) -> Resource:
+    labels = {g.SPOKE_LABEL: environment, g.ENVIRONMENT_LABEL: environment}
+    props = {
+        "metadata": {"namespace": environment, "labels": labels},
+        "spec": {"prune": True, "deletionPolicy": "Delete"},
+    }
+    return Resource(KUSTOMIZATION, f"urn:{environment}", props, False)
+
+
+def test_policy_a_hubs_staging_spoke_deletes_like_staging() -> None:
+    """A production hub's Kustomizations for a staging spoke delete workloads on that spoke only:
+    they are judged by the environment they are labelled with."""
+    prod = runtime("production")
+    assert g.production_deletions([prod, spoke_kustomization("staging")]) == []
+    ((urn, _),) = g.production_deletions([prod, spoke_kustomization("production")])
+    assert urn == "urn:production"
+
+
 def analyze(type_: str, props: Mapping[str, Any]) -> list[tuple[str, str]]:
     """One resource through pulumi-policy's own analyzer service, as the CLI would send it."""
     g.keep_secret_markers()
@@ -280,6 +335,21 @@ def test_policy_real_stacks_pass_every_rule_but_the_pending_one(
 def test_policy_real_stacks_pass_the_whole_pack(stack: str, overrides: dict[str, str]) -> None:
     found = resources(stack_run(stack, overrides))
     assert len(found) > 20
+    assert list(violations(found)) == []
+
+
+def test_policy_the_hub_example_passes_the_whole_pack(tmp_path: Path) -> None:
+    """examples/hub as `make up STACK=hub` runs it: each spoke's cluster-admin binding and the
+    staging spoke's deleting chain are the hub's platform, not a tenant's or production's."""
+    found = resources(hub_run(tmp_path))
+    spoke_admins = [
+        r
+        for r in found
+        if r.type == g.CLUSTER_ROLE_BINDING
+        and g.reveal(r.props["roleRef"])["name"] == "cluster-admin"
+        and g.reveal(r.props["metadata"])["labels"].get(g.SPOKE_LABEL)
+    ]
+    assert len(spoke_admins) == 2
     assert list(violations(found)) == []
 
 

@@ -22,7 +22,17 @@ from fleet.tools import conformance, offline, render
 from fleet.tools.conformance import Schemas
 from fleet.tools.offline import Recording, Registration
 from tests.engine_diff import changes, replaces
-from tests.helpers import HUB_EXAMPLE, ROOT, hub_dir, hub_run, stack_run, token_config
+from tests.helpers import (
+    GIT,
+    HUB_EXAMPLE,
+    ROOT,
+    TOKEN_KEYS,
+    app_config,
+    hub_dir,
+    hub_run,
+    stack_run,
+    token_config,
+)
 
 SPOKES = ("staging", "production")
 SECRET = "kubernetes:core/v1:Secret"
@@ -132,7 +142,7 @@ def test_spokes_kubeconfig_is_the_token_of_flux_hub_with_no_exec_plugin() -> Non
         token_secret = run.get(SECRET, f"cluster-spoke-{spoke}-access-token")
         assert token_secret.inputs["type"] == "kubernetes.io/service-account-token"
         annotations = token_secret.inputs["metadata"]["annotations"]
-        assert annotations == {"kubernetes.io/service-account.name": sp.HUB_ACCOUNT}
+        assert annotations["kubernetes.io/service-account.name"] == sp.HUB_ACCOUNT
         config = yaml.safe_load(value(kubeconfig_secret(run, spoke).inputs["stringData"])["value"])
         (cluster,) = config["clusters"]
         assert cluster["cluster"]["server"] == f"https://{spoke}.internal.example.com:6443"
@@ -308,7 +318,7 @@ def test_spokes_production_is_protected_and_orphans_its_workloads() -> None:
     for r in staging:
         assert not r.protect, r.name
         if r.type == KS:
-            assert r.inputs["spec"]["deletionPolicy"] == "Delete", r.name
+            assert r.inputs["spec"]["deletionPolicy"] == "WaitForTermination", r.name
 
 
 def test_spokes_flux_objects_are_deleted_before_what_they_reach_the_spoke_with() -> None:
@@ -381,3 +391,83 @@ def test_spokes_the_hub_outputs_days_left_on_each_spoke_token(tmp_path: Path) ->
     run = hub_run(tmp_path, rotated=date.today() - timedelta(days=10))
     assert run.outputs["spokeTokenDaysLeft"] == {"staging": 80, "production": 80}
     assert "spokeTokenDaysLeft" not in stack_run("staging").outputs
+
+
+# App mode's two ways of reading the applications repository.
+SECOND_APP: dict[str, str] = {}
+APPS_TOKEN = {
+    "githubAppsAppId": "",
+    "githubAppsInstallationId": "",
+    "githubAppsPrivateKey": "",
+    "githubAppsKeyCreated": "",
+    "appsToken": token_config()["d1-fleet:appsToken"],
+    "appsTokenExpires": token_config()["d1-fleet:appsTokenExpires"],
+}
+
+
+@pytest.mark.parametrize("apps", [APPS_TOKEN, SECOND_APP], ids=["appsToken", "second-App"])
+def test_spokes_git_repository_names_the_provider_of_the_credential_it_reads(
+    tmp_path: Path, apps: dict[str, str]
+) -> None:
+    """source-controller reads App data from a GitRepository's secret only with `provider:
+    github`, and refuses a secret holding `githubAppID` under any other provider
+    (fluxcd/source-controller internal/controller/gitrepository_controller.go, `getAuthOpts`).
+    A spoke reads the platform repository with the platform credential, so its provider follows
+    that credential, not the applications repository's (appsToken in App mode)."""
+    # An empty value unsets the key, as `app_config` does with its own.
+    overrides = {k: v for k, v in {**app_config(), **apps}.items() if v}
+    drop = tuple(k for k in TOKEN_KEYS if k not in overrides)
+    run = stack_run("hub", overrides, drop=drop, project_dir=hub_dir(tmp_path))
+    for spoke in SPOKES:
+        secret = run.get(SECRET, f"cluster-spoke-{spoke}-sync-git-secret")
+        assert "githubAppID" in value(secret.inputs["stringData"]), secret.name
+        source = run.get(GIT, f"cluster-spoke-{spoke}-sync-source")
+        assert source.inputs["spec"].get("provider") == "github", source.name
+
+
+def test_spokes_a_new_token_is_waited_for_as_long_as_the_token_controller_needs() -> None:
+    """pulumi-kubernetes' own Secret awaiter gives a service-account-token Secret 5 seconds to be
+    filled (provider/pkg/await/awaiters.go, `untilCoreV1SecretInitialized`, `WatchUntil(...,
+    5*time.Second)`); a `pulumi.com/waitFor` condition replaces the built-in awaiter and waits up
+    to the create timeout, 10 minutes unless set (provider/pkg/await/await.go `Creation`,
+    provider/pkg/metadata/overrides.go `ReadyCondition`: a jsonpath without a value waits for the
+    field to exist). Nothing shortens that timeout."""
+    run = hub()
+    for spoke in SPOKES:
+        token = run.get(SECRET, f"cluster-spoke-{spoke}-access-token")
+        annotations = token.inputs["metadata"]["annotations"]
+        assert annotations["pulumi.com/waitFor"] == "jsonpath={.data.token}", token.name
+        assert "pulumi.com/timeoutSeconds" not in annotations, token.name
+        assert "pulumi.com/skipAwait" not in annotations, token.name
+
+
+@pytest.mark.parametrize(
+    ("policy", "staging", "production"),
+    [
+        ("auto", "WaitForTermination", "Orphan"),
+        ("Delete", "WaitForTermination", "WaitForTermination"),
+        ("MirrorPrune", "WaitForTermination", "WaitForTermination"),
+        ("WaitForTermination", "WaitForTermination", "WaitForTermination"),
+        ("Orphan", "Orphan", "Orphan"),
+    ],
+)
+def test_spokes_removal_lets_the_controllers_finish_before_the_credentials_go(
+    tmp_path: Path, policy: str, staging: str, production: str
+) -> None:
+    """Pulumi deletes a spoke's Kustomizations before its kubeconfig and token (they depend on
+    them) and waits for each to be gone. kustomize-controller's finalizer deletes what a
+    Kustomization applied and, with WaitForTermination only, waits for it to terminate before it
+    lets the Kustomization go (kustomize-controller internal/controller/kustomization_controller.go
+    `finalize`, `WaitForSetTermination`). The hub-side steps applied HelmReleases, whose
+    uninstall on the spoke needs the kubeconfig Secret; helm-controller skips the uninstall when
+    it is gone (helm-controller internal/controller/helmrelease_controller.go
+    `reconcileReleaseDeletion`), so any policy that deletes must wait."""
+    run = hub_run(tmp_path, {"deletionPolicy": policy})
+    for spoke, expected in (("staging", staging), ("production", production)):
+        for ks in (r for r in run.of_type(KS) if r.name.startswith(f"cluster-spoke-{spoke}-")):
+            assert ks.inputs["spec"]["deletionPolicy"] == expected, ks.name
+            needs = {
+                f"cluster-spoke-{spoke}-sync-kubeconfig",
+                f"cluster-spoke-{spoke}-access-token",
+            }
+            assert needs <= {r.name for r in run.resources if r.urn in ks.dependencies}, ks.name

@@ -208,3 +208,32 @@ def test_a_tenant_bound_in_a_spoke_namespace_is_found(tmp_path: Path) -> None:
         resources=[widened if r is spoke_binding else r for r in hub.resources],
     )
     assert threat_model.spoke_namespace_subjects(broken) != []
+
+
+def _token_instructions() -> dict[str, tuple[set[str], bool]]:
+    """The README's token table: each token's repositories, and whether it may write Contents."""
+    section = README.split("## Tokens", 1)[1].split("\n## ", 1)[0]
+    found: dict[str, tuple[set[str], bool]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and "only" in cells[1]:
+            token = cells[0].split("`")[1]
+            repositories = {cells[1].removesuffix(" only")}
+            found[token] = (repositories, "Contents read and write" in cells[2])
+    return found
+
+
+def test_readme_token_instructions_give_each_token_the_threat_models_reach(
+    fleets: dict[str, set[threat_model.Row]],
+) -> None:
+    """Who follows the README's token instructions gives each token no more than the threat model
+    says its Secret reaches: `appsToken`, copied into every tenant namespace, reads d1-apps only
+    (instructions that grant it Contents write on d1-infra give every tenant push to it)."""
+    instructions = _token_instructions()
+    assert set(instructions) == {"platformToken", "appsToken", "appsPushToken"}, instructions
+    for token, (repositories, writes) in instructions.items():
+        rows = {r for rows in fleets.values() for r in rows if r.credential == f"`{token}`"}
+        assert rows, token
+        reach = {r.github.split(" (", 1)[0] for r in rows}
+        pushes = any("push" in r.github for r in rows)
+        assert (repositories, writes) == (reach, pushes), token

@@ -210,7 +210,6 @@ class Cluster(pulumi.ComponentResource):
                     spoke,
                     args.spoke_providers[spoke.name],
                     git_token=platform_token,
-                    apps_token=apps_token,
                     after=[self.instance],
                 ),
                 opts=child,

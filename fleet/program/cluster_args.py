@@ -253,7 +253,6 @@ def spoke(
     spoke_provider: pulumi.ProviderResource,
     *,
     git_token: GitCredential,
-    apps_token: GitCredential,
     after: Dependencies,
 ) -> SpokeArgs:
     return SpokeArgs(
@@ -262,17 +261,25 @@ def spoke(
         url=c.repository_url(s.github_owner, s.infra_repository),
         branch=s.git_branch,
         git_token=git_token,
-        git_provider=source_provider(apps_token),
         after=list(after),
         deletion_policy=spoke_deletion_policy(s, spec),
     )
 
 
 def spoke_deletion_policy(s: Settings, spoke: SpokeSpec) -> str:
-    """As for the stack's own Kustomizations, by the spoke's environment: production orphans."""
-    if s.deletion_policy is not DeletionPolicy.AUTO:
-        return s.deletion_policy.value
-    return (DeletionPolicy.ORPHAN if spoke.production else DeletionPolicy.DELETE).value
+    """As for the stack's own Kustomizations, by the spoke's environment: production orphans.
+
+    A policy that deletes (the chains prune, so MirrorPrune does too) waits for what it deletes
+    to be gone: the hub's HelmReleases uninstall on the spoke through the kubeconfig Pulumi
+    deletes right after the Kustomizations, and helm-controller skips the uninstall once that
+    Secret is gone, leaving the releases running.
+    """
+    policy = s.deletion_policy
+    if policy is DeletionPolicy.AUTO:
+        policy = DeletionPolicy.ORPHAN if spoke.production else DeletionPolicy.DELETE
+    if policy in (DeletionPolicy.DELETE, DeletionPolicy.MIRROR_PRUNE):
+        return DeletionPolicy.WAIT_FOR_TERMINATION.value
+    return policy.value
 
 
 def github_access(s: Settings, fleet: FleetAuth) -> GitHubAccessArgs:

@@ -36,6 +36,9 @@ HUB_RECONCILER_ROLE: Final = "admin"
 SOURCE_NAME: Final = "flux-system"
 SOURCE_SECRET: Final = "flux-system"
 SPOKE_LABEL: Final = "fleet.controlplane.io/spoke"
+# On a spoke's Kustomizations: the environment whose workloads their deletion policy decides
+# for, which is the spoke's, not the hub's (the policy pack judges them by it).
+ENVIRONMENT_LABEL: Final = "fleet.controlplane.io/environment"
 # Legacy token Secrets never expire on their own; the stack gives them a lifetime.
 DEFAULT_TOKEN_MAX_AGE_DAYS: Final = 90
 
@@ -88,6 +91,10 @@ class Spoke:
     context: str | None = None
     kubeconfig: str | None = None
     chain: tuple[Step, ...] = CHAIN
+
+    @property
+    def environment(self) -> str:
+        return "production" if self.production else "staging"
 
     @property
     def token_suffix(self) -> str:

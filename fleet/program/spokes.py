@@ -11,9 +11,11 @@ a new date creates a new token Secret (create before delete, the name changed), 
 kubeconfig Secret in place (the hub provider sets `enable_secret_mutable`) and then deletes the old
 Secret, which revokes the old token: the API server accepts a legacy token only while its Secret
 exists (kubernetes pkg/serviceaccount/legacy.go, `legacyValidator.Validate`, with the default
---service-account-lookup). pulumi-kubernetes waits until the token controller has filled
-the new Secret's data before it reports it created (provider/pkg/await/awaiters.go,
-`untilCoreV1SecretInitialized`), so the kubeconfig is never written from an empty token.
+--service-account-lookup). The token Secret carries a `pulumi.com/waitFor` condition on its
+`data.token`: pulumi-kubernetes then waits for the token controller up to the create timeout (10
+minutes by default) instead of its built-in Secret awaiter's 5 seconds (provider/pkg/await/await.go
+`Creation`, provider/pkg/await/awaiters.go `untilCoreV1SecretInitialized`), so the kubeconfig is
+never written from an empty token.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ import yaml
 from fleet.program import conventions as c
 from fleet.program import flux_api, options
 from fleet.program import spoke_plan as sp
-from fleet.program.credentials import GitCredential, secret_data
+from fleet.program.credentials import GitCredential, secret_data, source_provider
 
 TOKEN_TYPE: Final = "kubernetes.io/service-account-token"
 # The annotation the token controller reads to know which account a token Secret is for.
 TOKEN_ACCOUNT_ANNOTATION: Final = "kubernetes.io/service-account.name"
 ROTATED_ANNOTATION: Final = "fleet.controlplane.io/token-rotated"
+# Created once the token controller has written the token (a pulumi-kubernetes await condition).
+TOKEN_READY: Final = "jsonpath={.data.token}"
 _RBAC: Final = "rbac.authorization.k8s.io"
 
 
@@ -51,8 +55,8 @@ class SpokeArgs:
     spoke_provider: pulumi.ProviderResource
     url: str
     branch: str
+    # The platform repository's credential; the GitRepository's provider follows from it.
     git_token: GitCredential
-    git_provider: str | None
     # The FluxInstance that installs the hub's Flux CRDs.
     after: Sequence[pulumi.Resource] = ()
     # spec.deletionPolicy of the spoke's Kustomizations (Orphan keeps its workloads).
@@ -138,7 +142,10 @@ class SpokeAccess(pulumi.ComponentResource):
                 name=f"{sp.HUB_ACCOUNT}-token-{spoke.token_suffix}",
                 namespace=spoke.name,
                 labels=labels,
-                annotations={TOKEN_ACCOUNT_ANNOTATION: sp.HUB_ACCOUNT},
+                annotations={
+                    TOKEN_ACCOUNT_ANNOTATION: sp.HUB_ACCOUNT,
+                    c.WAIT_FOR_ANNOTATION: TOKEN_READY,
+                },
             ),
             type=TOKEN_TYPE,
             opts=options.after(inside, self.accounts[sp.HUB_ACCOUNT]),
@@ -275,7 +282,11 @@ class SpokeSync(pulumi.ComponentResource):
             kind="GitRepository",
             metadata={"name": sp.SOURCE_NAME, "namespace": spoke.name, "labels": labels},
             spec=flux_api.git_repository_spec(
-                args.url, args.branch, sp.SOURCE_SECRET, "1m", args.git_provider
+                args.url,
+                args.branch,
+                sp.SOURCE_SECRET,
+                "1m",
+                source_provider(args.git_token),
             ),
             opts=flux,
         )
@@ -286,7 +297,11 @@ class SpokeSync(pulumi.ComponentResource):
                 f"{name}-{step}",
                 api_version=c.KUSTOMIZATION_API,
                 kind="Kustomization",
-                metadata={"name": str(step), "namespace": spoke.name, "labels": labels},
+                metadata={
+                    "name": str(step),
+                    "namespace": spoke.name,
+                    "labels": {**labels, sp.ENVIRONMENT_LABEL: spoke.environment},
+                },
                 spec=spoke_kustomization_spec(spoke, step, previous, args.deletion_policy),
                 opts=options.after(flux, self.source, protect=spoke.production or None),
             )

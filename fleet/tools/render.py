@@ -363,8 +363,10 @@ def secret_config(
 def _placeholder(key: str) -> str:
     """A value in the format settings accept for `key`; plainly not a real credential."""
     if key in ("githubAppPrivateKey", "githubAppsPrivateKey"):
-        # The shape of an RSA key (the program checks it) from two numbers that are no primes.
-        return private_key.shaped(PLACEHOLDER_FACTOR, PLACEHOLDER_FACTOR + 2)
+        # The shape of an RSA key (the program checks it) from two numbers that are no primes;
+        # one per App, since the program refuses the two Apps one key.
+        step = 4 if key == "githubAppsPrivateKey" else 0
+        return private_key.shaped(PLACEHOLDER_FACTOR + step, PLACEHOLDER_FACTOR + step + 2)
     return f"github_pat_OFFLINE_RENDER_PLACEHOLDER_{key}"
 
 

@@ -954,3 +954,151 @@ def test_operator_chart_digest_with_a_local_folder_is_refused() -> None:
     }
     problem = only(rejected("staging", overrides), "operatorChartDigest")
     assert "operatorChart must be an oci:// repository" in problem
+
+
+# The threat model's guarantees hold without the policy pack: these runs load no pack at all.
+
+_ARGS = "/spec/template/spec/containers/0/args/-"
+
+
+def _args_patch(argument: str) -> str:
+    patch = {
+        "target": {"kind": "Deployment", "name": "kustomize-controller"},
+        "patch": json.dumps([{"op": "add", "path": _ARGS, "value": argument}]),
+    }
+    return json.dumps([json.dumps(patch)])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "says"),
+    [
+        ({"multitenant": "false"}, "multitenant", "lifts Flux's tenant lockdown"),
+        ({"networkPolicy": "false"}, "networkPolicy", "keep tenant pods away"),
+        (
+            {"fluxPatches": _args_patch("--no-cross-namespace-refs=false")},
+            "fluxPatches",
+            "sets --no-cross-namespace-refs=false",
+        ),
+        (
+            {"fluxPatches": _args_patch("--default-service-account=kustomize-controller")},
+            "fluxPatches",
+            "sets --default-service-account=kustomize-controller",
+        ),
+    ],
+)
+def test_tenant_lockdown_is_held_by_the_program_without_the_pack(
+    overrides: dict[str, str], key: str, says: str
+) -> None:
+    """The Flux Operator's multitenant profile appends --no-cross-namespace-refs,
+    --no-remote-bases and --default-service-account to the controllers' arguments
+    (controlplaneio-fluxcd/flux-operator internal/builder/profiles.go, `GetProfileMultitenant`),
+    and a later argument of the same flag wins. Without them a tenant's ImageUpdateAutomation may
+    name flux-system's GitRepository and push to the platform repository: a bare `pulumi up` (no
+    policy pack) must refuse the stack, not only `flux-instance-lockdown`."""
+    problem = only(rejected("staging", overrides), key)
+    assert says in problem, problem
+    assert "allowed: " in problem, problem
+
+
+def test_a_patch_leaving_the_lockdown_flags_alone_passes() -> None:
+    # d1's own patches repeat --no-remote-bases=true.
+    run = stack_run("staging", {"fluxPatches": _args_patch("--no-remote-bases=true")})
+    (instance,) = run.of_type("kubernetes:fluxcd.controlplane.io/v1:FluxInstance")
+    cluster = instance.inputs["spec"]["cluster"]
+    assert (cluster["multitenant"], cluster["networkPolicy"]) == (True, True)
+
+
+_OTHER_TOKEN = "github_pat_" + "O" * 82
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "wider"),
+    [
+        ({"appsToken": PLATFORM_TOKEN}, "appsToken", "platformToken"),
+        ({"appsToken": f" {PLATFORM_TOKEN}\n"}, "appsToken", "platformToken"),
+        (
+            {"imageAutomation": "true", "appsPushToken": APPS_TOKEN},
+            "appsToken",
+            "appsPushToken",
+        ),
+        (
+            {"imageAutomation": "true", "appsPushToken": PLATFORM_TOKEN},
+            "appsPushToken",
+            "platformToken",
+        ),
+        ({"githubToken": PLATFORM_TOKEN}, "platformToken", "githubToken"),
+    ],
+)
+def test_credentials_of_different_reach_are_never_one_value(
+    overrides: dict[str, str], key: str, wider: str
+) -> None:
+    """Each credential is written where its own reach stops: `flux-apps` is copied into every
+    tenant namespace, image automation's push token into apps-update alone. The same value under
+    a narrower key would put the wider credential there."""
+    expires = {"appsPushTokenExpires": "2099-01-01"} if "appsPushToken" in overrides else {}
+    problem = only(rejected("staging", {**overrides, **expires}), key)
+    assert f"holds the same value as {wider}" in problem, problem
+    assert "allowed: " in problem, problem
+
+
+def test_distinct_credentials_pass() -> None:
+    stack_run(
+        "staging",
+        {
+            "imageAutomation": "true",
+            "appsPushToken": _OTHER_TOKEN,
+            "appsPushTokenExpires": "2099-01-01",
+        },
+    )
+
+
+def test_the_second_apps_key_is_never_the_first_apps_key() -> None:
+    """Tenant namespaces hold the second App's key; the first App's reaches the platform
+    repository and bypasses its rule. The same key re-wrapped (other line breaks) is the same."""
+    from tests.helpers import APP_KEY, TOKEN_KEYS, app_config  # noqa: PLC0415
+
+    head, *body, tail = APP_KEY.strip().splitlines()
+    joined = "".join(body)
+    rewrapped = "\n".join([head, *(joined[i : i + 76] for i in range(0, len(joined), 76)), tail])
+    config = app_config(githubAppsPrivateKey=rewrapped)
+    problem = only(rejected("staging", config, TOKEN_KEYS), "githubAppsPrivateKey")
+    assert "holds the same value as githubAppPrivateKey" in problem, problem
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [
+        ({"spokes": json.dumps([spoke("staging-1")])}, "spoke staging-1 is the hub itself"),
+        (
+            {"spokes": json.dumps([spoke("a").replace("context=a", "context=staging")])},
+            "spoke a is the hub itself",
+        ),
+        (
+            {
+                "spokes": json.dumps(
+                    [spoke("a"), spoke("b").replace("b.example.com:6443", "A.example.com:6443")]
+                )
+            },
+            "spoke b has the API server of spoke a",
+        ),
+        (
+            {
+                "spokes": json.dumps(
+                    [
+                        spoke("a").replace("a.example.com:6443", "a.example.com"),
+                        spoke("b").replace("b.example.com:6443", "a.example.com:443"),
+                    ]
+                )
+            },
+            "spoke b has the API server of spoke a",
+        ),
+    ],
+)
+def test_a_spoke_is_never_the_hub_nor_another_spokes_api_server(
+    overrides: dict[str, str], says: str
+) -> None:
+    """The hub's Flux has cluster-admin on the hub, and a spoke's chain prunes what it applied:
+    a spoke that is the hub, or two spokes on one API server, would let one chain undo another's
+    work under different accounts."""
+    problems = rejected("staging", overrides)
+    assert any(p.startswith("d1-fleet:spokes:") and says in p for p in problems), problems

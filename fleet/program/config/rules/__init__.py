@@ -18,6 +18,7 @@ from fleet.program.config.rules import (
     switches,
     sync,
     tenants,
+    threat_model,
     tokens,
 )
 from fleet.program.config.rules.base import Problem, Rule, Values
@@ -33,6 +34,7 @@ MODULES: Final = (
     sync,
     tenants,
     spokes,
+    threat_model,
 )
 CHECKS: Final[tuple[Rule, ...]] = tuple(rule for module in MODULES for rule in module.RULES.checks)
 
