@@ -10,8 +10,9 @@ there, a diagnostic's message starts with its prefix such as "warning: "). Op na
 read from the URNs (`urn:pulumi:<stack>::<project>::<type>::<name>`).
 
 This module owns what a planned step means for running workloads, which steps are risky, drift
-found by `--refresh`, the Markdown, and the exit status: 1 when a risky step is planned on a
-production stack without `--acknowledge`, 0 otherwise, 2 for usage errors.
+found by `--refresh`, the Markdown, and the exit status: 1 when a preview did not complete (on any
+stack, acknowledged or not) or a risky step is planned on a production stack without
+`--acknowledge`, 0 otherwise, 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -175,13 +176,14 @@ class Drift:
 
 @dataclass
 class Preview:
-    """One stack's preview digest."""
+    """One stack's preview digest; `failure` says why it is not a complete, successful preview."""
 
     stack: str
     source: str
     steps: list[Step] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     change_summary: dict[str, int] = field(default_factory=dict)
+    failure: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,15 @@ def parse(document: object, source: str) -> Preview:
         str(d["urn"]) for d in raw_diagnostics if isinstance(d, dict) and d.get("urn")
     ]
     names = {parse_urn(urn)[0] for urn in urns}
+    errors = [
+        _one_line(d.get("message"))
+        for d in raw_diagnostics
+        if isinstance(d, dict) and d.get("severity") == "error"
+    ]
+    if not names and errors:
+        raise ReviewError(
+            f"{source}: the preview failed before it named its stack: {'; '.join(errors)}"
+        )
     if len(names) != 1:
         found = ", ".join(sorted(names)) or "none"
         raise ReviewError(f"{source}: expected the preview of one stack, found stacks: {found}")
@@ -228,7 +239,40 @@ def parse(document: object, source: str) -> Preview:
     summary = document.get("changeSummary") or {}
     if not isinstance(summary, dict) or not all(isinstance(n, int) for n in summary.values()):
         raise ReviewError(f"{source}: `changeSummary` must map each op to a count")
-    return Preview(stack, source, steps, diagnostics, {str(k): n for k, n in summary.items()})
+    counted = {str(k): n for k, n in summary.items()}
+    failure = _failure(raw_diagnostics, counted, document.get("maybeCorrupt") is True)
+    return Preview(stack, source, steps, diagnostics, counted, failure)
+
+
+def _one_line(message: object) -> str:
+    """A diagnostic's message without its "error: " prefix, on one line."""
+    return " ".join(str(message or "").split()).removeprefix("error: ")
+
+
+def _failure(
+    raw_diagnostics: Sequence[object], summary: Mapping[str, int], maybe_corrupt: bool
+) -> tuple[str, ...]:
+    """Why a digest is not a complete, successful preview; empty when it is one.
+
+    A preview that fails inside the engine still prints a digest (`ShowPreviewDigest`): the steps
+    planned before it stopped, each error as a diagnostic (a resource's on its URN, then "preview
+    failed" on none), and a `changeSummary` counting only the steps that ran, empty and so left
+    out when none did or the preview was cancelled. A complete preview always counts at least the
+    root stack. Policy violations are not in the digest, only the "preview failed" they cause.
+    """
+    reasons: list[str] = []
+    for raw in raw_diagnostics:
+        if isinstance(raw, dict) and raw.get("severity") == "error":
+            urn = raw.get("urn")
+            where = f"{parse_urn(urn)[2]}: " if isinstance(urn, str) and urn else ""
+            reasons.append(where + _one_line(raw.get("message")))
+    if reasons == ["preview failed"]:
+        reasons = ["preview failed (a policy violation is not in the JSON digest: see the log)"]
+    if not summary:
+        reasons.append("no change summary: the engine stopped before the end of the preview")
+    if maybe_corrupt:
+        reasons.append("the engine reports resources that may be corrupt (maybeCorrupt)")
+    return tuple(reasons)
 
 
 def _step(raw: object, source: str) -> Step:
@@ -440,10 +484,12 @@ class Review:
     markdown: str
     blocked: tuple[Change, ...]
     acknowledged: bool
+    failed: tuple[str, ...] = ()  # stacks whose preview did not complete
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.blocked and not self.acknowledged else 0
+        """1 on a failed preview whatever the acknowledgement: its plan is not the whole plan."""
+        return 1 if self.failed or (self.blocked and not self.acknowledged) else 0
 
 
 def production_stacks(
@@ -465,27 +511,40 @@ def review(previews: Sequence[Preview], production: set[str], acknowledged: bool
     rest: list[Step] = []
     drifted: list[Drift] = []
     warnings: list[Diagnostic] = []
+    failed: list[Preview] = []
     for preview in sorted(previews, key=lambda p: p.stack):
         counted = counts(preview)
         summary = ", ".join(f"{n} {op}" for op, n in sorted(counted.items()) if op != Op.SAME)
         kind = "production" if preview.stack in production else "staging"
+        if preview.failure:
+            failed.append(preview)
+            summary = "**preview failed**" + (f"; before it stopped: {summary}" if summary else "")
         lines.append(f"| `{preview.stack}` | {kind} | {summary or 'no changes'} |")
         found, others = changes(preview)
         notable += found
         rest += others
         drifted += drift(preview)
-        warnings += [d for d in preview.diagnostics if d.severity in ("warning", "error")]
+        # Errors are the failed preview's reasons, listed with it.
+        warnings += [d for d in preview.diagnostics if d.severity == "warning"]
     blocked = tuple(c for c in notable if c.risky and c.step.stack in production)
-    lines += ["", _gate(blocked, acknowledged)]
+    lines += ["", _gate(blocked, acknowledged, [p.stack for p in failed])]
+    lines += _failure_list(failed)
     lines += _changes_table(notable) + _drift_table(drifted) + _warning_list(warnings)
     markdown = "\n".join(lines + _details(rest)) + "\n"
     if len(markdown) > MAX_CHARS:
         left_out = f"_{len(rest)} other change(s) left out (too long for a comment)._"
         markdown = "\n".join([*lines, "", left_out]) + "\n"
-    return Review(markdown, blocked, acknowledged)
+    return Review(markdown, blocked, acknowledged, tuple(p.stack for p in failed))
 
 
-def _gate(blocked: Sequence[Change], acknowledged: bool) -> str:
+def _gate(blocked: Sequence[Change], acknowledged: bool, failed: Sequence[str] = ()) -> str:
+    if failed:
+        names = ", ".join(f"`{name}`" for name in failed)
+        return (
+            f"**Gate: failed.** The preview of {names} did not complete, so its plan is partial "
+            "and nothing here vouches for it (an acknowledgement does not pass it). Fix the cause "
+            "below and preview again."
+        )
     if blocked and not acknowledged:
         return (
             f"**Gate: blocked.** {len(blocked)} risky change(s) on production. Acknowledge with "
@@ -520,13 +579,26 @@ def _drift_table(drifted: Sequence[Drift]) -> list[str]:
     return lines
 
 
+def _failure_list(failed: Sequence[Preview]) -> list[str]:
+    if not failed:
+        return []
+    lines = ["", "### Failed previews", ""]
+    for preview in failed:
+        lines += [f"- `{preview.stack}`: {_cell(reason)}" for reason in preview.failure]
+    return lines
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def _warning_list(warnings: Sequence[Diagnostic]) -> list[str]:
-    """Warnings and errors, token expiry first."""
+    """Warnings, token expiry first."""
     if not warnings:
         return []
     lines = ["", "### Warnings", ""]
     for w in sorted(warnings, key=lambda w: (not w.about_expiry, w.stack)):
-        text = " ".join(w.message.split()).replace("|", "\\|")
+        text = _cell(w.message)
         lines.append(f"- `{w.stack}`: {'**expiry** ' if w.about_expiry else ''}{text}")
     return lines
 
