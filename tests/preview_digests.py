@@ -248,3 +248,30 @@ def refreshed(
         else:
             summary["same"] += 1
     return digest(steps, summary)
+
+
+def failed(complete: Json, at: str, error: str) -> Json:
+    """The digest of the same preview when the engine fails at the step for `at`.
+
+    As pulumi's own event streams of failed previews show them
+    (`pkg/engine/lifecycletest/testdata/output/TestProtect/1`, `TestMissingRead/-0-0-preview`), and
+    `ShowPreviewDigest` keeps them: the steps planned before the failure, the error on its URN,
+    then "preview failed" on none; the summary counts only the steps that ran (the root stack's
+    among them) and is left out when it is empty.
+    """
+    urns = [s["urn"] for s in complete["steps"]]
+    kept = complete["steps"][: urns.index(at)]
+    summary: dict[str, int] = {}
+    for ran in kept:
+        summary[ran["op"]] = summary.get(ran["op"], 0) + 1
+    found: Json = {key: complete[key] for key in ("config",) if key in complete}
+    found["steps"] = kept
+    found["diagnostics"] = [
+        *complete.get("diagnostics", []),
+        {"urn": at, "message": f"error: {error}\n", "severity": "error"},
+        {"message": "error: preview failed\n", "severity": "error"},
+    ]
+    found["duration"] = complete["duration"]
+    if summary:
+        found["changeSummary"] = summary
+    return found

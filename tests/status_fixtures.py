@@ -64,12 +64,18 @@ def deployment(
     stack: str,
     written: datetime,
     live: Live | None = None,
+    first_deployed: datetime | None = None,
 ) -> dict[str, Any]:
-    """The `pulumi stack export` of a stack that applied `recording` at `written`."""
+    """The `pulumi stack export` of a stack that applied `recording` at `written`.
+
+    The stack resource's `created` and `modified` are its first deployment's (`first_deployed`,
+    default `written`): the engine never moves them (pulumi `pkg/resource/deploy/step.go`).
+    """
     live = live or Live()
     root = f"urn:pulumi:{stack}::{c.PROJECT}::pulumi:pulumi:Stack::{c.PROJECT}-{stack}"
     urns = {r.urn: offline.engine_urn(recording, r, stack) for r in recording.resources}
     stamp = written.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    first = (first_deployed or written).astimezone(UTC).isoformat().replace("+00:00", "Z")
     resources: list[dict[str, Any]] = [
         {
             "urn": root,
@@ -83,8 +89,8 @@ def deployment(
                     for k, v in recording.outputs.items()
                 }
             ),
-            "created": stamp,
-            "modified": stamp,
+            "created": first,
+            "modified": first,
         }
     ]
     for r in recording.resources:

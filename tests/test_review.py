@@ -78,6 +78,95 @@ def test_review_token_rotation_lists_secret_updates_and_passes(prod_before: off.
     assert NEW_APPS_TOKEN not in json.dumps(digest), "the digest masks secrets as the engine does"
 
 
+def rotation_failing_at_a_secret(before: off.Recording, stack: str) -> dict[str, Any]:
+    """A token rotation whose preview the provider fails at the second Secret it plans."""
+    complete = token_rotation(before, stack)
+    second = [s["urn"] for s in complete["steps"] if s["urn"].split("::")[2].endswith(SECRET)][1]
+    return pd.failed(complete, second, "Preview failed: the server rejected the Secret")
+
+
+def test_review_failed_preview_fails_the_gate_and_says_why(staging_before: off.Recording) -> None:
+    # Nothing risky before the failure, on a staging stack: a complete preview would pass.
+    digest = rotation_failing_at_a_secret(staging_before, "staging")
+    for acknowledged in (False, True):
+        result = summarise(digest, acknowledged=acknowledged)
+        assert result.exit_code == 1
+        assert result.failed == ("staging",)
+        assert "**Gate: failed.** The preview of `staging` did not complete" in result.markdown
+        assert "Gate: passed" not in result.markdown
+    assert "| `staging` | staging | **preview failed**; before it stopped: 1 update |" in (
+        result.markdown
+    )
+    reasons = result.markdown.split("### Failed previews", 1)[1].split("\n###", 1)[0]
+    failing = digest["diagnostics"][0]["urn"].split("::")[-1]
+    assert f"- `staging`: {failing}: Preview failed: the server rejected the Secret" in reasons
+    assert "- `staging`: preview failed\n" in reasons + "\n"
+    assert "### Warnings" not in result.markdown, "errors are the failure's reasons, not warnings"
+
+
+def test_review_a_failed_preview_fails_the_fleet_gate_beside_a_good_one(
+    prod_before: off.Recording, staging_before: off.Recording
+) -> None:
+    result = summarise(
+        token_rotation(prod_before, "prod-eu"),
+        rotation_failing_at_a_secret(staging_before, "staging"),
+    )
+    assert result.exit_code == 1
+    assert result.failed == ("staging",)
+    assert "| `prod-eu` | production | 3 update |" in result.markdown
+
+
+def test_review_preview_failed_by_policy_alone_points_at_the_log(
+    prod_before: off.Recording,
+) -> None:
+    # A mandatory policy violation: every step planned, the violation itself not in the digest.
+    digest = token_rotation(prod_before, "prod-eu")
+    digest["diagnostics"] = [{"message": "error: preview failed\n", "severity": "error"}]
+    result = summarise(digest)
+    assert result.exit_code == 1
+    assert "a policy violation is not in the JSON digest" in result.markdown
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda d: d.pop("changeSummary"), "no change summary"),
+        (lambda d: d.update(changeSummary={}), "no change summary"),
+        (lambda d: d.update(maybeCorrupt=True), "may be corrupt"),
+    ],
+    ids=["cancelled", "nothing-ran", "maybe-corrupt"],
+)
+def test_review_incomplete_digest_without_errors_fails_the_gate(
+    staging_before: off.Recording, edit: Any, reason: str
+) -> None:
+    digest = token_rotation(staging_before, "staging")
+    edit(digest)
+    result = summarise(digest)
+    assert result.exit_code == 1
+    assert reason in result.markdown.split("### Failed previews", 1)[1]
+
+
+def test_review_warnings_alone_leave_a_preview_complete(staging_before: off.Recording) -> None:
+    digest = pd.plan(
+        staging_before,
+        stack_run("staging", {"appsToken": NEW_APPS_TOKEN}),
+        "staging",
+        warnings=["d1-fleet:appsToken: the apps token expires in 3 day(s)"],
+    )
+    result = summarise(digest)
+    assert (result.exit_code, result.failed) == (0, ())
+    assert "**Gate: passed.**" in result.markdown
+
+
+def test_review_failed_preview_is_exit_1_on_the_command_line(
+    tmp_path: Path, staging_before: off.Recording
+) -> None:
+    path = write(tmp_path, "staging.json", rotation_failing_at_a_secret(staging_before, "staging"))
+    done = fleet(str(path), "--acknowledge")
+    assert done.returncode == 1, done.stderr
+    assert "**Gate: failed.**" in done.stdout
+
+
 def tenant_removal(before: off.Recording, stack: str) -> dict[str, Any]:
     return pd.plan(before, stack_run(stack, {"tenants": '["backend"]'}), stack)
 
@@ -355,6 +444,10 @@ def test_review_production_override_gates_a_staging_stack(
         ),
         ('{"steps": [{"op": "same", "urn": "nope"}]}', "not a Pulumi URN"),
         ("{}", "expected the preview of one stack, found stacks: none"),
+        (
+            '{"diagnostics": [{"message": "error: could not load plugin\\n", "severity": "error"}]}',
+            "the preview failed before it named its stack: could not load plugin",
+        ),
         (
             '{"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n", "oldState": "x"}]}',
             "must be objects",

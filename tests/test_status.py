@@ -149,8 +149,10 @@ def test_status_expired_credential_needs_action() -> None:
     # Deployed with three days left, ten days ago: expired since a week.
     expires = (date.today() + timedelta(days=3)).isoformat()
     recording = stack_run("prod-eu", {"platformTokenExpires": expires})
-    export = deployment(recording, "prod-eu", NOW - timedelta(days=10))
-    found = read(export, healthy_history(), Declared("production", 14))
+    deployed = NOW - timedelta(days=10)
+    export = deployment(recording, "prod-eu", deployed)
+    history = [history_entry("update", "succeeded", deployed, {"create": 50}, 1)]
+    found = read(export, history, Declared("production", 14))
     platform = next(c for c in found.credentials if c.name == "platform")
     assert (platform.days_left, platform.state) == (-7, CredentialState.EXPIRED)
     assert platform.expires == TODAY - timedelta(days=7)
@@ -186,16 +188,41 @@ def test_status_app_key_due_for_rotation_needs_action(age: int, state: Credentia
     assert bool(found.problems) is (state is CredentialState.DUE)
 
 
-def test_status_days_left_count_from_the_day_the_outputs_were_written(
+def test_status_days_left_count_from_the_last_successful_update_not_the_first_deployment() -> None:
+    """The stack resource's `modified` is its first deployment's: the engine sets it in
+    `CreateStep.Apply` and carries it over in a `SameStep` (pulumi `pkg/resource/deploy/step.go`),
+    while every update rewrites the outputs. Counting from it shows live tokens as expired."""
+    export = deployment(
+        stack_run("staging"), "staging", WRITTEN, first_deployed=NOW - timedelta(days=200)
+    )
+    history = [
+        # Neither a refresh nor a failed update reran the program that wrote the outputs.
+        history_entry("update", "failed", NOW - timedelta(hours=1), {"same": 50}, 4),
+        history_entry("refresh", "succeeded", NOW - timedelta(hours=6), {"same": 50}, 3),
+        history_entry("update", "succeeded", WRITTEN, {"same": 48, "update": 2}, 2),
+        history_entry("update", "succeeded", NOW - timedelta(days=200), {"create": 50}, 1),
+    ]
+    found = read(export, history)
+    # 120 days left on the day of the last successful update, five days ago.
+    assert {(c.days_left, c.state) for c in found.credentials} == {(115, CredentialState.OK)}
+    assert found.problems == ["last update failed"]
+
+
+def test_status_days_left_without_an_update_in_the_history_count_from_the_first_deployment(
     staging_export: dict[str, Any],
 ) -> None:
-    export = copy.deepcopy(staging_export)
-    [root] = [r for r in export["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
-    # Without the stack resource's `modified` time, the checkpoint's time is the day.
+    # A history page of refreshes only: the first deployment, which can only understate.
+    export = deployment(
+        stack_run("staging"), "staging", WRITTEN, first_deployed=NOW - timedelta(days=20)
+    )
+    refreshes = [history_entry("refresh", "succeeded", NOW - timedelta(hours=6), None, 30)]
+    assert {c.days_left for c in read(export, refreshes).credentials} == {100}
+    # Without the stack resource's `modified` time either, the checkpoint's time is the day.
+    stale = copy.deepcopy(staging_export)
+    [root] = [r for r in stale["deployment"]["resources"] if r["type"] == "pulumi:pulumi:Stack"]
     del root["modified"]
-    export["deployment"]["manifest"]["time"] = (NOW - timedelta(days=20)).isoformat()
-    found = read(export, healthy_history())
-    assert {c.days_left for c in found.credentials} == {100}
+    stale["deployment"]["manifest"]["time"] = (NOW - timedelta(days=30)).isoformat()
+    assert {c.days_left for c in read(stale, refreshes).credentials} == {90}
 
 
 def test_status_secret_outputs_are_not_read(staging_export: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ is a failed check, not an error).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -113,13 +113,14 @@ class Diagnostic:
 
 @dataclass
 class Preview:
-    """One stack's preview digest."""
+    """One stack's preview digest; `failure` says why it is not a complete, successful preview."""
 
     stack: str
     source: str
     steps: list[Step] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     change_summary: dict[str, int] = field(default_factory=dict)
+    failure: tuple[str, ...] = ()
 
 
 def parse_urn(urn: str) -> tuple[str, str, str]:
@@ -143,6 +144,15 @@ def parse(document: object, source: str) -> Preview:
         str(d["urn"]) for d in raw_diagnostics if isinstance(d, dict) and d.get("urn")
     ]
     names = {parse_urn(urn)[0] for urn in urns}
+    errors = [
+        _one_line(d.get("message"))
+        for d in raw_diagnostics
+        if isinstance(d, dict) and d.get("severity") == "error"
+    ]
+    if not names and errors:
+        raise DigestError(
+            f"{source}: the preview failed before it named its stack: {'; '.join(errors)}"
+        )
     if len(names) != 1:
         found = ", ".join(sorted(names)) or "none"
         raise DigestError(f"{source}: expected the preview of one stack, found stacks: {found}")
@@ -157,7 +167,40 @@ def parse(document: object, source: str) -> Preview:
     summary = document.get("changeSummary") or {}
     if not isinstance(summary, dict) or not all(isinstance(n, int) for n in summary.values()):
         raise DigestError(f"{source}: `changeSummary` must map each op to a count")
-    return Preview(stack, source, steps, diagnostics, {str(k): n for k, n in summary.items()})
+    counted = {str(k): n for k, n in summary.items()}
+    failure = _failure(raw_diagnostics, counted, document.get("maybeCorrupt") is True)
+    return Preview(stack, source, steps, diagnostics, counted, failure)
+
+
+def _one_line(message: object) -> str:
+    """A diagnostic's message without its "error: " prefix, on one line."""
+    return " ".join(str(message or "").split()).removeprefix("error: ")
+
+
+def _failure(
+    raw_diagnostics: Sequence[object], summary: Mapping[str, int], maybe_corrupt: bool
+) -> tuple[str, ...]:
+    """Why a digest is not a complete, successful preview; empty when it is one.
+
+    A preview that fails inside the engine still prints a digest (`ShowPreviewDigest`): the steps
+    planned before it stopped, each error as a diagnostic (a resource's on its URN, then "preview
+    failed" on none), and a `changeSummary` counting only the steps that ran, empty and so left
+    out when none did or the preview was cancelled. A complete preview always counts at least the
+    root stack. Policy violations are not in the digest, only the "preview failed" they cause.
+    """
+    reasons: list[str] = []
+    for raw in raw_diagnostics:
+        if isinstance(raw, dict) and raw.get("severity") == "error":
+            urn = raw.get("urn")
+            where = f"{parse_urn(urn)[2]}: " if isinstance(urn, str) and urn else ""
+            reasons.append(where + _one_line(raw.get("message")))
+    if reasons == ["preview failed"]:
+        reasons = ["preview failed (a policy violation is not in the JSON digest: see the log)"]
+    if not summary:
+        reasons.append("no change summary: the engine stopped before the end of the preview")
+    if maybe_corrupt:
+        reasons.append("the engine reports resources that may be corrupt (maybeCorrupt)")
+    return tuple(reasons)
 
 
 def _step(raw: object, source: str) -> Step:

@@ -4,8 +4,9 @@ Reads what `pulumi preview --json` prints, the engine's preview digest, through 
 (`fleet.engine.preview`). One file is one stack's preview.
 
 This module owns what a planned step means for running workloads, which steps are risky, drift
-found by `--refresh`, the Markdown, and the exit status: 1 when a risky step is planned on a
-production stack without `--acknowledge`, 0 otherwise, 2 for usage errors.
+found by `--refresh`, the Markdown, and the exit status: 1 when a preview did not complete (on any
+stack, acknowledged or not) or a risky step is planned on a production stack without
+`--acknowledge`, 0 otherwise, 2 for usage errors.
 """
 
 from __future__ import annotations
@@ -267,10 +268,12 @@ class Review:
     markdown: str
     blocked: tuple[Change, ...]
     acknowledged: bool
+    failed: tuple[str, ...] = ()  # stacks whose preview did not complete
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.blocked and not self.acknowledged else 0
+        """1 on a failed preview whatever the acknowledgement: its plan is not the whole plan."""
+        return 1 if self.failed or (self.blocked and not self.acknowledged) else 0
 
 
 def production_stacks(
@@ -292,27 +295,40 @@ def review(previews: Sequence[Preview], production: set[str], acknowledged: bool
     rest: list[Step] = []
     drifted: list[Drift] = []
     warnings: list[Diagnostic] = []
+    failed: list[Preview] = []
     for preview in sorted(previews, key=lambda p: p.stack):
         counted = counts(preview)
         summary = ", ".join(f"{n} {op}" for op, n in sorted(counted.items()) if op != Op.SAME)
+        if preview.failure:
+            failed.append(preview)
+            summary = "**preview failed**" + (f"; before it stopped: {summary}" if summary else "")
         kind = "production" if preview.stack in production else "staging"
         lines.append(f"| `{preview.stack}` | {kind} | {summary or 'no changes'} |")
         found, others = changes(preview)
         notable += found
         rest += others
         drifted += drift(preview)
-        warnings += [d for d in preview.diagnostics if d.severity in ("warning", "error")]
+        # Errors are the failed preview's reasons, listed with it.
+        warnings += [d for d in preview.diagnostics if d.severity == "warning"]
     blocked = tuple(c for c in notable if c.risky and c.step.stack in production)
-    lines += ["", _gate(blocked, acknowledged)]
+    lines += ["", _gate(blocked, acknowledged, [p.stack for p in failed])]
+    lines += _failure_list(failed)
     lines += _changes_table(notable) + _drift_table(drifted) + _warning_list(warnings)
     markdown = "\n".join(lines + _details(rest)) + "\n"
     if len(markdown) > MAX_CHARS:
         left_out = f"_{len(rest)} other change(s) left out (too long for a comment)._"
         markdown = "\n".join([*lines, "", left_out]) + "\n"
-    return Review(markdown, blocked, acknowledged)
+    return Review(markdown, blocked, acknowledged, tuple(p.stack for p in failed))
 
 
-def _gate(blocked: Sequence[Change], acknowledged: bool) -> str:
+def _gate(blocked: Sequence[Change], acknowledged: bool, failed: Sequence[str] = ()) -> str:
+    if failed:
+        names = ", ".join(f"`{name}`" for name in failed)
+        return (
+            f"**Gate: failed.** The preview of {names} did not complete, so its plan is partial "
+            "and nothing here vouches for it (an acknowledgement does not pass it). Fix the cause "
+            "below and preview again."
+        )
     if blocked and not acknowledged:
         return (
             f"**Gate: blocked.** {len(blocked)} risky change(s) on production. Acknowledge with "
@@ -347,13 +363,26 @@ def _drift_table(drifted: Sequence[Drift]) -> list[str]:
     return lines
 
 
+def _failure_list(failed: Sequence[Preview]) -> list[str]:
+    if not failed:
+        return []
+    lines = ["", "### Failed previews", ""]
+    for preview in failed:
+        lines += [f"- `{preview.stack}`: {_cell(reason)}" for reason in preview.failure]
+    return lines
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
 def _warning_list(warnings: Sequence[Diagnostic]) -> list[str]:
-    """Warnings and errors, token expiry first."""
+    """Warnings, token expiry first."""
     if not warnings:
         return []
     lines = ["", "### Warnings", ""]
     for w in sorted(warnings, key=lambda w: (not w.about_expiry, w.stack)):
-        text = " ".join(w.message.split()).replace("|", "\\|")
+        text = _cell(w.message)
         lines.append(f"- `{w.stack}`: {'**expiry** ' if w.about_expiry else ''}{text}")
     return lines
 

@@ -233,8 +233,8 @@ def credentials(
     """Days left now, from the days left the program exported on the day it wrote its outputs.
 
     The program exports `tokenDaysLeft` (and `githubAppKeyDaysLeft`) counted from the day of the
-    update that ran it, so the expiry day is that day plus the count: right to the day, since
-    the runner's date and the state's UTC timestamp can differ by one day near midnight.
+    update that ran it, so the expiry day is that day plus the count: right to within a day, since
+    the runner's date and the history's UTC timestamp can differ by one day near midnight.
     """
     found: list[Credential] = []
     days = outputs.get("tokenDaysLeft")
@@ -261,6 +261,23 @@ def last_update(history: Sequence[Mapping[str, Any]]) -> LastUpdate | None:
         end=_time(entry.get("endTime")),
         changes=_counts(entry.get("resourceChanges")),
     )
+
+
+def outputs_written(history: Sequence[Mapping[str, Any]]) -> datetime | None:
+    """When the program that wrote the current stack outputs ran: the newest successful update's start.
+
+    Not the stack resource's `modified` time: the engine sets it in `CreateStep.Apply` and a
+    `SameStep` or a component's `UpdateStep` carries the old one over, while the stack outputs are
+    written at the end of each update without touching it (pulumi `pkg/resource/deploy/step.go`,
+    `step_executor.go`), so it stays the first deployment's. A refresh or a preview does not run
+    the program, and a failed update may have stopped before the program exported anything (a
+    program that refuses an expired token does), so neither dates the outputs. The start, not the
+    end: the program counts days from the day it starts, and an update can end after midnight.
+    """
+    for start, entry in _by_start(history):
+        if entry.get("kind") == "update" and entry.get("result") == "succeeded":
+            return start
+    return None
 
 
 def _by_start(history: Sequence[Mapping[str, Any]]) -> list[tuple[datetime, Mapping[str, Any]]]:
@@ -341,8 +358,13 @@ def from_state(
         )
 
     outputs: Mapping[str, Any] = root.get("outputs") or {}
-    # The day the stack outputs were last written (ResourceV3.modified), else the checkpoint's.
-    written = _time(root.get("modified")) or _time(_dig(deployment, "manifest", "time"))
+    # The stack resource's `modified` is its first deployment (see `outputs_written`): a fallback
+    # that can only understate the days left; the checkpoint's time is the last resort.
+    written = (
+        outputs_written(history)
+        or _time(root.get("modified"))
+        or _time(_dig(deployment, "manifest", "time"))
+    )
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     for resource in resources:
         by_type.setdefault(str(resource.get("type")), []).append(resource)
