@@ -79,6 +79,15 @@ class Kube:
         items: list[Obj] = self.request("GET", path).get("items", [])
         return items
 
+    def items(self, path: str) -> list[Obj]:
+        """Like `list`, but a kind the server does not serve (its CRD gone) has no objects."""
+        try:
+            return self.list(path)
+        except KubeError as err:
+            if err.status == 404:
+                return []
+            raise
+
     def create(self, path: str, body: Obj) -> Obj:
         return self.request("POST", path, body)
 
