@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 Obj = dict[str, Any]
+Objs = list[Obj]
 
 # Plural and group path of each kind the tier reads; core kinds live under /api/v1.
 PATHS: dict[str, str] = {
@@ -79,7 +80,7 @@ class Kube:
         items: list[Obj] = self.request("GET", path).get("items", [])
         return items
 
-    def items(self, path: str) -> list[Obj]:
+    def items(self, path: str) -> Objs:
         """Like `list`, but a kind the server does not serve (its CRD gone) has no objects."""
         try:
             return self.list(path)
