@@ -29,9 +29,12 @@ NODE = "kwok-0"
 KWOK_STAGES = (
     "node/fast/node-initialize.yaml",
     "node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
-    "pod/fast/pod-ready.yaml",
-    "pod/fast/pod-complete.yaml",
-    "pod/fast/pod-delete.yaml",
+    "pod/general/pod-create.yaml",
+    "pod/general/pod-init-container-running.yaml",
+    "pod/general/pod-init-container-completed.yaml",
+    "pod/general/pod-ready.yaml",
+    "pod/general/pod-complete.yaml",
+    "pod/general/pod-delete.yaml",
 )
 
 

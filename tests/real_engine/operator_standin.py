@@ -26,6 +26,7 @@ import yaml
 from tests.real_engine.kube import PATHS, Kube, KubeError, Obj, object_path
 
 FINALIZER = "fluxcd.controlplane.io/finalizer"
+TRANSIENT = (409, 429, 500, 503)
 MANAGER = "flux-operator"
 # The Flux kinds whose Ready condition the stand-in reports, by collection path.
 FLUX_KINDS = (
@@ -89,7 +90,11 @@ class OperatorStandIn:
         while not self._stop.is_set():
             try:
                 self.reconcile()
-            except (KubeError, OSError) as err:
+            except KubeError as err:
+                # 409: a write raced the engine's; 429 and 5xx: the server is still starting.
+                if err.status not in TRANSIENT:
+                    self.errors.append(str(err))
+            except OSError as err:
                 self.errors.append(str(err))
             self._stop.wait(self.interval)
 
