@@ -73,7 +73,7 @@ def test_readme_layout_names_every_module_of_the_program_and_the_tools() -> None
     layout = README.split("## Repository layout", 1)[1].split("\n## ", 1)[0]
     modules = [
         p.stem
-        for package in ("program", "tools")
+        for package in ("program", "tools", "engine", "cli")
         for p in (ROOT / "fleet" / package).rglob("*.py")
         if p.stem not in ("__init__", "__main__") and p.parent.name != "ephemeral"
     ]

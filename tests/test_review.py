@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
+from fleet import cli
 from fleet.engine import preview
-from fleet.tools import cli, review
-from fleet.tools import offline as off
+from fleet.tools.offline import mock as off
+from fleet.tools.views import review
 from tests import preview_digests as pd
 from tests.helpers import ROOT, stack_run
 

@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from fleet.tools import cli, status, status_render
-from fleet.tools.offline import SECRET_SIG
-from fleet.tools.status_read import (
+from fleet import cli
+from fleet.tools.offline.mock import SECRET_SIG
+from fleet.tools.views import status, status_render
+from fleet.tools.views.status_read import (
     CredentialState,
     Declared,
     Drift,
@@ -577,7 +578,7 @@ def test_status_is_a_fleet_subcommand(capsys: pytest.CaptureFixture[str]) -> Non
 def test_status_jobs_must_be_a_positive_whole_number(
     project: Path, capsys: pytest.CaptureFixture[str], jobs: str
 ) -> None:
-    from fleet.tools import cli  # noqa: PLC0415
+    from fleet import cli  # noqa: PLC0415
 
     with pytest.raises(SystemExit) as caught:
         cli.main(["status", f"--jobs={jobs}", "--project-dir", str(project)])

@@ -17,8 +17,8 @@ from pydantic.alias_generators import to_camel
 from fleet.program import conventions as c
 from fleet.program import receiver_plan, spoke_plan
 from fleet.program.config import expiry
+from fleet.program.config.entries import D1_PATCH_ENTRIES, PatchEntry, SpokeEntry, split_spoke
 from fleet.program.config.formats import (
-    D1_PATCH_ENTRIES,
     ApiToken,
     ChartDigest,
     ChartVersion,
@@ -37,7 +37,6 @@ from fleet.program.config.formats import (
     OciArtifact,
     OptionalSubdomain,
     Pat,
-    PatchEntry,
     PemPrivateKey,
     PublicHost,
     Registry,
@@ -45,14 +44,12 @@ from fleet.program.config.formats import (
     RegistryUser,
     RuntimeEntry,
     SpecialCharacters,
-    SpokeEntry,
     Subdomain,
     SyncKind,
     SyncProvider,
     Variant,
     flux_minor,
     split_component,
-    split_spoke,
 )
 from fleet.program.conventions import DeletionPolicy, Environment, GitAuth
 from fleet.program.github_access.plan import PushAccess, StackAuth

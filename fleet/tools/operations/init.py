@@ -37,11 +37,8 @@ from fleet.program.config.sources import (
     environment_credentials,
     required_credentials,
 )
-from fleet.tools import cli_args, offline, stack_check
+from fleet.tools.offline import mock, stack_check
 
-HELP: Final = (
-    "create a stack and store its credentials encrypted (from the environment or a hidden prompt)"
-)
 APP_KEY_CREATED: Final = "githubAppKeyCreated"
 APPS_KEY_CREATED: Final = "githubAppsKeyCreated"
 
@@ -77,7 +74,7 @@ def _date_problem(key: str, value: str) -> str | None:
 def app_keys(config: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
     """(key, variable, creation date key, whose) of each App key the stack needs
     (`sources.required_credentials`): the App's in App mode, the second App's for d1-apps."""
-    needed = required_credentials(offline.project_values(config))
+    needed = required_credentials(mock.project_values(config))
     return [
         entry
         for entry in (
@@ -101,8 +98,8 @@ def plan_entries(
     Credentials the stack file already holds encrypted are kept unless `replace`. `ask` is None
     when there is no terminal: a value must then come from the environment.
     """
-    config = offline.stack_config(project_dir, stack)
-    secure = offline.secure_keys(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
+    secure = mock.secure_keys(project_dir, stack)
     entries: list[Entry] = []
     problems: list[str] = []
 
@@ -151,8 +148,8 @@ def plan_entries(
                 found = _date_problem(created_key, created)
                 problems += [found] if found else []
                 entries.append(Entry(created_key, created, secret=False))
-    needed = required_credentials(offline.project_values(config))
-    taken = environment_credentials(offline.project_values(config))
+    needed = required_credentials(mock.project_values(config))
+    taken = environment_credentials(mock.project_values(config))
     for source in TOKENS:
         if source.key not in taken:
             continue
@@ -215,7 +212,7 @@ def _prerequisites(stack: str, env: Mapping[str, str], project_dir: Path) -> tup
         problems.append(cli.NOT_ON_PATH)
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
-        known = ", ".join(offline.known_stacks(project_dir)) or "none"
+        known = ", ".join(mock.known_stacks(project_dir)) or "none"
         raise InitError(
             f"no stack file {stack_file.name}; known stacks: {known} "
             "(README, Adding a cluster, says how to write one)"
@@ -268,13 +265,13 @@ def initialise(
 
 
 def _environment_route_problems(stack: str, project_dir: Path, env: Mapping[str, str]) -> list[str]:
-    config = offline.stack_config(project_dir, stack)
-    secure = offline.secure_keys(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
+    secure = mock.secure_keys(project_dir, stack)
     problems = []
     for key, variable, _, whose in app_keys(config):
         if f"{c.PROJECT}:{key}" not in secure and not env.get(variable):
             problems.append(f"export {variable} ({whose} private key, PEM text)")
-    needed = required_credentials(offline.project_values(config))
+    needed = required_credentials(mock.project_values(config))
     for source in TOKENS:
         if source.key not in needed:
             continue
@@ -305,19 +302,3 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
         # The prompts come before any CLI call that stores a value.
         print(f"\n{args.stack}: cancelled; no credential was stored", file=sys.stderr)
         return 2
-
-
-def arguments(parser: argparse.ArgumentParser) -> None:
-    cli_args.add_stack(parser)
-    route = parser.add_mutually_exclusive_group()
-    route.add_argument(
-        "--keep-in-env",
-        action="store_true",
-        help="store nothing: the FLEET_* variables stay the source on every run (checked here)",
-    )
-    route.add_argument(
-        "--replace",
-        action="store_true",
-        help="store credentials again even when the stack file holds them (token rotation)",
-    )
-    cli_args.add_project_dir(parser)

@@ -13,15 +13,18 @@ from typing import Final
 import yaml
 
 from fleet.program import conventions as c
-from fleet.tools import offline
-from fleet.tools.ephemeral.naming import DEFAULT_PREFIX
+from fleet.tools.offline import mock
 
+# The checkout: the project folder every command uses unless told another.
+PROJECT_DIR: Final = Path(__file__).resolve().parents[3]
+# The ephemeral test fleets' stack name prefix; their stack files are no cluster stacks.
+DEFAULT_PREFIX: Final = "eph"
 EPHEMERAL_PREFIX: Final = f"{DEFAULT_PREFIX}-"
 
 
 def listing(project_dir: Path) -> dict[str, list[str]]:
     """{"all": [...], "production": [...], "staging": [...]}, each sorted."""
-    names = [n for n in offline.known_stacks(project_dir) if not n.startswith(EPHEMERAL_PREFIX)]
+    names = [n for n in mock.known_stacks(project_dir) if not n.startswith(EPHEMERAL_PREFIX)]
     production = [name for name in names if _environment(project_dir, name) == "production"]
     return {
         "all": names,

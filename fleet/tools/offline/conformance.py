@@ -7,12 +7,12 @@ would accept it:
   fields are errors);
 - custom resources: the upstream CRD's `openAPIV3Schema` for the served apiVersion, made strict the
   way the API server's strict field validation is (unknown fields are errors unless the schema
-  preserves them), plus the CRD's CEL rules (`fleet.tools.cel_rules`) and the ObjectMeta rules the CRD
+  preserves them), plus the CRD's CEL rules (`fleet.tools.offline.cel_rules`) and the ObjectMeta rules the CRD
   schema leaves to the API server;
 - Helm values: the chart's `values.schema.json`, applied to the partial document the program
   passes (see `Schemas.check_values`).
 
-The CRDs and the chart schema come from `fleet.tools.schemas`: `FLEET_SCHEMAS_DIR` when set,
+The CRDs and the chart schema come from `fleet.tools.offline.schemas`: `FLEET_SCHEMAS_DIR` when set,
 otherwise the pinned upstream files fetched and verified into a cache folder. Flux's own CRDs are
 those of the release the stack's FluxInstance deploys (`flux/<X.Y.Z>/`, as the Flux Operator
 installs that release; a range such as 2.7.x takes the newest of that line the folder has), so a
@@ -33,14 +33,18 @@ import yaml
 from kubernetes_validate import utils as k8s_validate
 
 from fleet.program.config import formats
-from fleet.tools import cel_rules, schemas
-from fleet.tools.core_schemas import CoreSchemas
-from fleet.tools.manifests import ObjectRef
-from fleet.tools.render import SECRET_PLACEHOLDER, Render
+from fleet.tools.offline import cel_rules, schemas
+from fleet.tools.offline.core_schemas import CoreSchemas
+from fleet.tools.offline.crd_schemas import Crd, crd_json_schema, parse_crd, values_json_schema
+from fleet.tools.offline.manifests import ObjectRef
+from fleet.tools.offline.render import SECRET_PLACEHOLDER, Render
 
 SCHEMAS_ENV: Final = schemas.SCHEMAS_ENV
+
+
 # Newest Kubernetes minor kubernetes-validate 1.37 ships; raise it with the clusters and the package.
 KUBERNETES_VERSION: Final = "1.37"
+
 
 UPSTREAM: Final = (
     "Get the same files from the upstream releases: each Flux controller's config/crd/bases "
@@ -51,6 +55,7 @@ UPSTREAM: Final = (
     "<dir>/charts/flux-operator, and each Flux release's manifests from the Flux Operator's "
     "config/data/flux/v<X.Y.Z> into <dir>/flux/<X.Y.Z>; docs/conformance.md lists the tags."
 )
+
 
 # Core kinds without a namespace; every other core kind needs one (a CRD says its own scope).
 CLUSTER_SCOPED: Final = frozenset(
@@ -74,12 +79,18 @@ CLUSTER_SCOPED: Final = frozenset(
         "VolumeAttachment",
     }
 )
+
+
 _RBAC_GROUP: Final = "rbac.authorization.k8s.io"
+
 
 # libyaml's parser when PyYAML has it (same documents, a fraction of the time).
 _LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
@@ -116,120 +127,6 @@ def schemas_dir() -> Path:
     return root
 
 
-@dataclass(frozen=True)
-class Crd:
-    """One CustomResourceDefinition, reduced to what validation needs."""
-
-    group: str
-    kind: str
-    scope: str
-    versions: Mapping[str, Mapping[str, Any]]  # served version -> openAPIV3Schema
-
-    def cel(self, version: str) -> Iterator[tuple[tuple[str, ...], str, str]]:
-        """(path, message, rule) of every CEL rule in `version`'s schema."""
-        yield from _cel(self.versions[version], ())
-
-
-def _cel(
-    node: Mapping[str, Any], path: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], str, str]]:
-    for rule in node.get("x-kubernetes-validations") or ():
-        yield path, str(rule.get("message") or rule.get("messageExpression", "")), rule["rule"]
-    for name, child in (node.get("properties") or {}).items():
-        yield from _cel(child, (*path, name))
-    if isinstance(node.get("items"), Mapping):
-        yield from _cel(node["items"], (*path, "[]"))
-    if isinstance(node.get("additionalProperties"), Mapping):
-        yield from _cel(node["additionalProperties"], (*path, "{}"))
-
-
-def _is_true(node: Mapping[str, Any], key: str) -> bool:
-    return node.get(key) is True
-
-
-def crd_json_schema(node: Mapping[str, Any], *, structural: bool = True) -> dict[str, Any]:
-    """An `openAPIV3Schema` as a strict JSON Schema (draft 2020-12).
-
-    Objects of the structural tree reject unknown fields unless they declare their own
-    `additionalProperties` or `x-kubernetes-preserve-unknown-fields`, as the API server's strict
-    field validation does. `anyOf`/`allOf`/`oneOf`/`not` branches only add value rules in a
-    structural schema, so they are left open. `nullable`, `x-kubernetes-int-or-string` and
-    OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` become their JSON Schema forms;
-    other `x-kubernetes-*` keys are dropped (CEL rules are checked by `fleet.tools.cel_rules`).
-    """
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key.startswith("x-kubernetes-") or key in ("nullable", "description"):
-            continue
-        if key == "properties":
-            out[key] = {n: crd_json_schema(s, structural=structural) for n, s in value.items()}
-        elif key in ("items", "additionalProperties") and isinstance(value, Mapping):
-            out[key] = crd_json_schema(value, structural=structural)
-        elif key in ("anyOf", "allOf", "oneOf"):
-            out[key] = [crd_json_schema(s, structural=False) for s in value]
-        elif key == "not":
-            out[key] = crd_json_schema(value, structural=False)
-        elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
-            bound = "minimum" if key == "exclusiveMinimum" else "maximum"
-            if value and bound in node:
-                out[key] = node[bound]
-        else:
-            out[key] = value
-    for key in ("exclusiveMinimum", "exclusiveMaximum"):
-        bound = "minimum" if key == "exclusiveMinimum" else "maximum"
-        if node.get(key) is True:
-            out.pop(bound, None)
-    if _is_true(node, "x-kubernetes-int-or-string") and "anyOf" not in out:
-        out["type"] = ["integer", "string"]
-    if node.get("x-kubernetes-list-type") == "set":
-        out["uniqueItems"] = True
-    if _is_true(node, "nullable"):
-        if isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
-        if "enum" in out:
-            out["enum"] = [*out["enum"], None]
-    if (
-        structural
-        and node.get("type") == "object"
-        and "additionalProperties" not in node
-        and not _is_true(node, "x-kubernetes-preserve-unknown-fields")
-    ):
-        if _is_true(node, "x-kubernetes-embedded-resource"):
-            props = out.setdefault("properties", {})
-            for implicit in ("apiVersion", "kind", "metadata"):
-                props.setdefault(implicit, {})
-        out["additionalProperties"] = False
-    return out
-
-
-def values_json_schema(node: Mapping[str, Any], *, merged: bool = True) -> dict[str, Any]:
-    """A chart's values schema, for the values a release passes rather than the merged result.
-
-    Helm validates user values coalesced with the chart's values.yaml, which is not available
-    offline. Maps merge with those defaults, so a `required` key under a map is supplied by the
-    chart unless the user deletes it with null (rejected separately); `required` is dropped there.
-    Lists replace the chart's lists whole, so `required` inside list items is kept. Objects that
-    list their properties reject unknown keys: Helm would ignore a misspelled key silently.
-    """
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "required" and merged:
-            continue
-        if key == "properties":
-            out[key] = {n: values_json_schema(s, merged=merged) for n, s in value.items()}
-        elif key == "additionalProperties" and isinstance(value, Mapping):
-            out[key] = values_json_schema(value, merged=merged)
-        elif key == "items" and isinstance(value, Mapping):
-            out[key] = values_json_schema(value, merged=False)
-        elif key in ("anyOf", "allOf", "oneOf"):
-            out[key] = [values_json_schema(s, merged=merged) for s in value]
-        else:
-            out[key] = value
-    if "properties" in node and "additionalProperties" not in node:
-        out["additionalProperties"] = False
-    return out
-
-
 def _errors(validator: jsonschema.protocols.Validator, document: Any) -> Iterator[tuple[str, str]]:
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path))):
         yield ".".join(map(str, error.absolute_path)), error.message
@@ -263,7 +160,7 @@ def resolve_flux_release(version: str, root: Path) -> str:
         have = ", ".join(".".join(map(str, r)) for r in releases) or "none"
         raise SchemasMissingError(
             f"no Flux CRDs for fluxVersion {version} in {root / 'flux'} (it has: {have}); "
-            "python -m fleet.tools.schemas fetches the pinned releases' CRDs"
+            "python -m fleet.tools.offline.schemas fetches the pinned releases' CRDs"
         )
     return ".".join(map(str, matching[-1]))
 
@@ -274,7 +171,7 @@ def _load_crds(folder: Path) -> dict[tuple[str, str], Crd]:
     for path in sorted(folder.glob("*.yaml")):
         for document in yaml.load_all(path.read_text(), Loader=_LOADER):
             if isinstance(document, Mapping) and document.get("kind") == "CustomResourceDefinition":
-                crd = _crd(document)
+                crd = parse_crd(document)
                 crds[(crd.group, crd.kind)] = crd
     return crds
 
@@ -357,7 +254,7 @@ class Schemas:
                     Problem(
                         subject,
                         ".".join(path),
-                        f"CEL rule not evaluated offline ({message!r}); add it to fleet/tools/cel_rules.py",
+                        f"CEL rule not evaluated offline ({message!r}); add it to fleet/tools/offline/cel_rules.py",
                     )
                 )
         problems.extend(
@@ -418,20 +315,6 @@ def _nulls(value: Any, path: str) -> Iterator[str]:
                 yield where
             else:
                 yield from _nulls(child, where)
-
-
-def _crd(document: Mapping[str, Any]) -> Crd:
-    spec = document["spec"]
-    return Crd(
-        group=spec["group"],
-        kind=spec["names"]["kind"],
-        scope=spec.get("scope", "Namespaced"),
-        versions={
-            v["name"]: v["schema"]["openAPIV3Schema"]
-            for v in spec["versions"]
-            if v.get("served", True)
-        },
-    )
 
 
 def _metadata(

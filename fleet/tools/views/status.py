@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TextIO
 
 from fleet.engine import cli
-from fleet.tools import cli_args, stacks, status_render
-from fleet.tools.deploy import PROJECT_DIR
-from fleet.tools.status_read import CliReader, collect, declared
+from fleet.tools.offline import stacks
+from fleet.tools.views import status_render
+from fleet.tools.views.status_read import CliReader, collect, declared
 
 
 @dataclass
@@ -40,30 +40,6 @@ class TtyProgress:
             if done == total:
                 self.stream.write("\r\033[K")
             self.stream.flush()
-
-
-def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stacks", nargs="*", metavar="STACK", help="default: every cluster stack")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="one JSON document, for scripts")
-    output.add_argument(
-        "--markdown", action="store_true", help="a Markdown report (the drift workflow's issue)"
-    )
-    parser.add_argument(
-        "--drift",
-        type=Path,
-        metavar="DIR",
-        help="folder of `pulumi preview --refresh --json` outputs, one <stack>.json per stack",
-    )
-    parser.add_argument(
-        "--jobs", type=cli_args.positive, default=8, help="stacks read at once (default: 8)"
-    )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_DIR,
-        help="folder with Pulumi.yaml and the Pulumi.<stack>.yaml files (default: this checkout)",
-    )
 
 
 def use_colour(stream: TextIO, env: Mapping[str, str]) -> bool:

@@ -27,7 +27,7 @@ from pulumi.runtime import mocks, rpc, settings, stack
 from fleet.engine import types as t
 from fleet.program import conventions as c
 from fleet.program.config import kube_access
-from fleet.tools import cli_config
+from fleet.tools.offline import cli_config
 
 SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
 
@@ -188,7 +188,7 @@ def run(
     """
     recording = Recording()
     kube_check = kube_access.ENABLED.set(check_kube_access)
-    logger = logging.getLogger(f"fleet.tools.offline.{id(recording)}")
+    logger = logging.getLogger(f"fleet.tools.offline.mock.{id(recording)}")
     logger.propagate = False
     logger.addHandler(_WarningLog(recording))
     loop = asyncio.new_event_loop()

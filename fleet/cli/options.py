@@ -1,5 +1,6 @@
-"""Arguments several subcommands share: the stack, given as Pulumi users type it (`-s/--stack`)
-or positionally, and the project folder, refused early when it holds no Pulumi project."""
+"""Arguments several subcommands share, declared here once: the stack, given as Pulumi users type
+it (`-s/--stack`) or positionally, and the project folder, refused early when it holds no Pulumi
+project."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import argparse
 from pathlib import Path
 from typing import Final
 
-PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
+from fleet.tools.offline import stacks
+
+PROJECT_DIR: Final = stacks.PROJECT_DIR
 
 
 def add_stack(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -20,6 +23,22 @@ def add_stack(parser: argparse.ArgumentParser, *, required: bool = True) -> None
     )
     parser.add_argument("-s", "--stack", dest="stack_option", metavar="STACK", help="stack name")
     parser.set_defaults(stack_required=required)
+
+
+def add_stack_list(parser: argparse.ArgumentParser) -> None:
+    """`STACK ...` and `-s/--stack STACK` (repeatable): the stacks a fleet-wide command covers."""
+    parser.add_argument(
+        "stacks", nargs="*", metavar="STACK", help="stacks to check (default: every cluster stack)"
+    )
+    parser.add_argument(
+        "-s",
+        "--stack",
+        dest="stack_list",
+        action="append",
+        default=[],
+        metavar="STACK",
+        help="a stack to check (repeatable)",
+    )
 
 
 def stack_of(args: argparse.Namespace) -> str:

@@ -1,5 +1,5 @@
-"""Command line of the ephemeral fleet: `fleet ephemeral up|verify|down|gc` (also
-`python -m fleet.tools.ephemeral`).
+"""What `fleet ephemeral up|verify|down|gc|lifecycle` does (its arguments are in
+`fleet.cli.commands.ephemeral`), with the world it touches replaceable in tests.
 
 Arguments, environment and exit codes are documented in docs/ephemeral-fleets.md; keep them in step.
 """
@@ -10,15 +10,15 @@ import argparse
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pulumi import automation as auto
 
+from fleet.exit_codes import ExitCode, worst
 from fleet.program.config import keys
-from fleet.tools import cli_args, stack_check
-from fleet.tools.ephemeral import naming
+from fleet.tools.ephemeral import lifecycle, naming
 from fleet.tools.ephemeral.backend import (
     PreflightError,
     StackFactory,
@@ -29,7 +29,6 @@ from fleet.tools.ephemeral.backend import (
 )
 from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.errors import describe
-from fleet.tools.ephemeral.exit_codes import ExitCode, worst
 from fleet.tools.ephemeral.overrides import (
     ClusterTarget,
     OverrideError,
@@ -42,6 +41,7 @@ from fleet.tools.ephemeral.overrides import (
 )
 from fleet.tools.ephemeral.runner import Fleet, StackResult, in_plan_order, outcome, plan
 from fleet.tools.ephemeral.verify import ReadyCheck, kubectl_missing, kubectl_ready
+from fleet.tools.offline import stack_check
 
 FactoryBuilder = Callable[[Path, str, Mapping[str, str]], StackFactory]
 
@@ -63,62 +63,14 @@ class World:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
-def _age(text: str) -> timedelta:
-    try:
-        return naming.parse_age(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def build_parser(prog: str = "python -m fleet.tools.ephemeral") -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--project-dir", type=Path, help="folder holding Pulumi.yaml (default: this project)"
-    )
-    common.add_argument(
-        "--prefix", default=naming.DEFAULT_PREFIX, help="stack name prefix (default: eph)"
-    )
-    run = argparse.ArgumentParser(add_help=False)
-    run.add_argument("--run-id", help="run id (default: FLEET_RUN_ID, else GitHub's run)")
-    checks = argparse.ArgumentParser(add_help=False)
-    checks.add_argument(
-        "--no-cluster-check",
-        action="store_true",
-        help="check stack outputs only, not the FluxInstance through kubectl",
-    )
-    checks.add_argument(
-        "--ready-timeout", type=cli_args.positive, default=300, help="seconds to wait for Ready"
-    )
-    checks.add_argument("--parallel", type=cli_args.positive, default=4, help="stacks at a time")
-
-    parser = argparse.ArgumentParser(
-        prog=prog, description="Ephemeral test fleets of the d1 fleet."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser(
-        "up", parents=[common, run, checks], help="create, run and verify one stack per cluster"
-    )
-    up.add_argument("--base-stack", default="staging", help="stack whose config is copied")
-    up.add_argument("--kube-context", action="append", default=[], help="a test cluster's context")
-    up.add_argument("--kubeconfig", action="append", default=[], help="kubeconfig file(s)")
-    up.add_argument("--destroy", action="store_true", help="always tear down at the end")
-    up.add_argument("--no-verify", action="store_true", help="skip the verify step")
-    commands.add_parser("verify", parents=[common, run, checks], help="check a run's stacks")
-    commands.add_parser("down", parents=[common, run], help="destroy and remove a run's stacks")
-    gc = commands.add_parser("gc", parents=[common], help="remove stale ephemeral stacks")
-    gc.add_argument("--max-age", type=_age, default=timedelta(hours=6), help="e.g. 90m, 6h, 2d")
-    gc.add_argument("--dry-run", action="store_true", help="list stale stacks, remove nothing")
-    return parser
-
-
-def main(
-    argv: Sequence[str] | None = None,
-    world: World | None = None,
-    prog: str = "python -m fleet.tools.ephemeral",
-) -> int:
+def run(args: argparse.Namespace, world: World | None = None) -> int:
+    """One step (`args.step`: up, verify, down, gc or lifecycle); errors become exit codes."""
     world = world or World()
-    args = build_parser(prog).parse_args(argv)
     console = world.console
+    if args.step == "lifecycle":
+        return lifecycle.main(
+            args.stack_option or args.stack_positional, args.project_dir, world.env
+        )
     try:
         return int(_dispatch(args, world))
     except (OverrideError, ValueError) as err:
@@ -128,7 +80,7 @@ def main(
         console.error(str(err))
         return ExitCode.TOOL_MISSING if err.tool_missing else ExitCode.USAGE
     except auto.CommandError as err:
-        failure = describe(err, "backend", args.command)
+        failure = describe(err, "backend", args.step)
         console.error(failure.message)
         return failure.code
 
@@ -137,7 +89,7 @@ def _dispatch(args: argparse.Namespace, world: World) -> ExitCode:
     project_dir = args.project_dir or find_project(Path(__file__).resolve().parent)
     prefix = naming.check_prefix(args.prefix)
     console = world.console
-    if args.command == "gc":
+    if args.step == "gc":
         fleet = _fleet(world, project_dir, 1)
         stale = fleet.stale(prefix, args.max_age, world.now())
         if args.dry_run:
@@ -146,16 +98,16 @@ def _dispatch(args: argparse.Namespace, world: World) -> ExitCode:
         return _report(console, "gc", fleet.teardown(stale))
 
     run_id = naming.resolve_run_id(
-        args.run_id, world.env, generate=args.command == "up", now=world.now
+        args.run_id, world.env, generate=args.step == "up", now=world.now
     )
     console.info(f"run id: {run_id}")
     ready = None if getattr(args, "no_cluster_check", True) else world.ready
-    if args.command == "up":
+    if args.step == "up":
         return _up(args, world, project_dir=project_dir, prefix=prefix, run_id=run_id, ready=ready)
 
     fleet = _fleet(world, project_dir, getattr(args, "parallel", 1))
     names = fleet.find_run(prefix, run_id)
-    if args.command == "down":
+    if args.step == "down":
         if not names:
             console.info(f"run {run_id}: no stacks to remove")
         return _report(console, "down", fleet.teardown(names))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from fleet.tools.status_read import (
+from fleet.tools.views.status_read import (
     Credential,
     CredentialState,
     Drift,

@@ -25,7 +25,7 @@ from fleet.program import conventions as c
 # The program's expiry rules (a token's warning window and refusal, the App key's due date): used by
 # `credential_state` and `app_key_state` alone, so repointing them is a change to this one line.
 from fleet.program.config import expiry as expiry_rules
-from fleet.tools import offline
+from fleet.tools.offline import mock
 
 HISTORY_PAGE: Final = history.PAGE
 _T = TypeVar("_T")
@@ -411,7 +411,7 @@ def _platform_components(resources: Iterable[Mapping[str, Any]]) -> int:
 
 def declared(project_dir: Path, stack: str) -> Declared:
     """The stack file's environment and warning window, with Pulumi.yaml's defaults applied."""
-    config = offline.stack_config(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
     # Pulumi.yaml declares the default, so the key is there unless the project file is missing.
     days = config.get(f"{c.PROJECT}:tokenWarningDays", str(DEFAULT_WARNING_DAYS))
     return Declared(

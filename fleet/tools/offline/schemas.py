@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 SCHEMAS_ENV: Final = "FLEET_SCHEMAS_DIR"
-CACHE_DIR: Final = Path(__file__).resolve().parents[2] / ".schemas"
+CACHE_DIR: Final = Path(__file__).resolve().parents[3] / ".schemas"
 RAW: Final = "https://raw.githubusercontent.com"
 _BASES: Final = "config/crd/bases"
 
@@ -389,7 +389,7 @@ def schemas_dir(download: Opener = _download) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m fleet.tools.schemas [dir]`: fetch and verify the pinned files into `dir`."""
+    """`python -m fleet.tools.offline.schemas [dir]`: fetch and verify the pinned files into `dir`."""
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else CACHE_DIR
     try:

@@ -2,7 +2,7 @@
 
 `fleet up`/`preview` (before the CLI runs), `fleet render`, `fleet check` and the ephemeral-fleet
 tool all ask this one question, answered by running the real program under the mock runtime
-(`fleet.tools.render.record_stack`): whatever the program refuses is refused here, every problem at
+(`fleet.tools.offline.render.record_stack`): whatever the program refuses is refused here, every problem at
 once, and whatever it warns about in `pulumi preview` is returned for the terminal.
 
 Credentials come as the program would see them: the stack file's encrypted values (which only the
@@ -24,7 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from fleet.program import conventions as c
 from fleet.program.config import keys, model, sources
 from fleet.program.config.errors import problems_in
-from fleet.tools import cli_config, offline, render
+from fleet.tools.offline import cli_config, mock, render
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ def environment_overrides(
     """Full-key config the program would take from `env` (`sources.from_environment`): the
     credentials and expiry dates the stack file neither sets nor holds encrypted."""
     prefix = f"{c.PROJECT}:"
-    raw = offline.project_values(config)
-    raw.update(offline.project_values(dict.fromkeys(secure, "<encrypted>")))
+    raw = mock.project_values(config)
+    raw.update(mock.project_values(dict.fromkeys(secure, "<encrypted>")))
     merged = sources.from_environment(raw, env)
     return {f"{prefix}{k}": str(v) for k, v in merged.items() if raw.get(k) != v}
 
@@ -54,8 +54,8 @@ def check(
     today: date | None = None,
 ) -> Findings:
     """Run the program for `stack` offline; its refusals and warnings (none when it is fine)."""
-    config = offline.stack_config(project_dir, stack)
-    secure = offline.secure_keys(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
+    secure = mock.secure_keys(project_dir, stack)
     overrides = environment_overrides(config, secure, env)
     try:
         recording, _, _ = render.record_stack(project_dir, stack, overrides, today)
@@ -89,9 +89,9 @@ def check_config(
     )
     values = cli_config.apply_defaults(project, text)
     try:
-        recording = offline.run_main(
+        recording = mock.run_main(
             project_dir, config=values, stack_name=stack, secret_keys=tuple(sorted(secret_keys))
         )
-    except offline.ProgramError as failed:
+    except mock.ProgramError as failed:
         return Findings(tuple(problems_in(str(failed.error))) or (str(failed.error),), ())
     return Findings((), tuple(recording.warnings))

@@ -24,7 +24,7 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 
 from fleet.engine import types as t
-from fleet.tools.offline import Recording, Registration
+from fleet.tools.offline.mock import Recording, Registration
 
 
 class Destroy(enum.Enum):

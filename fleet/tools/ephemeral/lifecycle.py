@@ -11,9 +11,7 @@ engine's step operations (`same`, `create`, `update`, `delete`, `replace`, ...).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -28,9 +26,9 @@ from fleet.engine import types as t
 from fleet.engine.cli import CommandError, PulumiCli, Runner
 from fleet.engine.preview import planned
 from fleet.program import conventions as c
-from fleet.tools import adopt
 from fleet.tools.ephemeral import naming
 from fleet.tools.ephemeral.backend import backend_url
+from fleet.tools.offline import import_plan
 
 SAME: Final = "same"
 # Steps that delete the object the stack had (a replacement deletes before or after creating).
@@ -165,7 +163,7 @@ def run_scenario(scenario: Scenario, report: Callable[[str], None] = print) -> N
     scenario.set_tenants(base)
     scenario.up()
     in_state = state.read_urns(scenario.cli(), scenario.stack)
-    again = adopt.plan_stack(scenario.project_dir, scenario.stack, in_state=in_state)
+    again = import_plan.plan_stack(scenario.project_dir, scenario.stack, in_state=in_state)
     leftover = [e["name"] for e in again.document["resources"] if "id" in e]
     _expect([f"{n}: adopt would import it again" for n in leftover], "adopt again")
     report(f"{scenario.stack}: fleet adopt finds nothing to import")
@@ -177,23 +175,15 @@ def _expect(problems: Iterable[str], what: str) -> None:
         raise ScenarioError(f"{what}:\n" + "\n".join(f"  - {p}" for p in found))
 
 
-def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) -> int:
-    """`python -m fleet.tools.lifecycle [--stack NAME]`: the scenario on the run's first stack."""
-    parser = argparse.ArgumentParser(prog="python -m fleet.tools.lifecycle")
-    parser.add_argument("--stack", help="default: the first stack of this run (FLEET_RUN_ID)")
-    parser.add_argument("--project-dir", type=Path, default=Path.cwd())
-    args = parser.parse_args(argv)
-    environment = dict(os.environ if env is None else env)
+def main(stack: str | None, project_dir: Path, env: Mapping[str, str]) -> int:
+    """The scenario on `stack`, by default the first stack of this run (FLEET_RUN_ID)."""
+    environment = dict(env)
     try:
         run_id = naming.resolve_run_id(None, environment, generate=False, now=datetime.now)
-        stack = args.stack or naming.stack_name(naming.DEFAULT_PREFIX, run_id, 0)
-        environment["PULUMI_BACKEND_URL"] = backend_url(environment, args.project_dir)
-        run_scenario(Scenario(stack, args.project_dir, environment))
-    except (ScenarioError, ValueError, state.StateError, adopt.AdoptError) as error:
+        stack = stack or naming.stack_name(naming.DEFAULT_PREFIX, run_id, 0)
+        environment["PULUMI_BACKEND_URL"] = backend_url(environment, project_dir)
+        run_scenario(Scenario(stack, project_dir, environment))
+    except (ScenarioError, ValueError, state.StateError, import_plan.AdoptError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

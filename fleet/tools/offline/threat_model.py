@@ -19,7 +19,7 @@ from typing import Any, Final
 from fleet.engine import types as t
 from fleet.program import conventions as c
 from fleet.program import credentials
-from fleet.tools import offline
+from fleet.tools.offline import mock
 
 # Built-in ClusterRoles that read Secrets in the namespace they are bound in.
 SECRET_READING_ROLES: Final = ("admin", "edit")
@@ -51,9 +51,9 @@ class _Credential:
     token: str | None
 
 
-def _credential(secret: offline.Registration) -> _Credential | None:
-    data, _ = offline.unwrap_secret(secret.inputs.get("stringData") or {})
-    data = {k: offline.unwrap_secret(v)[0] for k, v in data.items()}
+def _credential(secret: mock.Registration) -> _Credential | None:
+    data, _ = mock.unwrap_secret(secret.inputs.get("stringData") or {})
+    data = {k: mock.unwrap_secret(v)[0] for k, v in data.items()}
     if credentials.APP_ID_KEY in data:
         return _Credential(
             data[credentials.APP_ID_KEY],
@@ -70,14 +70,14 @@ def _repo(url: str) -> str:
     return url.rstrip("/").removesuffix(".git").rsplit("/", 1)[-1]
 
 
-def _where(r: offline.Registration) -> tuple[str, str]:
+def _where(r: mock.Registration) -> tuple[str, str]:
     meta = r.inputs["metadata"]
     return meta.get("namespace", ""), meta["name"]
 
 
 def derive(
-    stack: offline.Recording,
-    owner: offline.Recording,
+    stack: mock.Recording,
+    owner: mock.Recording,
     labels: Mapping[str, str],
 ) -> set[Row]:
     """The rows of `stack`'s threat model; `owner` is the fleet's githubAccessOwner stack run
@@ -150,7 +150,7 @@ def derive(
     return rows
 
 
-def _namespace_label(stack: offline.Recording, namespace: str) -> str:
+def _namespace_label(stack: mock.Recording, namespace: str) -> str:
     if namespace in (c.FLUX_NAMESPACE, c.APPS_UPDATE_NAMESPACE):
         return namespace
     if any(
@@ -161,7 +161,7 @@ def _namespace_label(stack: offline.Recording, namespace: str) -> str:
     return TENANT_NAMESPACE
 
 
-def spoke_namespace_subjects(stack: offline.Recording) -> list[str]:
+def spoke_namespace_subjects(stack: mock.Recording) -> list[str]:
     """Subjects bound in a hub's spoke namespaces other than that namespace's own accounts: a
     spoke namespace holds the platform credential and the spoke's kubeconfig, so nothing but its
     Flux accounts (and cluster administrators) may read it."""
@@ -177,7 +177,7 @@ def spoke_namespace_subjects(stack: offline.Recording) -> list[str]:
     ]
 
 
-def _bindings(stack: offline.Recording, namespace: str) -> list[tuple[str, list[dict[str, Any]]]]:
+def _bindings(stack: mock.Recording, namespace: str) -> list[tuple[str, list[dict[str, Any]]]]:
     return [
         (b.inputs["roleRef"]["name"], list(b.inputs.get("subjects") or []))
         for b in stack.of_type(t.ROLE_BINDING)
@@ -185,7 +185,7 @@ def _bindings(stack: offline.Recording, namespace: str) -> list[tuple[str, list[
     ]
 
 
-def _cluster_reach(stack: offline.Recording, namespace: str) -> str:
+def _cluster_reach(stack: mock.Recording, namespace: str) -> str:
     """What the namespace's Flux account may do: what a credential there lets a pusher deploy."""
     for binding in stack.of_type(t.CLUSTER_ROLE_BINDING):
         for subject in binding.inputs.get("subjects") or []:
@@ -195,7 +195,7 @@ def _cluster_reach(stack: offline.Recording, namespace: str) -> str:
     return ", ".join(f"ClusterRole {role} in the namespace" for role in roles) or NOBODY
 
 
-def _readers(stack: offline.Recording, namespace: str) -> str:
+def _readers(stack: mock.Recording, namespace: str) -> str:
     """Who reads Secrets in the namespace besides cluster administrators."""
     who = sorted(
         {

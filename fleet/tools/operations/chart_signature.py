@@ -24,7 +24,7 @@ from typing import Final
 
 from fleet.program import conventions as c
 from fleet.program.conventions import Environment
-from fleet.tools import cli_args, offline
+from fleet.tools.offline import mock
 
 # d1's OCIRepository `flux-operator` verify.matchOIDCIdentity.
 OIDC_ISSUER: Final = r"^https://token\.actions\.githubusercontent\.com$"
@@ -58,7 +58,7 @@ def command(cosign: str, version: str, digest: str | None = None) -> list[str]:
 
 
 def stack_chart_version(project_dir: Path, stack: str) -> str:
-    config = offline.stack_config(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
     version = config.get(f"{c.PROJECT}:operatorChartVersion")
     if not version:
         raise LookupError(f"Pulumi.{stack}.yaml sets no {c.PROJECT}:operatorChartVersion")
@@ -66,12 +66,12 @@ def stack_chart_version(project_dir: Path, stack: str) -> str:
 
 
 def stack_chart_digest(project_dir: Path, stack: str) -> str | None:
-    value = offline.stack_config(project_dir, stack).get(f"{c.PROJECT}:operatorChartDigest")
+    value = mock.stack_config(project_dir, stack).get(f"{c.PROJECT}:operatorChartDigest")
     return str(value) if value else None
 
 
 def _production(project_dir: Path, stack: str) -> bool:
-    config = offline.stack_config(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
     return str(config.get(f"{c.PROJECT}:environment")) == Environment.PRODUCTION
 
 
@@ -81,15 +81,10 @@ def _verified_digest(output: str) -> str | None:
     return found.group(1) if found else None
 
 
-def arguments(parser: argparse.ArgumentParser) -> None:
-    cli_args.add_stack(parser)
-    cli_args.add_project_dir(parser)
-
-
 def run(args: argparse.Namespace) -> int:
     """0 when the signature verifies, 1 when it does not, 2 when it cannot be checked."""
     if not (args.project_dir / f"Pulumi.{args.stack}.yaml").is_file():
-        known = ", ".join(offline.known_stacks(args.project_dir))
+        known = ", ".join(mock.known_stacks(args.project_dir))
         print(
             f"error: no stack file Pulumi.{args.stack}.yaml; known stacks: {known}", file=sys.stderr
         )

@@ -21,9 +21,9 @@ from typing import Final, TextIO
 
 from fleet.engine import types as t
 from fleet.engine.preview import Diagnostic, DigestError, Op, Preview, Step, parse
-from fleet.tools import offline, stacks
+from fleet.tools.offline import mock, stacks
 
-PROJECT_DIR: Final = Path(__file__).resolve().parents[2]
+PROJECT_DIR: Final = stacks.PROJECT_DIR
 
 # The first line of every summary: how the workflow finds its own pull request comment again.
 MARKER: Final = "<!-- fleet-review -->"
@@ -281,7 +281,7 @@ def production_stacks(
     A stack without a stack file here counts as production, so the gate fails closed.
     """
     listed = set(stacks.listing(project_dir)["production"])
-    known = set(offline.known_stacks(project_dir))
+    known = set(mock.known_stacks(project_dir))
     return {n for n in names if n in listed or n not in known} | set(extra)
 
 
@@ -368,33 +368,6 @@ def _details(rest: Sequence[Step]) -> list[str]:
         keys = ", ".join(f"`{k}`" for k in s.replace_reasons or s.diff_reasons) or "-"
         lines.append(f"| `{s.stack}` | {s.op} | {s.label()} | {keys} |")
     return [*lines, "", "</details>"]
-
-
-def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "previews",
-        nargs="+",
-        metavar="PREVIEW.json",
-        help="`pulumi preview --json` output; - reads stdin",
-    )
-    parser.add_argument(
-        "--acknowledge",
-        action="store_true",
-        help=f"risky changes on production are intended (the workflow sets it from the label {ACK_LABEL})",
-    )
-    parser.add_argument(
-        "--production",
-        action="append",
-        default=[],
-        metavar="STACK",
-        help="treat STACK as production whatever its stack file says (repeatable)",
-    )
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=PROJECT_DIR,
-        help="folder with the Pulumi.<stack>.yaml files (default: this checkout)",
-    )
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:

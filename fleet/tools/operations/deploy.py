@@ -5,7 +5,7 @@ A preview ends with the `fleet review` summary of its changes (`make preview` pr
 A missing CLI, kube context or token would otherwise surface minutes into a run, or worse, after
 the wrong cluster was contacted; these checks run first and say how to fix what is missing. They
 include the program's own configuration checks, run offline exactly as `fleet render` runs them
-(`fleet.tools.stack_check`), so a typo'd key or an expired token stops here with every problem
+(`fleet.tools.offline.stack_check`), so a typo'd key or an expired token stops here with every problem
 listed at once, and the program's warnings (a token about to expire) show before the CLI starts.
 Tokens given as FLEET_*_TOKEN variables reach the program through the CLI's environment only: never
 argv, and never the stack file (`fleet init` stores them there encrypted when asked to).
@@ -35,9 +35,10 @@ from fleet.program.config.sources import (
     environment_credentials,
     required_credentials,
 )
-from fleet.tools import cli_args, cli_config, offline, review, stack_check
+from fleet.tools.offline import cli_config, mock, stack_check, stacks
+from fleet.tools.views import review
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT_DIR = stacks.PROJECT_DIR
 # The policy pack every `up` and `preview` applies, as CI does (.github/workflows/deploy.yml). The
 # CLI runs a local Python pack in the virtualenv its PulumiPolicy.yaml names and never creates it
 # (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go `NewPolicyAnalyzer`, then the Python
@@ -79,13 +80,13 @@ def preflight(
 
     stack_file = project_dir / f"Pulumi.{stack}.yaml"
     if not stack_file.is_file():
-        known = offline.known_stacks(project_dir)
+        known = mock.known_stacks(project_dir)
         raise PreflightError(
             f"no stack file {stack_file.name}; known stacks: {', '.join(known) or 'none'} "
             "(README, Adding a cluster, says how to write one)"
         )
-    config = offline.stack_config(project_dir, stack)
-    secure = offline.secure_keys(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
+    secure = mock.secure_keys(project_dir, stack)
 
     context = config.get(f"{c.PROJECT}:kubeContext")
     kubeconfig = config.get(f"{c.PROJECT}:kubeconfig")
@@ -103,7 +104,7 @@ def preflight(
     tokens_from_env: list[str] = []
     # What this stack's mode reads (`required_credentials`): the tokens, or the App's key and,
     # for the apps repository, a second App's key or appsToken; a push token with image automation.
-    short = offline.project_values(config)
+    short = mock.project_values(config)
     needed, taken = required_credentials(short), environment_credentials(short)
     keys = [
         (name, variable)
@@ -187,8 +188,8 @@ def _key_of(problem: str) -> str:
 def _cli_rules(project_dir: Path, stack: str) -> list[str]:
     """What `pulumi preview` would refuse in Pulumi.yaml or the stack file, before it runs: the
     CLI's rules, and a secret key in plain text, which the program refuses in the same words."""
-    config = offline.stack_config(project_dir, stack)
-    secure = offline.secure_keys(project_dir, stack)
+    config = mock.stack_config(project_dir, stack)
+    secure = mock.secure_keys(project_dir, stack)
     prefix = f"{c.PROJECT}:"
     plain = [k.removeprefix(prefix) for k in config if k.startswith(prefix) and k not in secure]
     return [
@@ -254,15 +255,3 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"{stack}: state backend {plan.backend}", file=sys.stderr)
     return execute(plan, stack, args.command, args.pulumi_args, args.project_dir)
-
-
-def arguments(parser: argparse.ArgumentParser) -> None:
-    cli_args.add_stack(parser)
-    parser.add_argument(
-        "pulumi_args",
-        nargs=argparse.REMAINDER,
-        metavar="PULUMI_ARGS",
-        help="any other argument is passed on to pulumi (e.g. --yes, --target URN)",
-    )
-    cli_args.add_project_dir(parser)
-    parser.set_defaults(passthrough=True)

@@ -1,6 +1,6 @@
 """Offline render: the manifests and other resources one stack declares, as files for review.
 
-The real program runs for one stack's config under Pulumi's mock runtime (`fleet.tools.offline`), so a
+The real program runs for one stack's config under Pulumi's mock runtime (`fleet.tools.offline.mock`), so a
 render needs no Pulumi CLI, no cluster and no credentials. It shows the desired state only; it is
 not `pulumi preview` and says nothing about what a cluster or GitHub currently holds.
 
@@ -26,8 +26,8 @@ from fleet.engine import types as t
 from fleet.program import conventions as c
 from fleet.program.config import keys, private_key, sources
 from fleet.program.config.errors import problems_in
-from fleet.tools import cli_config, offline
-from fleet.tools.manifests import ObjectRef, dump
+from fleet.tools.offline import cli_config, mock
+from fleet.tools.offline.manifests import ObjectRef, dump
 
 SECRET_PLACEHOLDER: Final = "<secret: set in Pulumi config>"
 UNKNOWN_PLACEHOLDER: Final = "<unknown until pulumi up>"
@@ -115,7 +115,7 @@ class Render:
 
 def mask(value: Any, *, secret: bool = False) -> Any:
     """`value` with every secret leaf replaced by the placeholder (mapping keys are kept)."""
-    inner, wrapped = offline.unwrap_secret(value)
+    inner, wrapped = mock.unwrap_secret(value)
     secret = secret or wrapped
     if isinstance(inner, Mapping):
         return {k: mask(v, secret=secret) for k, v in inner.items()}
@@ -128,7 +128,7 @@ def mask(value: Any, *, secret: bool = False) -> Any:
 
 def plain(value: Any) -> Any:
     """`value` with every secret marker removed, for validation in memory."""
-    inner, _ = offline.unwrap_secret(value)
+    inner, _ = mock.unwrap_secret(value)
     if isinstance(inner, Mapping):
         return {k: plain(v) for k, v in inner.items()}
     if isinstance(inner, list | tuple):
@@ -138,7 +138,7 @@ def plain(value: Any) -> Any:
 
 def secret_values(value: Any, *, secret: bool = False) -> frozenset[str]:
     """The secret strings inside `value`, so messages quoting values can hide them."""
-    inner, wrapped = offline.unwrap_secret(value)
+    inner, wrapped = mock.unwrap_secret(value)
     secret = secret or wrapped
     if isinstance(inner, Mapping):
         inner = list(inner.values())
@@ -160,7 +160,7 @@ def _manifest(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def _is_object(registration: offline.Registration) -> bool:
+def _is_object(registration: mock.Registration) -> bool:
     return (
         registration.custom
         and registration.type.startswith("kubernetes:")
@@ -170,7 +170,7 @@ def _is_object(registration: offline.Registration) -> bool:
     )
 
 
-def _summarised(registration: offline.Registration) -> bool:
+def _summarised(registration: mock.Registration) -> bool:
     """Non-Kubernetes resources worth a reviewer's eye (providers hold only connection details)."""
     return (
         registration.custom
@@ -181,7 +181,7 @@ def _summarised(registration: offline.Registration) -> bool:
 
 
 def from_recording(
-    recording: offline.Recording, *, stack: str, placeholders: Iterable[str] = ()
+    recording: mock.Recording, *, stack: str, placeholders: Iterable[str] = ()
 ) -> Render:
     """Turn what the program registered into manifests and a summary."""
     objects: list[RenderedObject] = []
@@ -273,7 +273,7 @@ def from_recording(
     return Render(stack, tuple(objects), tuple(releases), summary)
 
 
-def _provider_clusters(recording: offline.Recording) -> dict[str, str]:
+def _provider_clusters(recording: mock.Recording) -> dict[str, str]:
     """Kubernetes provider URN -> the cluster it reaches (its `clusterIdentifier`)."""
     return {
         r.urn: str(plain(r.inputs["clusterIdentifier"]))
@@ -296,7 +296,7 @@ def _check_unique(objects: list[RenderedObject]) -> None:
 def _stack_file(project_dir: Path, stack: str) -> Path:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        known = offline.known_stacks(project_dir)
+        known = mock.known_stacks(project_dir)
         raise RenderError(
             f"no stack file {path}; stacks in {project_dir}: {', '.join(known) or 'none'}"
         )
@@ -325,11 +325,11 @@ def offline_config(
             + "\n".join(f"  - {problem}" for problem in refused),
             refused,
         )
-    config = {**offline.stack_config(project_dir, stack), **(overrides or {})}
-    secure = offline.secure_keys(project_dir, stack)
+    config = {**mock.stack_config(project_dir, stack), **(overrides or {})}
+    secure = mock.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
     known = keys.config_keys()
-    needed = sources.required_credentials(offline.project_values(config))
+    needed = sources.required_credentials(mock.project_values(config))
     placeheld: list[str] = []
     for key in sorted(keys.SECRET_KEYS):
         full = f"{c.PROJECT}:{key}"
@@ -354,7 +354,7 @@ def secret_config(
     in the stack file, placeholders, and the caller's overrides (which no stack file holds). A
     secret key written in plain text in the stack file stays plain, so the program refuses it
     with the same message as `pulumi preview`."""
-    given = {*offline.secure_keys(project_dir, stack), *placeheld, *(overrides or {})}
+    given = {*mock.secure_keys(project_dir, stack), *placeheld, *(overrides or {})}
     return tuple(
         full for key in sorted(keys.SECRET_KEYS) if (full := f"{c.PROJECT}:{key}") in given
     )
@@ -373,7 +373,7 @@ def record_stack(
     stack: str,
     overrides: Mapping[str, str] | None = None,
     today: date | None = None,
-) -> tuple[offline.Recording, dict[str, str], tuple[str, ...]]:
+) -> tuple[mock.Recording, dict[str, str], tuple[str, ...]]:
     """Run the project's `__main__.py` for `stack` offline, placeholders for its secrets.
 
     Returns what it declared, the config it ran with and the keys that got a placeholder.
@@ -381,10 +381,10 @@ def record_stack(
     config, placeheld = offline_config(project_dir, stack, overrides, today)
     secret_keys = secret_config(project_dir, stack, overrides, placeheld)
     try:
-        recording = offline.run_main(
+        recording = mock.run_main(
             project_dir, config=config, stack_name=stack, secret_keys=secret_keys
         )
-    except offline.ProgramError as failed:
+    except mock.ProgramError as failed:
         problems = problems_in(str(failed.error))
         raise RenderError(f"stack {stack}: {failed.error}", problems) from None
     return recording, config, placeheld
