@@ -262,3 +262,13 @@ def stack_settings(stack: str, drop: tuple[str, ...] = (), **overrides: object) 
     qualified = {f"d1-fleet:{k}": str(v) for k, v in raw.items()}
     raw.update({k.split(":", 1)[1]: v for k, v in push_token_for(qualified).items()})
     return parse(raw)
+
+
+def doc(page: str) -> str:
+    """A page of docs/, where the README's reference and how-to sections live."""
+    return (ROOT / "docs" / page).read_text()
+
+
+def section(text: str, heading: str) -> str:
+    """The body of `## heading` in a Markdown text, up to the next `## ` heading."""
+    return text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]

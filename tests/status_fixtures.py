@@ -5,7 +5,7 @@
 ciphertext, and the fields a live cluster adds (the FluxInstance's status, the Helm release's).
 `history_entry` is one entry of `pulumi stack history --json` (`updateInfoJSON`,
 `pkg/cmd/pulumi/stack/stack_history.go`). `python -m tests.status_fixtures` prints the example
-fleet's table, as the README shows it.
+fleet's table, as docs/review-and-status.md shows it.
 """
 
 from __future__ import annotations
@@ -203,8 +203,8 @@ DRIFT_DIGEST = '{"steps": [], "changeSummary": {"same": 48, "update": 2}}'
 
 
 def example_fleet() -> tuple[list[StackStatus], FakeReader]:
-    """The README's fleet: healthy staging, a drifted production stack whose token is about to
-    expire, one whose last update failed, and one never deployed."""
+    """The documented example fleet: healthy staging, a drifted production stack whose token is about
+    to expire, one whose last update failed, and one never deployed."""
     written = NOW - timedelta(days=5)
     staging = stack_run("staging")
     prod = stack_run(

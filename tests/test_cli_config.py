@@ -23,7 +23,7 @@ from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_token
 from fleet.tools.ephemeral.runner import plan
 from fleet.tools.offline import cli_config as cc
 from fleet.tools.offline import mock, schemas
-from tests.helpers import ROOT
+from tests.helpers import ROOT, doc
 
 SECRETS = frozenset(f"d1-fleet:{key}" for key in keys.SECRET_KEYS)
 TOKEN_ENV = {
@@ -73,7 +73,7 @@ def test_every_committed_stack_passes_the_cli_merge_rules(stack: str, project: c
 
 
 def readme_new_stack() -> dict[str, Any]:
-    section = (ROOT / "README.md").read_text().split("## Adding a cluster", 1)[1]
+    section = doc("first-run.md").split("## Adding a cluster", 1)[1]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert block, "README's 'Adding a cluster' shows a stack file"
     document = cc.load_yaml(block.group(1))
@@ -304,7 +304,8 @@ def test_pulumi_yaml_is_generated_from_the_settings_model() -> None:
 def test_the_generator_reports_a_default_that_drifted(tmp_path: Path) -> None:
     from fleet.tools.offline import project_file  # noqa: PLC0415
 
-    for name in ("Pulumi.yaml", "README.md"):
+    (tmp_path / "docs").mkdir()
+    for name in ("Pulumi.yaml", "docs/configuration.md"):
         (tmp_path / name).write_text((ROOT / name).read_text())
     path = tmp_path / "Pulumi.yaml"
     path.write_text(path.read_text().replace("default: 14\n", "default: 21\n", 1))
@@ -320,7 +321,8 @@ def test_pulumi_yaml_command_exits_1_on_drift_and_2_without_a_mode(
 ) -> None:
     from fleet.cli import main  # noqa: PLC0415
 
-    for name in ("Pulumi.yaml", "README.md"):
+    (tmp_path / "docs").mkdir()
+    for name in ("Pulumi.yaml", "docs/configuration.md"):
         (tmp_path / name).write_text((ROOT / name).read_text())
     path = tmp_path / "Pulumi.yaml"
     path.write_text(path.read_text().replace("default: 14\n", "default: 21\n", 1))

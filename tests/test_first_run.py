@@ -16,10 +16,10 @@ import pytest
 
 from fleet.tools.offline import schemas
 from tests import fake_pulumi
-from tests.helpers import ROOT
+from tests.helpers import ROOT, doc
 
 FLEET = ROOT / ".venv" / "bin" / "fleet"
-README = (ROOT / "README.md").read_text()
+README = doc("first-run.md")
 
 
 def fleet(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

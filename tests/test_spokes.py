@@ -22,7 +22,7 @@ from fleet.tools.offline import conformance, mock, render
 from fleet.tools.offline.conformance import Schemas
 from fleet.tools.offline.mock import Recording, Registration
 from tests.engine_diff import changes, replaces
-from tests.helpers import HUB_EXAMPLE, ROOT, hub_dir, hub_run, stack_run, token_config
+from tests.helpers import HUB_EXAMPLE, doc, hub_dir, hub_run, stack_run, token_config
 
 SPOKES = ("staging", "production")
 SECRET = "kubernetes:core/v1:Secret"
@@ -372,7 +372,7 @@ def test_spokes_every_object_of_the_hub_conforms(schemas: Schemas) -> None:
 
 
 def test_spokes_the_readme_example_is_the_stack_file_the_tests_run() -> None:
-    readme = (ROOT / "README.md").read_text().split("## Hub and spokes", 1)[1]
+    readme = doc("hub-and-spokes.md").split("## Hub and spokes", 1)[1]
     block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert block == HUB_EXAMPLE.read_text()
 

@@ -35,7 +35,7 @@ from fleet.tools.views.status_read import (
     drift_from_digest,
     from_state,
 )
-from tests.helpers import ROOT, app_run, stack_run
+from tests.helpers import ROOT, app_run, doc, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
     NOW,
@@ -375,7 +375,7 @@ def test_status_json_for_scripts() -> None:
 
 
 def test_status_readme_example_is_the_rendered_fixture() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = doc("review-and-status.md")
     table = status_render.as_table(example_fleet()[0], colour=False)
     assert f"```text\n$ python -m fleet status\n{table}```" in readme, (
         "regenerate the README's example with `python -m tests.status_fixtures`"

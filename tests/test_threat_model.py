@@ -26,6 +26,7 @@ from tests.helpers import (
     TOKEN_KEYS,
     app_config,
     app_stack_file,
+    doc,
     fleet_dir,
     hub_run,
     stack_run,
@@ -46,7 +47,7 @@ RBAC = "rbac.authorization.k8s.io"
 # The owner stack of an App fleet lets the App bypass the pull-request rule (no bot team left).
 APP_OWNER = {"botPushAccess": "rulesetBypass", "botUsername": "", "mergeTeams": ""}
 NO_APPS_APP = {key: "" for key in keys.APPS_APP_KEYS}
-README = (ROOT / "README.md").read_text()
+README = doc("threat-model.md")
 
 
 def _run(project: Path, stack: str, config: dict[str, str], drop: tuple[str, ...]) -> Recording:

@@ -169,7 +169,7 @@ class Settings(BaseModel):
     receiver_tls_secret: OptionalSubdomain = ""
 
     # Hub mode: spoke clusters this stack's Flux reconciles through kubeconfig Secrets, and how
-    # long a spoke's token may live before `rotated` must move (see Hub and spokes in the README).
+    # long a spoke's token may live before `rotated` must move (see docs/hub-and-spokes.md).
     spokes: tuple[SpokeEntry, ...] = ()
     spoke_token_max_age_days: Annotated[int, Field(ge=1, le=365)] = (
         spoke_plan.DEFAULT_TOKEN_MAX_AGE_DAYS

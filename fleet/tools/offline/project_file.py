@@ -6,7 +6,7 @@ must be the program's. Generating the block from `fleet.program.config.model` ke
 drifting: `python -m fleet pulumi-yaml --write` after adding or changing a key, `--check` in tests.
 
 Descriptions are kept from the current Pulumi.yaml; a key it does not have yet takes the meaning
-from README's configuration table. Secret keys are never declared (see `UNDECLARED`).
+from the configuration table in docs/configuration.md. Secret keys are never declared (see `UNDECLARED`).
 """
 
 from __future__ import annotations
@@ -93,9 +93,10 @@ def declarations(descriptions: Mapping[str, str]) -> dict[str, dict[str, Any]]:
 
 
 def descriptions(project_dir: Path) -> dict[str, str]:
-    """Descriptions by short key: the meaning column of README's table, else Pulumi.yaml's.
+    """Descriptions by short key: the meaning column of docs/configuration.md's table, else
+    Pulumi.yaml's.
 
-    The README documents every key, so it is the one source; Pulumi.yaml repeats it for
+    That page documents every key, so it is the one source; Pulumi.yaml repeats it for
     `pulumi config` and IDEs, and `--check` reports where the two have drifted apart.
     """
     found: dict[str, str] = {}
@@ -103,9 +104,9 @@ def descriptions(project_dir: Path) -> dict[str, str]:
     for full, spec in (project.get("config") or {}).items():
         if isinstance(spec, dict) and spec.get("description"):
             found[str(full).removeprefix(f"{c.PROJECT}:")] = str(spec["description"])
-    readme = project_dir / "README.md"
-    if readme.is_file():
-        for match in re.finditer(r"^\| `(\w+)` \| [^|]+ \| (.+) \|$", readme.read_text(), re.M):
+    reference = project_dir / "docs" / "configuration.md"
+    if reference.is_file():
+        for match in re.finditer(r"^\| `(\w+)` \| [^|]+ \| (.+) \|$", reference.read_text(), re.M):
             found[match.group(1)] = match.group(2).strip()
     return found
 

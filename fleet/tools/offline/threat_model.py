@@ -241,7 +241,7 @@ HEADER: Final = (
 
 
 def markdown(modes: Mapping[str, Iterable[Row]]) -> str:
-    """The README's table: one line per mode and row, in a stable order."""
+    """The table of docs/threat-model.md: one line per mode and row, in a stable order."""
     lines = [HEADER, "|" + " --- |" * 8]
     for mode, rows in modes.items():
         for row in sorted(rows, key=_order):
