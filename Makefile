@@ -60,9 +60,9 @@ typecheck: venv
 	$(BIN)/mypy
 
 # The upstream schemas the conformance tests read: $FLEET_SCHEMAS_DIR when set, else fetched into
-# .schemas/ and checked against the sha256 pins in fleet/tools/schemas.py.
+# .schemas/ and checked against the sha256 pins in fleet/tools/offline/schemas.py.
 schemas: venv
-	@if [ -z "$$FLEET_SCHEMAS_DIR" ]; then $(BIN)/python -m fleet.tools.schemas; fi
+	@if [ -z "$$FLEET_SCHEMAS_DIR" ]; then $(BIN)/python -m fleet.tools.offline.schemas; fi
 
 unit: venv schemas
 	$(BIN)/pytest -q

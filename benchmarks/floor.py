@@ -19,7 +19,7 @@ from typing import Any
 
 import pulumi
 
-from fleet.tools import offline
+from fleet.tools.offline import mock
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # Set by the typed classes themselves, never passed by a caller.
@@ -41,7 +41,7 @@ class Entry:
 Plan = list[Entry]
 
 
-def plan_of(recording: offline.Recording) -> Plan:
+def plan_of(recording: mock.Recording) -> Plan:
     """The shape of a recorded run, in registration order (parents before their children)."""
     index = {r.urn: i for i, r in enumerate(recording.resources)}
     return [
@@ -90,7 +90,7 @@ def _snake(key: str) -> str:
 
 def _live(value: Any) -> Any:
     """Recorded secret markers back into secret Outputs, as the program passed them."""
-    inner, secret = offline.unwrap_secret(value)
+    inner, secret = mock.unwrap_secret(value)
     if secret:
         return pulumi.Output.secret(inner)
     if isinstance(inner, Mapping):

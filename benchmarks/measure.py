@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import floor
-from fleet.tools import offline
+from fleet.tools.offline import mock
 
 KINDS = ("plan", "program", "program-gc-default", "floor", "render", "check")
 CONFIG_FILE = "config.json"
@@ -83,7 +83,7 @@ def _prepare(
     stack = config["stack"]
 
     def run_program() -> int:
-        recording = offline.run_main(
+        recording = mock.run_main(
             project,
             config=config["config"],
             stack_name=stack,
@@ -113,7 +113,7 @@ def _prepare(
             from fleet.program import collector  # noqa: PLC0415
 
             collector.for_registration()
-            recording = offline.run(replay[0], config={}, stack_name=stack)
+            recording = mock.run(replay[0], config={}, stack_name=stack)
             return len(recording.resources)
 
         def setup() -> None:
@@ -127,7 +127,7 @@ def _prepare(
             cli_args += ["--out", str(case / "render")]
 
         def run_cli() -> int:
-            from fleet.tools import cli  # noqa: PLC0415
+            from fleet import cli  # noqa: PLC0415
 
             with contextlib.redirect_stdout(io.StringIO()) as out:
                 code = cli.main(cli_args)
@@ -137,9 +137,9 @@ def _prepare(
                 return len(list((case / "render" / "kubernetes").iterdir()))
             return int(out.getvalue().split(" objects")[0].split()[-1])
 
-        modules = ["fleet.tools.cli", *sdk_modules]
+        modules = ["fleet.cli", *sdk_modules]
         if kind == "check":
-            modules.append("fleet.tools.conformance")
+            modules.append("fleet.tools.offline.conformance")
         return modules, None, run_cli
     raise SystemExit(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
 

@@ -18,7 +18,7 @@ import yaml
 
 from fleet.program import conventions as c
 from fleet.program.config import keys
-from fleet.tools import render
+from fleet.tools.offline import render
 
 BASE_STACK: Final = "staging"
 

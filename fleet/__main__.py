@@ -1,5 +1,5 @@
-"""Entry point for `python -m fleet` (subcommands in `fleet.tools.cli`)."""
+"""Entry point for `python -m fleet` (subcommands in `fleet.cli`)."""
 
-from fleet.tools.cli import main
+from fleet.cli import main
 
 raise SystemExit(main())

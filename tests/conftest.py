@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleet.tools import offline
+from fleet.tools.offline import mock
 from tests.helpers import RunStack, stack_run
 
 
@@ -14,12 +14,12 @@ def run_stack() -> RunStack:
 
 
 @pytest.fixture(scope="module")
-def staging() -> offline.Recording:
+def staging() -> mock.Recording:
     return stack_run("staging")
 
 
 @pytest.fixture(scope="module")
-def prod_eu() -> offline.Recording:
+def prod_eu() -> mock.Recording:
     return stack_run("prod-eu")
 
 

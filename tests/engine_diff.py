@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fleet.tools.offline import Recording, Registration, engine_urn
-from fleet.tools.render import plain
+from fleet.tools.offline.mock import Recording, Registration, engine_urn
+from fleet.tools.offline.render import plain
 
 # Fields whose change makes pulumi-kubernetes replace the object: always metadata.name/namespace;
 # a Secret's type; with enableSecretMutable / enableConfigMapMutable off, also data and stringData

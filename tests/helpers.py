@@ -13,7 +13,7 @@ import yaml
 from fleet.program.config import keys, private_key
 from fleet.program.config.model import Settings
 from fleet.program.config.parse import parse
-from fleet.tools import offline
+from fleet.tools.offline import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,7 @@ APPS_PUSH_TOKEN = "github_pat_" + "W" * 82
 ENTERPRISE_TOKEN = "ghp_" + "E" * 36
 SECRET_KEYS = tuple(f"d1-fleet:{key}" for key in sorted(keys.SECRET_KEYS))
 
-RunStack = Callable[..., offline.Recording]
+RunStack = Callable[..., mock.Recording]
 
 
 def token_config(days_left: int = 120) -> dict[str, str]:
@@ -52,13 +52,13 @@ def stack_run(
     drop: tuple[str, ...] = (),
     project_dir: Path = ROOT,
     check_kube_access: bool = False,
-) -> offline.Recording:
+) -> mock.Recording:
     """Run the real `__main__.py` with `Pulumi.<stack>.yaml`, valid tokens and `overrides`.
 
     The stack files name kube contexts this machine does not have, so the program's check that
     they exist is off unless `check_kube_access` asks for it.
     """
-    config = {**offline.stack_config(project_dir, stack_name), **token_config()}
+    config = {**mock.stack_config(project_dir, stack_name), **token_config()}
     config.update({f"d1-fleet:{k}" if ":" not in k else k: v for k, v in (overrides or {}).items()})
     # Image automation pushes with its own token (required with it), as a stack file sets it.
     if config.get("d1-fleet:imageAutomation") == "true" and not config.get(
@@ -68,7 +68,7 @@ def stack_run(
         config["d1-fleet:appsPushTokenExpires"] = token_config()["d1-fleet:appsTokenExpires"]
     for key in drop:
         config.pop(f"d1-fleet:{key}", None)
-    return offline.run_main(
+    return mock.run_main(
         project_dir,
         config=config,
         stack_name=stack_name,
@@ -77,9 +77,9 @@ def stack_run(
     )
 
 
-def run_component(build: Callable[[], object]) -> offline.Recording:
+def run_component(build: Callable[[], object]) -> mock.Recording:
     """Declare one component under mocks and return its registrations."""
-    return offline.run(build, config={}, stack_name="test")
+    return mock.run(build, config={}, stack_name="test")
 
 
 # Raw values of a valid staging stack, as `parse` receives them.
@@ -139,7 +139,7 @@ def app_run(
     *,
     project_dir: Path = ROOT,
     **kwargs: Any,
-) -> offline.Recording:
+) -> mock.Recording:
     overrides = overrides or {}
     # mergeTeams only serves branchProtection, which App mode refuses.
     unset = () if "mergeTeams" in overrides else ("mergeTeams",)
@@ -171,20 +171,18 @@ def fleet_dir(base: Path, files: dict[str, str]) -> Path:
     """A project folder whose stack files are the committed ones, with `files` replaced."""
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / name, base / name)
-    for stack in offline.known_stacks(ROOT):
+    for stack in mock.known_stacks(ROOT):
         text = files.get(stack, (ROOT / f"Pulumi.{stack}.yaml").read_text())
         (base / f"Pulumi.{stack}.yaml").write_text(text)
     return base
 
 
-def run_in(
-    project: Path, stack: str, overrides: dict[str, str], **kwargs: Any
-) -> offline.Recording:
+def run_in(project: Path, stack: str, overrides: dict[str, str], **kwargs: Any) -> mock.Recording:
     """`app_run` in `project`, whose other stack files the program reads, as Pulumi runs it there."""
     return app_run(stack, overrides, project_dir=project, **kwargs)
 
 
-def git_secrets(run: offline.Recording) -> list[offline.Registration]:
+def git_secrets(run: mock.Recording) -> list[mock.Registration]:
     """The Git secrets of the platform and apps credentials (flux-system, flux-apps and its
     copies); not the registry login, nor image automation's push token in apps-update."""
     return [
@@ -195,7 +193,7 @@ def git_secrets(run: offline.Recording) -> list[offline.Registration]:
     ]
 
 
-def kubernetes_urns(run: offline.Recording) -> set[str]:
+def kubernetes_urns(run: mock.Recording) -> set[str]:
     return {r.urn for r in run.resources if not r.type.startswith(("github:", "fleet:github"))}
 
 
@@ -215,14 +213,14 @@ def hub_dir(base: Path, rotated: date | None = None, beside: bool = False) -> Pa
     text = HUB_EXAMPLE.read_text()
     (base / "Pulumi.hub.yaml").write_text(text.replace("rotated=2026-12-01", f"rotated={day}"))
     if beside:
-        for stack in offline.known_stacks(ROOT):
+        for stack in mock.known_stacks(ROOT):
             shutil.copy(ROOT / f"Pulumi.{stack}.yaml", base / f"Pulumi.{stack}.yaml")
     return base
 
 
 def hub_run(
     base: Path, overrides: Mapping[str, str] | None = None, **kwargs: Any
-) -> offline.Recording:
+) -> mock.Recording:
     """Run the real `__main__.py` for the example hub stack in its own folder under `base`."""
     return stack_run("hub", overrides, project_dir=hub_dir(base, **kwargs))
 
@@ -264,3 +262,13 @@ def stack_settings(stack: str, drop: tuple[str, ...] = (), **overrides: object) 
     qualified = {f"d1-fleet:{k}": str(v) for k, v in raw.items()}
     raw.update({k.split(":", 1)[1]: v for k, v in push_token_for(qualified).items()})
     return parse(raw)
+
+
+def doc(page: str) -> str:
+    """A page of docs/, where the README's reference and how-to sections live."""
+    return (ROOT / "docs" / page).read_text()
+
+
+def section(text: str, heading: str) -> str:
+    """The body of `## heading` in a Markdown text, up to the next `## ` heading."""
+    return text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fleet.tools.offline import Recording
+from fleet.tools.offline.mock import Recording
 from policy import guardrails as g
 from policy.guardrails import Resource
 

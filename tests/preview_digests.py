@@ -18,14 +18,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fleet.program import conventions as c
-from fleet.tools import offline
+from fleet.tools.offline import mock
 
 Json = dict[str, Any]
 
 
 def masked(value: Any) -> Any:
     """`value` as the digest shows it: every secret replaced by "[secret]"."""
-    plain, secret = offline.unwrap_secret(value)
+    plain, secret = mock.unwrap_secret(value)
     if secret:
         return "[secret]"
     if isinstance(plain, dict):
@@ -37,7 +37,7 @@ def masked(value: Any) -> Any:
 
 def plain(value: Any) -> Any:
     """`value` with the SDK's secret markers removed, for comparing two runs."""
-    inner, _ = offline.unwrap_secret(value)
+    inner, _ = mock.unwrap_secret(value)
     if isinstance(inner, dict):
         return {k: plain(v) for k, v in inner.items()}
     if isinstance(inner, list):
@@ -52,13 +52,13 @@ def root_urn(stack: str) -> str:
 class Run:
     """One program run, its registrations addressed by the URNs the engine gives them."""
 
-    def __init__(self, recording: offline.Recording, stack: str) -> None:
+    def __init__(self, recording: mock.Recording, stack: str) -> None:
         self.recording = recording
         self.stack = stack
         self.by_urn = {
-            offline.engine_urn(recording, r, stack): r for r in recording.resources if r.custom
+            mock.engine_urn(recording, r, stack): r for r in recording.resources if r.custom
         }
-        self._engine = {r.urn: offline.engine_urn(recording, r, stack) for r in recording.resources}
+        self._engine = {r.urn: mock.engine_urn(recording, r, stack) for r in recording.resources}
 
     def urn(self, type_: str, name: str) -> str:
         return self._engine[self.recording.get(type_, name).urn]
@@ -136,8 +136,8 @@ def root_step(stack: str) -> Json:
 
 
 def plan(
-    before: offline.Recording,
-    after: offline.Recording,
+    before: mock.Recording,
+    after: mock.Recording,
     stack: str,
     *,
     replace: Mapping[str, Iterable[str]] | None = None,
@@ -212,7 +212,7 @@ def digest(
 
 
 def refreshed(
-    recording: offline.Recording,
+    recording: mock.Recording,
     stack: str,
     *,
     live: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]],

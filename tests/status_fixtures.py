@@ -5,7 +5,7 @@
 ciphertext, and the fields a live cluster adds (the FluxInstance's status, the Helm release's).
 `history_entry` is one entry of `pulumi stack history --json` (`updateInfoJSON`,
 `pkg/cmd/pulumi/stack/stack_history.go`). `python -m tests.status_fixtures` prints the example
-fleet's table, as the README shows it.
+fleet's table, as docs/review-and-status.md shows it.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 
 from fleet.engine import types as t
 from fleet.program import conventions as c
-from fleet.tools import offline
-from fleet.tools.status_read import Declared, StackStatus, StateReadError, collect
+from fleet.tools.offline import mock
+from fleet.tools.views.status_read import Declared, StackStatus, StateReadError, collect
 from tests.helpers import stack_run
 
 TODAY = date(2026, 12, 4)
@@ -38,9 +38,9 @@ def _time(moment: datetime) -> str:
 
 def _encrypted(value: Any) -> Any:
     """Secrets as an export holds them: the secret signature and ciphertext, never the value."""
-    plain, secret = offline.unwrap_secret(value)
+    plain, secret = mock.unwrap_secret(value)
     if secret:
-        return {offline.SECRET_SIG: SECRET_VALUE_SIG, "ciphertext": "v1:bm90LWEtcmVhbC1jaXBoZXI="}
+        return {mock.SECRET_SIG: SECRET_VALUE_SIG, "ciphertext": "v1:bm90LWEtcmVhbC1jaXBoZXI="}
     if isinstance(value, dict):
         return {k: _encrypted(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -60,7 +60,7 @@ class Live:
 
 
 def deployment(
-    recording: offline.Recording,
+    recording: mock.Recording,
     stack: str,
     written: datetime,
     live: Live | None = None,
@@ -73,7 +73,7 @@ def deployment(
     """
     live = live or Live()
     root = f"urn:pulumi:{stack}::{c.PROJECT}::pulumi:pulumi:Stack::{c.PROJECT}-{stack}"
-    urns = {r.urn: offline.engine_urn(recording, r, stack) for r in recording.resources}
+    urns = {r.urn: mock.engine_urn(recording, r, stack) for r in recording.resources}
     stamp = written.astimezone(UTC).isoformat().replace("+00:00", "Z")
     first = (first_deployed or written).astimezone(UTC).isoformat().replace("+00:00", "Z")
     resources: list[dict[str, Any]] = [
@@ -83,7 +83,7 @@ def deployment(
             "type": "pulumi:pulumi:Stack",
             "outputs": _encrypted(
                 {
-                    k: {offline.SECRET_SIG: SECRET_VALUE_SIG, "value": v}
+                    k: {mock.SECRET_SIG: SECRET_VALUE_SIG, "value": v}
                     if k in recording.secret_outputs
                     else v
                     for k, v in recording.outputs.items()
@@ -123,7 +123,7 @@ def deployment(
     }
 
 
-def _live(r: offline.Registration, inputs: dict[str, Any], live: Live) -> dict[str, Any]:
+def _live(r: mock.Registration, inputs: dict[str, Any], live: Live) -> dict[str, Any]:
     outputs = dict(inputs)
     if r.type == f"kubernetes:{c.FLUX_INSTANCE_API_VERSION}:{c.FLUX_INSTANCE_KIND}":
         status: dict[str, Any] = {}
@@ -209,8 +209,8 @@ DRIFT_DIGEST = '{"steps": [], "changeSummary": {"same": 48, "update": 2}}'
 
 
 def example_fleet() -> tuple[list[StackStatus], FakeReader]:
-    """The README's fleet: healthy staging, a drifted production stack whose token is about to
-    expire, one whose last update failed, and one never deployed."""
+    """The documented example fleet: healthy staging, a drifted production stack whose token is about
+    to expire, one whose last update failed, and one never deployed."""
     written = NOW - timedelta(days=5)
     staging = stack_run("staging")
     prod = stack_run(
@@ -252,6 +252,6 @@ def example_fleet() -> tuple[list[StackStatus], FakeReader]:
 
 
 if __name__ == "__main__":
-    from fleet.tools.status_render import as_table
+    from fleet.tools.views.status_render import as_table
 
     print(as_table(example_fleet()[0], colour=False), end="")

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
+from fleet.cli import main
 from fleet.engine import state
 from fleet.engine import types as t
-from fleet.tools import adopt, offline
-from fleet.tools.cli import main
+from fleet.tools.offline import import_plan, mock
+from fleet.tools.operations import adopt
 from tests.helpers import ROOT, app_run, stack_run
 
 SPEC_KEYS = {
@@ -90,7 +91,7 @@ def check_import_file(document: dict[str, Any], stack: str) -> set[str]:
     return set(urns)
 
 
-def skipped_objects(plan: adopt.ImportPlan) -> set[str]:
+def skipped_objects(plan: import_plan.ImportPlan) -> set[str]:
     """`<type> <logical name>` of every resource the plan leaves to `pulumi up`."""
     return {line.split(": ", 1)[0] for line in plan.skipped}
 
@@ -105,14 +106,14 @@ ADMISSION = (
 @pytest.mark.parametrize("stack", ["staging", "prod-eu"])
 def test_adopt_file_follows_the_import_format_and_yields_the_stack_urns(stack: str) -> None:
     run = stack_run(stack)
-    plan = adopt.plan(run, stack)
+    plan = import_plan.plan(run, stack)
     document = json.loads(plan.text())
     urns = check_import_file(document, stack)
     committed = set((URNS / f"{stack}.txt").read_text().splitlines())
     providers = {u for u in committed if "::pulumi:providers:" in u}
     skipped = skipped_objects(plan)
     left = {
-        offline.engine_urn(run, r, stack) for r in run.resources if f"{r.type} {r.name}" in skipped
+        mock.engine_urn(run, r, stack) for r in run.resources if f"{r.type} {r.name}" in skipped
     }
     # Importing every entry, then `pulumi up`, gives the stack exactly what the program declares.
     assert urns | left == committed - providers
@@ -134,7 +135,7 @@ def test_adopt_file_follows_the_import_format_and_yields_the_stack_urns(stack: s
 
 def test_adopt_leaves_receivers_to_up_and_does_not_fail_on_them() -> None:
     run = stack_run("staging", {"receivers": "true"})
-    plan = adopt.plan(run, "staging")
+    plan = import_plan.plan(run, "staging")
     skipped = skipped_objects(plan)
     for type_ in (
         "random:index/randomPassword:RandomPassword",
@@ -150,7 +151,7 @@ def test_adopt_leaves_receivers_to_up_and_does_not_fail_on_them() -> None:
 @pytest.mark.parametrize("stack", ["staging", "prod-eu"])
 def test_adopt_ids_name_the_declared_objects(stack: str) -> None:
     run = stack_run(stack)
-    plan = adopt.plan(run, stack)
+    plan = import_plan.plan(run, stack)
     ids = {
         e["logicalName"]: e.get("id")
         for e in plan.document["resources"]
@@ -173,7 +174,7 @@ def test_adopt_ids_name_the_declared_objects(stack: str) -> None:
 
 
 def test_adopt_ids_of_the_github_objects() -> None:
-    plan = adopt.plan(stack_run("prod-eu"), "prod-eu")
+    plan = import_plan.plan(stack_run("prod-eu"), "prod-eu")
     github = {
         e["name"]: e["id"] for e in plan.document["resources"] if e["type"].startswith("github:")
     }
@@ -191,20 +192,22 @@ def test_adopt_ids_of_the_github_objects() -> None:
 
 def test_adopt_rulesets_need_their_github_id() -> None:
     run = stack_run("prod-eu", {"botPushAccess": "rulesetBypass"})
-    without = adopt.plan(run, "prod-eu")
+    without = import_plan.plan(run, "prod-eu")
     rules = [line for line in without.skipped if ":RepositoryRuleset " in line]
     assert len(rules) == 2
     assert "--ruleset-id d1-infra=<id>" in rules[0] + rules[1]
     assert not [
         e for e in without.document["resources"] if e["type"].endswith(":RepositoryRuleset")
     ]
-    with_ids = adopt.plan(run, "prod-eu", adopt.parse_ruleset_ids(["d1-infra=11", "d1-apps=12"]))
+    with_ids = import_plan.plan(
+        run, "prod-eu", import_plan.parse_ruleset_ids(["d1-infra=11", "d1-apps=12"])
+    )
     rulesets = {
         e["id"] for e in with_ids.document["resources"] if e["type"].endswith(":RepositoryRuleset")
     }
     assert rulesets == {"d1-infra:11", "d1-apps:12"}
-    with pytest.raises(adopt.AdoptError, match="REPOSITORY=NUMERIC_ID"):
-        adopt.parse_ruleset_ids(["d1-infra"])
+    with pytest.raises(import_plan.AdoptError, match="REPOSITORY=NUMERIC_ID"):
+        import_plan.parse_ruleset_ids(["d1-infra"])
 
 
 def fake_pulumi(bin_dir: Path, record: Path, export: dict[str, Any] | None = None) -> Path:
@@ -241,8 +244,8 @@ def test_adopt_file_holds_no_values_only_ids(
 
 
 def test_team_slug_follows_github() -> None:
-    assert adopt.team_slug("flux-bot") == "flux-bot"
-    assert adopt.team_slug("Flux Bot Team") == "flux-bot-team"
+    assert import_plan.team_slug("flux-bot") == "flux-bot"
+    assert import_plan.team_slug("Flux Bot Team") == "flux-bot-team"
 
 
 def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
@@ -389,7 +392,7 @@ def test_handover_gives_every_foreign_field_to_the_manager_the_provider_takes_ov
 
 
 def test_handover_reads_and_patches_each_adopted_secret_on_the_stack_s_cluster() -> None:
-    plan = adopt.plan(stack_run("staging"), "staging")
+    plan = import_plan.plan(stack_run("staging"), "staging")
     assert plan.kubectl_flags == ("--context", "staging")
     # The tenant copies are left to `up` (Kyverno's are deleted first), so only flux-system's.
     assert sorted(plan.secrets) == ["flux-system/flux-apps", "flux-system/flux-system"]
@@ -418,7 +421,7 @@ def test_adopt_unknown_stack_is_a_usage_error(capsys: pytest.CaptureFixture[str]
 
 
 def test_import_format_check_rejects_what_pulumi_rejects() -> None:
-    good = adopt.plan(stack_run("staging"), "staging").document
+    good = import_plan.plan(stack_run("staging"), "staging").document
     check_import_file(good, "staging")
     missing_id = json.loads(json.dumps(good))
     custom = next(e for e in missing_id["resources"] if "id" in e)
@@ -432,7 +435,7 @@ def test_import_format_check_rejects_what_pulumi_rejects() -> None:
 
 
 def test_handover_skips_a_secret_the_cluster_does_not_have() -> None:
-    plan = adopt.plan(stack_run("staging"), "staging")
+    plan = import_plan.plan(stack_run("staging"), "staging")
 
     def fake_run(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
         if "flux-apps" in command:
@@ -448,7 +451,7 @@ def test_handover_skips_a_secret_the_cluster_does_not_have() -> None:
     def broken(command: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(command, 1, "", "Unable to connect to the server")
 
-    with pytest.raises(adopt.AdoptError, match="kubectl get failed"):
+    with pytest.raises(import_plan.AdoptError, match="kubectl get failed"):
         adopt.hand_over("kubectl", plan, {}, run_=broken)
 
 
@@ -465,11 +468,11 @@ def test_adopt_reads_the_fleet_of_the_project_it_is_given(
     elsewhere.mkdir()
     (elsewhere / "Pulumi.rogue.yaml").write_text("config:\n  d1-fleet:gitAuth: [not, a, mode]\n")
     monkeypatch.chdir(elsewhere)
-    plan = adopt.plan_stack(project, "prod-eu")
+    plan = import_plan.plan_stack(project, "prod-eu")
     assert any(e["type"] == "github:index/team:Team" for e in plan.document["resources"])
 
 
-def export_of(run: offline.Recording, stack: str, leave_out: Any = lambda r: False) -> Any:
+def export_of(run: mock.Recording, stack: str, leave_out: Any = lambda r: False) -> Any:
     """The stack's `pulumi stack export` once `up` created what `run` declares (engine format,
     pulumi sdk/go/common/apitype/core.go `UntypedDeployment`/`ResourceV3`), without `leave_out`.
 
@@ -485,7 +488,7 @@ def export_of(run: offline.Recording, stack: str, leave_out: Any = lambda r: Fal
         if leave_out(r):
             continue
         state: dict[str, Any] = {
-            "urn": offline.engine_urn(run, r, stack),
+            "urn": mock.engine_urn(run, r, stack),
             "custom": r.custom,
             "type": r.type,
         }
@@ -495,7 +498,7 @@ def export_of(run: offline.Recording, stack: str, leave_out: Any = lambda r: Fal
     return {"version": 3, "deployment": {"manifest": {}, "resources": resources}}
 
 
-def in_state(run: offline.Recording, stack: str, leave_out: Any = lambda r: False) -> Any:
+def in_state(run: mock.Recording, stack: str, leave_out: Any = lambda r: False) -> Any:
     return state.urns(export_of(run, stack, leave_out))
 
 
@@ -515,8 +518,8 @@ def check_parents_known(document: dict[str, Any], state: frozenset[str]) -> None
 
 
 def tenant_of(name: str) -> Any:
-    def inside(r: offline.Registration, run: offline.Recording) -> bool:
-        node: offline.Registration | None = r
+    def inside(r: mock.Registration, run: mock.Recording) -> bool:
+        node: mock.Registration | None = r
         by_urn = {x.urn: x for x in run.resources}
         while node is not None:
             if node.type == t.TENANT and node.name == f"cluster-tenant-{name}":
@@ -535,7 +538,7 @@ def test_adopt_again_imports_nothing_the_state_holds(stack: str, app: bool) -> N
     file could not reproduce, so nothing is listed and `pulumi import` is not run (`ImportStep.Apply`
     in pulumi pkg/resource/deploy/step.go: "already exists"), in either credential mode."""
     run = app_run(stack, {"botPushAccess": "rulesetBypass"}) if app else stack_run(stack)
-    plan = adopt.plan(run, stack, in_state=in_state(run, stack))
+    plan = import_plan.plan(run, stack, in_state=in_state(run, stack))
     assert plan.document["resources"] == []
     assert not plan.secrets
 
@@ -548,12 +551,12 @@ def test_adopt_with_part_of_the_stack_in_state_imports_the_rest_under_known_pare
     run = stack_run("prod-eu")
     missing = tenant_of("backend")
     state = in_state(run, "prod-eu", lambda r: missing(r, run))
-    plan = adopt.plan(run, "prod-eu", in_state=state)
+    plan = import_plan.plan(run, "prod-eu", in_state=state)
     urns = check_import_file(plan.document, "prod-eu")
     check_parents_known(plan.document, state)
-    expected = {offline.engine_urn(run, r, "prod-eu") for r in run.resources if missing(r, run)}
+    expected = {mock.engine_urn(run, r, "prod-eu") for r in run.resources if missing(r, run)}
     skipped = {
-        offline.engine_urn(run, r, "prod-eu")
+        mock.engine_urn(run, r, "prod-eu")
         for r in run.resources
         if f"{r.type} {r.name}" in skipped_objects(plan)
     }
@@ -574,7 +577,9 @@ def test_adopt_only_a_removed_production_tenant_imports_its_retained_namespace()
     run = stack_run("prod-eu", {"tenants": '["backend", "frontend", "payments"]'})
     removed = tenant_of("payments")
     state = in_state(run, "prod-eu", lambda r: removed(r, run))
-    plan = adopt.plan(run, "prod-eu", in_state=state, only=adopt.parse_selection("tenant:payments"))
+    plan = import_plan.plan(
+        run, "prod-eu", in_state=state, only=import_plan.parse_selection("tenant:payments")
+    )
     check_import_file(plan.document, "prod-eu")
     check_parents_known(plan.document, state)
     entries = {(e["type"], e["logicalName"], e.get("id")) for e in plan.document["resources"]}
@@ -598,11 +603,13 @@ def test_adopt_only_what_removal_left_on_staging_and_for_components_is_nothing()
     """Staging retains nothing and a platform component's Kustomizations are deleted with it
     (`DeleteStep.Apply`, pulumi pkg/resource/deploy/step.go): `up` recreates them, no import."""
     run = stack_run("staging")
-    tenant = adopt.plan(run, "staging", only=adopt.parse_selection("tenant:backend"))
+    tenant = import_plan.plan(run, "staging", only=import_plan.parse_selection("tenant:backend"))
     assert [e for e in tenant.document["resources"] if "id" in e] == []
     assert tenant.skipped
     prod = stack_run("prod-eu")
-    component = adopt.plan(prod, "prod-eu", only=adopt.parse_selection("component:monitoring"))
+    component = import_plan.plan(
+        prod, "prod-eu", only=import_plan.parse_selection("component:monitoring")
+    )
     assert component.document["resources"] == []
     assert {line.split(": ")[0].split(" ")[1] for line in component.skipped} == {
         "cluster-platform-monitoring-controllers",
@@ -612,8 +619,10 @@ def test_adopt_only_what_removal_left_on_staging_and_for_components_is_nothing()
 
 def test_adopt_only_refuses_what_it_cannot_select() -> None:
     for value in ("tenant", "tenant:", "namespace:backend"):
-        with pytest.raises(adopt.AdoptError, match="expected tenant:<name> or component:<name>"):
-            adopt.parse_selection(value)
+        with pytest.raises(
+            import_plan.AdoptError, match="expected tenant:<name> or component:<name>"
+        ):
+            import_plan.parse_selection(value)
 
 
 def test_adopt_cli_reads_the_state_and_writes_only_the_removed_tenant(
@@ -651,9 +660,9 @@ def test_adopt_says_the_imported_operator_release_is_upgraded_in_place() -> None
     or `namespace`, which the import id fixes to the program's."""
     run = stack_run("prod-eu")
     (release,) = run.of_type(t.HELM_RELEASE)
-    plan = adopt.plan(run, "prod-eu")
+    plan = import_plan.plan(run, "prod-eu")
     inputs = release.inputs
-    assert adopt.imported_chart(inputs["chart"]) == "flux-operator" != inputs["chart"]
+    assert import_plan.imported_chart(inputs["chart"]) == "flux-operator" != inputs["chart"]
     (entry,) = [e for e in plan.document["resources"] if e["type"] == t.HELM_RELEASE]
     assert entry["id"] == f"{inputs['namespace']}/{inputs['name']}"
     (note,) = plan.next_steps
@@ -664,7 +673,7 @@ def test_adopt_says_the_imported_operator_release_is_upgraded_in_place() -> None
     assert "nothing is replaced" in note
     # Not imported (already in the state): nothing to say.
     state = in_state(run, "prod-eu")
-    assert adopt.plan(run, "prod-eu", in_state=state).next_steps == ()
+    assert import_plan.plan(run, "prod-eu", in_state=state).next_steps == ()
 
 
 def test_hand_over_after_an_import_by_hand_covers_every_adopted_secret(
@@ -680,7 +689,7 @@ def test_hand_over_after_an_import_by_hand_covers_every_adopted_secret(
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     handed: list[tuple[str, ...]] = []
 
-    def record(_: str, plan: adopt.ImportPlan, __: Any) -> list[str]:
+    def record(_: str, plan: import_plan.ImportPlan, __: Any) -> list[str]:
         handed.append(plan.secrets)
         return []
 

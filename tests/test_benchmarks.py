@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from benchmarks import floor, workloads
-from fleet.tools import offline
+from fleet.tools.offline import mock
 from tests.helpers import ROOT, stack_run
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod-eu"])
 def test_benchmarks_floor_registers_what_the_program_registers(stack: str) -> None:
     program = stack_run(stack)
-    replayed = offline.run(floor.program(floor.plan_of(program)), config={}, stack_name=stack)
+    replayed = mock.run(floor.program(floor.plan_of(program)), config={}, stack_name=stack)
 
-    def shape(r: offline.Registration) -> tuple[object, ...]:
+    def shape(r: mock.Registration) -> tuple[object, ...]:
         return (r.type, r.urn, r.parent, r.protect, r.provider, r.custom, r.inputs)
 
     # Registrations arrive as their parents resolve, so only the set is comparable, not the order.

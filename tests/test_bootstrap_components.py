@@ -12,7 +12,7 @@ from fleet.program.instance import ClusterSpec, Distribution, FluxInstance, Inst
 from fleet.program.namespace import FluxNamespace
 from fleet.program.operator import FluxOperator, OperatorArgs
 from fleet.program.runtime_info import RuntimeInfo, RuntimeInfoArgs
-from fleet.tools.offline import unwrap_secret
+from fleet.tools.offline.mock import unwrap_secret
 from tests.helpers import APPS_TOKEN, ENTERPRISE_TOKEN, PLATFORM_TOKEN, run_component
 
 SECRET = "kubernetes:core/v1:Secret"

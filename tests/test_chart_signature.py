@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fleet.cli import main
 from fleet.engine.types import HELM_RELEASE
-from fleet.tools import chart_signature, offline
-from fleet.tools.cli import main
+from fleet.tools.offline import mock
+from fleet.tools.operations import chart_signature
 from tests.helpers import stack_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,7 +165,7 @@ def test_the_release_installs_the_pinned_digest() -> None:
     assert release.inputs["version"] == "0.58.1"
     (tag,) = stack_run("staging").of_type(HELM_RELEASE)
     assert tag.inputs["chart"] == "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator"
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", {"operatorChartDigest": "sha256:abc"})
     assert "d1-fleet:operatorChartDigest: 'sha256:abc' is invalid: allowed: a chart digest" in str(
         caught.value

@@ -19,11 +19,11 @@ import pytest
 import yaml
 
 from fleet.program.config import keys
-from fleet.tools import cli_config as cc
-from fleet.tools import offline, schemas
 from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_tokens
 from fleet.tools.ephemeral.runner import plan
-from tests.helpers import ROOT
+from fleet.tools.offline import cli_config as cc
+from fleet.tools.offline import mock, schemas
+from tests.helpers import ROOT, doc
 
 SECRETS = frozenset(f"d1-fleet:{key}" for key in keys.SECRET_KEYS)
 TOKEN_ENV = {
@@ -67,13 +67,13 @@ def test_pulumi_yaml_passes_the_cli_project_schema(schema: dict[str, Any]) -> No
     assert cc.schema_problems(project_document(), schema) == []
 
 
-@pytest.mark.parametrize("stack", offline.known_stacks(ROOT))
+@pytest.mark.parametrize("stack", mock.known_stacks(ROOT))
 def test_every_committed_stack_passes_the_cli_merge_rules(stack: str, project: cc.Project) -> None:
     assert problems(project, stack, stack_file(stack)) == []
 
 
 def readme_new_stack() -> dict[str, Any]:
-    section = (ROOT / "README.md").read_text().split("## Adding a cluster", 1)[1]
+    section = doc("first-run.md").split("## Adding a cluster", 1)[1]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
     assert block, "README's 'Adding a cluster' shows a stack file"
     document = cc.load_yaml(block.group(1))
@@ -106,7 +106,7 @@ def test_the_config_the_ephemeral_fleet_writes_passes(project: cc.Project) -> No
 
 
 def test_offline_runs_see_the_defaults_the_cli_applies() -> None:
-    config = offline.stack_config(ROOT, "staging")
+    config = mock.stack_config(ROOT, "staging")
     assert config["d1-fleet:tokenWarningDays"] == "14"
     assert config["d1-fleet:multitenant"] == "true"
     assert config["d1-fleet:kubeconfig"] == ""
@@ -296,15 +296,16 @@ def test_short_keys_belong_to_the_project(project: cc.Project) -> None:
 
 
 def test_pulumi_yaml_is_generated_from_the_settings_model() -> None:
-    from fleet.tools import project_file  # noqa: PLC0415
+    from fleet.tools.offline import project_file  # noqa: PLC0415
 
     assert project_file.check(ROOT) == []
 
 
 def test_the_generator_reports_a_default_that_drifted(tmp_path: Path) -> None:
-    from fleet.tools import project_file  # noqa: PLC0415
+    from fleet.tools.offline import project_file  # noqa: PLC0415
 
-    for name in ("Pulumi.yaml", "README.md"):
+    (tmp_path / "docs").mkdir()
+    for name in ("Pulumi.yaml", "docs/configuration.md"):
         (tmp_path / name).write_text((ROOT / name).read_text())
     path = tmp_path / "Pulumi.yaml"
     path.write_text(path.read_text().replace("default: 14\n", "default: 21\n", 1))
@@ -318,9 +319,10 @@ def test_the_generator_reports_a_default_that_drifted(tmp_path: Path) -> None:
 def test_pulumi_yaml_command_exits_1_on_drift_and_2_without_a_mode(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fleet.tools.cli import main  # noqa: PLC0415
+    from fleet.cli import main  # noqa: PLC0415
 
-    for name in ("Pulumi.yaml", "README.md"):
+    (tmp_path / "docs").mkdir()
+    for name in ("Pulumi.yaml", "docs/configuration.md"):
         (tmp_path / name).write_text((ROOT / name).read_text())
     path = tmp_path / "Pulumi.yaml"
     path.write_text(path.read_text().replace("default: 14\n", "default: 21\n", 1))

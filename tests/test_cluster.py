@@ -10,8 +10,8 @@ import pytest
 
 from fleet.program import providers
 from fleet.program.cluster import Cluster, ClusterArgs
-from fleet.tools import offline
-from fleet.tools.offline import Recording, engine_urn
+from fleet.tools.offline import mock
+from fleet.tools.offline.mock import Recording, engine_urn
 from tests.helpers import ROOT, stack_settings
 
 CLUSTER = "fleet:index:Cluster"
@@ -32,7 +32,7 @@ def two_clusters() -> Recording:
                 ),
             )
 
-    return offline.run(program, config={}, stack_name="hub")
+    return mock.run(program, config={}, stack_name="hub")
 
 
 @pytest.fixture(scope="module")

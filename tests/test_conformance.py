@@ -14,8 +14,9 @@ import pytest
 import yaml
 from kubernetes_validate import utils as k8s_validate
 
-from fleet.tools import cel_rules, cli, conformance, offline, render
-from fleet.tools.conformance import Problem, Schemas
+from fleet import cli
+from fleet.tools.offline import cel_rules, conformance, crd_schemas, mock, render
+from fleet.tools.offline.conformance import Problem, Schemas
 from tests.helpers import ROOT, stack_run, token_config
 
 STACKS = ("staging", "prod-eu")
@@ -257,7 +258,7 @@ def test_conformance_values_keep_required_inside_lists() -> None:
             },
         },
     }
-    converted = conformance.values_json_schema(schema)
+    converted = crd_schemas.values_json_schema(schema)
     assert "required" not in converted
     assert "required" not in converted["properties"]["m"]
     assert converted["properties"]["l"]["items"]["required"] == ["k"]
@@ -269,7 +270,7 @@ def test_conformance_values_need_a_schema_for_the_chart(schemas: Schemas) -> Non
 
 
 def test_conformance_crd_schema_conversion() -> None:
-    schema = conformance.crd_json_schema(
+    schema = crd_schemas.crd_json_schema(
         {
             "type": "object",
             "properties": {
@@ -504,7 +505,7 @@ def test_settings_reject_sync_config_the_fluxinstance_cel_rules_reject(
 ) -> None:
     """Config can break these CRD rules, so settings refuse it before anything is registered."""
     sync = {"syncUrl": "oci://ghcr.io/acme/fleet", "syncRef": "latest", "syncPath": "./"}
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", {"syncKind": kind, "syncProvider": provider, **sync})
     assert f"d1-fleet:syncProvider: {_crd_message(schemas, rule)}" in str(caught.value)
     assert caught.value.recording.of_type("kubernetes:fluxcd.controlplane.io/v1:FluxInstance") == []
@@ -589,4 +590,4 @@ def test_fleet_check_without_the_stacks_flux_line_is_a_usage_error(
     assert cli.main(["check", "staging"]) == cli.ExitCode.USAGE
     err = capsys.readouterr().err
     assert "staging: no Flux CRDs for fluxVersion 2.7.x" in err
-    assert "python -m fleet.tools.schemas" in err
+    assert "python -m fleet.tools.offline.schemas" in err

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import deploy, review
+from fleet.tools.operations import deploy
+from fleet.tools.views import review
 from tests import preview_digests as pd
 from tests.fake_pulumi import KUBECONFIG
 from tests.helpers import ROOT, stack_run

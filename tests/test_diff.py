@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from fleet.tools import cli, diff
+from fleet import cli
+from fleet.tools.offline import diff
 
 
 @pytest.fixture(scope="module")

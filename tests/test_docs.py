@@ -7,13 +7,14 @@ from pathlib import Path
 
 from fleet.program import conventions as c
 from fleet.program.config import keys, kube_access, rules
-from tests.helpers import ROOT
+from tests.helpers import ROOT, doc
 
 README = (ROOT / "README.md").read_text()
 
 
 def test_readme_documents_every_config_key() -> None:
-    missing = [key for key in keys.config_keys() if f"| `{key}` |" not in README]
+    reference = doc("configuration.md")
+    missing = [key for key in keys.config_keys() if f"| `{key}` |" not in reference]
     assert not missing
 
 
@@ -50,7 +51,7 @@ def test_settings_checks_table_states_the_supported_flux_minors() -> None:
 
 
 def test_readme_first_run_quotes_messages_the_tools_print(tmp_path: Path) -> None:
-    section = " ".join(README.split("## First run", 1)[1].split("\n## ", 1)[0].split())
+    section = " ".join(doc("first-run.md").split("## First run", 1)[1].split("\n## ", 1)[0].split())
     sources = " ".join(" ".join(p.read_text().split()) for p in (ROOT / "fleet").rglob("*.py"))
     for message in (
         "the Pulumi CLI is not on PATH",
@@ -70,10 +71,10 @@ def test_readme_first_run_quotes_messages_the_tools_print(tmp_path: Path) -> Non
 
 
 def test_readme_layout_names_every_module_of_the_program_and_the_tools() -> None:
-    layout = README.split("## Repository layout", 1)[1].split("\n## ", 1)[0]
+    layout = doc("layout.md").split("## Repository layout", 1)[1].split("\n## ", 1)[0]
     modules = [
         p.stem
-        for package in ("program", "tools")
+        for package in ("program", "tools", "engine", "cli")
         for p in (ROOT / "fleet" / package).rglob("*.py")
         if p.stem not in ("__init__", "__main__") and p.parent.name != "ephemeral"
     ]
@@ -88,13 +89,37 @@ def test_pulumi_yaml_names_every_undeclared_secret_key() -> None:
     assert [k for k in keys.SECRET_KEYS if f"d1-fleet:{k}:" in text] == []
 
 
-def test_readme_contents_links_each_reach_a_section() -> None:
-    contents = README.split("**Contents**:", 1)[1].split("\n\n", 1)[0]
-    anchors = re.findall(r"\]\(#([a-z0-9-]+)\)", contents)
-    headings = {
+def _anchors(text: str) -> set[str]:
+    return {
         re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
-        for h in re.findall(r"^## (.+)$", README, re.M)
+        for h in re.findall(r"^#{1,4} (.+)$", text, re.M)
     }
-    assert anchors, "the README opens with a table of contents"
-    assert [a for a in anchors if a not in headings] == []
-    assert anchors[:3] == ["quick-start", "prerequisites", "first-run"], "the first hour first"
+
+
+def test_readme_is_a_front_door_that_reaches_every_docs_page() -> None:
+    assert len(README.splitlines()) <= 300
+    links = re.findall(r"\]\((docs/[\w.-]+\.md)(?:#([a-z0-9-]+))?\)", README)
+    assert links, "the README maps the docs"
+    pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")}
+    assert pages - {page for page, _ in links} == set(), "every docs page is linked"
+    broken = [
+        f"{page}#{anchor}"
+        for page, anchor in links
+        if page not in pages or (anchor and anchor not in _anchors((ROOT / page).read_text()))
+    ]
+    assert broken == []
+    local = re.findall(r"\]\(#([a-z0-9-]+)\)", README)
+    assert [a for a in local if a not in _anchors(README)] == []
+
+
+def test_docs_links_between_pages_reach_a_section() -> None:
+    broken = []
+    for path in (ROOT / "docs").glob("*.md"):
+        text = path.read_text()
+        for target, anchor in re.findall(r"\]\(([\w./-]*?\.md|)(?:#([a-z0-9-]+))?\)", text):
+            dest = (path.parent / target).resolve() if target else path
+            if not dest.is_file():
+                broken.append(f"{path.name}: {target}")
+            elif anchor and anchor not in _anchors(dest.read_text()):
+                broken.append(f"{path.name}: {target}#{anchor}")
+    assert broken == []

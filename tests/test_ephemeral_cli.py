@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
+from fleet.cli.commands.ephemeral import main
+from fleet.exit_codes import ExitCode
+from fleet.tools.ephemeral.app import World
 from fleet.tools.ephemeral.backend import StackFactory, backend_url, preflight
-from fleet.tools.ephemeral.cli import World, main
 from fleet.tools.ephemeral.console import Console
-from fleet.tools.ephemeral.exit_codes import ExitCode
 from fleet.tools.ephemeral.overrides import ClusterTarget
 from tests.ephemeral_fakes import FakeBackend, command_error
 from tests.helpers import ROOT

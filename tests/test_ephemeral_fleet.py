@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pulumi import automation as auto
 
+from fleet.exit_codes import ExitCode
 from fleet.tools.ephemeral.backend import OnOutput
 from fleet.tools.ephemeral.console import Console
-from fleet.tools.ephemeral.exit_codes import ExitCode
 from fleet.tools.ephemeral.overrides import ClusterTarget, Tokens
 from fleet.tools.ephemeral.runner import (
     Fleet,

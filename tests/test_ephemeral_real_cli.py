@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fleet.cli.commands.ephemeral import main
+from fleet.exit_codes import ExitCode
+from fleet.tools.ephemeral.app import World
 from fleet.tools.ephemeral.backend import automation_factory
-from fleet.tools.ephemeral.cli import World, main
 from fleet.tools.ephemeral.console import Console
-from fleet.tools.ephemeral.exit_codes import ExitCode
 from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_tokens
 from fleet.tools.ephemeral.runner import Fleet, configure, plan
 

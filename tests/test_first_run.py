@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import schemas
+from fleet.tools.offline import schemas
 from tests import fake_pulumi
-from tests.helpers import ROOT
+from tests.helpers import ROOT, doc
 
 FLEET = ROOT / ".venv" / "bin" / "fleet"
-README = (ROOT / "README.md").read_text()
+README = doc("first-run.md")
 
 
 def fleet(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -38,7 +38,7 @@ def test_the_fleet_command_is_installed_by_the_projects_packaging() -> None:
     (script,) = [
         e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "fleet"
     ]
-    assert script.value == "fleet.tools.cli:main"
+    assert script.value == "fleet.cli:main"
     assert FLEET.is_file(), "`make venv` installs it with pip install -e ."
     assert (
         "pip install --quiet --disable-pip-version-check --no-deps -e ."
@@ -148,7 +148,7 @@ def test_make_stack_targets_require_stack() -> None:
 
 
 def test_every_subcommand_has_help() -> None:
-    from fleet.tools import cli  # noqa: PLC0415
+    from fleet import cli  # noqa: PLC0415
 
     root = cli.parser()
     sub = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
@@ -161,7 +161,7 @@ def test_every_subcommand_has_help() -> None:
 def test_render_and_check_print_the_programs_warnings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fleet.tools import cli  # noqa: PLC0415
+    from fleet import cli  # noqa: PLC0415
 
     project = fake_pulumi.checkout(tmp_path)
     soon = (date.today() + timedelta(days=6)).isoformat()
@@ -200,7 +200,7 @@ def test_the_ephemeral_tool_is_a_subcommand_with_its_own_help() -> None:
 def test_pulumi_arguments_pass_through_in_order_wherever_the_stack_is(
     argv: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fleet.tools import cli  # noqa: PLC0415
+    from fleet import cli  # noqa: PLC0415
 
     seen: list[tuple[str, list[str]]] = []
 
@@ -232,7 +232,8 @@ def test_a_stack_file_that_is_not_yaml_is_named_with_its_line(tmp_path: Path) ->
 def test_check_without_a_stack_checks_every_cluster_stack(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from fleet.tools import cli, stacks  # noqa: PLC0415
+    from fleet import cli  # noqa: PLC0415
+    from fleet.tools.offline import stacks  # noqa: PLC0415
 
     project = fake_pulumi.checkout(tmp_path)
     shutil.copy(project / "Pulumi.staging.yaml", project / "Pulumi.eph-1-0.yaml")

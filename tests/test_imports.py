@@ -14,7 +14,7 @@ from tests.helpers import ROOT
 _PROGRAM = """
 import json, sys
 from pathlib import Path
-from fleet.tools import render
+from fleet.tools.offline import render
 result = render.render_stack(Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]))
 github = [r["type"] for r in result.summary["github"]]
 print(json.dumps({

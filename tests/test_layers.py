@@ -20,6 +20,7 @@ FLEET = ROOT / "fleet"
 CONFIG_LAYERS = (
     ("errors", "private_key", "expiry", "sources", "kube_access"),
     ("formats",),
+    ("entries", "chart_source"),
     ("model",),
     ("keys",),
     ("rules.base",),
@@ -203,3 +204,90 @@ def test_layers_only_the_engine_looks_for_the_pulumi_cli() -> None:
         if not module.startswith("fleet.engine") and 'which("pulumi"' in _source(module)
     ]
     assert finders == []
+
+
+# The rooms of `fleet/`, bottom floor first: a room imports only from rooms on lower floors, so
+# the tools' folders by job never import each other's helpers sideways or upwards. `__main__`
+# entry points belong to the command line.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("fleet", "fleet.program"),
+    ("fleet.engine",),
+    ("fleet.tools.offline",),
+    ("fleet.tools.views", "fleet.tools.ephemeral"),
+    ("fleet.tools.operations",),
+    ("fleet.cli",),
+)
+MAX_LINES = 500
+
+
+def room(module: str) -> str:
+    if module.endswith(".__main__"):
+        return "fleet.cli"
+    parts = module.split(".")
+    if parts[:2] == ["fleet", "tools"] and len(parts) > 2:
+        return ".".join(parts[:3])
+    if parts[:2] in (["fleet", "program"], ["fleet", "engine"], ["fleet", "cli"]):
+        return ".".join(parts[:2])
+    return "fleet"
+
+
+def test_layers_every_room_has_a_floor_and_there_are_at_most_six() -> None:
+    floor = {name: index for index, names in enumerate(FLOORS) for name in names}
+    assert {room(m) for m in graph()} == set(floor)
+    assert len(FLOORS) <= 6
+
+
+def test_layers_rooms_import_only_from_lower_floors() -> None:
+    floor = {name: index for index, names in enumerate(FLOORS) for name in names}
+    arrows = sorted(
+        {
+            (module, dep)
+            for module, deps in graph().items()
+            for dep in deps
+            if room(dep) != room(module) and floor[room(dep)] >= floor[room(module)]
+        }
+    )
+    assert arrows == []
+
+
+def test_layers_no_module_is_over_500_lines() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in FLEET.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def _option_declarations(option: str) -> list[str]:
+    """Modules that declare `option` with `add_argument` (a parser option, not a CLI argument)."""
+    found = []
+    for module in graph():
+        for node in ast.walk(ast.parse(_source(module))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_argument"
+                and any(isinstance(a, ast.Constant) and a.value == option for a in node.args)
+            ):
+                found.append(module)
+    return found
+
+
+@pytest.mark.parametrize("option", ["--project-dir", "--stack", "-s"])
+def test_layers_shared_options_are_declared_once(option: str) -> None:
+    assert set(_option_declarations(option)) == {"fleet.cli.options"}
+
+
+@pytest.mark.parametrize(
+    ("needle", "reader"),
+    [
+        ('"stack", "export"', "fleet.engine.state"),
+        ('"stack",\n        "history"', None),
+        ('"history", "--json"', "fleet.engine.history"),
+        ('"changeSummary"', "fleet.engine.preview"),
+    ],
+)
+def test_layers_each_engine_format_is_read_in_one_module(needle: str, reader: str | None) -> None:
+    readers = {m for m in graph() if needle in _source(m)}
+    assert readers == ({reader} if reader else set())

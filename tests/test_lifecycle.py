@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 
-from fleet.tools.offline import ProgramError, Recording, Registration, engine_urn
+from fleet.tools.offline.mock import ProgramError, Recording, Registration, engine_urn
 from tests.engine_diff import changes, replaces
 from tests.helpers import stack_run
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from fleet.tools import lifecycle
-from fleet.tools.offline import engine_urn
+from fleet.tools.ephemeral import lifecycle
+from fleet.tools.offline.mock import engine_urn
 from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, stack_run
 
 STACK = "staging"
@@ -215,10 +215,10 @@ def test_scenario_without_tokens_says_which_variables() -> None:
 
 def test_tenants_are_written_as_a_list_the_cli_accepts() -> None:
     """`tenants` is typed `array<string>` in Pulumi.yaml: the CLI refuses a plain string there
-    (pulumi pkg/workspace/config.go, as `fleet.tools.cli_config` applies it), while
+    (pulumi pkg/workspace/config.go, as `fleet.tools.offline.cli_config` applies it), while
     `pulumi config set --path 'key[i]'` builds a list value (sdk/go/common/resource/config/map.go,
     `Map.Set`), the shape the scenario writes."""
-    from fleet.tools import cli_config  # noqa: PLC0415
+    from fleet.tools.offline import cli_config  # noqa: PLC0415
 
     project = cli_config.load_project(cli_config.load_yaml((ROOT / "Pulumi.yaml").read_text()))
     base = cli_config.stack_file_config(ROOT / "Pulumi.staging.yaml")

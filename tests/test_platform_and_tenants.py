@@ -15,7 +15,7 @@ from fleet.program.platform import (
     dependency_order,
 )
 from fleet.program.tenants import Tenant, TenantArgs
-from fleet.tools.offline import Recording, unwrap_secret
+from fleet.tools.offline.mock import Recording, unwrap_secret
 from tests.helpers import APPS_TOKEN, run_component, stack_run
 
 KS = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"

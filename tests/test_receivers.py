@@ -12,9 +12,9 @@ import yaml
 
 from fleet.program import receiver_plan
 from fleet.program.config import errors, fleet, parse
-from fleet.tools import offline
-from fleet.tools.conformance import Schemas
-from fleet.tools.offline import Recording, Registration, unwrap_secret
+from fleet.tools.offline import mock
+from fleet.tools.offline.conformance import Schemas
+from fleet.tools.offline.mock import Recording, Registration, unwrap_secret
 from tests.helpers import ROOT, VALID, stack_run
 
 RECEIVER = "kubernetes:notification.toolkit.fluxcd.io/v1:Receiver"
@@ -369,7 +369,7 @@ def test_fleet_webhook_limit_fails_the_program_from_the_stack_files(
     (tmp_path / "Pulumi.prod-eu.yaml").write_text(yaml.safe_dump(prod))
     monkeypatch.chdir(tmp_path)
 
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("prod-eu", project_dir=tmp_path)
     message = str(caught.value)
     assert "controlplaneio-fluxcd/d1-apps would get 21 webhooks" in message

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from fleet import cli
 from fleet.program import conventions as c
-from fleet.tools import cli, offline, render
-from fleet.tools.manifests import ObjectRef
+from fleet.tools.offline import mock, render
+from fleet.tools.offline.manifests import ObjectRef
 from tests.helpers import (
     APPS_TOKEN,
     ENTERPRISE_TOKEN,
@@ -55,7 +56,7 @@ def written(out: Path) -> dict[str, str]:
 
 
 def test_render_writes_one_file_per_kubernetes_object(
-    staging_out: Path, staging: offline.Recording
+    staging_out: Path, staging: mock.Recording
 ) -> None:
     files = sorted(p.name for p in (staging_out / render.MANIFESTS_DIR).iterdir())
     expected = sorted(
@@ -113,7 +114,7 @@ def test_render_keeps_secret_keys_with_a_placeholder(staging_out: Path) -> None:
 
 def test_render_summary_lists_the_helm_release(staging_render: render.Render) -> None:
     (release,) = staging_render.summary["helmReleases"]
-    version = offline.stack_config(ROOT, "staging")["d1-fleet:operatorChartVersion"]
+    version = mock.stack_config(ROOT, "staging")["d1-fleet:operatorChartVersion"]
     assert (release["chart"], release["version"], release["namespace"]) == (
         c.OPERATOR_CHART,
         version,
@@ -247,9 +248,9 @@ def test_render_write_refuses_a_folder_that_holds_other_files(
 
 
 def test_render_refuses_a_secret_the_program_leaks_in_plain_text() -> None:
-    recording = offline.Recording()
+    recording = mock.Recording()
     recording.resources.append(
-        offline.Registration(
+        mock.Registration(
             type="kubernetes:core/v1:ConfigMap",
             name="leak",
             urn="urn:leak",
@@ -272,7 +273,7 @@ def test_render_refuses_a_secret_the_program_leaks_in_plain_text() -> None:
 
 
 def test_render_mask_replaces_every_secret_leaf() -> None:
-    secret = {offline.SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": {"a": ["x", 1]}}
+    secret = {mock.SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": {"a": ["x", 1]}}
     assert render.mask({"plain": "p", "s": secret}) == {
         "plain": "p",
         "s": {"a": [render.SECRET_PLACEHOLDER, render.SECRET_PLACEHOLDER]},

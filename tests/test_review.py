@@ -21,11 +21,12 @@ from typing import Any
 
 import pytest
 
+from fleet import cli
 from fleet.engine import preview
-from fleet.tools import cli, review
-from fleet.tools import offline as off
+from fleet.tools.offline import mock as off
+from fleet.tools.views import review
 from tests import preview_digests as pd
-from tests.helpers import ROOT, stack_run
+from tests.helpers import ROOT, doc, stack_run
 
 SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -511,13 +512,13 @@ def readme_example(prod_before: off.Recording, staging_before: off.Recording) ->
 def test_review_readme_example_is_what_the_code_renders(
     prod_before: off.Recording, staging_before: off.Recording
 ) -> None:
-    found = README_EXAMPLE.search((ROOT / "README.md").read_text())
-    assert found, "README.md shows an example comment after <!-- review-example -->"
+    found = README_EXAMPLE.search(doc("review-and-status.md"))
+    assert found, "docs/review-and-status.md shows an example comment after <!-- review-example -->"
     assert found.group(1) == readme_example(prod_before, staging_before)
 
 
 def print_readme_example() -> None:
-    """`python -m tests.test_review` prints the README's example comment."""
+    """`python -m tests.test_review` prints the example comment of docs/review-and-status.md."""
     sys.stdout.write(readme_example(stack_run("prod-eu"), stack_run("staging")))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fleet.program import conventions as c
-from fleet.tools import conformance, schemas
+from fleet.tools.offline import conformance, schemas
 from tests.helpers import ROOT
 
 SHARED = ROOT.parent / "shared" / "schemas"

@@ -19,8 +19,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from fleet.program import credentials
-from fleet.tools import offline
-from fleet.tools.offline import Recording
+from fleet.tools.offline import mock
+from fleet.tools.offline.mock import Recording
 from tests.helpers import (
     APP_ID,
     APP_KEY,
@@ -66,13 +66,13 @@ def sdk_secret_marking_off() -> Iterator[None]:
         yield
 
 
-def string_data(secret: offline.Registration) -> tuple[dict[str, Any], bool]:
+def string_data(secret: mock.Registration) -> tuple[dict[str, Any], bool]:
     """A Secret's stringData, and whether it arrived secret.
 
     The SDK serializes a map holding a secret value as one secret map, so with its own marking off
     the map is secret exactly when the program made one of its values secret.
     """
-    data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
+    data, was_secret = mock.unwrap_secret(secret.inputs["stringData"])
     assert isinstance(data, dict), secret.name
     return data, was_secret
 

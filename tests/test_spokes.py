@@ -18,16 +18,16 @@ import pytest
 import yaml
 
 from fleet.program import spoke_plan as sp
-from fleet.tools import conformance, offline, render
-from fleet.tools.conformance import Schemas
-from fleet.tools.offline import Recording, Registration
+from fleet.tools.offline import conformance, mock, render
+from fleet.tools.offline.conformance import Schemas
+from fleet.tools.offline.mock import Recording, Registration
 from tests.engine_diff import changes, replaces
 from tests.helpers import (
     GIT,
     HUB_EXAMPLE,
-    ROOT,
     TOKEN_KEYS,
     app_config,
+    doc,
     hub_dir,
     hub_run,
     stack_run,
@@ -255,7 +255,7 @@ def test_spokes_credential_is_a_pulumi_secret_end_to_end(tmp_path: Path) -> None
     tokens = []
     for spoke in SPOKES:
         secret = kubeconfig_secret(run, spoke)
-        _, wrapped = offline.unwrap_secret(secret.inputs["stringData"])
+        _, wrapped = mock.unwrap_secret(secret.inputs["stringData"])
         assert wrapped, "the kubeconfig reaches the Secret's inputs as a Pulumi secret"
         config = yaml.safe_load(value(secret.inputs["stringData"])["value"])
         tokens.append(config["users"][0]["user"]["token"])
@@ -279,15 +279,15 @@ def test_spokes_renewal_updates_the_kubeconfig_in_place_and_makes_a_new_token(
     changed = changes(before, after, "hub")
     hub_provider = providers(after)["kubernetes"]
     spoke_providers = providers(after)
-    by_urn = {offline.engine_urn(after, r, "hub"): r for r in after.resources}
+    by_urn = {mock.engine_urn(after, r, "hub"): r for r in after.resources}
     for spoke in SPOKES:
         secret = kubeconfig_secret(after, spoke)
-        urn = offline.engine_urn(after, secret, "hub")
+        urn = mock.engine_urn(after, secret, "hub")
         assert urn in changed, "the renewal changes the kubeconfig Secret's inputs"
         assert "stringData.value" in changed[urn]
         assert replaces(secret, changed[urn], hub_provider) == set(), changed[urn]
         token = after.get(SECRET, f"cluster-spoke-{spoke}-access-token")
-        token_urn = offline.engine_urn(after, token, "hub")
+        token_urn = mock.engine_urn(after, token, "hub")
         # A new token is a new Secret (its name carries the date); the old one goes after.
         assert replaces(
             token, changed[token_urn], spoke_providers[f"spoke-{spoke}-kubernetes"]
@@ -382,7 +382,7 @@ def test_spokes_every_object_of_the_hub_conforms(schemas: Schemas) -> None:
 
 
 def test_spokes_the_readme_example_is_the_stack_file_the_tests_run() -> None:
-    readme = (ROOT / "README.md").read_text().split("## Hub and spokes", 1)[1]
+    readme = doc("hub-and-spokes.md").split("## Hub and spokes", 1)[1]
     block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert block == HUB_EXAMPLE.read_text()
 

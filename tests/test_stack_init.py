@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import stack_init
+from fleet.tools.operations import init
 from tests import fake_pulumi
 from tests.helpers import APP_KEY, APPS_APP_KEY, app_stack_file
 
@@ -18,7 +18,7 @@ TOKENS = fake_pulumi.token_env()
 PUSH_TOKEN = TOKENS["FLEET_APPS_PUSH_TOKEN"]
 
 
-def prompts(answers: dict[str, str], asked: list[tuple[str, bool]]) -> stack_init.Ask:
+def prompts(answers: dict[str, str], asked: list[tuple[str, bool]]) -> init.Ask:
     def ask(prompt: str, hidden: bool) -> str:
         asked.append((prompt, hidden))
         return next(v for k, v in answers.items() if prompt.startswith(k))
@@ -41,7 +41,7 @@ def test_init_stores_prompted_tokens_on_stdin_with_hidden_input(tmp_path: Path) 
         "appsPushToken": PUSH_TOKEN,
     }
     ask = prompts(answers, asked)
-    assert stack_init.initialise("staging", env, project, ask) == 0
+    assert init.initialise("staging", env, project, ask) == 0
     calls = cli.calls()
     assert calls[0].argv == ["stack", "select", "--create", "staging"]
     secret = {c.argv[3]: c.stdin for c in calls if "--secret" in c.argv}
@@ -69,7 +69,7 @@ def test_init_takes_exported_values_without_asking(tmp_path: Path) -> None:
     cli = fake_pulumi.install(tmp_path)
     project = fake_pulumi.checkout(tmp_path)
     env = fake_pulumi.user_env(tmp_path, cli, **TOKENS)
-    assert stack_init.initialise("staging", env, project, ask=None) == 0
+    assert init.initialise("staging", env, project, ask=None) == 0
     assert [c.argv[3] for c in cli.calls() if "--secret" in c.argv] == [
         "platformToken",
         "appsToken",
@@ -92,8 +92,8 @@ def test_init_refuses_a_classic_token_and_a_bad_date_before_touching_the_stack(
         cli,
         **{**TOKENS, "FLEET_PLATFORM_TOKEN": classic, "FLEET_APPS_TOKEN_EXPIRES": "31.12.2099"},
     )
-    with pytest.raises(stack_init.InitError) as caught:
-        stack_init.initialise("staging", env, project, ask=None)
+    with pytest.raises(init.InitError) as caught:
+        init.initialise("staging", env, project, ask=None)
     message = str(caught.value)
     assert "d1-fleet:platformToken: a classic personal access token" in message
     assert "d1-fleet:appsTokenExpires:" in message
@@ -105,8 +105,8 @@ def test_init_without_a_terminal_or_variables_says_what_to_do(tmp_path: Path) ->
     cli = fake_pulumi.install(tmp_path)
     project = fake_pulumi.checkout(tmp_path)
     env = fake_pulumi.user_env(tmp_path, cli)
-    with pytest.raises(stack_init.InitError) as caught:
-        stack_init.initialise("staging", env, project, ask=None)
+    with pytest.raises(init.InitError) as caught:
+        init.initialise("staging", env, project, ask=None)
     assert (
         "d1-fleet:platformToken: not given; export FLEET_PLATFORM_TOKEN, or run "
         "`fleet init -s staging` in a terminal" in str(caught.value)
@@ -117,12 +117,10 @@ def test_init_keep_in_env_creates_the_stack_and_stores_nothing(tmp_path: Path) -
     cli = fake_pulumi.install(tmp_path)
     project = fake_pulumi.checkout(tmp_path)
     env = fake_pulumi.user_env(tmp_path, cli, **TOKENS)
-    assert stack_init.initialise("staging", env, project, None, keep_in_env=True) == 0
+    assert init.initialise("staging", env, project, None, keep_in_env=True) == 0
     assert [c.argv for c in cli.calls()] == [["stack", "select", "--create", "staging"]]
-    with pytest.raises(stack_init.InitError, match="export FLEET_APPS_TOKEN "):
-        stack_init.initialise(
-            "staging", {**env, "FLEET_APPS_TOKEN": ""}, project, None, keep_in_env=True
-        )
+    with pytest.raises(init.InitError, match="export FLEET_APPS_TOKEN "):
+        init.initialise("staging", {**env, "FLEET_APPS_TOKEN": ""}, project, None, keep_in_env=True)
 
 
 def test_init_for_a_github_app_stack_stores_the_key_from_a_file(tmp_path: Path) -> None:
@@ -141,7 +139,7 @@ def test_init_for_a_github_app_stack_stores_the_key_from_a_file(tmp_path: Path) 
     answers["appsPushToken expires"] = "2099-05-31"
     answers["appsPushToken"] = PUSH_TOKEN
     ask = prompts(answers, [])
-    assert stack_init.initialise("staging", env, project, ask) == 0
+    assert init.initialise("staging", env, project, ask) == 0
     stored = [c for c in cli.calls() if "--secret" in c.argv]
     assert [c.argv[3] for c in stored] == [
         "githubAppPrivateKey",
@@ -157,29 +155,29 @@ def test_init_needs_the_passphrase_and_names_it(tmp_path: Path) -> None:
     project = fake_pulumi.checkout(tmp_path)
     env = fake_pulumi.user_env(tmp_path, cli, **TOKENS)
     del env["PULUMI_CONFIG_PASSPHRASE"]
-    with pytest.raises(stack_init.InitError, match="choose a passphrase"):
-        stack_init.initialise("staging", env, project, None)
+    with pytest.raises(init.InitError, match="choose a passphrase"):
+        init.initialise("staging", env, project, None)
 
 
 def test_hidden_prompts_use_getpass_and_dates_use_input(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("getpass.getpass", lambda prompt: f"hidden:{prompt}")
     monkeypatch.setattr("builtins.input", lambda prompt: f"echoed:{prompt}")
-    assert stack_init.terminal_ask("platformToken", True) == "hidden:platformToken: "
-    assert stack_init.terminal_ask("expires", False) == "echoed:expires: "
+    assert init.terminal_ask("platformToken", True) == "hidden:platformToken: "
+    assert init.terminal_ask("expires", False) == "echoed:expires: "
 
 
 def test_init_replace_stores_new_tokens_with_their_new_dates(tmp_path: Path) -> None:
     cli = fake_pulumi.install(tmp_path)
     project = fake_pulumi.checkout(tmp_path)
     env = fake_pulumi.user_env(tmp_path, cli, **TOKENS)
-    assert stack_init.initialise("staging", env, project, None) == 0
+    assert init.initialise("staging", env, project, None) == 0
     first = len(cli.calls())
     rotated = {**env, "FLEET_APPS_TOKEN_EXPIRES": "2100-06-30"}
-    assert stack_init.initialise("staging", rotated, project, None) == 0
+    assert init.initialise("staging", rotated, project, None) == 0
     rerun = [c.argv[:2] for c in cli.calls()[first:]]
     assert rerun == [["stack", "select"]], "a rerun keeps what is stored"
     before = len(cli.calls())
-    assert stack_init.initialise("staging", rotated, project, None, replace=True) == 0
+    assert init.initialise("staging", rotated, project, None, replace=True) == 0
     plain = [c.argv[2:4] for c in cli.calls()[before:] if "--secret" not in c.argv][1:]
     assert ["appsTokenExpires", "2100-06-30"] in plain
 
@@ -196,8 +194,8 @@ def test_init_for_an_app_stack_without_a_second_app_asks_for_the_apps_token(
     )
     (project / "Pulumi.staging.yaml").write_text(text)
     env = fake_pulumi.user_env(tmp_path, cli, FLEET_GITHUB_APP_PRIVATE_KEY=APP_KEY)
-    with pytest.raises(stack_init.InitError) as caught:
-        stack_init.initialise("staging", env, project, None)
+    with pytest.raises(init.InitError) as caught:
+        init.initialise("staging", env, project, None)
     assert "d1-fleet:appsToken: not given; export FLEET_APPS_TOKEN" in str(caught.value)
     assert "platformToken" not in str(caught.value)
     assert "githubAppsPrivateKey" not in str(caught.value)

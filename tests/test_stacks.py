@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import offline
-from fleet.tools.offline import Recording
+from fleet.tools.offline import mock
+from fleet.tools.offline.mock import Recording
 from tests.helpers import APPS_PUSH_TOKEN, APPS_TOKEN, PLATFORM_TOKEN, ROOT, RunStack, stack_run
 
 INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"
@@ -170,7 +170,7 @@ def test_kube_provider_targets_the_configured_context(
 def test_tokens_stay_secret_in_every_input(staging: Recording) -> None:
     def plain_leaks(value: object) -> bool:
         if isinstance(value, dict):
-            if offline.unwrap_secret(value)[1]:
+            if mock.unwrap_secret(value)[1]:
                 return False
             return any(plain_leaks(v) for v in value.values())
         if isinstance(value, list):
@@ -219,7 +219,7 @@ def test_adding_a_cluster_is_adding_a_stack_file(tmp_path: Path) -> None:
 def test_bad_config_fails_before_anything_is_registered(
     run_stack: RunStack, overrides: dict[str, str], drop: tuple[str, ...], key: str
 ) -> None:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         run_stack("prod-eu", overrides, drop)
     assert f"d1-fleet:{key}" in str(caught.value)
     assert "password123" not in str(caught.value)
@@ -246,7 +246,7 @@ def test_token_outside_the_window_does_not_warn(staging: Recording, run_stack: R
 
 def test_expired_token_fails_with_a_clear_message(run_stack: RunStack) -> None:
     yesterday = (date.today() - timedelta(days=1)).isoformat()
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         run_stack("staging", {"platformTokenExpires": yesterday})
     message = str(caught.value)
     assert f"d1-fleet:platformToken: the platform token expired on {yesterday}" in message
@@ -347,7 +347,7 @@ def test_every_copy_of_a_token_is_secret(staging: Recording) -> None:
     secrets = staging.of_type("kubernetes:core/v1:Secret")
     assert len(secrets) == 5
     for secret in secrets:
-        data, was_secret = offline.unwrap_secret(secret.inputs["stringData"])
+        data, was_secret = mock.unwrap_secret(secret.inputs["stringData"])
         assert was_secret, secret.name
         assert data["password"] in (PLATFORM_TOKEN, APPS_TOKEN, APPS_PUSH_TOKEN), secret.name
 
@@ -422,7 +422,7 @@ def test_adding_and_removing_a_component_changes_exactly_its_objects(
 def test_bad_tenants_and_components_register_nothing(
     run_stack: RunStack, overrides: dict[str, str], key: str
 ) -> None:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         run_stack("staging", overrides)
     assert f"d1-fleet:{key}:" in str(caught.value)
     assert caught.value.recording.resources == []

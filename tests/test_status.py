@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from fleet.tools import cli, status, status_render
-from fleet.tools.offline import SECRET_SIG
-from fleet.tools.status_read import (
+from fleet import cli
+from fleet.tools.offline.mock import SECRET_SIG
+from fleet.tools.views import status, status_render
+from fleet.tools.views.status_read import (
     CredentialState,
     Declared,
     Drift,
@@ -34,7 +35,7 @@ from fleet.tools.status_read import (
     drift_from_digest,
     from_state,
 )
-from tests.helpers import ROOT, app_run, stack_run
+from tests.helpers import ROOT, app_run, doc, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
     NOW,
@@ -401,7 +402,7 @@ def test_status_json_for_scripts() -> None:
 
 
 def test_status_readme_example_is_the_rendered_fixture() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = doc("review-and-status.md")
     table = status_render.as_table(example_fleet()[0], colour=False)
     assert f"```text\n$ python -m fleet status\n{table}```" in readme, (
         "regenerate the README's example with `python -m tests.status_fixtures`"
@@ -604,7 +605,7 @@ def test_status_is_a_fleet_subcommand(capsys: pytest.CaptureFixture[str]) -> Non
 def test_status_jobs_must_be_a_positive_whole_number(
     project: Path, capsys: pytest.CaptureFixture[str], jobs: str
 ) -> None:
-    from fleet.tools import cli  # noqa: PLC0415
+    from fleet import cli  # noqa: PLC0415
 
     with pytest.raises(SystemExit) as caught:
         cli.main(["status", f"--jobs={jobs}", "--project-dir", str(project)])

@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 
-from fleet.tools import teardown
 from fleet.tools.ephemeral.overrides import ClusterTarget, Tokens, derive, load_base
-from fleet.tools.offline import Recording, Registration
-from fleet.tools.teardown import Destroy
+from fleet.tools.offline.mock import Recording, Registration
+from tests import teardown
 from tests.helpers import (
     APPS_TOKEN,
     PLATFORM_TOKEN,
@@ -33,6 +32,7 @@ from tests.helpers import (
     hub_run,
     stack_run,
 )
+from tests.teardown import Destroy
 
 GUARDED = (Destroy.PREVIEWED, Destroy.SKIP_PREVIEW, Destroy.EXCLUDE_PROTECTED)
 

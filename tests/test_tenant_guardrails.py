@@ -14,8 +14,8 @@ import pytest
 from celpy.adapter import json_to_cel
 
 from fleet.program import tenant_guardrails as g
-from fleet.tools.offline import Recording
-from fleet.tools.render import plain
+from fleet.tools.offline.mock import Recording
+from fleet.tools.offline.render import plain
 from tests.helpers import RunStack
 
 VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"

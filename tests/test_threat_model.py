@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from fleet.program.config import keys
-from fleet.tools import offline, threat_model
-from fleet.tools.offline import Recording
+from fleet.tools.offline import mock, threat_model
+from fleet.tools.offline.mock import Recording
 from tests.helpers import (
     APP_ID,
     APPS_APP_ID,
@@ -26,6 +26,7 @@ from tests.helpers import (
     TOKEN_KEYS,
     app_config,
     app_stack_file,
+    doc,
     fleet_dir,
     hub_run,
     stack_run,
@@ -46,7 +47,7 @@ RBAC = "rbac.authorization.k8s.io"
 # The owner stack of an App fleet lets the App bypass the pull-request rule (no bot team left).
 APP_OWNER = {"botPushAccess": "rulesetBypass", "botUsername": "", "mergeTeams": ""}
 NO_APPS_APP = {key: "" for key in keys.APPS_APP_KEYS}
-README = (ROOT / "README.md").read_text()
+README = doc("threat-model.md")
 
 
 def _run(project: Path, stack: str, config: dict[str, str], drop: tuple[str, ...]) -> Recording:
@@ -74,7 +75,7 @@ def fleets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[threat_mod
         files = NO_APPS_APP if apps_token else {}
         project = fleet_dir(
             tmp_path_factory.mktemp("fleet"),
-            {s: app_stack_file(s, **files) for s in offline.known_stacks(ROOT)},
+            {s: app_stack_file(s, **files) for s in mock.known_stacks(ROOT)},
         )
         staging = _app(project, "staging", PUSH, apps_token)
         owner = _app(project, "prod-eu", APP_OWNER, apps_token)
@@ -127,7 +128,7 @@ def test_the_check_catches_the_app_key_in_a_tenant_namespace(
 def test_image_automation_without_a_push_token_is_refused() -> None:
     """Image automation would otherwise push with the apps credential every tenant namespace
     holds, which would then need write access: the program refuses the stack instead."""
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", drop=("appsPushToken", "appsPushTokenExpires"))
     assert "d1-fleet:appsPushToken: required with imageAutomation: true" in str(caught.value)
     assert PUSH_TOKEN not in str(caught.value)

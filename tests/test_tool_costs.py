@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from kubernetes_validate import utils as k8s_validate
 
-from fleet.tools import conformance, manifests, render
-from fleet.tools.core_schemas import CoreSchemas
+from fleet.tools.offline import conformance, manifests, render
+from fleet.tools.offline.core_schemas import CoreSchemas
 from tests.helpers import ROOT, token_config
 
 

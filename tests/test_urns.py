@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools.offline import engine_urn
+from fleet.tools.offline.mock import engine_urn
 from tests.helpers import ENTERPRISE_TOKEN, stack_run
 
 URNS = Path(__file__).parent / "urns"

@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from fleet.program.config import sources
-from fleet.tools import review
-from fleet.tools.status_render import MARKER
+from fleet.tools.views import review
+from fleet.tools.views.status_render import MARKER
 from tests import preview_digests as pd
 from tests.helpers import stack_run
 
@@ -233,7 +233,8 @@ def test_e2e_kind_nodes_run_a_kubernetes_the_deployed_flux_line_supports() -> No
     at v0.30.0: kindest/node:v1.34.0), within the Kubernetes range of the Flux line the e2e base
     stack (staging) deploys; kind's default image (Kubernetes 1.35 from v0.31) is outside 2.7's."""
     from fleet.program.config.formats import flux_minor  # noqa: PLC0415
-    from fleet.tools import lifecycle, offline  # noqa: PLC0415
+    from fleet.tools.ephemeral import lifecycle  # noqa: PLC0415
+    from fleet.tools.offline import mock  # noqa: PLC0415
 
     job = load("e2e")["jobs"]["e2e"]
     image = job["env"]["KIND_NODE_IMAGE"]
@@ -242,7 +243,7 @@ def test_e2e_kind_nodes_run_a_kubernetes_the_deployed_flux_line_supports() -> No
     assert any('--image "$KIND_NODE_IMAGE"' in r for r in runs)
     [kind] = uses(job, "helm/kind-action")
     assert kind["with"]["version"] == "${{ env.KIND_VERSION }}"
-    version = offline.stack_config(ROOT, "staging")["d1-fleet:fluxVersion"]
+    version = mock.stack_config(ROOT, "staging")["d1-fleet:fluxVersion"]
     minor = flux_minor(version)
     assert minor is not None
     assert lifecycle.supports(minor, image), (version, image)
@@ -253,7 +254,7 @@ def test_e2e_runs_the_lifecycle_scenario_between_up_and_destroy() -> None:
     job = load("e2e")["jobs"]["e2e"]
     runs = [str(s.get("run", "")) for s in steps(job)]
     up = next(i for i, r in enumerate(runs) if "fleet.tools.ephemeral up" in r)
-    scenario = runs.index(".venv/bin/python -m fleet.tools.lifecycle")
+    scenario = runs.index(".venv/bin/python -m fleet.tools.ephemeral lifecycle")
     down = next(i for i, r in enumerate(runs) if r.endswith("fleet.tools.ephemeral down"))
     assert up < scenario < down
     assert "--destroy" not in runs[up], "the fleet stays up for the scenario"

@@ -14,7 +14,7 @@ since 4.0.2), so under server-side apply the stack's field manager owns the `dat
 here, and a key it no longer declares (the other mode's keys, after switching between tokens and an
 App) is removed when no other field manager owns it too. That holds for Secrets the stack created;
 an adopted Secret (`flux create secret`, Kyverno's copies) keeps keys owned by those managers until
-`fleet adopt` hands them to the stack (`fleet.tools.adopt.hand_over`).
+`fleet adopt` hands them to the stack (`fleet.tools.operations.adopt.hand_over`).
 """
 
 from __future__ import annotations

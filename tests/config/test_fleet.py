@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.tools import offline
+from fleet.tools.offline import mock
 from tests.helpers import hub_dir, stack_run
 
 
@@ -20,7 +20,7 @@ def spoke(name: str, server: str | None = None) -> str:
 
 
 def refused(stack: str, folder: Path, overrides: dict[str, str] | None = None) -> str:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run(stack, overrides, project_dir=folder)
     assert caught.value.recording.resources == []
     return str(caught.value)
@@ -59,5 +59,5 @@ def test_fleet_two_hubs_may_not_share_a_spoke(tmp_path: Path) -> None:
 
 def test_fleet_the_example_hub_beside_the_cluster_stacks_passes(tmp_path: Path) -> None:
     folder = hub_dir(tmp_path, beside=True)
-    for stack in offline.known_stacks(folder):
+    for stack in mock.known_stacks(folder):
         assert stack_run(stack, project_dir=folder).resources, stack

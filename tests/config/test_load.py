@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fleet.program.config import keys
-from fleet.tools import offline, render
+from fleet.tools.offline import mock, render
 from tests.helpers import (
     APP_KEY,
     APPS_APP_KEY,
@@ -40,7 +40,7 @@ VALUES = {
 
 
 def _config(app: bool) -> dict[str, str]:
-    config = offline.stack_config(ROOT, "staging")
+    config = mock.stack_config(ROOT, "staging")
     if app:
         config.update({f"d1-fleet:{k}": v for k, v in app_config().items()})
         config.pop("d1-fleet:mergeTeams", None)
@@ -67,8 +67,8 @@ def test_a_secret_key_in_plain_text_config_is_refused_by_the_program(key: str) -
     if key in ("enterpriseToken", "appsPushToken"):
         config[f"d1-fleet:{key}Expires"] = "2099-01-01"
     plain = f"d1-fleet:{key}"
-    with pytest.raises(offline.ProgramError) as caught:
-        offline.run_main(
+    with pytest.raises(mock.ProgramError) as caught:
+        mock.run_main(
             ROOT,
             config=config,
             stack_name="staging",
@@ -82,7 +82,7 @@ def test_a_secret_key_in_plain_text_config_is_refused_by_the_program(key: str) -
     assert value.splitlines()[0 if not app else 1] not in text
     assert caught.value.recording.resources == []
     # Marked secret, the same value is taken.
-    offline.run_main(ROOT, config=config, stack_name="staging", secret_keys=SECRET_KEYS)
+    mock.run_main(ROOT, config=config, stack_name="staging", secret_keys=SECRET_KEYS)
 
 
 def test_secret_values_from_the_environment_stay_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,14 +120,14 @@ def test_secret_config_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch
     for variable, value in others.items():
         monkeypatch.setenv(variable, value)
     for secret in git_secrets(stack_run("staging")):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         name, namespace = secret.inputs["metadata"]["name"], secret.inputs["metadata"]["namespace"]
         pushes = namespace == "apps-update"
         expected = PLATFORM_TOKEN if name == "flux-system" else APPS_TOKEN
         assert data["password"] == (APPS_PUSH_TOKEN if pushes else expected)
     run = stack_run("staging", app_config(), drop=(*TOKEN_KEYS, "mergeTeams"))
     for secret in git_secrets(run):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         name, namespace = secret.inputs["metadata"]["name"], secret.inputs["metadata"]["namespace"]
         if namespace == "apps-update":
             assert data["password"] == APPS_PUSH_TOKEN

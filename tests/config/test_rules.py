@@ -14,7 +14,7 @@ import pytest
 
 from fleet.program import conventions as c
 from fleet.program.config import errors, formats, keys, model, parse, rules
-from fleet.tools import cli_config, offline, render
+from fleet.tools.offline import cli_config, mock, render
 from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, push_token_for, stack_run, token_config
 
 SYNC = {
@@ -34,7 +34,7 @@ def rejected(
     secrets: tuple[str, ...] = (),
 ) -> list[str]:
     """The problems the program lists for a config it refuses; asserts nothing was registered."""
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run(stack, overrides, drop, check_kube_access=check_kube_access)
     message = str(caught.value)
     assert caught.value.recording.resources == [], "a rejected config registered resources"
@@ -329,7 +329,7 @@ def test_duplicates_in_keyed_lists_are_errors(key: str, value: str, message: str
 def test_token_whitespace_is_removed_before_it_is_stored(padded: str) -> None:
     run = stack_run("staging", {"platformToken": padded})
     secret = run.get("kubernetes:core/v1:Secret", "cluster-credentials-platform")
-    data, wrapped = offline.unwrap_secret(secret.inputs["stringData"])
+    data, wrapped = mock.unwrap_secret(secret.inputs["stringData"])
     assert wrapped
     assert data["password"] == data["token"] == PLATFORM_TOKEN
 
@@ -403,7 +403,7 @@ def test_flux_patch_written_as_a_bare_mapping_is_refused_in_words(tmp_path: Path
         "'array<string>'"
     ]
     # ... and the offline tools, which run the program without the CLI, say why in words.
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", project_dir=project_dir)
     assert caught.value.recording.resources == []
     (problem,) = [
@@ -637,7 +637,7 @@ def test_offline_render_needs_no_kube_context(
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
     monkeypatch.setenv("HOME", str(tmp_path))
     assert render.render_stack(ROOT, "staging", token_config()).objects
-    with pytest.raises(offline.ProgramError):
+    with pytest.raises(mock.ProgramError):
         stack_run("staging", check_kube_access=True)
 
 
@@ -713,7 +713,7 @@ def test_checks_over_long_lists_compare_each_name_a_bounded_number_of_times(
 
 
 def _staging_raw() -> dict[str, object]:
-    config = {**offline.stack_config(ROOT, "staging"), **token_config()}
+    config = {**mock.stack_config(ROOT, "staging"), **token_config()}
     config.update(push_token_for(config))
     short = {key.removeprefix("d1-fleet:"): value for key, value in config.items()}
     # As the program reads it: JSON arrays decoded, Pulumi.yaml's "" defaults left unset.

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from fleet.engine import backend
-from fleet.tools import cli_config as cc
-from fleet.tools import schemas
+from fleet.tools.offline import cli_config as cc
+from fleet.tools.offline import schemas
 from tests import fake_pulumi
 from tests.helpers import ROOT
 

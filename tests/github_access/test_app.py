@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from fleet.program.config import errors, keys, parse
-from fleet.tools import adopt, cli_config, conformance, deploy, offline, render, schemas
-from fleet.tools.conformance import Schemas
-from fleet.tools.offline import Recording
+from fleet.tools.offline import cli_config, conformance, import_plan, mock, render, schemas
+from fleet.tools.offline.conformance import Schemas
+from fleet.tools.offline.mock import Recording
+from fleet.tools.operations import deploy
 from policy import guardrails as g
 from tests.helpers import (
     APP_ID,
@@ -49,7 +50,7 @@ from tests.policy_helpers import resources, violations
 def app_fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every stack file of the fleet in App mode (the running stack's own file is not read)."""
     base = tmp_path_factory.mktemp("app-fleet")
-    return fleet_dir(base, {stack: app_stack_file(stack) for stack in offline.known_stacks(ROOT)})
+    return fleet_dir(base, {stack: app_stack_file(stack) for stack in mock.known_stacks(ROOT)})
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_app_mode_secrets_carry_the_app_keys_only(staging_app: Recording) -> Non
     # image automation's push token instead).
     assert len(secrets) == 4
     for secret in secrets:
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         platform = secret.inputs["metadata"]["name"] == "flux-system"
         # Only flux-system holds the App that reaches d1-infra; flux-apps and every tenant copy
         # hold the second App, installed on d1-apps alone.
@@ -98,7 +99,7 @@ def test_app_mode_with_an_apps_token_gives_tenants_the_token() -> None:
         drop=("platformToken", "platformTokenExpires", "mergeTeams"),
     )
     for secret in git_secrets(run):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         if secret.inputs["metadata"]["name"] == "flux-system":
             assert data["githubAppPrivateKey"] == APP_KEY
         else:
@@ -116,7 +117,7 @@ def test_app_mode_with_an_apps_token_gives_tenants_the_token() -> None:
 
 
 def test_app_mode_without_an_apps_credential_is_refused() -> None:
-    with pytest.raises(offline.ProgramError) as info:
+    with pytest.raises(mock.ProgramError) as info:
         app_run(
             "staging",
             githubAppsAppId="",
@@ -138,7 +139,7 @@ def test_installation_owner_replaces_the_installation_id_with_flux_2_8() -> None
         githubAppInstallationOwner="controlplaneio-fluxcd",
     )
     (secret,) = [s for s in git_secrets(run) if s.inputs["metadata"]["name"] == "flux-system"]
-    data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+    data, _ = mock.unwrap_secret(secret.inputs["stringData"])
     assert set(data) == {"githubAppID", "githubAppInstallationOwner", "githubAppPrivateKey"}
     assert data["githubAppInstallationOwner"] == "controlplaneio-fluxcd", secret.name
 
@@ -245,7 +246,7 @@ def test_app_private_key_from_the_environment_is_written(
     monkeypatch.setenv("FLEET_GITHUB_APPS_PRIVATE_KEY", APPS_APP_KEY)
     run = app_run("staging", githubAppPrivateKey="", githubAppsPrivateKey="")
     for secret in git_secrets(run):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         platform = secret.inputs["metadata"]["name"] == "flux-system"
         assert data["githubAppPrivateKey"] == (APP_KEY if platform else APPS_APP_KEY), secret.name
 
@@ -265,7 +266,7 @@ def _changes(old: dict[str, Any], new: dict[str, Any], path: str = "") -> set[st
 
 
 def _plain(inputs: dict[str, Any]) -> dict[str, Any]:
-    return {k: offline.unwrap_secret(v)[0] for k, v in inputs.items()}
+    return {k: mock.unwrap_secret(v)[0] for k, v in inputs.items()}
 
 
 def _replacement_causes(kind: str, changed: set[str], provider: dict[str, Any]) -> set[str]:
@@ -294,7 +295,7 @@ def test_switching_modes_updates_secrets_and_sources_in_place_both_ways(stack: s
             assert changed <= allowed.get(old.type, set()), old.name
             assert not _replacement_causes(old.type, changed, provider.inputs), old.name
         for secret in git_secrets(after):
-            data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+            data, _ = mock.unwrap_secret(secret.inputs["stringData"])
             stale = {"username", "password", "token"} if after is app else {"githubAppID"}
             assert not stale & set(data), secret.name
         changed_kinds = {
@@ -347,7 +348,7 @@ def test_switching_modes_updates_secrets_and_sources_in_place_both_ways(stack: s
     ],
 )
 def test_bad_app_values_register_nothing(changes: dict[str, str], key: str, message: str) -> None:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         app_run("staging", {k: v for k, v in changes.items() if v}, **_dropped(changes))
     text = str(caught.value)
     problem = next((line for line in text.splitlines() if f"d1-fleet:{key}:" in line), "")
@@ -359,7 +360,7 @@ def test_bad_app_values_register_nothing(changes: dict[str, str], key: str, mess
 @pytest.mark.usefixtures("older_flux_lines")
 def test_app_mode_refuses_a_flux_line_without_app_auth_on_every_api() -> None:
     # Unreachable while 2.7 is the oldest supported line; kept for a list that grows back.
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         app_run("staging", {"fluxVersion": "2.5.x"})
     text = str(caught.value)
     assert "d1-fleet:fluxVersion: '2.5.x' is too old for gitAuth githubApp" in text, text
@@ -377,7 +378,7 @@ def _dropped(changes: dict[str, str]) -> dict[str, Any]:
 
 
 def test_token_and_app_keys_are_never_both_set() -> None:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", app_config())
     text = str(caught.value)
     for key in ("platformToken", "platformTokenExpires"):
@@ -386,7 +387,7 @@ def test_token_and_app_keys_are_never_both_set() -> None:
     assert "d1-fleet:appsToken: set either the second App (githubApps*) or appsToken" in text
     assert PLATFORM_TOKEN not in text
     assert APPS_TOKEN not in text
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", {"githubAppId": str(APP_ID), "githubAppPrivateKey": APP_KEY})
     text = str(caught.value)
     assert "d1-fleet:githubAppId: not allowed with gitAuth token" in text
@@ -397,7 +398,7 @@ def test_token_and_app_keys_are_never_both_set() -> None:
 @pytest.mark.parametrize("pull_secret", ["", "flux-system", "flux-apps"])
 def test_token_mode_refuses_sync_provider_github_without_an_app_secret(pull_secret: str) -> None:
     # source-controller wants App data in the pull secret with provider github.
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", {**SYNC, "syncProvider": "github", "syncPullSecret": pull_secret})
     assert "d1-fleet:syncProvider: github needs a syncPullSecret holding GitHub App data" in str(
         caught.value
@@ -415,7 +416,7 @@ def test_token_mode_forwards_sync_provider_github_with_a_secret_of_app_data() ->
 
 
 def test_token_mode_refuses_an_app_key_age_it_would_ignore() -> None:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         stack_run("staging", {"githubAppKeyMaxAgeDays": "60"})
     assert "d1-fleet:githubAppKeyMaxAgeDays: only read with gitAuth githubApp" in str(caught.value)
     # Pulumi.yaml's default reaches every stack and is no choice of the user.
@@ -423,7 +424,7 @@ def test_token_mode_refuses_an_app_key_age_it_would_ignore() -> None:
 
 
 def test_app_owner_stack_rejects_branch_protection_and_an_installation_owner() -> None:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         app_run(
             "prod-eu",
             {"fluxVersion": "2.8.x"},
@@ -546,8 +547,8 @@ def test_deploy_preflight_needs_the_second_app_key_when_the_stack_names_one(
 
 
 def test_adopt_imports_the_app_objects_by_their_github_ids(prod_eu_app: Recording) -> None:
-    plan = adopt.plan(
-        prod_eu_app, "prod-eu", adopt.parse_ruleset_ids(["d1-infra=11", "d1-apps=12"])
+    plan = import_plan.plan(
+        prod_eu_app, "prod-eu", import_plan.parse_ruleset_ids(["d1-infra=11", "d1-apps=12"])
     )
     github = {
         e["name"]: e["id"] for e in plan.document["resources"] if e["type"].startswith("github:")
@@ -602,12 +603,12 @@ def test_each_mode_takes_only_its_own_credentials_from_the_environment(
     monkeypatch.setenv("FLEET_APPS_TOKEN", APPS_TOKEN)
     tokens = stack_run("staging", drop=("platformToken", "appsToken"))
     for secret in git_secrets(tokens):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         assert set(data) == {"username", "password", "token"}, secret.name
     monkeypatch.setenv("FLEET_GITHUB_APPS_PRIVATE_KEY", APPS_APP_KEY)
     app = app_run("staging", githubAppPrivateKey="", githubAppsPrivateKey="")
     for secret in git_secrets(app):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         platform = secret.inputs["metadata"]["name"] == "flux-system"
         assert data["githubAppPrivateKey"] == (APP_KEY if platform else APPS_APP_KEY), secret.name
         assert not {"username", "password", "token"} & set(data), secret.name
@@ -631,7 +632,7 @@ def test_app_mode_stacks_pass_the_whole_policy_pack(stack: str) -> None:
 @pytest.mark.parametrize(("stack", "owner"), [("staging", False), ("prod-eu", True)])
 def test_app_mode_loads_the_github_sdk_only_for_the_owner_stack(stack: str, owner: bool) -> None:
     program = (
-        "import json, sys\nfrom pathlib import Path\nfrom fleet.tools import render\n"
+        "import json, sys\nfrom pathlib import Path\nfrom fleet.tools.offline import render\n"
         "overrides = json.loads(sys.argv[3])\n"
         "result = render.render_stack(Path(sys.argv[1]), sys.argv[2], overrides)\n"
         "print(json.dumps([len(result.summary['github']), 'pulumi_github' in sys.modules]))\n"

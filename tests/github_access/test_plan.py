@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from fleet.tools import offline
-from fleet.tools.offline import Recording
+from fleet.tools.offline import mock
+from fleet.tools.offline.mock import Recording
 from tests.helpers import (
     APP_ID,
     APPS_INSTALLATION_ID,
@@ -46,7 +46,7 @@ def owner_run(project: Path, overrides: dict[str, str], *, app: bool, **kwargs: 
 
 
 def problems(project: Path, overrides: dict[str, str], *, app: bool, **kwargs: Any) -> str:
-    with pytest.raises(offline.ProgramError) as caught:
+    with pytest.raises(mock.ProgramError) as caught:
         owner_run(project, overrides, app=app, **kwargs)
     assert caught.value.recording.resources == []
     return str(caught.value)
@@ -84,7 +84,7 @@ def test_token_owner_grants_the_app_of_a_stack_that_switched(staging_on_app: Pat
         assert [kind for kind, _ in actors] == ["Team", "Integration"], ruleset.name
         assert actors[1][1] == APP_ID, ruleset.name
     for secret in git_secrets(run):
-        data, _ = offline.unwrap_secret(secret.inputs["stringData"])
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
         assert set(data) == {"username", "password", "token"}, secret.name
 
 

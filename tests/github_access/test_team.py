@@ -6,7 +6,7 @@ import pytest
 
 from fleet.program.github_access.plan import PushAccess
 from fleet.program.github_access.team import GitHubAccess, GitHubAccessArgs
-from fleet.tools import offline
+from fleet.tools.offline import mock
 from tests.helpers import ROOT, RunStack, run_component
 
 TEAM_REPO = "github:index/teamRepository:TeamRepository"
@@ -77,7 +77,7 @@ def test_github_push_rules_wait_for_the_team_write_grant(push: PushAccess) -> No
 
 
 def test_branch_protection_needs_the_teams_of_the_people_who_merge(run_stack: RunStack) -> None:
-    with pytest.raises(offline.ProgramError, match="mergeTeams: required with botPushAccess"):
+    with pytest.raises(mock.ProgramError, match="mergeTeams: required with botPushAccess"):
         run_stack("prod-eu", drop=("mergeTeams",))
 
 
@@ -110,7 +110,7 @@ def test_exactly_one_committed_stack_owns_github_access() -> None:
     owners = [
         path.name
         for path in sorted(ROOT.glob("Pulumi.*.yaml"))
-        if offline.stack_config(ROOT, path.name[len("Pulumi.") : -len(".yaml")]).get(
+        if mock.stack_config(ROOT, path.name[len("Pulumi.") : -len(".yaml")]).get(
             "d1-fleet:githubAccessOwner"
         )
         == "true"
@@ -147,7 +147,7 @@ def test_github_provider_is_pinned_to_the_org_with_a_secret_token(run_stack: Run
     run = run_stack("prod-eu", {"githubToken": token})
     provider = run.get("pulumi:providers:github", "github")
     assert provider.inputs["owner"] == "controlplaneio-fluxcd"
-    assert offline.unwrap_secret(provider.inputs["token"]) == (token, True)
+    assert mock.unwrap_secret(provider.inputs["token"]) == (token, True)
     for r in run.resources:
         if r.type.startswith("github:"):
             assert r.provider.startswith(provider.urn + "::"), r.name
@@ -158,4 +158,4 @@ def test_github_provider_token_falls_back_to_the_environment(
 ) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "e" * 36)
     provider = run_stack("prod-eu").get("pulumi:providers:github", "github")
-    assert offline.unwrap_secret(provider.inputs["token"]) == ("ghp_" + "e" * 36, True)
+    assert mock.unwrap_secret(provider.inputs["token"]) == ("ghp_" + "e" * 36, True)

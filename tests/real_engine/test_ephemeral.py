@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
+from fleet.cli.commands.ephemeral import main
+from fleet.tools.ephemeral.app import World
 from fleet.tools.ephemeral.backend import AutomationFactory
-from fleet.tools.ephemeral.cli import World, main
 from fleet.tools.ephemeral.console import Console
 from tests.real_engine.control_plane import CONTEXT, ControlPlane
 from tests.real_engine.engine import TOKENS, Engine, inside

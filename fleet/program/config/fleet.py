@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from fleet.program import conventions as c
 from fleet.program import receiver_plan, spoke_plan
-from fleet.program.config import formats, parse
+from fleet.program.config import entries, parse
 from fleet.program.config.model import Settings
 from fleet.program.github_access import plan
 from fleet.program.github_access.plan import PushAccess
@@ -209,11 +209,11 @@ def spoke_problems(
 
 def _spokes(raw: Any) -> list[spoke_plan.Spoke]:
     """Another stack's well-formed spokes (its own run reports the others)."""
-    entries = raw if isinstance(raw, list) else []
+    items = raw if isinstance(raw, list) else []
     found = []
-    for entry in entries:
+    for entry in items:
         try:
-            found.append(formats.split_spoke(str(entry)))
+            found.append(entries.split_spoke(str(entry)))
         except ValueError:
             continue
     return found

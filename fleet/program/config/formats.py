@@ -6,67 +6,87 @@ read several keys are in `rules`. Nothing here knows about keys, stacks or the e
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Final
 
-import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
 
 from fleet.program import conventions as c
-from fleet.program import spoke_plan
 from fleet.program.config import private_key
 
 DNS1123_LABEL: Final = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
 DNS1123_SUBDOMAIN: Final = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 )
+
+
 _EXACT_SEMVER: Final = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
+
+
 _FLUX_VERSION: Final = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.(?:x|\d+)|x)$")
+
+
 _GITHUB_LOGIN: Final = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+
+
 _TEAM_SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
 _GITHUB_REPO: Final = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
 _FINE_GRAINED_PAT: Final = re.compile(r"^github_pat_[A-Za-z0-9_]{20,255}$")
+
+
 _PAT: Final = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|ghp_[A-Za-z0-9]{36,255})$")
+
+
 _API_TOKEN: Final = re.compile(r"^(github_pat_[A-Za-z0-9_]{20,255}|gh[pousr]_[A-Za-z0-9]{36,255})$")
+
+
 _OTHER_GITHUB_TOKEN: Final = re.compile(r"^gh[pousr]_")
+
+
 _ENV_KEY: Final = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
 _DURATION: Final = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+
+
 _ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 _NO_SPACE: Final = re.compile(r"^\S+$")
+
+
 _EMAIL: Final = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
 _OCI_TAG: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
 _BUCKET: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+
+
 _HOST: Final = re.compile(
     r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
     r"(?::[0-9]{1,5})?$"
 )
+
+
 _OCI_PATH_COMPONENT: Final = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
+
+
 _DIGEST: Final = re.compile(r"sha256:[a-f0-9]{64}")
+
 
 # Set from their own keys; runtimeInfo cannot override them.
 RUNTIME_KEYS: Final = ("ENVIRONMENT", "GIT_BRANCH", "CLUSTER_NAME", "CLUSTER_DOMAIN")
-PATCH_TARGET_KEYS: Final = (
-    "group",
-    "version",
-    "kind",
-    "name",
-    "namespace",
-    "labelSelector",
-    "annotationSelector",
-)
-# Target fields kustomize matches as regular expressions, anchored, with Go's RE2 syntax
-# (kubernetes-sigs/kustomize api/types/selector.go, NewSelectorRegex).
-PATCH_REGEX_KEYS: Final = ("group", "version", "kind", "name", "namespace")
-# Perl constructs Python's `re` accepts but RE2 refuses: lookaround, backreferences, atomic
-# groups, conditionals.
-_NOT_RE2: Final = re.compile(r"\(\?(?:[=!]|<[=!]|>|\(|P=)|\\[1-9]")
-
-
-# Predicates, shared by the types below and by the cross-key rules.
 
 
 def flux_minor(version: str) -> int | None:
@@ -138,9 +158,6 @@ def dns_label_ok(value: str, max_length: int = 63) -> bool:
 def subdomain_ok(value: str) -> bool:
     """A DNS-1123 subdomain: what Kubernetes accepts as most object names."""
     return len(value) <= 253 and bool(DNS1123_SUBDOMAIN.match(value))
-
-
-# Validators: each raises ValueError with what is allowed, never the value (it may be secret).
 
 
 def _check(pattern: re.Pattern[str], allowed: str) -> Callable[[str], str]:
@@ -296,7 +313,7 @@ def _oci_artifact(value: str) -> str:
     return value
 
 
-def _iso_date(value: Any) -> Any:
+def iso_date(value: Any) -> Any:
     if isinstance(value, str):
         try:
             if not _ISO_DATE.match(value):
@@ -342,82 +359,6 @@ def _special_characters(value: str) -> str:
     return value
 
 
-_PATCH_ALLOWED: Final = (
-    "allowed: a string holding a YAML or JSON mapping with a string 'patch' and an optional "
-    "'target' with keys " + ", ".join(PATCH_TARGET_KEYS)
-)
-
-
-def _patch_text(value: Any) -> Any:
-    """A mapping written straight into the list is refused in words: the CLI wants strings."""
-    if isinstance(value, dict):
-        raise ValueError(
-            "a bare mapping, but fluxPatches is a list of strings (Pulumi.yaml declares it so, "
-            "and the Pulumi CLI refuses anything else): write the mapping as a block string "
-            "after '- |'; " + _PATCH_ALLOWED
-        )
-    return value
-
-
-def _patch_entry(value: str) -> str:
-    allowed = _PATCH_ALLOWED
-    try:
-        entry = yaml.safe_load(value)
-    except yaml.YAMLError:
-        raise ValueError(allowed) from None
-    if (
-        not isinstance(entry, dict)
-        or not isinstance(entry.get("patch"), str)
-        or set(entry) - {"patch", "target"}
-    ):
-        raise ValueError(allowed)
-    target = entry.get("target", {})
-    if not isinstance(target, dict) or set(target) - set(PATCH_TARGET_KEYS):
-        raise ValueError(allowed)
-    if not all(isinstance(v, str) for v in target.values()):
-        raise ValueError(allowed)
-    # What Flux's kustomize would refuse inside the cluster, refused here first.
-    for key in PATCH_REGEX_KEYS:
-        if key in target and (reason := _regex_problem(target[key])):
-            raise ValueError(
-                f"target {key} {target[key]!r} is not a regular expression kustomize can use "
-                f"({reason}); allowed: an RE2 expression, e.g. 'flux-.*' or a plain name"
-            )
-    if reason := _patch_body_problem(entry["patch"]):
-        raise ValueError(
-            f"its 'patch' text is not a patch kustomize can apply ({reason}); allowed: a "
-            "strategic merge patch (a YAML mapping) or a JSON 6902 patch (a YAML list of "
-            "operations)"
-        )
-    return value
-
-
-def _regex_problem(pattern: str) -> str | None:
-    """Why RE2 would not compile `pattern`, or None."""
-    if _NOT_RE2.search(pattern):
-        return "lookaround, backreferences and atomic groups are not RE2"
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        return str(error)
-    return None
-
-
-def _patch_body_problem(text: str) -> str | None:
-    """Why the inner patch is neither a strategic merge patch nor a JSON 6902 list, or None."""
-    try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        return f"it does not parse as YAML{where}"
-    if not documents:
-        return "it is empty"
-    if not all(isinstance(d, dict | list) for d in documents):
-        return "it is a plain value, not a mapping or a list"
-    return None
-
-
 def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
     def validate(value: str) -> str:
         if value not in allowed:
@@ -427,85 +368,29 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
     return validate
 
 
-_SPOKE_FIELDS: Final = ("server", "environment", "rotated", "context", "kubeconfig", "chain")
-_SPOKE_ALLOWED: Final = (
-    "allowed: '<name>: server=https://<host>[:port], environment=staging|production, "
-    "rotated=YYYY-MM-DD, context=<kube context> and/or kubeconfig=<path>[, chain=<steps joined by "
-    "'>' in the order " + ">".join(spoke_plan.CHAIN) + ">]' with <name> a DNS-1123 label"
-)
-
-
-def split_spoke(entry: str) -> spoke_plan.Spoke:
-    """'name: key=value, ...' -> the spoke; ValueError saying what is allowed."""
-    name, sep, rest = entry.partition(":")
-    name = name.strip()
-    if not sep or not dns_label_ok(name):
-        raise ValueError(_SPOKE_ALLOWED)
-    fields: dict[str, str] = {}
-    for part in (p.strip() for p in rest.split(",")):
-        key, eq, value = part.partition("=")
-        key, value = key.strip(), value.strip()
-        if not eq or key not in _SPOKE_FIELDS or key in fields or not value:
-            raise ValueError(f"{key or part!r} in spoke {name}: {_SPOKE_ALLOWED}")
-        fields[key] = value
-    missing = [k for k in ("server", "environment", "rotated") if k not in fields]
-    if missing or not ("context" in fields or "kubeconfig" in fields):
-        raise ValueError(
-            f"spoke {name} needs {', '.join(missing) or 'context or kubeconfig'}; {_SPOKE_ALLOWED}"
-        )
-    host = _https_host(fields["server"])
-    if host is None:
-        raise ValueError(f"spoke {name}: server must be https://<host>[:port]; {_SPOKE_ALLOWED}")
-    if fields["environment"] not in tuple(c.Environment):
-        raise ValueError(f"spoke {name}: environment allowed: staging or production")
-    rotated = _iso_date(fields["rotated"])
-    steps = tuple(s.strip() for s in fields.get("chain", ">".join(spoke_plan.CHAIN)).split(">"))
-    order = [str(step) for step in spoke_plan.CHAIN]
-    if (
-        any(s not in order for s in steps)
-        or len(set(steps)) != len(steps)
-        or [order.index(s) for s in steps] != sorted(order.index(s) for s in steps)
-    ):
-        raise ValueError(
-            f"spoke {name}: chain allowed: steps from {'>'.join(order)}, each once, in that order"
-        )
-    return spoke_plan.Spoke(
-        name=name,
-        server=fields["server"].rstrip("/"),
-        rotated=rotated,
-        production=fields["environment"] == c.Environment.PRODUCTION,
-        context=fields.get("context"),
-        kubeconfig=fields.get("kubeconfig"),
-        chain=tuple(spoke_plan.Step(s) for s in steps),
-    )
-
-
-def _https_host(url: str) -> str | None:
-    """The host[:port] of an https:// URL with nothing after it, else None."""
-    if not url.startswith("https://"):
-        return None
-    host = url.removeprefix("https://").rstrip("/")
-    return host if registry_host_ok(host) else None
-
-
-def _spoke_entry(value: str) -> str:
-    split_spoke(value)
-    return value
-
-
-# The constrained types the settings model declares its fields with.
-
 Label = Annotated[str, AfterValidator(_label)]
+
+
 Subdomain = Annotated[str, AfterValidator(_subdomain)]
+
+
 OptionalSubdomain = Annotated[str, AfterValidator(_optional_subdomain)]
+
+
 PublicHost = Annotated[str, AfterValidator(_public_host)]
+
+
 SpecialCharacters = Annotated[str, AfterValidator(_special_characters)]
+
+
 ChartVersion = Annotated[
     str,
     AfterValidator(
         _check(_EXACT_SEMVER, "an exact chart version such as 0.58.1 (no 'latest', no ranges)")
     ),
 ]
+
+
 # The OCI manifest digest of the chart that verify-chart verified and the release installs.
 ChartDigest = Annotated[
     str,
@@ -517,49 +402,51 @@ ChartDigest = Annotated[
         )
     ),
 ]
+
+
 FluxVersion = Annotated[str, AfterValidator(_flux_version)]
+
+
 GitHubLogin = Annotated[
     str, AfterValidator(_check(_GITHUB_LOGIN, "a GitHub user or organisation login"))
 ]
+
+
 GitHubRepo = Annotated[str, AfterValidator(_repository)]
+
+
 GitRef = Annotated[str, AfterValidator(_branch)]
+
+
 GitHubTeamSlug = Annotated[
     str, AfterValidator(_check(_TEAM_SLUG, "a GitHub team slug (lowercase letters, digits, '-')"))
 ]
+
+
 Duration = Annotated[str, AfterValidator(_check(_DURATION, "a Go duration such as 1m or 1h30m"))]
-ExpiryDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+ExpiryDate = Annotated[date, BeforeValidator(iso_date)]
+
+
 Registry = Annotated[str, AfterValidator(_registry)]
+
+
 OciArtifact = Annotated[str, AfterValidator(_oci_artifact)]
 
 
-def _operator_chart(value: str) -> str:
-    """A mirror of the chart's OCI repository, or a local chart folder; named flux-operator either way.
-
-    The policy pack and `fleet adopt` find the operator's release by that name; tag and digest stay
-    in operatorChartVersion and operatorChartDigest.
-    """
-    if value.startswith("oci://"):
-        reference = value.removeprefix("oci://")
-        last = reference.rsplit("/", 1)[-1]
-        ok = oci_reference_ok(reference) and "@" not in reference and ":" not in last
-    else:
-        ok = value.startswith("/")
-    if not ok or not value.endswith("/flux-operator"):
-        raise ValueError(
-            "allowed: an oci:// chart repository ending in /flux-operator, without tag or digest "
-            f"(a mirror of {c.OPERATOR_CHART}), or the absolute path of a local chart folder "
-            "named flux-operator"
-        )
-    return value
-
-
-OperatorChart = Annotated[str, AfterValidator(_operator_chart)]
 RegistryUser = Annotated[
     str, AfterValidator(_check(_NO_SPACE, "a registry username, without spaces or line breaks"))
 ]
+
+
 Email = Annotated[str, AfterValidator(_check(_EMAIL, "an email address such as bot@example.com"))]
+
+
 # Fine-grained PATs only: Flux's Git secrets and the tenant copies of the apps token.
 Pat = Annotated[SecretStr, BeforeValidator(_strip_token), AfterValidator(_fine_grained)]
+
+
 RegistryToken = Annotated[
     SecretStr,
     BeforeValidator(_strip_token),
@@ -567,6 +454,8 @@ RegistryToken = Annotated[
         _secret_check(_PAT, "a GitHub personal access token (github_pat_... or ghp_...)")
     ),
 ]
+
+
 ApiToken = Annotated[
     SecretStr,
     BeforeValidator(_strip_token),
@@ -574,16 +463,28 @@ ApiToken = Annotated[
         _secret_check(_API_TOKEN, "a GitHub token (github_pat_..., ghp_, gho_, ghs_ ...)")
     ),
 ]
+
+
 RuntimeEntry = Annotated[str, AfterValidator(_runtime_entry)]
+
+
 PemPrivateKey = Annotated[SecretStr, AfterValidator(_rsa_private_key)]
+
+
 # GitHub's numeric ids (an App, an installation).
 GitHubId = Annotated[int, Field(ge=1)]
-PatchEntry = Annotated[str, BeforeValidator(_patch_text), AfterValidator(_patch_entry)]
-# d1's patches as config entries, so the default is a value Pulumi.yaml can declare.
-D1_PATCH_ENTRIES: Final[tuple[str, ...]] = tuple(json.dumps(patch) for patch in c.D1_PATCHES)
+
+
 Component = Annotated[str, AfterValidator(_one_of(c.FLUX_COMPONENTS))]
+
+
 Variant = Annotated[str, AfterValidator(_one_of(c.FLUX_VARIANTS))]
+
+
 ClusterType = Annotated[str, AfterValidator(_one_of(c.CLUSTER_TYPES))]
+
+
 SyncKind = Annotated[str, AfterValidator(_one_of(c.SYNC_KINDS))]
+
+
 SyncProvider = Annotated[str, AfterValidator(_one_of(c.SYNC_PROVIDERS))]
-SpokeEntry = Annotated[str, AfterValidator(_spoke_entry)]

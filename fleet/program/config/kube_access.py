@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-# Off only while a tool runs the program offline (fleet.tools.offline).
+# Off only while a tool runs the program offline (fleet.tools.offline.mock).
 ENABLED: ContextVar[bool] = ContextVar("fleet_kube_access_check", default=True)
 _SHOWN_CONTEXTS = 10
 

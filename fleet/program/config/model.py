@@ -17,8 +17,9 @@ from pydantic.alias_generators import to_camel
 from fleet.program import conventions as c
 from fleet.program import receiver_plan, spoke_plan
 from fleet.program.config import expiry
+from fleet.program.config.chart_source import OperatorChart
+from fleet.program.config.entries import D1_PATCH_ENTRIES, PatchEntry, SpokeEntry, split_spoke
 from fleet.program.config.formats import (
-    D1_PATCH_ENTRIES,
     ApiToken,
     ChartDigest,
     ChartVersion,
@@ -35,10 +36,8 @@ from fleet.program.config.formats import (
     GitRef,
     Label,
     OciArtifact,
-    OperatorChart,
     OptionalSubdomain,
     Pat,
-    PatchEntry,
     PemPrivateKey,
     PublicHost,
     Registry,
@@ -46,14 +45,12 @@ from fleet.program.config.formats import (
     RegistryUser,
     RuntimeEntry,
     SpecialCharacters,
-    SpokeEntry,
     Subdomain,
     SyncKind,
     SyncProvider,
     Variant,
     flux_minor,
     split_component,
-    split_spoke,
 )
 from fleet.program.conventions import DeletionPolicy, Environment, GitAuth
 from fleet.program.github_access.plan import PushAccess, StackAuth
@@ -174,7 +171,7 @@ class Settings(BaseModel):
     receiver_tls_secret: OptionalSubdomain = ""
 
     # Hub mode: spoke clusters this stack's Flux reconciles through kubeconfig Secrets, and how
-    # long a spoke's token may live before `rotated` must move (see Hub and spokes in the README).
+    # long a spoke's token may live before `rotated` must move (see docs/hub-and-spokes.md).
     spokes: tuple[SpokeEntry, ...] = ()
     spoke_token_max_age_days: Annotated[int, Field(ge=1, le=365)] = (
         spoke_plan.DEFAULT_TOKEN_MAX_AGE_DAYS

@@ -1,7 +1,7 @@
 """Where secret values may come from besides secret config: the environment-variable table.
 
 The program, the preflight and the ephemeral-fleet tool read this one table, so a variable
-documented in the README is the variable every path reads.
+documented in docs/first-run.md is the variable every path reads.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Entry point for `python -m fleet.tools.ephemeral`."""
+"""Entry point for `python -m fleet.tools.ephemeral` (the same as `fleet ephemeral`)."""
 
-from fleet.tools.ephemeral.cli import main
+from fleet.cli.commands.ephemeral import main
 
 raise SystemExit(main())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pulumi import automation as auto
 
-from fleet.tools.ephemeral.exit_codes import ExitCode
+from fleet.exit_codes import ExitCode
 
 _TAIL_LINES = 12
 

@@ -29,7 +29,7 @@ from fleet.program.config.sources import (
     required_credentials,
 )
 from fleet.program.conventions import PROJECT
-from fleet.tools import offline, stack_check
+from fleet.tools.offline import mock, stack_check
 
 
 class OverrideError(ValueError):
@@ -105,7 +105,7 @@ def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
     FLEET_GITHUB_APPS_PRIVATE_KEY (when the base stack names a second App) or FLEET_APPS_TOKEN;
     the optional enterprise token serves both modes. Raises OverrideError listing every problem.
     """
-    values = offline.project_values(base)
+    values = mock.project_values(base)
     needed = required_credentials(values)
     problems: list[str] = []
     try:

@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 
 from pulumi import automation as auto
 
+from fleet.exit_codes import ExitCode, worst
 from fleet.tools.ephemeral import naming
 from fleet.tools.ephemeral.backend import FleetStack, StackFactory
 from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.errors import describe
-from fleet.tools.ephemeral.exit_codes import ExitCode, worst
 from fleet.tools.ephemeral.overrides import ClusterTarget, StackConfig, Tokens, derive, qualified
 from fleet.tools.ephemeral.tags import CREATED_AT, EPHEMERAL, created_at, stack_tags
 from fleet.tools.ephemeral.verify import ReadyCheck, check_outputs, target_of

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from fleet.program import conventions as c
-from fleet.program.config import formats
+from fleet.program.config import entries
 from fleet.program.config.rules.base import (
     KUSTOMIZE_CONTROLLER,
     RESERVED_NAMESPACES,
@@ -25,7 +25,7 @@ HELM_CONTROLLER: Final = "helm-controller"
 
 @RULES.reads("spokes", "tenants", "image_automation")
 def _spokes(v: Values) -> Iterator[Problem]:
-    names = [formats.split_spoke(entry).name for entry in v["spokes"]]
+    names = [entries.split_spoke(entry).name for entry in v["spokes"]]
     for name in duplicates(names):
         yield ("spokes", f"spoke {name!r} is listed more than once; allowed: each spoke once")
     # Each spoke gets a hub namespace of its name, beside the tenants'.
@@ -41,7 +41,7 @@ def _spokes(v: Values) -> Iterator[Problem]:
 
 @RULES.reads("spokes", "spoke_token_max_age_days")
 def _spoke_tokens(v: Values) -> Iterator[Problem]:
-    for spoke in (formats.split_spoke(entry) for entry in v["spokes"]):
+    for spoke in (entries.split_spoke(entry) for entry in v["spokes"]):
         due = spoke.token_due(v["spoke_token_max_age_days"])
         if spoke.rotated > v.today:
             yield (

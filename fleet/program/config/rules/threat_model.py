@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-from fleet.program.config import formats
+from fleet.program.config import entries
 from fleet.program.config.rules.base import Problem, Rules, Values
 
 RULES: Final = Rules()
@@ -112,7 +112,7 @@ def _spokes_are_other_clusters(v: Values) -> Iterator[Problem]:
     # two spokes on one API server would let each one's chain prune or overwrite the other's.
     hub_access = (v["kube_context"], v["kubeconfig"])
     servers: dict[tuple[str, int], str] = {}
-    for spoke in (formats.split_spoke(entry) for entry in v["spokes"]):
+    for spoke in (entries.split_spoke(entry) for entry in v["spokes"]):
         if spoke.name == v["cluster_name"] or (spoke.context, spoke.kubeconfig) == hub_access:
             yield (
                 "spokes",
