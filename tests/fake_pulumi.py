@@ -42,9 +42,16 @@ with open({record!r}, "a") as out:
                           "stdin": stdin}}) + "\\n")
 if args[:2] == ["config", "set"]:
     import yaml
-    rest = [a for a in args[2:] if a != "--secret"]
+    rest = [a for a in args[2:] if a not in ("--secret", "--plaintext")]
     stack = rest[rest.index("--stack") + 1]
     values = [a for i, a in enumerate(rest) if a != "--stack" and rest[i - 1] != "--stack"]
+    # The real CLI refuses a plain value it scores as a secret under a key named like one
+    # (pkg/cmd/pulumi/config/config.go, `looksLikeSecret`); the fake refuses every such value.
+    import re
+    named_like_one = re.search("(?i)passwd|pass|password|pwd|secret|token", values[0])
+    if named_like_one and "--secret" not in args and "--plaintext" not in args:
+        print(f"error: config value for '{{values[0]}}' looks like a secret", file=sys.stderr)
+        sys.exit(255)
     path = f"Pulumi.{{stack}}.yaml"
     document = yaml.safe_load(open(path)) or {{}}
     key = "d1-fleet:" + values[0]

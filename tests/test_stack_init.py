@@ -54,8 +54,14 @@ def test_init_stores_prompted_tokens_on_stdin_with_hidden_input(tmp_path: Path) 
         assert all(t not in " ".join(call.argv) for t in secret.values()), call.argv
         assert call.cwd == project
     plain = [
-        c.argv[2:4] for c in calls if c.argv[:2] == ["config", "set"] and "--secret" not in c.argv
+        c.argv[3:5] for c in calls if c.argv[:2] == ["config", "set"] and "--secret" not in c.argv
     ]
+    # Dates under keys named like tokens: stored as plain text on purpose, or the CLI may refuse.
+    assert all(
+        c.argv[2] == "--plaintext"
+        for c in calls
+        if c.argv[:2] == ["config", "set"] and "--secret" not in c.argv
+    )
     assert plain == [
         ["platformTokenExpires", "2099-03-31"],
         ["appsTokenExpires", "2099-04-30"],
@@ -147,7 +153,7 @@ def test_init_for_a_github_app_stack_stores_the_key_from_a_file(tmp_path: Path) 
         "appsPushToken",
     ]
     assert [c.stdin for c in stored] == [key.read_text(), apps_key.read_text(), PUSH_TOKEN]
-    assert ["githubAppKeyCreated", "2026-03-01"] in [c.argv[2:4] for c in cli.calls()]
+    assert ["--plaintext", "githubAppKeyCreated", "2026-03-01"] in [c.argv[2:5] for c in cli.calls()]
 
 
 def test_init_needs_the_passphrase_and_names_it(tmp_path: Path) -> None:
@@ -178,7 +184,7 @@ def test_init_replace_stores_new_tokens_with_their_new_dates(tmp_path: Path) -> 
     assert rerun == [["stack", "select"]], "a rerun keeps what is stored"
     before = len(cli.calls())
     assert init.initialise("staging", rotated, project, None, replace=True) == 0
-    plain = [c.argv[2:4] for c in cli.calls()[before:] if "--secret" not in c.argv][1:]
+    plain = [c.argv[3:5] for c in cli.calls()[before:] if "--secret" not in c.argv][1:]
     assert ["appsTokenExpires", "2100-06-30"] in plain
 
 

@@ -198,8 +198,23 @@ def commands(pulumi: str, stack: str, entries: list[Entry]) -> list[tuple[list[s
                 ([pulumi, "config", "set", "--secret", entry.key, "--stack", stack], entry.value)
             )
         else:
+            # --plaintext: the CLI refuses a value it guesses is a secret under a key named like
+            # one (`appsTokenExpires` matches `token`; pulumi pkg/cmd/pulumi/config/config.go,
+            # `looksLikeSecret`), and some expiry dates score as one; the dates are not secrets.
             calls.append(
-                ([pulumi, "config", "set", entry.key, entry.value, "--stack", stack], None)
+                (
+                    [
+                        pulumi,
+                        "config",
+                        "set",
+                        "--plaintext",
+                        entry.key,
+                        entry.value,
+                        "--stack",
+                        stack,
+                    ],
+                    None,
+                )
             )
     return calls
 
