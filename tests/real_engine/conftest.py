@@ -72,7 +72,7 @@ def schemas() -> Path:
     return Path(folder).resolve()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     manifest = json.loads((bin_dir / "manifest.json").read_text())
     plane = ControlPlane(bin_dir, tmp_path_factory.mktemp("plane"), Path(manifest["kwokStages"]))
@@ -97,13 +97,13 @@ def chart(schemas: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def operator(cluster: ControlPlane, schemas: Path) -> Iterator[OperatorStandIn]:
     with OperatorStandIn(cluster.kube(), schemas) as standin:
         yield standin
     assert not standin.errors, standin.errors
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def engine(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Engine:
     return Engine.create(bin_dir, tmp_path_factory.mktemp("engine"))

@@ -78,15 +78,23 @@ class Engine:
         self, stack: str, overrides: Mapping[str, Any], base: str | None = None
     ) -> None:
         """`Pulumi.<stack>.yaml`: the committed stack file `base` with `overrides` (short keys)."""
-        source = self.project / f"Pulumi.{base or stack}.yaml"
+        source = ROOT / f"Pulumi.{base or stack}.yaml"  # the committed file, not an earlier write
         doc = yaml.safe_load(source.read_text())
         config = doc.setdefault("config", {})
+        target = self.project / f"Pulumi.{stack}.yaml"
+        # What the CLI wrote since (the passphrase salt, encrypted values) stays.
+        written = yaml.safe_load(target.read_text()) if target.exists() else {}
+        if written.get("encryptionsalt"):
+            doc["encryptionsalt"] = written["encryptionsalt"]
+        for key, value in (written.get("config") or {}).items():
+            if isinstance(value, dict) and "secure" in value:
+                config[key] = value
         for key, value in overrides.items():
             if value is None:
                 config.pop(f"d1-fleet:{key}", None)
             else:
                 config[f"d1-fleet:{key}"] = value
-        (self.project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        target.write_text(yaml.safe_dump(doc, sort_keys=False))
 
     def program(self) -> Callable[[], None]:
         main = self.project / "__main__.py"
