@@ -27,7 +27,8 @@ from fleet.engine import state as engine_state
 from fleet.engine.cli import PulumiCli
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "Pulumi.staging.yaml", "Pulumi.prod-eu.yaml")
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py")
+STACK_FILES = ("Pulumi.staging.yaml", "Pulumi.prod-eu.yaml")
 PASSPHRASE = "real-engine-tier"
 # Tokens the program reads from the environment (never in a stack file), far from expiry.
 TOKENS = {
@@ -64,10 +65,13 @@ class Engine:
         }
 
     @classmethod
-    def create(cls, bin_dir: Path, folder: Path) -> Engine:
+    def create(
+        cls, bin_dir: Path, folder: Path, stack_files: tuple[str, ...] = STACK_FILES
+    ) -> Engine:
+        """A copy of the project with `stack_files` (the hub example is a project of its own)."""
         project = folder / "project"
         project.mkdir(parents=True)
-        for name in PROJECT_FILES:
+        for name in (*PROGRAM_FILES, *stack_files):
             shutil.copy(ROOT / name, project / name)
         engine = cls(bin_dir, project, folder / "home", folder / "state")
         engine.home.mkdir()
@@ -75,10 +79,10 @@ class Engine:
         return engine
 
     def write_stack(
-        self, stack: str, overrides: Mapping[str, Any], base: str | None = None
+        self, stack: str, overrides: Mapping[str, Any], source: Path | None = None
     ) -> None:
-        """`Pulumi.<stack>.yaml`: the committed stack file `base` with `overrides` (short keys)."""
-        source = ROOT / f"Pulumi.{base or stack}.yaml"  # the committed file, not an earlier write
+        """`Pulumi.<stack>.yaml`: the committed stack file (or `source`) with `overrides`."""
+        source = source or ROOT / f"Pulumi.{stack}.yaml"  # the committed file, not an earlier write
         doc = yaml.safe_load(source.read_text())
         config = doc.setdefault("config", {})
         target = self.project / f"Pulumi.{stack}.yaml"
