@@ -12,31 +12,18 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from tests.real_engine.chart_standin import build_chart
 from tests.real_engine.control_plane import ControlPlane
 from tests.real_engine.engine import TOKENS, Engine, inside
 from tests.real_engine.operator_standin import OperatorStandIn
 from tests.real_engine.test_stacks_from_empty import tier_config
 
 ROOT = Path(__file__).resolve().parent.parent
-CHART = ROOT / "tests" / "real_engine" / "chart" / "flux-operator"
-
-
-def build_chart(schemas: Path, folder: Path) -> Path:
-    target = folder / "flux-operator"
-    shutil.copytree(CHART, target)
-    (target / "crds").mkdir()
-    for crd in sorted((schemas / "crds").glob("fluxcd.controlplane.io_*.yaml")):
-        shutil.copy(crd, target / "crds" / crd.name)
-    shutil.copy(
-        schemas / "charts" / "flux-operator" / "values.schema.json", target / "values.schema.json"
-    )
-    return target
 
 
 def one_size(bin_dir: Path, schemas: Path, tenants: int, folder: Path) -> dict[str, Any]:

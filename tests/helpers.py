@@ -110,6 +110,15 @@ APPS_APP_ID = 654321
 APPS_INSTALLATION_ID = 4567890
 APPS_APP_KEY = private_key.shaped(2**1024 + 5, 2**1024 + 7, pkcs8=True)
 TOKEN_KEYS = ("platformToken", "platformTokenExpires", "appsToken", "appsTokenExpires")
+# Every token a staging stack needs, exported the way CI exports them, far from expiry.
+EXPORTED_TOKENS = {
+    "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
+    "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
+    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
+    "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
+    "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "W" * 40,
+    "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-31",
+}
 SECRET = "kubernetes:core/v1:Secret"
 GIT = "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository"
 INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance"

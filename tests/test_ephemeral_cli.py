@@ -24,15 +24,10 @@ from fleet.tools.ephemeral.backend import StackFactory, backend_url, preflight
 from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.overrides import ClusterTarget
 from tests.ephemeral_fakes import FakeBackend, command_error
-from tests.helpers import ROOT
+from tests.helpers import EXPORTED_TOKENS, ROOT
 
 TOKEN_ENV = {
-    "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
-    "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
-    "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "W" * 40,
-    "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-31",
+    **EXPORTED_TOKENS,
     "PULUMI_CONFIG_PASSPHRASE": "test",
     "GITHUB_RUN_ID": "500",
     "GITHUB_RUN_ATTEMPT": "1",

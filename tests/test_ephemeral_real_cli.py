@@ -26,16 +26,10 @@ from fleet.tools.ephemeral.backend import automation_factory
 from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_tokens
 from fleet.tools.ephemeral.runner import Fleet, configure, plan
+from tests.helpers import EXPORTED_TOKENS
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN_ENV = {
-    "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
-    "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
-    "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "W" * 40,
-    "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-31",
-}
+TOKEN_ENV = dict(EXPORTED_TOKENS)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pulumi") is None,

@@ -153,7 +153,9 @@ def test_init_for_a_github_app_stack_stores_the_key_from_a_file(tmp_path: Path) 
         "appsPushToken",
     ]
     assert [c.stdin for c in stored] == [key.read_text(), apps_key.read_text(), PUSH_TOKEN]
-    assert ["--plaintext", "githubAppKeyCreated", "2026-03-01"] in [c.argv[2:5] for c in cli.calls()]
+    assert ["--plaintext", "githubAppKeyCreated", "2026-03-01"] in [
+        c.argv[2:5] for c in cli.calls()
+    ]
 
 
 def test_init_needs_the_passphrase_and_names_it(tmp_path: Path) -> None:

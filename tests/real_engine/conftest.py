@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.real_engine.build import BINARIES
+from tests.real_engine.chart_standin import build_chart
 from tests.real_engine.control_plane import ControlPlane
 from tests.real_engine.engine import Engine
 from tests.real_engine.operator_standin import OperatorStandIn
@@ -86,15 +86,7 @@ def cluster(bin_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture(scope="module")
 def chart(schemas: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The stand-in chart with the upstream CRDs and values schema copied in (data, not templates)."""
-    target = tmp_path_factory.mktemp("chart") / "flux-operator"
-    shutil.copytree(HERE / "chart" / "flux-operator", target)
-    (target / "crds").mkdir()
-    for crd in sorted((schemas / "crds").glob("fluxcd.controlplane.io_*.yaml")):
-        shutil.copy(crd, target / "crds" / crd.name)
-    shutil.copy(
-        schemas / "charts" / "flux-operator" / "values.schema.json", target / "values.schema.json"
-    )
-    return target
+    return build_chart(schemas, tmp_path_factory.mktemp("chart"))
 
 
 @pytest.fixture

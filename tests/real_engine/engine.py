@@ -25,20 +25,14 @@ from pulumi import automation as auto
 
 from fleet.engine import state as engine_state
 from fleet.engine.cli import PulumiCli
+from tests.helpers import EXPORTED_TOKENS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_FILES = ("Pulumi.yaml", "__main__.py")
 STACK_FILES = ("Pulumi.staging.yaml", "Pulumi.prod-eu.yaml")
 PASSPHRASE = "real-engine-tier"
 # Tokens the program reads from the environment (never in a stack file), far from expiry.
-TOKENS = {
-    "FLEET_PLATFORM_TOKEN": "github_pat_" + "P" * 40,
-    "FLEET_PLATFORM_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_TOKEN": "github_pat_" + "A" * 40,
-    "FLEET_APPS_TOKEN_EXPIRES": "2099-01-31",
-    "FLEET_APPS_PUSH_TOKEN": "github_pat_" + "W" * 40,
-    "FLEET_APPS_PUSH_TOKEN_EXPIRES": "2099-01-31",
-}
+TOKENS = dict(EXPORTED_TOKENS)
 
 
 @dataclass
