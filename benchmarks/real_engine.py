@@ -19,9 +19,8 @@ from typing import Any
 
 from tests.real_engine.chart_standin import build_chart
 from tests.real_engine.control_plane import ControlPlane
-from tests.real_engine.engine import TOKENS, Engine, inside
+from tests.real_engine.engine import TOKENS, Engine, inside, tier_config
 from tests.real_engine.operator_standin import OperatorStandIn
-from tests.real_engine.test_stacks_from_empty import tier_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.real_engine.build import BINARIES
+from tests.real_engine.binaries import missing
 from tests.real_engine.chart_standin import build_chart
 from tests.real_engine.control_plane import ControlPlane
 from tests.real_engine.engine import Engine
@@ -22,26 +21,6 @@ from tests.real_engine.operator_standin import OperatorStandIn
 
 HERE = Path(__file__).resolve().parent
 HOW = "build them with `make real-engine-bins`, then run `make real-engine` (docs/real-engine.md)"
-
-
-def _missing(bin_dir: Path) -> list[str]:
-    missing = []
-    for binary in BINARIES:
-        path = bin_dir / binary.name
-        flag = "version" if binary.name == "pulumi" else "--version"
-        if binary.name == "pulumi-resource-kubernetes":
-            ok = path.is_file() and os.access(path, os.X_OK)
-        else:
-            ok = (
-                path.is_file()
-                and subprocess.run([str(path), flag], capture_output=True, check=False).returncode
-                == 0
-            )
-        if not ok:
-            missing.append(binary.name)
-    if not (bin_dir / "manifest.json").is_file():
-        missing.append("manifest.json")
-    return missing
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -53,8 +32,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not value:
         reason = f"real-engine tier: FLEET_REAL_ENGINE_BIN is not set; {HOW}"
     else:
-        missing = _missing(Path(value))
-        reason = f"real-engine tier: {value} lacks {', '.join(missing)}; {HOW}" if missing else ""
+        lacking = missing(Path(value))
+        reason = f"real-engine tier: {value} lacks {', '.join(lacking)}; {HOW}" if lacking else ""
     for item in ours:
         item.add_marker(pytest.mark.real_engine)
         if reason:

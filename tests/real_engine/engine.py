@@ -26,6 +26,7 @@ from pulumi import automation as auto
 from fleet.engine import state as engine_state
 from fleet.engine.cli import PulumiCli
 from tests.helpers import EXPORTED_TOKENS
+from tests.real_engine.control_plane import CONTEXT, ControlPlane
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_FILES = ("Pulumi.yaml", "__main__.py")
@@ -151,3 +152,13 @@ def inside(project: Path, env: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def tier_config(cluster: ControlPlane, chart: Path) -> dict[str, Any]:
+    """What the tier changes in a committed stack file: where the cluster and the chart are."""
+    return {
+        "kubeconfig": str(cluster.kubeconfig),
+        "kubeContext": CONTEXT,
+        "operatorChart": str(chart),
+        "fluxReadyTimeoutSeconds": 60,
+    }

@@ -16,10 +16,9 @@ from pulumi import automation as auto
 
 from tests.real_engine.checks import compare, kube_resources
 from tests.real_engine.control_plane import ControlPlane
-from tests.real_engine.engine import TOKENS, Engine, inside
+from tests.real_engine.engine import TOKENS, Engine, inside, tier_config
 from tests.real_engine.kube import Discovery
 from tests.real_engine.operator_standin import OperatorStandIn
-from tests.real_engine.test_stacks_from_empty import tier_config
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 

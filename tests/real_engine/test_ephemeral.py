@@ -22,10 +22,9 @@ from fleet.tools.ephemeral.app import World
 from fleet.tools.ephemeral.backend import AutomationFactory
 from fleet.tools.ephemeral.console import Console
 from tests.real_engine.control_plane import CONTEXT, ControlPlane
-from tests.real_engine.engine import TOKENS, Engine, inside
+from tests.real_engine.engine import TOKENS, Engine, inside, tier_config
 from tests.real_engine.kube import PATHS
 from tests.real_engine.operator_standin import OperatorStandIn
-from tests.real_engine.test_stacks_from_empty import tier_config
 
 RUN_ID = "re1"
 

@@ -25,10 +25,9 @@ import pytest
 import yaml
 
 from tests.real_engine.control_plane import ControlPlane
-from tests.real_engine.engine import ROOT, TOKENS, Engine, inside
+from tests.real_engine.engine import ROOT, TOKENS, Engine, inside, tier_config
 from tests.real_engine.kube import PATHS, object_path
 from tests.real_engine.operator_standin import OperatorStandIn
-from tests.real_engine.test_stacks_from_empty import tier_config
 
 HUB_FILE = ROOT / "examples" / "hub" / "Pulumi.hub.yaml"
 SPOKES = ("staging", "production")

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from tests.real_engine.checks import kube_resources
 from tests.real_engine.control_plane import ControlPlane
-from tests.real_engine.engine import ROOT, TOKENS, Engine, inside
+from tests.real_engine.engine import ROOT, TOKENS, Engine, inside, tier_config
 from tests.real_engine.kube import Discovery
 from tests.real_engine.operator_standin import OperatorStandIn
-from tests.real_engine.test_stacks_from_empty import tier_config
 
 SECRET = "kubernetes:core/v1:Secret"
 

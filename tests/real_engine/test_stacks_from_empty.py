@@ -8,23 +8,12 @@ operator_standin.py, chart/); the Pulumi CLI, the Kubernetes provider and the AP
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tests.real_engine.checks import compare, kube_resources
-from tests.real_engine.control_plane import CONTEXT, ControlPlane
-from tests.real_engine.engine import TOKENS, Engine, inside
+from tests.real_engine.control_plane import ControlPlane
+from tests.real_engine.engine import TOKENS, Engine, inside, tier_config
 from tests.real_engine.kube import PATHS, Discovery, object_path
 from tests.real_engine.operator_standin import OperatorStandIn
-
-
-def tier_config(cluster: ControlPlane, chart: Path) -> dict[str, Any]:
-    """What the tier changes in a committed stack file: where the cluster and the chart are."""
-    return {
-        "kubeconfig": str(cluster.kubeconfig),
-        "kubeContext": CONTEXT,
-        "operatorChart": str(chart),
-        "fluxReadyTimeoutSeconds": 60,
-    }
 
 
 def test_staging_up_creates_every_declared_object_and_a_second_preview_is_empty(

@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tests.real_engine.control_plane import ControlPlane
-from tests.real_engine.engine import ROOT, TOKENS, Engine, inside
+from tests.real_engine.engine import ROOT, TOKENS, Engine, inside, tier_config
 from tests.real_engine.operator_standin import OperatorStandIn
-from tests.real_engine.test_stacks_from_empty import tier_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
