@@ -381,3 +381,31 @@ def test_spokes_the_hub_outputs_days_left_on_each_spoke_token(tmp_path: Path) ->
     run = hub_run(tmp_path, rotated=date.today() - timedelta(days=10))
     assert run.outputs["spokeTokenDaysLeft"] == {"staging": 80, "production": 80}
     assert "spokeTokenDaysLeft" not in stack_run("staging").outputs
+
+
+def test_spokes_each_step_applies_where_the_example_does_and_as_whom() -> None:
+    """Namespaces and cluster-scoped configs apply on the spoke through `kubeConfig`; controllers
+    and apps are HelmReleases the hub reconciles, patched to install on the spoke. Only the apps
+    step runs as `flux-restricted`; the hub side runs as `flux`, `admin` in the spoke's namespace."""
+    expected = {
+        "tenants": ("spoke", "flux-cluster-admin"),
+        "infra-controllers": ("hub", "flux-cluster-admin"),
+        "infra-configs": ("spoke", "flux-cluster-admin"),
+        "apps": ("hub", "flux-restricted"),
+    }
+    run = hub()
+    for spoke in SPOKES:
+        placed = {}
+        for r in run.of_type(KS):
+            if not r.name.startswith(f"cluster-spoke-{spoke}-"):
+                continue
+            spec = r.inputs["spec"]
+            if "kubeConfig" in spec:
+                assert "patches" not in spec, r.name
+                placed[r.inputs["metadata"]["name"]] = ("spoke", spec["serviceAccountName"])
+            else:
+                assert spec["serviceAccountName"] == "flux", r.name
+                ops = {o["path"]: o["value"] for o in yaml.safe_load(spec["patches"][0]["patch"])}
+                assert spec["patches"][0]["target"] == {"kind": "HelmRelease"}, r.name
+                placed[r.inputs["metadata"]["name"]] = ("hub", ops["/spec/serviceAccountName"])
+        assert placed == expected, spoke

@@ -30,10 +30,13 @@ from fleet.tools.status_read import (
     Declared,
     Drift,
     StackStatus,
+    app_key_state,
     collect,
+    credential_state,
     drift_from_digest,
     from_state,
 )
+from fleet.tools.status_render import HEADERS
 from tests.helpers import ROOT, app_run, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
@@ -290,8 +293,12 @@ def test_status_drift_run_wins_over_the_history(staging_export: dict[str, Any]) 
             False,
             "FluxInstance not Ready: ArtifactFailed: pull failed",
         ),
+        (Live(flux_ready="True"), True, None),
+        # Still reconciling: not a failure, and not shown as Ready either.
+        (Live(flux_ready="Unknown", flux_reason="Progressing"), None, None),
         (Live(flux_ready=None), None, None),
     ],
+    ids=["False", "True", "Unknown", "absent"],
 )
 def test_status_flux_readiness_as_recorded(
     live: Live, ready: bool | None, problem: str | None
@@ -299,6 +306,73 @@ def test_status_flux_readiness_as_recorded(
     found = read(deployment(stack_run("staging"), "staging", WRITTEN, live), healthy_history())
     assert found.flux_ready is ready
     assert found.problems == ([problem] if problem else [])
+    shown = {True: "Ready", False: "not Ready", None: "unknown"}[ready]
+    assert status_render.cells(found)[HEADERS.index("READY")][0] == shown
+
+
+@pytest.mark.parametrize(
+    ("days_left", "state", "problem"),
+    [
+        (15, CredentialState.OK, None),
+        # The warning starts on the window's first day: 14 days left with a window of 14.
+        (14, CredentialState.EXPIRING, "platform token expires in 14 day(s), on 2026-12-18"),
+        # Due today is still valid; the program refuses from the next day on.
+        (0, CredentialState.EXPIRING, "platform token expires in 0 day(s), on 2026-12-04"),
+        (-1, CredentialState.EXPIRED, "platform token expired on 2026-12-03"),
+    ],
+)
+def test_status_token_boundaries_are_the_programs(
+    days_left: int, state: CredentialState, problem: str | None
+) -> None:
+    cred = credential_state("platform", days_left, 14, TODAY)
+    assert (cred.state, cred.expires) == (state, TODAY + timedelta(days=days_left))
+    found = StackStatus("staging", "staging", deployed=True, credentials=(cred,))
+    assert found.problems == ([problem] if problem else [])
+
+
+@pytest.mark.parametrize(
+    ("days_left", "state", "shown", "problem"),
+    [
+        (1, CredentialState.OK, "App key 1d", None),
+        # Due on the day the maximum age is reached.
+        (0, CredentialState.DUE, "App key due", "App key due for rotation since 2026-12-04"),
+        (
+            -3,
+            CredentialState.DUE,
+            "App key due 3d ago",
+            "App key due for rotation since 2026-12-01",
+        ),
+    ],
+)
+def test_status_app_key_due_day_is_the_programs(
+    days_left: int, state: CredentialState, shown: str, problem: str | None
+) -> None:
+    key = app_key_state(days_left, TODAY)
+    assert key.state is state
+    found = StackStatus("staging", "staging", deployed=True, credentials=(key,))
+    assert found.problems == ([problem] if problem else [])
+    assert status_render.cells(found)[HEADERS.index("CREDENTIALS")][0] == shown
+
+
+@pytest.mark.parametrize(
+    ("creds", "shown", "colour"),
+    [
+        ([("platform", 40)], "platform 40d", ""),
+        ([("platform", 40), ("apps", 3)], "platform 40d, apps 3d", status_render.YELLOW),
+        # Counted as days since expiry, never as a negative count.
+        ([("apps", 3), ("platform", -7)], "apps 3d, platform expired 7d ago", status_render.RED),
+    ],
+)
+def test_status_credentials_cell_shows_days_and_colours_the_worst(
+    creds: list[tuple[str, int]], shown: str, colour: str
+) -> None:
+    found = StackStatus(
+        "staging",
+        "staging",
+        deployed=True,
+        credentials=tuple(credential_state(name, days, 14, TODAY) for name, days in creds),
+    )
+    assert status_render.cells(found)[HEADERS.index("CREDENTIALS")] == (shown, colour)
 
 
 def test_status_unsupported_deployment_version_is_unreadable(

@@ -208,3 +208,33 @@ def test_a_tenant_bound_in_a_spoke_namespace_is_found(tmp_path: Path) -> None:
         resources=[widened if r is spoke_binding else r for r in hub.resources],
     )
     assert threat_model.spoke_namespace_subjects(broken) != []
+
+
+def row(namespace: str, github: str, bypasses: str = threat_model.NOBODY) -> threat_model.Row:
+    return threat_model.Row(namespace, "s", "`token`", github, bypasses, "-", "-")
+
+
+@pytest.mark.parametrize(
+    ("found", "violation"),
+    [
+        # The platform namespaces may hold the platform credential, on a hub each spoke's too.
+        (row("flux-system", "d1-infra (read, push)", "d1-infra"), False),
+        (row(threat_model.SPOKE_NAMESPACE, "d1-infra (read)"), False),
+        # Image automation's namespace pushes to the applications repository alone.
+        (row("apps-update", "d1-apps (read, push)"), False),
+        (row("apps-update", "d1-infra (read)"), True),
+        (row(threat_model.TENANT_NAMESPACE, "d1-apps (read)"), False),
+        (row(threat_model.TENANT_NAMESPACE, "d1-apps (read, push)"), True),
+        (row(threat_model.TENANT_NAMESPACE, "d1-apps (read)", "d1-apps"), True),
+        (row("monitoring", "d1-fleet (read)"), True),
+    ],
+)
+def test_the_check_exempts_only_the_platform_namespaces_and_image_automation(
+    found: threat_model.Row, violation: bool
+) -> None:
+    flagged = threat_model.tenant_violations([found], PLATFORM_REPOSITORIES)
+    assert bool(flagged) is violation, found
+    if violation:
+        assert flagged == [
+            f"{found.namespace}/s: `token` reaches {found.github}, bypasses {found.bypasses}"
+        ]
