@@ -114,10 +114,11 @@ def area_tests(root: Path, module: Path) -> list[Path]:
     return found
 
 
-def scratch_dir(root: Path = ROOT) -> Path:
-    """A folder of the user's cache keyed by the checkout's path (two worktrees never share one)."""
+def scratch_dir(root: Path, targets: Sequence[Path]) -> Path:
+    """A folder of the user's cache keyed by the checkout's path and the modules mutated: two
+    worktrees, or two runs on different modules, never share one."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    key = hashlib.sha256(repr((str(root), sorted(map(str, targets)))).encode()).hexdigest()[:12]
     return cache / "fleet-mutation" / key
 
 
@@ -289,7 +290,7 @@ def main(argv: Sequence[str], root: Path = ROOT, out: TextIO = sys.stdout) -> in
                 f"no tests found for {', '.join(map(str, targets))}; name them with --tests"
             )
         out.write(f"mutating {', '.join(map(str, targets))}\nwith {', '.join(map(str, tests))}\n")
-        scratch = scratch_dir(root)
+        scratch = scratch_dir(root, targets)
         top_level = sync(root, scratch)
         configure(scratch, root, settings(targets, tests, top_level))
         env = dict(os.environ)

@@ -148,3 +148,10 @@ def test_mutation_is_not_part_of_make_test_or_ci() -> None:
     assert "mutate" not in test_rule
     assert "mutate" not in (ROOT / ".ci/run").read_text()
     assert "mutmut" not in (ROOT / "requirements-dev.txt").read_text()
+
+
+def test_mutation_runs_on_other_modules_or_checkouts_never_share_a_scratch_folder() -> None:
+    review = [Path("fleet/tools/review.py")]
+    assert run.scratch_dir(ROOT, review) == run.scratch_dir(ROOT, list(review))
+    assert run.scratch_dir(ROOT, review) != run.scratch_dir(ROOT, [Path("fleet/tools/adopt.py")])
+    assert run.scratch_dir(ROOT, review) != run.scratch_dir(ROOT / "other", review)

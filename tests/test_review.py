@@ -742,6 +742,8 @@ def test_review_failure_reasons_are_read_from_error_diagnostics_alone(
         {"urn": root, "message": "error: the program   refused\n  to run\n", "severity": "error"}
     )
     assert review.parse(digest, "x").failure == ("d1-fleet-staging: the program refused to run",)
+    digest["diagnostics"] = [{"severity": "error"}]
+    assert review.parse(digest, "x").failure == ("an error without a message",)
 
 
 def test_review_table_cells_escape_the_pipe(prod_before: off.Recording) -> None:

@@ -29,6 +29,7 @@ from fleet.tools.status_read import (
     CredentialState,
     Declared,
     Drift,
+    LastUpdate,
     StackStatus,
     app_key_state,
     collect,
@@ -485,7 +486,7 @@ def test_status_readme_example_is_the_rendered_fixture() -> None:
 # The Pulumi CLI, as far as `fleet status` uses it: `stack export` and `stack history --json`
 # answer from $STATE/<stack>.export.json and .history.json; a stack without them does not exist.
 FAKE_PULUMI = """#!/bin/sh
-echo "$* | backend=$PULUMI_BACKEND_URL | cwd=$PWD" >> "$STATE/calls.log"
+echo "$* | backend=$PULUMI_BACKEND_URL | cwd=$PWD | skip=$PULUMI_SKIP_UPDATE_CHECK" >> "$STATE/calls.log"
 stack=""; previous=""
 for arg in "$@"; do [ "$previous" = "--stack" ] && stack="$arg"; previous="$arg"; done
 case "$1 $2" in
@@ -585,7 +586,7 @@ def test_status_cli_reader_leaves_the_backend_to_the_project_file(
     env = {k: v for k, v in env.items() if k != "PULUMI_BACKEND_URL"}
     run(project, env, "staging")
     [call] = (state / "calls.log").read_text().splitlines()
-    assert call.endswith(f"| backend= | cwd={project}"), call
+    assert f"| backend= | cwd={project} |" in call, call
 
 
 def test_status_exits_0_when_nothing_needs_action(
@@ -649,6 +650,7 @@ def test_status_reads_drift_digests_from_the_drift_folder(
     ("argv", "path", "message"),
     [
         (("prod-us",), None, "no stack file for prod-us; known stacks: prod-eu, staging"),
+        (("prod-us", "staging", "dev"), None, "no stack file for prod-us, dev; known stacks:"),
         (("--drift", "/nonexistent"), None, "--drift /nonexistent: not a folder"),
         ((), "/nonexistent", "the Pulumi CLI is not on PATH"),
     ],
@@ -684,3 +686,183 @@ def test_status_jobs_must_be_a_positive_whole_number(
         cli.main(["status", f"--jobs={jobs}", "--project-dir", str(project)])
     assert caught.value.code == 2
     assert f"argument --jobs: {jobs!r} is not a positive whole number" in capsys.readouterr().err
+
+
+def test_status_json_is_the_whole_document_scripts_read() -> None:
+    started = NOW - timedelta(hours=2)
+    found = StackStatus(
+        "staging",
+        "staging",
+        deployed=True,
+        flux_declared="2.7.x",
+        flux_applied="v2.7.3",
+        flux_ready=True,
+        chart_declared="0.33.0",
+        chart_applied="0.33.0",
+        tenants=2,
+        platform_components=3,
+        last_update=LastUpdate("update", "succeeded", started, None, {"same": 50}),
+    )
+    document = json.loads(status_render.as_json([found], NOW))
+    assert document == {
+        "generatedAt": NOW.isoformat(),
+        "needsAction": False,
+        "stacks": [
+            {
+                "stack": "staging",
+                "environment": "staging",
+                "deployed": True,
+                "error": None,
+                "flux": {"declared": "2.7.x", "applied": "v2.7.3", "ready": True, "message": ""},
+                "operatorChart": {"declared": "0.33.0", "applied": "0.33.0"},
+                "tenants": 2,
+                "platformComponents": 3,
+                "credentials": [],
+                # Still running: no end yet.
+                "lastUpdate": {
+                    "kind": "update",
+                    "result": "succeeded",
+                    "startTime": started.isoformat(),
+                    "endTime": None,
+                    "resourceChanges": {"same": 50},
+                },
+                "drift": {"state": "unknown", "source": "", "changes": {}},
+                "problems": [],
+            }
+        ],
+    }
+
+
+def test_status_unreadable_stack_row_says_so_once() -> None:
+    found = StackStatus("prod-eu", None, deployed=False, error="pulumi stack export: denied")
+    assert status_render.cells(found) == [
+        ("prod-eu", status_render.BOLD),
+        ("-", ""),
+        ("unreadable", status_render.RED),
+        *[("", "")] * (len(HEADERS) - 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("declared", "applied", "shown"),
+    [
+        ("2.7.x", "v2.7.3", "2.7.x -> v2.7.3"),
+        ("2.7.3", "v2.7.3", "2.7.3"),
+        ("0.33.0", "0.33.0", "0.33.0"),
+        ("2.7.3", None, "2.7.3"),
+        (None, "v2.7.3", "? -> v2.7.3"),
+        (None, None, "-"),
+    ],
+)
+def test_status_versions_cell_shows_applied_only_when_it_differs(
+    declared: str | None, applied: str | None, shown: str
+) -> None:
+    found = StackStatus(
+        "s", "staging", deployed=True, chart_declared=declared, chart_applied=applied
+    )
+    assert status_render.cells(found)[HEADERS.index("OPERATOR")] == (shown, "")
+
+
+@pytest.mark.parametrize(
+    ("update", "shown", "colour"),
+    [
+        (LastUpdate("update", "failed", NOW, NOW, {}), "2026-12-04 09:00 update failed", "RED"),
+        (
+            LastUpdate("refresh", "succeeded", NOW, NOW, {}),
+            "2026-12-04 09:00 refresh succeeded",
+            "",
+        ),
+        (None, "never", "RED"),
+    ],
+)
+def test_status_last_update_cell_is_red_when_failed_or_never(
+    update: LastUpdate | None, shown: str, colour: str
+) -> None:
+    found = StackStatus("s", "staging", deployed=True, last_update=update)
+    tint = getattr(status_render, colour) if colour else ""
+    assert status_render.cells(found)[HEADERS.index("LAST UPDATE")] == (shown, tint)
+
+
+def test_status_markdown_table_is_well_formed_and_bolds_what_needs_action() -> None:
+    fine = StackStatus(
+        "staging",
+        "st|ging",
+        deployed=True,
+        last_update=LastUpdate("update", "succeeded", NOW, NOW, {}),
+    )
+    text = status_render.as_markdown([fine], NOW)
+    lines = text.splitlines()
+    header = "| " + " | ".join(h.lower() for h in HEADERS) + " |"
+    assert lines[lines.index(header) + 1] == "| " + " | ".join(["---"] * len(HEADERS)) + " |"
+    assert "| `staging` | st\\|ging |" in text
+    assert "All 1 stack(s) are fine." in text
+    assert "Nothing needs action." in text
+    broken = StackStatus("prod-eu", "production", deployed=False)
+    text = status_render.as_markdown([broken], NOW)
+    assert "| **never** |" in text
+    assert "### Needs action\n- prod-eu: never deployed\n" in text
+    assert "\033[" not in text
+
+
+def test_status_table_heads_what_needs_action_in_red_only_with_colour() -> None:
+    broken = [StackStatus("prod-eu", "production", deployed=False)]
+    coloured = status_render.as_table(broken, colour=True)
+    assert (
+        f"\n{status_render.RED}Needs action:{status_render.RESET}\nprod-eu: never deployed\n"
+        in (coloured)
+    )
+    assert "\nNeeds action:\nprod-eu: never deployed\n" in status_render.as_table(
+        broken, colour=False
+    )
+
+
+def test_status_cells_without_data_show_a_dash_and_no_colour() -> None:
+    found = StackStatus("s", None, deployed=True, flux_ready=None)
+    row = dict(zip(HEADERS, status_render.cells(found), strict=True))
+    assert row["ENV"] == ("-", "")
+    assert row["READY"] == ("unknown", "")
+    assert row["CREDENTIALS"] == ("-", "")
+    assert status_render.cells(StackStatus("s", "x", deployed=False))[HEADERS.index("READY")] == (
+        "-",
+        "",
+    )
+
+
+def test_status_app_key_due_is_yellow_like_a_warning_not_red() -> None:
+    found = StackStatus("s", "x", deployed=True, credentials=(app_key_state(-3, TODAY),))
+    assert status_render.cells(found)[HEADERS.index("CREDENTIALS")][1] == status_render.YELLOW
+
+
+def test_status_json_last_update_carries_its_end_time() -> None:
+    ended = NOW - timedelta(hours=1)
+    found = StackStatus(
+        "s",
+        "x",
+        deployed=True,
+        last_update=LastUpdate("update", "succeeded", ended - timedelta(minutes=2), ended, {}),
+    )
+    [stack] = json.loads(status_render.as_json([found], NOW))["stacks"]
+    assert stack["lastUpdate"]["endTime"] == ended.isoformat()
+
+
+def test_status_runs_the_cli_without_its_update_check(
+    project: Path, env: dict[str, str], state: Path
+) -> None:
+    run(project, env)
+    calls = (state / "calls.log").read_text().splitlines()
+    assert calls
+    assert all(c.endswith(" | skip=true") for c in calls), calls
+    # One the caller set is kept.
+    (state / "calls.log").unlink()
+    run(project, {**env, "PULUMI_SKIP_UPDATE_CHECK": "false"})
+    assert all(c.endswith(" | skip=false") for c in (state / "calls.log").read_text().splitlines())
+
+
+def test_status_colours_the_table_on_a_terminal_unless_no_color(
+    project: Path, env: dict[str, str]
+) -> None:
+    for extra, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
+        out = Tty()
+        code = status.run(args(project), env={**env, **extra}, out=out, err=Tty(), today=TODAY)
+        assert code == 1
+        assert (status_render.RED in out.getvalue()) is coloured, extra
