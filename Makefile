@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 POLICY_VENV := policy/venv
 
-.PHONY: venv policy init up preview render stacks check diff test lint typecheck unit schemas bench bench-full clean real-engine-bins real-engine
+.PHONY: venv policy init up preview render stacks check diff test lint typecheck unit schemas bench bench-full mutate clean real-engine-bins real-engine
 
 # The stack commands name their cluster (a default would send a typo'd command to staging);
 # checked before any prerequisite is built.
@@ -68,6 +68,14 @@ unit: venv schemas
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# Mutation testing, never part of `test`: minutes per module (docs/testing.md).
+$(BIN)/.mutmut-installed: requirements-mutate.txt $(BIN)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	touch $@
+
+mutate: venv schemas $(BIN)/.mutmut-installed  ## mutmut on the fleet/ modules changed against main, or PKG=<file or folder>; BUDGET=<seconds>
+	$(BIN)/python -m mutation $(PKG) $(if $(BUDGET),--budget $(BUDGET))
 
 bench: venv  ## program vs floor, fleet render and check at 2-200 tenants and 50x50; results in bench/
 	$(BIN)/python -m benchmarks

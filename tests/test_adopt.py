@@ -599,6 +599,22 @@ def test_adopt_only_a_removed_production_tenant_imports_its_retained_namespace()
     assert not [line for line in plan.skipped if "backend" in line or "frontend" in line]
 
 
+def test_adopt_only_a_tenant_never_takes_one_whose_name_it_prefixes() -> None:
+    # `front` and `frontend` both removed from the state: `--only tenant:front` takes front alone.
+    run = stack_run("prod-eu", {"tenants": '["backend", "front", "frontend"]'})
+    gone = (tenant_of("front"), tenant_of("frontend"))
+    state = in_state(run, "prod-eu", lambda r: any(removed(r, run) for removed in gone))
+    plan = import_plan.plan(
+        run, "prod-eu", in_state=state, only=import_plan.parse_selection("tenant:front")
+    )
+    names = {e["logicalName"] for e in plan.document["resources"]}
+    assert names == {"cluster-tenant-front", "cluster-tenant-front-namespace"}
+    assert not [line for line in plan.skipped if "frontend" in line]
+    # Nor a component whose name is a prefix of one the stack runs.
+    prefix = import_plan.plan(run, "prod-eu", only=import_plan.parse_selection("component:monitor"))
+    assert (prefix.document["resources"], list(prefix.skipped)) == ([], [])
+
+
 def test_adopt_only_what_removal_left_on_staging_and_for_components_is_nothing() -> None:
     """Staging retains nothing and a platform component's Kustomizations are deleted with it
     (`DeleteStep.Apply`, pulumi pkg/resource/deploy/step.go): `up` recreates them, no import."""

@@ -23,6 +23,7 @@ import pytest
 
 from fleet import cli
 from fleet.engine import preview
+from fleet.engine import types as t
 from fleet.tools.offline import mock as off
 from fleet.tools.views import review
 from tests import preview_digests as pd
@@ -543,3 +544,273 @@ def test_review_run_writes_to_the_given_stream(tmp_path: Path, prod_before: off.
 
 if __name__ == "__main__":
     print_readme_example()
+
+
+def one_step(before: off.Recording, type_: str, op: str, **changed: Any) -> dict[str, Any]:
+    """The prod-eu digest of one step on the first resource of `type_` the program declares."""
+    run = pd.Run(before, "prod-eu")
+    [urn, *_] = [u for u in run.by_urn if u.split("::")[2].endswith(f"${type_}")]
+    old = run.state(urn)
+    new = {**old, "inputs": {**old["inputs"], **changed}} if changed else old
+    step = pd.step(
+        op,
+        urn,
+        run.provider(urn),
+        old=old,
+        new=None if op == "delete" else new,
+        diff_reasons=sorted(changed),
+        detailed=dict.fromkeys(sorted(changed), "update") if changed else None,
+    )
+    return pd.digest([pd.root_step("prod-eu"), step], {"same": 1, op: 1})
+
+
+@pytest.mark.parametrize(
+    ("type_", "op", "meaning", "risky"),
+    [
+        (
+            t.FLUX_INSTANCE,
+            "delete",
+            "FluxInstance deleted: the operator uninstalls Flux",
+            True,
+        ),
+        (
+            t.HELM_RELEASE,
+            "delete",
+            "Flux Operator release uninstalled: nothing manages Flux meanwhile",
+            True,
+        ),
+        (
+            t.HELM_RELEASE,
+            "replace",
+            "Flux Operator release uninstalled: nothing manages Flux meanwhile",
+            True,
+        ),
+        (t.HELM_RELEASE, "update", "Flux Operator upgraded by Helm", False),
+    ],
+)
+def test_review_operator_steps_say_what_happens_to_flux(
+    prod_before: off.Recording, type_: str, op: str, meaning: str, risky: bool
+) -> None:
+    result = summarise(
+        one_step(prod_before, type_, op, **({"version": "0.99.0"} if op != "delete" else {}))
+    )
+    [row] = rows(result.markdown, "Changes that matter")
+    # A protected resource gets a note after the meaning; the meaning itself is whole.
+    assert f"| {meaning}" in row, row
+    assert ("**risky**" in row) is risky
+    assert result.exit_code == (1 if risky else 0)
+
+
+def test_review_flux_instance_update_names_every_changed_key_in_order(
+    prod_before: off.Recording,
+) -> None:
+    digest = one_step(prod_before, t.FLUX_INSTANCE, "update", spec={}, metadata={})
+    [row] = rows(summarise(digest).markdown, "Changes that matter")
+    assert row.endswith("| Flux reconfigured by the operator (`metadata`, `spec`) |"), row
+
+
+def test_review_github_access_update_is_named_and_not_gated(prod_before: off.Recording) -> None:
+    digest = one_step(
+        prod_before, "github:index/teamRepository:TeamRepository", "update", permission="push"
+    )
+    result = summarise(digest)
+    [row] = rows(result.markdown, "Changes that matter")
+    assert row == (
+        "|  | `prod-eu` | update | TeamRepository `cluster-github-access-d1-infra` "
+        "| GitHub access changed (`permission`) |"
+    )
+    assert result.exit_code == 0
+
+
+def test_review_namespace_deletion_says_whole_what_goes(staging_before: off.Recording) -> None:
+    result = summarise(tenant_removal(staging_before, "staging"))
+    [namespace] = [
+        r for r in rows(result.markdown, "Changes that matter") if "Namespace `frontend`" in r
+    ]
+    assert namespace.endswith(
+        "| namespace deleted: every object in it goes, workloads included, whatever the "
+        "Kustomizations' deletionPolicy |"
+    )
+
+
+def test_review_secret_replacement_names_each_key_that_forces_it(
+    prod_before: off.Recording,
+) -> None:
+    def retype(urn: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        if urn.endswith("::cluster-credentials-platform"):
+            return {**inputs, "type": "kubernetes.io/basic-auth", "immutable": True}
+        return inputs
+
+    forced = pd.plan(
+        prod_before,
+        prod_before,
+        "prod-eu",
+        replace={"cluster-credentials-platform": ["immutable", "type"]},
+        edit=retype,
+    )
+    [row] = rows(summarise(forced).markdown, "Changes that matter")
+    assert (
+        "| Secret deleted, then created again (`immutable`, `type` cannot change in place): "
+        "Flux cannot authenticate or substitute from it in between"
+    ) in row, row
+    # A provider that gives no reason: no empty parenthesis.
+    for step in forced["steps"]:
+        step.pop("replaceReasons", None)
+    [row] = rows(summarise(forced).markdown, "Changes that matter")
+    assert "| Secret deleted, then created again: Flux cannot" in row
+
+
+def test_review_step_label_kinds_and_names(prod_before: off.Recording) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    [urn] = [
+        u
+        for u in run.by_urn
+        if u.split("::")[2].endswith("$" + SECRET)
+        and run.state(u)["outputs"]["metadata"]["name"] == "flux-system"
+    ]
+    state = run.state(urn)
+    outputs_only = {**state, "inputs": {}}
+    inputs_only = {**state, "outputs": {}}
+    without_kind = {
+        **state,
+        "outputs": {k: v for k, v in state["outputs"].items() if k != "kind"},
+        "inputs": {},
+    }
+    for old in (state, outputs_only, inputs_only, without_kind):
+        parsed = preview.parse(pd.digest([pd.step("delete", urn, "", old=old)], {"delete": 1}), "x")
+        assert parsed.steps[0].label() == "Secret `flux-system/flux-system`", old
+    team = next(u for u in run.by_urn if u.endswith("::cluster-github-access-team"))
+    parsed = preview.parse(
+        pd.digest([pd.step("delete", team, "", old=run.state(team))], {"delete": 1}), "x"
+    )
+    assert parsed.steps[0].label() == "Team `cluster-github-access-team`"
+
+
+def test_review_urn_of_a_nested_resource_gives_its_own_type_and_full_name() -> None:
+    stack, type_, name = preview.parse_urn(
+        "urn:pulumi:prod-eu::d1-fleet::fleet:index:Cluster$fleet:flux:FluxInstance"
+        "$kubernetes:fluxcd.controlplane.io/v1:FluxInstance::cluster::flux-instance"
+    )
+    assert (stack, type_, name) == (
+        "prod-eu",
+        "kubernetes:fluxcd.controlplane.io/v1:FluxInstance",
+        "cluster::flux-instance",
+    )
+    for bad in ("urn:pulumi:a::b::c", "urn:other:a::b::c::d"):
+        with pytest.raises(preview.DigestError, match=f"not a Pulumi URN: '{bad}'"):
+            preview.parse_urn(bad)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], "x.json: not a preview digest (expected a JSON object)"),
+        ({"steps": {"a": 1}}, "x.json: `steps` and `diagnostics` must be lists"),
+        ({"diagnostics": "x"}, "x.json: `steps` and `diagnostics` must be lists"),
+        ({"steps": [{"op": "same"}]}, "x.json: a step without `op` and `urn`"),
+        ({}, "x.json: expected the preview of one stack, found stacks: none"),
+        (
+            {
+                "diagnostics": [
+                    {"message": "error: one\n", "severity": "error"},
+                    {"message": "warning: two\n", "severity": "warning"},
+                    {"message": "error: three\n", "severity": "error"},
+                ]
+            },
+            "x.json: the preview failed before it named its stack: one; three",
+        ),
+        (
+            {
+                "diagnostics": [
+                    {"urn": "urn:pulumi:a::p::t::n", "message": "x", "severity": "info"},
+                    {"urn": "urn:pulumi:b::p::t::n", "message": "y", "severity": "info"},
+                ]
+            },
+            "x.json: expected the preview of one stack, found stacks: a, b",
+        ),
+    ],
+)
+def test_review_parse_refuses_what_is_not_one_stacks_digest(document: Any, message: str) -> None:
+    with pytest.raises(preview.DigestError) as raised:
+        preview.parse(document, "x.json")
+    assert str(raised.value).startswith(message), raised.value
+
+
+def test_review_failure_reasons_are_read_from_error_diagnostics_alone(
+    staging_before: off.Recording,
+) -> None:
+    digest = token_rotation(staging_before, "staging")
+    root = pd.root_urn("staging")
+    digest["diagnostics"] = [
+        {"urn": root, "message": "warning: soon\n", "severity": "warning"},
+        {"urn": root, "message": "info\n", "severity": "info"},
+    ]
+    assert preview.parse(digest, "x").failure == ()
+    digest["diagnostics"].append(
+        {"urn": root, "message": "error: the program   refused\n  to run\n", "severity": "error"}
+    )
+    assert preview.parse(digest, "x").failure == ("d1-fleet-staging: the program refused to run",)
+    digest["diagnostics"] = [{"severity": "error"}]
+    assert preview.parse(digest, "x").failure == ("an error without a message",)
+
+
+def test_review_table_cells_escape_the_pipe(prod_before: off.Recording) -> None:
+    digest = token_rotation(prod_before, "prod-eu")
+    digest["diagnostics"] = [
+        {"message": "warning: a | b\n", "severity": "warning"},
+        {"message": "error: c | d\n", "severity": "error"},
+    ]
+    markdown = summarise(digest).markdown
+    assert "- `prod-eu`: a \\| b" in markdown
+    assert "- `prod-eu`: c \\| d" in markdown
+
+
+def test_review_drift_counts_keys_on_either_side(prod_before: off.Recording) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+
+    def added(outputs: dict[str, Any]) -> dict[str, Any]:
+        return {**outputs, "immutable": True}
+
+    def dropped(outputs: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in outputs.items() if k != "data"}
+
+    for edit, key in ((added, "immutable"), (dropped, "data")):
+        digest = pd.refreshed(prod_before, "prod-eu", live={configmap: edit})
+        [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+        assert f"| `{key}` |" in row, row
+
+
+def test_review_command_line_in_process(tmp_path: Path, prod_before: off.Recording) -> None:
+    removal = write(tmp_path, "prod-eu.json", tenant_removal(prod_before, "prod-eu"))
+    args = cli.parser().parse_args(["review", str(removal)])
+    assert (args.previews, args.acknowledge, args.production) == ([str(removal)], False, [])
+    out = io.StringIO()
+    assert review.run(args, out) == 1
+    assert "**Gate: blocked.**" in out.getvalue()
+    acknowledged = cli.parser().parse_args(["review", "--acknowledge", str(removal)])
+    assert review.run(acknowledged, io.StringIO()) == 0
+    # --production repeats, and names a stack the stack files call staging.
+    staging = write(tmp_path, "staging.json", tenant_removal(stack_run("staging"), "staging"))
+    named = cli.parser().parse_args(
+        ["review", str(staging), "--production", "staging", "--production", "prod-xx"]
+    )
+    assert named.production == ["staging", "prod-xx"]
+    assert review.run(named, io.StringIO()) == 1
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["review"])
+
+
+def test_review_command_line_reports_unreadable_files_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.json"
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    for path, message in ((missing, "No such file or directory"), (broken, "not JSON")):
+        args = cli.parser().parse_args(["review", str(path)])
+        assert review.run(args, io.StringIO()) == 2
+        assert capsys.readouterr().err.startswith(f"error: {path}: {message}")
+    # Standard input is named as such in what it reports.
+    with pytest.raises(review.ReviewError, match=r"^stdin: expected the preview of one stack"):
+        review.load("-", io.StringIO("{}"))

@@ -471,3 +471,31 @@ def test_spokes_removal_lets_the_controllers_finish_before_the_credentials_go(
                 f"cluster-spoke-{spoke}-access-token",
             }
             assert needs <= {r.name for r in run.resources if r.urn in ks.dependencies}, ks.name
+
+
+def test_spokes_each_step_applies_where_the_example_does_and_as_whom() -> None:
+    """Namespaces and cluster-scoped configs apply on the spoke through `kubeConfig`; controllers
+    and apps are HelmReleases the hub reconciles, patched to install on the spoke. Only the apps
+    step runs as `flux-restricted`; the hub side runs as `flux`, `admin` in the spoke's namespace."""
+    expected = {
+        "tenants": ("spoke", "flux-cluster-admin"),
+        "infra-controllers": ("hub", "flux-cluster-admin"),
+        "infra-configs": ("spoke", "flux-cluster-admin"),
+        "apps": ("hub", "flux-restricted"),
+    }
+    run = hub()
+    for spoke in SPOKES:
+        placed = {}
+        for r in run.of_type(KS):
+            if not r.name.startswith(f"cluster-spoke-{spoke}-"):
+                continue
+            spec = r.inputs["spec"]
+            if "kubeConfig" in spec:
+                assert "patches" not in spec, r.name
+                placed[r.inputs["metadata"]["name"]] = ("spoke", spec["serviceAccountName"])
+            else:
+                assert spec["serviceAccountName"] == "flux", r.name
+                ops = {o["path"]: o["value"] for o in yaml.safe_load(spec["patches"][0]["patch"])}
+                assert spec["patches"][0]["target"] == {"kind": "HelmRelease"}, r.name
+                placed[r.inputs["metadata"]["name"]] = ("hub", ops["/spec/serviceAccountName"])
+        assert placed == expected, spoke

@@ -30,11 +30,15 @@ from fleet.tools.views.status_read import (
     CredentialState,
     Declared,
     Drift,
+    LastUpdate,
     StackStatus,
+    app_key_state,
     collect,
+    credential_state,
     drift_from_digest,
     from_state,
 )
+from fleet.tools.views.status_render import HEADERS
 from tests.helpers import ROOT, app_run, doc, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
@@ -291,8 +295,12 @@ def test_status_drift_run_wins_over_the_history(staging_export: dict[str, Any]) 
             False,
             "FluxInstance not Ready: ArtifactFailed: pull failed",
         ),
+        (Live(flux_ready="True"), True, None),
+        # Still reconciling: not a failure, and not shown as Ready either.
+        (Live(flux_ready="Unknown", flux_reason="Progressing"), None, None),
         (Live(flux_ready=None), None, None),
     ],
+    ids=["False", "True", "Unknown", "absent"],
 )
 def test_status_flux_readiness_as_recorded(
     live: Live, ready: bool | None, problem: str | None
@@ -300,6 +308,73 @@ def test_status_flux_readiness_as_recorded(
     found = read(deployment(stack_run("staging"), "staging", WRITTEN, live), healthy_history())
     assert found.flux_ready is ready
     assert found.problems == ([problem] if problem else [])
+    shown = {True: "Ready", False: "not Ready", None: "unknown"}[ready]
+    assert status_render.cells(found)[HEADERS.index("READY")][0] == shown
+
+
+@pytest.mark.parametrize(
+    ("days_left", "state", "problem"),
+    [
+        (15, CredentialState.OK, None),
+        # The warning starts on the window's first day: 14 days left with a window of 14.
+        (14, CredentialState.EXPIRING, "platform token expires in 14 day(s), on 2026-12-18"),
+        # Due today is still valid; the program refuses from the next day on.
+        (0, CredentialState.EXPIRING, "platform token expires in 0 day(s), on 2026-12-04"),
+        (-1, CredentialState.EXPIRED, "platform token expired on 2026-12-03"),
+    ],
+)
+def test_status_token_boundaries_are_the_programs(
+    days_left: int, state: CredentialState, problem: str | None
+) -> None:
+    cred = credential_state("platform", days_left, 14, TODAY)
+    assert (cred.state, cred.expires) == (state, TODAY + timedelta(days=days_left))
+    found = StackStatus("staging", "staging", deployed=True, credentials=(cred,))
+    assert found.problems == ([problem] if problem else [])
+
+
+@pytest.mark.parametrize(
+    ("days_left", "state", "shown", "problem"),
+    [
+        (1, CredentialState.OK, "App key 1d", None),
+        # Due on the day the maximum age is reached.
+        (0, CredentialState.DUE, "App key due", "App key due for rotation since 2026-12-04"),
+        (
+            -3,
+            CredentialState.DUE,
+            "App key due 3d ago",
+            "App key due for rotation since 2026-12-01",
+        ),
+    ],
+)
+def test_status_app_key_due_day_is_the_programs(
+    days_left: int, state: CredentialState, shown: str, problem: str | None
+) -> None:
+    key = app_key_state(days_left, TODAY)
+    assert key.state is state
+    found = StackStatus("staging", "staging", deployed=True, credentials=(key,))
+    assert found.problems == ([problem] if problem else [])
+    assert status_render.cells(found)[HEADERS.index("CREDENTIALS")][0] == shown
+
+
+@pytest.mark.parametrize(
+    ("creds", "shown", "colour"),
+    [
+        ([("platform", 40)], "platform 40d", ""),
+        ([("platform", 40), ("apps", 3)], "platform 40d, apps 3d", status_render.YELLOW),
+        # Counted as days since expiry, never as a negative count.
+        ([("apps", 3), ("platform", -7)], "apps 3d, platform expired 7d ago", status_render.RED),
+    ],
+)
+def test_status_credentials_cell_shows_days_and_colours_the_worst(
+    creds: list[tuple[str, int]], shown: str, colour: str
+) -> None:
+    found = StackStatus(
+        "staging",
+        "staging",
+        deployed=True,
+        credentials=tuple(credential_state(name, days, 14, TODAY) for name, days in creds),
+    )
+    assert status_render.cells(found)[HEADERS.index("CREDENTIALS")] == (shown, colour)
 
 
 def test_status_unsupported_deployment_version_is_unreadable(
@@ -412,7 +487,7 @@ def test_status_readme_example_is_the_rendered_fixture() -> None:
 # The Pulumi CLI, as far as `fleet status` uses it: `stack export` and `stack history --json`
 # answer from $STATE/<stack>.export.json and .history.json; a stack without them does not exist.
 FAKE_PULUMI = """#!/bin/sh
-echo "$* | backend=$PULUMI_BACKEND_URL | cwd=$PWD" >> "$STATE/calls.log"
+echo "$* | backend=$PULUMI_BACKEND_URL | cwd=$PWD | skip=$PULUMI_SKIP_UPDATE_CHECK" >> "$STATE/calls.log"
 stack=""; previous=""
 for arg in "$@"; do [ "$previous" = "--stack" ] && stack="$arg"; previous="$arg"; done
 case "$1 $2" in
@@ -512,7 +587,7 @@ def test_status_cli_reader_leaves_the_backend_to_the_project_file(
     env = {k: v for k, v in env.items() if k != "PULUMI_BACKEND_URL"}
     run(project, env, "staging")
     [call] = (state / "calls.log").read_text().splitlines()
-    assert call.endswith(f"| backend= | cwd={project}"), call
+    assert f"| backend= | cwd={project} |" in call, call
 
 
 def test_status_exits_0_when_nothing_needs_action(
@@ -576,6 +651,7 @@ def test_status_reads_drift_digests_from_the_drift_folder(
     ("argv", "path", "message"),
     [
         (("prod-us",), None, "no stack file for prod-us; known stacks: prod-eu, staging"),
+        (("prod-us", "staging", "dev"), None, "no stack file for prod-us, dev; known stacks:"),
         (("--drift", "/nonexistent"), None, "--drift /nonexistent: not a folder"),
         ((), "/nonexistent", "the Pulumi CLI is not on PATH"),
     ],
@@ -611,3 +687,183 @@ def test_status_jobs_must_be_a_positive_whole_number(
         cli.main(["status", f"--jobs={jobs}", "--project-dir", str(project)])
     assert caught.value.code == 2
     assert f"argument --jobs: {jobs!r} is not a positive whole number" in capsys.readouterr().err
+
+
+def test_status_json_is_the_whole_document_scripts_read() -> None:
+    started = NOW - timedelta(hours=2)
+    found = StackStatus(
+        "staging",
+        "staging",
+        deployed=True,
+        flux_declared="2.7.x",
+        flux_applied="v2.7.3",
+        flux_ready=True,
+        chart_declared="0.33.0",
+        chart_applied="0.33.0",
+        tenants=2,
+        platform_components=3,
+        last_update=LastUpdate("update", "succeeded", started, None, {"same": 50}),
+    )
+    document = json.loads(status_render.as_json([found], NOW))
+    assert document == {
+        "generatedAt": NOW.isoformat(),
+        "needsAction": False,
+        "stacks": [
+            {
+                "stack": "staging",
+                "environment": "staging",
+                "deployed": True,
+                "error": None,
+                "flux": {"declared": "2.7.x", "applied": "v2.7.3", "ready": True, "message": ""},
+                "operatorChart": {"declared": "0.33.0", "applied": "0.33.0"},
+                "tenants": 2,
+                "platformComponents": 3,
+                "credentials": [],
+                # Still running: no end yet.
+                "lastUpdate": {
+                    "kind": "update",
+                    "result": "succeeded",
+                    "startTime": started.isoformat(),
+                    "endTime": None,
+                    "resourceChanges": {"same": 50},
+                },
+                "drift": {"state": "unknown", "source": "", "changes": {}},
+                "problems": [],
+            }
+        ],
+    }
+
+
+def test_status_unreadable_stack_row_says_so_once() -> None:
+    found = StackStatus("prod-eu", None, deployed=False, error="pulumi stack export: denied")
+    assert status_render.cells(found) == [
+        ("prod-eu", status_render.BOLD),
+        ("-", ""),
+        ("unreadable", status_render.RED),
+        *[("", "")] * (len(HEADERS) - 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("declared", "applied", "shown"),
+    [
+        ("2.7.x", "v2.7.3", "2.7.x -> v2.7.3"),
+        ("2.7.3", "v2.7.3", "2.7.3"),
+        ("0.33.0", "0.33.0", "0.33.0"),
+        ("2.7.3", None, "2.7.3"),
+        (None, "v2.7.3", "? -> v2.7.3"),
+        (None, None, "-"),
+    ],
+)
+def test_status_versions_cell_shows_applied_only_when_it_differs(
+    declared: str | None, applied: str | None, shown: str
+) -> None:
+    found = StackStatus(
+        "s", "staging", deployed=True, chart_declared=declared, chart_applied=applied
+    )
+    assert status_render.cells(found)[HEADERS.index("OPERATOR")] == (shown, "")
+
+
+@pytest.mark.parametrize(
+    ("update", "shown", "colour"),
+    [
+        (LastUpdate("update", "failed", NOW, NOW, {}), "2026-12-04 09:00 update failed", "RED"),
+        (
+            LastUpdate("refresh", "succeeded", NOW, NOW, {}),
+            "2026-12-04 09:00 refresh succeeded",
+            "",
+        ),
+        (None, "never", "RED"),
+    ],
+)
+def test_status_last_update_cell_is_red_when_failed_or_never(
+    update: LastUpdate | None, shown: str, colour: str
+) -> None:
+    found = StackStatus("s", "staging", deployed=True, last_update=update)
+    tint = getattr(status_render, colour) if colour else ""
+    assert status_render.cells(found)[HEADERS.index("LAST UPDATE")] == (shown, tint)
+
+
+def test_status_markdown_table_is_well_formed_and_bolds_what_needs_action() -> None:
+    fine = StackStatus(
+        "staging",
+        "st|ging",
+        deployed=True,
+        last_update=LastUpdate("update", "succeeded", NOW, NOW, {}),
+    )
+    text = status_render.as_markdown([fine], NOW)
+    lines = text.splitlines()
+    header = "| " + " | ".join(h.lower() for h in HEADERS) + " |"
+    assert lines[lines.index(header) + 1] == "| " + " | ".join(["---"] * len(HEADERS)) + " |"
+    assert "| `staging` | st\\|ging |" in text
+    assert "All 1 stack(s) are fine." in text
+    assert "Nothing needs action." in text
+    broken = StackStatus("prod-eu", "production", deployed=False)
+    text = status_render.as_markdown([broken], NOW)
+    assert "| **never** |" in text
+    assert "### Needs action\n- prod-eu: never deployed\n" in text
+    assert "\033[" not in text
+
+
+def test_status_table_heads_what_needs_action_in_red_only_with_colour() -> None:
+    broken = [StackStatus("prod-eu", "production", deployed=False)]
+    coloured = status_render.as_table(broken, colour=True)
+    assert (
+        f"\n{status_render.RED}Needs action:{status_render.RESET}\nprod-eu: never deployed\n"
+        in (coloured)
+    )
+    assert "\nNeeds action:\nprod-eu: never deployed\n" in status_render.as_table(
+        broken, colour=False
+    )
+
+
+def test_status_cells_without_data_show_a_dash_and_no_colour() -> None:
+    found = StackStatus("s", None, deployed=True, flux_ready=None)
+    row = dict(zip(HEADERS, status_render.cells(found), strict=True))
+    assert row["ENV"] == ("-", "")
+    assert row["READY"] == ("unknown", "")
+    assert row["CREDENTIALS"] == ("-", "")
+    assert status_render.cells(StackStatus("s", "x", deployed=False))[HEADERS.index("READY")] == (
+        "-",
+        "",
+    )
+
+
+def test_status_app_key_due_is_yellow_like_a_warning_not_red() -> None:
+    found = StackStatus("s", "x", deployed=True, credentials=(app_key_state(-3, TODAY),))
+    assert status_render.cells(found)[HEADERS.index("CREDENTIALS")][1] == status_render.YELLOW
+
+
+def test_status_json_last_update_carries_its_end_time() -> None:
+    ended = NOW - timedelta(hours=1)
+    found = StackStatus(
+        "s",
+        "x",
+        deployed=True,
+        last_update=LastUpdate("update", "succeeded", ended - timedelta(minutes=2), ended, {}),
+    )
+    [stack] = json.loads(status_render.as_json([found], NOW))["stacks"]
+    assert stack["lastUpdate"]["endTime"] == ended.isoformat()
+
+
+def test_status_runs_the_cli_without_its_update_check(
+    project: Path, env: dict[str, str], state: Path
+) -> None:
+    run(project, env)
+    calls = (state / "calls.log").read_text().splitlines()
+    assert calls
+    assert all(c.endswith(" | skip=true") for c in calls), calls
+    # One the caller set is kept.
+    (state / "calls.log").unlink()
+    run(project, {**env, "PULUMI_SKIP_UPDATE_CHECK": "false"})
+    assert all(c.endswith(" | skip=false") for c in (state / "calls.log").read_text().splitlines())
+
+
+def test_status_colours_the_table_on_a_terminal_unless_no_color(
+    project: Path, env: dict[str, str]
+) -> None:
+    for extra, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
+        out = Tty()
+        code = status.run(args(project), env={**env, **extra}, out=out, err=Tty(), today=TODAY)
+        assert code == 1
+        assert (status_render.RED in out.getvalue()) is coloured, extra

@@ -238,3 +238,33 @@ def test_readme_token_instructions_give_each_token_the_threat_models_reach(
         reach = {r.github.split(" (", 1)[0] for r in rows}
         pushes = any("push" in r.github for r in rows)
         assert (repositories, writes) == (reach, pushes), token
+
+
+def row(namespace: str, github: str, bypasses: str = threat_model.NOBODY) -> threat_model.Row:
+    return threat_model.Row(namespace, "s", "`token`", github, bypasses, "-", "-")
+
+
+@pytest.mark.parametrize(
+    ("found", "violation"),
+    [
+        # The platform namespaces may hold the platform credential, on a hub each spoke's too.
+        (row("flux-system", "d1-infra (read, push)", "d1-infra"), False),
+        (row(threat_model.SPOKE_NAMESPACE, "d1-infra (read)"), False),
+        # Image automation's namespace pushes to the applications repository alone.
+        (row("apps-update", "d1-apps (read, push)"), False),
+        (row("apps-update", "d1-infra (read)"), True),
+        (row(threat_model.TENANT_NAMESPACE, "d1-apps (read)"), False),
+        (row(threat_model.TENANT_NAMESPACE, "d1-apps (read, push)"), True),
+        (row(threat_model.TENANT_NAMESPACE, "d1-apps (read)", "d1-apps"), True),
+        (row("monitoring", "d1-fleet (read)"), True),
+    ],
+)
+def test_the_check_exempts_only_the_platform_namespaces_and_image_automation(
+    found: threat_model.Row, violation: bool
+) -> None:
+    flagged = threat_model.tenant_violations([found], PLATFORM_REPOSITORIES)
+    assert bool(flagged) is violation, found
+    if violation:
+        assert flagged == [
+            f"{found.namespace}/s: `token` reaches {found.github}, bypasses {found.bypasses}"
+        ]

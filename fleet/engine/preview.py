@@ -193,7 +193,7 @@ def _failure(
         if isinstance(raw, dict) and raw.get("severity") == "error":
             urn = raw.get("urn")
             where = f"{parse_urn(urn)[2]}: " if isinstance(urn, str) and urn else ""
-            reasons.append(where + _one_line(raw.get("message")))
+            reasons.append(where + (_one_line(raw.get("message")) or "an error without a message"))
     if reasons == ["preview failed"]:
         reasons = ["preview failed (a policy violation is not in the JSON digest: see the log)"]
     if not summary:

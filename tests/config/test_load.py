@@ -135,3 +135,23 @@ def test_secret_config_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch
         assert data["githubAppPrivateKey"] == (APP_KEY if name == "flux-system" else APPS_APP_KEY)
     # The expiry dates too: config's, not the environment's.
     assert stack_run("staging").outputs["tokenDaysLeft"]["platform"] < 365
+
+
+def test_enterprise_token_comes_from_its_variable_in_every_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FLEET_ENTERPRISE_TOKEN is the one optional credential `from_environment` takes: a stack
+    without `enterpriseToken` gets the registry Secret and its days left from the variables."""
+    monkeypatch.setenv("FLEET_ENTERPRISE_TOKEN", ENTERPRISE_TOKEN)
+    monkeypatch.setenv("FLEET_ENTERPRISE_TOKEN_EXPIRES", "2099-12-31")
+    for run in (stack_run("staging"), stack_run("staging", app_config(), drop=TOKEN_KEYS)):
+        secret = run.get("kubernetes:core/v1:Secret", "cluster-credentials-enterprise")
+        data, _ = mock.unwrap_secret(secret.inputs["stringData"])
+        assert ENTERPRISE_TOKEN in mock.unwrap_secret(data[".dockerconfigjson"])[0]
+        assert "enterprise" in run.outputs["tokenDaysLeft"]
+    # Without the variable there is no enterprise credential at all.
+    monkeypatch.delenv("FLEET_ENTERPRISE_TOKEN")
+    monkeypatch.delenv("FLEET_ENTERPRISE_TOKEN_EXPIRES")
+    run = stack_run("staging")
+    assert not [r for r in run.resources if r.name == "cluster-credentials-enterprise"]
+    assert "enterprise" not in run.outputs["tokenDaysLeft"]

@@ -1,0 +1,161 @@
+"""`make mutate`'s runner: which modules and tests a run takes, the settings mutmut reads, the report.
+
+mutmut itself is not run here (minutes per module, and not installed by `make venv`): its result
+lines are given in the format `mutmut results --all true` prints them (mutmut 3.8).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mutation import run
+from tests.helpers import ROOT
+
+
+def test_mutation_area_tests_are_the_importers_and_the_namesakes() -> None:
+    def area(module: str) -> set[str]:
+        return {str(t) for t in run.area_tests(ROOT, Path(module))}
+
+    assert {"tests/test_review.py", "tests/test_deploy.py"} <= area("fleet/tools/views/review.py")
+    # Named after the first word of the module, and after its plural.
+    assert "tests/test_status.py" in area("fleet/tools/views/status_read.py")
+    assert "tests/test_spokes.py" in area("fleet/program/spokes.py")
+    # A package's module is its package's too; the package is its __init__.py.
+    assert "tests/config/test_rules.py" in area("fleet/program/config/rules/cluster.py")
+    assert "tests/config/test_rules.py" in area("fleet/program/config/rules/__init__.py")
+    assert "tests/test_adopt.py" not in area("fleet/tools/views/review.py")
+    # The real-engine tier is skipped without its binaries, so it is no area's.
+    assert not [t for t in area("fleet/tools/views/status_read.py") if "real_engine" in t]
+
+
+def test_mutation_imports_are_read_from_the_syntax_tree() -> None:
+    module = "fleet.tools.review"
+    assert run.imports_module("from fleet.tools import cli, review\n", module)
+    assert run.imports_module("from fleet.tools.review import Op\n", module)
+    assert run.imports_module("import fleet.tools.review\n", module)
+    # A module whose name shares the prefix is another module.
+    assert not run.imports_module("from fleet.tools import review_extra\n", module)
+    assert not run.imports_module("# from fleet.tools import review\n", module)
+
+
+def test_mutation_modules_are_the_fleet_python_files_named(tmp_path: Path) -> None:
+    assert run.modules(ROOT, ["fleet/program/config"]) == sorted(
+        p.relative_to(ROOT) for p in (ROOT / "fleet/program/config").rglob("*.py")
+    )
+    assert run.modules(ROOT, ["README.md", "tests/test_review.py"]) == []
+    with pytest.raises(run.MutationError, match="no such file"):
+        run.modules(ROOT, ["fleet/tools/nope.py"])
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def test_mutation_change_is_measured_from_where_the_branch_left_main(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "fleet").mkdir(parents=True)
+    for name in ("kept.py", "edited.py", "deleted.py"):
+        (repo / "fleet" / name).write_text("X = 1\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(
+        repo,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "0",
+    )
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "1")
+    git(repo, "checkout", "-q", "-b", "topic")
+    (repo / "fleet" / "edited.py").write_text("X = 2\n")
+    (repo / "fleet" / "deleted.py").unlink()
+    (repo / "fleet" / "new.py").write_text("Y = 1\n")
+    # A later commit on main is not part of this change.
+    git(repo, "checkout", "-q", "main")
+    git(
+        repo,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "2",
+    )
+    git(repo, "checkout", "-q", "topic")
+    assert run.changed_modules(repo) == [Path("fleet/edited.py"), Path("fleet/new.py")]
+
+
+def test_mutation_settings_are_the_table_mutmut_reads() -> None:
+    table = run.settings(
+        [Path("fleet/tools/review.py")],
+        [Path("tests/test_review.py")],
+        ["Pulumi.yaml", "examples", "fleet", "pyproject.toml", "tests"],
+    )
+    parsed = tomllib.loads((ROOT / "pyproject.toml").read_text() + table)["tool"]["mutmut"]
+    assert parsed["source_paths"] == ["fleet"]
+    assert parsed["only_mutate"] == ["fleet/tools/review.py"]
+    assert parsed["pytest_add_cli_args_test_selection"] == ["tests/test_review.py"]
+    # The program's tests read the stack files and examples: copied beside the mutants.
+    assert parsed["also_copy"] == ["Pulumi.yaml", "examples"]
+
+
+RESULTS = """\
+    fleet.tools.review.x_parse__mutmut_1: killed
+    fleet.tools.review.x_parse__mutmut_2: survived
+    fleet.tools.review.xǁPreviewǁlabel__mutmut_1: timeout
+    fleet.tools.review.x__gate__mutmut_4: no tests
+    fleet.tools.status_read.x_credentials__mutmut_1: killed
+    fleet.tools.status_read.x_credentials__mutmut_2: not checked
+"""
+
+
+def test_mutation_kill_rate_counts_what_ran_and_calls_untested_mutants_survivors() -> None:
+    found = run.parse_results(RESULTS)
+    assert found["fleet.tools.review.xǁPreviewǁlabel__mutmut_1"] == "timeout"
+    by_module = run.rates(found)
+    assert run.kill_rate(by_module["fleet.tools.review"]) == (2, 4)
+    assert run.kill_rate(by_module["fleet.tools.status_read"]) == (1, 1)
+    assert run.kill_rate(Counter()) == (0, 0)
+
+
+def test_mutation_report_lists_each_survivor_with_its_diff() -> None:
+    out = io.StringIO()
+    results = run.parse_results(RESULTS)
+    run.report(results, {"fleet.tools.review.x_parse__mutmut_2": "-    a\n+    b\n"}, False, out)
+    text = out.getvalue()
+    table = {line.split()[0]: line.split()[1:] for line in text.splitlines() if "%" in line}
+    assert table["fleet.tools.review"] == ["2", "2", "0", "50.0%"]
+    assert table["fleet.tools.status_read"] == ["1", "0", "1", "100.0%"]
+    assert "the budget ran out" in text
+    assert "2 survivor(s)" in text
+    assert "fleet.tools.review.x_parse__mutmut_2: survived\n-    a\n+    b\n" in text
+    assert "fleet.tools.review.x__gate__mutmut_4: no tests" in text
+
+
+def test_mutation_is_not_part_of_make_test_or_ci() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    [test_rule] = [line for line in makefile.splitlines() if line.startswith("test:")]
+    assert "mutate" not in test_rule
+    assert "mutate" not in (ROOT / ".ci/run").read_text()
+    assert "mutmut" not in (ROOT / "requirements-dev.txt").read_text()
+
+
+def test_mutation_runs_on_other_modules_or_checkouts_never_share_a_scratch_folder() -> None:
+    review = [Path("fleet/tools/review.py")]
+    assert run.scratch_dir(ROOT, review) == run.scratch_dir(ROOT, list(review))
+    assert run.scratch_dir(ROOT, review) != run.scratch_dir(ROOT, [Path("fleet/tools/adopt.py")])
+    assert run.scratch_dir(ROOT, review) != run.scratch_dir(ROOT / "other", review)
