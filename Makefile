@@ -85,11 +85,12 @@ bench-full: venv  ## the same at every size up to 1000 tenants and 200x200, 3 pa
 
 # The real-engine tier (docs/real-engine.md): polyglot machines only (Go 1.26 and the Go module proxy).
 # The binaries go to ~/.cache/d1-fleet/real-engine/<key>/bin, never into the checkout.
-real-engine-bins: venv  ## build the Pulumi CLI, Kubernetes provider, API server, etcd and kwok (cold: about 25 min)
+real-engine-bins: venv  ## build the Pulumi CLI, Kubernetes provider, API server, etcd and kwok (cold: up to an hour on 2 cores)
 	$(BIN)/python tests/real_engine/build.py
 
-real-engine: real-engine-bins schemas  ## run tests/real_engine against the built binaries
-	FLEET_REAL_ENGINE_BIN=$$($(BIN)/python tests/real_engine/build.py --bin-dir) $(BIN)/pytest -v tests/real_engine
+real-engine: real-engine-bins schemas  ## run tests/real_engine (and the real-CLI ephemeral tests) against the built binaries
+	bin=$$($(BIN)/python tests/real_engine/build.py --bin-dir) && \
+	FLEET_REAL_ENGINE_BIN=$$bin PATH=$$bin:$$PATH $(BIN)/pytest -v tests/real_engine tests/test_ephemeral_real_cli.py
 
 clean:
 	rm -rf $(VENV) render bench .schemas .mypy_cache .pytest_cache .ruff_cache
