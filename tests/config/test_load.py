@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.program.config import keys
+from fleet.program.config import keys, model, sources
 from fleet.tools.offline import mock, render
 from tests.helpers import (
     APP_KEY,
@@ -155,3 +155,15 @@ def test_enterprise_token_comes_from_its_variable_in_every_mode(
     run = stack_run("staging")
     assert not [r for r in run.resources if r.name == "cluster-credentials-enterprise"]
     assert "enterprise" not in run.outputs["tokenDaysLeft"]
+
+
+def test_secret_sources_table_names_every_secret_key_and_each_app_keys_date() -> None:
+    """One table of where each secret may come from: every secret key but the GitHub API token
+    (its own variable) has a FLEET_* variable, and each App key the key recording its creation,
+    which the settings model declares."""
+    assert set(sources.SECRET_ENV) == set(keys.SECRET_KEYS) - {sources.API_TOKEN}
+    assert all(env.startswith("FLEET_") for env in sources.SECRET_ENV.values())
+    declared = {f.alias for f in model.Settings.model_fields.values()}
+    for source in sources.APP_KEYS:
+        assert source.created_key in declared, source
+        assert sources.SECRET_ENV[source.key] == source.env

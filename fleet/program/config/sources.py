@@ -45,11 +45,30 @@ APP_PRIVATE_KEY_ENV: Final = "FLEET_GITHUB_APP_PRIVATE_KEY"
 APPS_APP_ID: Final = "githubAppsAppId"
 APPS_PRIVATE_KEY: Final = "githubAppsPrivateKey"
 APPS_PRIVATE_KEY_ENV: Final = "FLEET_GITHUB_APPS_PRIVATE_KEY"
-# Every secret value an environment variable may supply, by config key.
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """One GitHub App private key: its config key, the variable that supplies it, the key that
+    records the day it was made (its rotation is counted from it), and whose key it is."""
+
+    key: str
+    env: str
+    created_key: str
+    whose: str
+
+
+# The App keys, in the order the tools ask for them (whether a stack needs each:
+# `required_credentials`).
+APP_KEYS: Final = (
+    KeySource(APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, "githubAppKeyCreated", "the App's"),
+    KeySource(APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, "githubAppsKeyCreated", "the apps App's"),
+)
+# Every secret value an environment variable may supply, by config key: the one table of secret
+# sources the program, the preflight, `fleet init` and the ephemeral tool read.
 SECRET_ENV: Final = {
     **{source.key: source.env for source in TOKENS},
-    APP_PRIVATE_KEY: APP_PRIVATE_KEY_ENV,
-    APPS_PRIVATE_KEY: APPS_PRIVATE_KEY_ENV,
+    **{source.key: source.env for source in APP_KEYS},
 }
 # The GitHub API token of the stacks that declare GitHub objects, when githubToken is unset.
 API_TOKEN: Final = "githubToken"

@@ -18,10 +18,8 @@ from typing import Any
 import yaml
 
 from fleet.program.config.sources import (
+    APP_KEYS,
     APP_PRIVATE_KEY,
-    APP_PRIVATE_KEY_ENV,
-    APPS_PRIVATE_KEY,
-    APPS_PRIVATE_KEY_ENV,
     SECRET_ENV,
     TOKENS,
     TokenSource,
@@ -114,14 +112,7 @@ def read_credentials(env: Mapping[str, str], base: Mapping[str, Any]) -> Tokens:
     except OverrideError as err:
         problems += err.problems
         others = Tokens(secret={}, plain={})
-    keys = {
-        name: variable
-        for name, variable in (
-            (APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV),
-            (APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV),
-        )
-        if name in needed
-    }
+    keys = {k.key: k.env for k in APP_KEYS if k.key in needed}
     found: dict[str, str] = {}
     for name, variable in keys.items():
         key = env.get(variable, "")

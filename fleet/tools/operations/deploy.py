@@ -27,10 +27,7 @@ from fleet.program import conventions as c
 from fleet.program.config import kube_access
 from fleet.program.config.keys import plain_text_problems
 from fleet.program.config.sources import (
-    APP_PRIVATE_KEY,
-    APP_PRIVATE_KEY_ENV,
-    APPS_PRIVATE_KEY,
-    APPS_PRIVATE_KEY_ENV,
+    APP_KEYS,
     TOKENS,
     environment_credentials,
     required_credentials,
@@ -106,14 +103,7 @@ def preflight(
     # for the apps repository, a second App's key or appsToken; a push token with image automation.
     short = mock.project_values(config)
     needed, taken = required_credentials(short), environment_credentials(short)
-    keys = [
-        (name, variable)
-        for name, variable in (
-            (APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV),
-            (APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV),
-        )
-        if name in needed
-    ]
+    keys = [(k.key, k.env) for k in APP_KEYS if k.key in needed]
     for name, variable in keys:
         full = f"{c.PROJECT}:{name}"
         if full in secure:

@@ -24,23 +24,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Final
 
 from fleet.engine import backend, cli
 from fleet.program import conventions as c
 from fleet.program.config.sources import (
-    APP_PRIVATE_KEY,
-    APP_PRIVATE_KEY_ENV,
-    APPS_PRIVATE_KEY,
-    APPS_PRIVATE_KEY_ENV,
+    APP_KEYS,
     TOKENS,
     environment_credentials,
     required_credentials,
 )
 from fleet.tools.offline import mock, stack_check
-
-APP_KEY_CREATED: Final = "githubAppKeyCreated"
-APPS_KEY_CREATED: Final = "githubAppsKeyCreated"
 
 Ask = Callable[[str, bool], str]  # (prompt, hidden) -> answer; "" means skipped
 
@@ -75,14 +68,7 @@ def app_keys(config: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
     """(key, variable, creation date key, whose) of each App key the stack needs
     (`sources.required_credentials`): the App's in App mode, the second App's for d1-apps."""
     needed = required_credentials(mock.project_values(config))
-    return [
-        entry
-        for entry in (
-            (APP_PRIVATE_KEY, APP_PRIVATE_KEY_ENV, APP_KEY_CREATED, "the App's"),
-            (APPS_PRIVATE_KEY, APPS_PRIVATE_KEY_ENV, APPS_KEY_CREATED, "the apps App's"),
-        )
-        if entry[0] in needed
-    ]
+    return [(k.key, k.env, k.created_key, k.whose) for k in APP_KEYS if k.key in needed]
 
 
 def plan_entries(
