@@ -27,7 +27,7 @@ from fleet.engine.cli import CommandError, PulumiCli, Runner
 from fleet.engine.preview import planned
 from fleet.program import conventions as c
 from fleet.tools.ephemeral import naming
-from fleet.tools.ephemeral.backend import backend_url
+from fleet.tools.ephemeral.backend import PreflightError, backend_url
 from fleet.tools.offline import import_plan
 
 SAME: Final = "same"
@@ -183,7 +183,13 @@ def main(stack: str | None, project_dir: Path, env: Mapping[str, str]) -> int:
         stack = stack or naming.stack_name(naming.DEFAULT_PREFIX, run_id, 0)
         environment["PULUMI_BACKEND_URL"] = backend_url(environment, project_dir)
         run_scenario(Scenario(stack, project_dir, environment))
-    except (ScenarioError, ValueError, state.StateError, import_plan.AdoptError) as error:
+    except (
+        ScenarioError,
+        PreflightError,
+        ValueError,
+        state.StateError,
+        import_plan.AdoptError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
