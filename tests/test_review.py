@@ -182,6 +182,7 @@ def test_review_tenant_removal_on_production_blocks(prod_before: off.Recording) 
         if "**risky**" in r
     }
     assert set(risky) == {
+        "Namespace `frontend`",
         "Kustomization `frontend/flux-frontend`",
         "GitRepository `frontend/flux-apps`",
         "Secret `frontend/flux-apps`",
@@ -196,12 +197,40 @@ def test_review_tenant_removal_on_production_blocks(prod_before: off.Recording) 
 def test_review_tenant_namespace_kept_by_retain_on_delete_is_not_risky(
     prod_before: off.Recording,
 ) -> None:
-    result = summarise(tenant_removal(prod_before, "prod-eu"))
+    digest = tenant_removal(prod_before, "prod-eu")
+    for step in digest["steps"]:
+        if (step.get("oldState") or {}).get("type") == "kubernetes:core/v1:Namespace":
+            step["oldState"].pop("protect", None)  # retained, not protected
+    result = summarise(digest)
     [namespace] = [
         r for r in rows(result.markdown, "Changes that matter") if "Namespace `frontend`" in r
     ]
     assert "**risky**" not in namespace
     assert "the object stays (retainOnDelete)" in namespace
+
+
+def test_review_protected_delete_that_also_retains_is_refused_not_kept(
+    prod_before: off.Recording,
+) -> None:
+    """The engine refuses a protected resource's delete before it looks at `retainOnDelete`
+    (pulumi pkg/resource/deploy/step.go, `DeleteStep.Apply`: `deleteProtectedError` comes
+    first), so such a delete is refused, not "the object stays"."""
+    digest = tenant_removal(prod_before, "prod-eu")
+    [step] = [
+        s
+        for s in digest["steps"]
+        if s["op"] == "delete" and s["oldState"]["type"] == "kubernetes:core/v1:Namespace"
+    ]
+    assert step["oldState"].get("retainOnDelete") is True
+    assert step["oldState"].get("protect") is True, "production protects the namespace"
+    result = summarise(digest)
+    [namespace] = [
+        r for r in rows(result.markdown, "Changes that matter") if "Namespace `frontend`" in r
+    ]
+    assert "**risky**" in namespace
+    assert "refused (protected" in namespace
+    assert "once lifted: Pulumi stops managing it, the object stays" in namespace
+    assert result.exit_code == 1, "a plan the engine refuses is not passed"
 
 
 def test_review_acknowledged_risky_change_passes(prod_before: off.Recording) -> None:

@@ -41,6 +41,9 @@ DELETING: Final = frozenset({Op.DELETE})
 # Steps that change nothing on the cluster or in GitHub; counted, never listed.
 QUIET: Final = frozenset({Op.SAME, Op.READ, Op.REFRESH, Op.DISCARD, Op.DISCARD_REPLACED})
 
+REFUSED: Final = "refused (protected: `pulumi up` refuses until `protect` is lifted)"
+RETAINED: Final = "Pulumi stops managing it, the object stays (retainOnDelete)"
+
 # GitHub objects that decide what the Flux bot may read and push; what deleting each takes away.
 GITHUB_ACCESS: Final[Mapping[str, str]] = {
     t.TEAM: "the bot team goes, and with it every repository permission it grants",
@@ -196,14 +199,14 @@ def changes(preview: Preview) -> tuple[list[Change], list[Step]]:
         change = meaning(step)
         if change is None:
             rest.append(step)
+        elif step.protected and step.op in DELETING | REPLACING:
+            # The engine refuses a protected resource's delete before it looks at retainOnDelete,
+            # and its replacement too, so the plan cannot be applied as it stands.
+            then = RETAINED if step.op in DELETING and step.retained else change.meaning
+            notable.append(Change(step, f"{REFUSED}; once lifted: {then}", True))
         elif step.op in DELETING and step.retained:
             # The engine skips the provider's delete for these: nothing on the cluster changes.
-            kept = "Pulumi stops managing it, the object stays (retainOnDelete)"
-            notable.append(Change(step, kept, False))
-        elif change.risky and step.protected:
-            # The engine refuses to delete or replace a protected resource, in preview too.
-            note = "; protected: `pulumi up` refuses until `protect` is lifted"
-            notable.append(Change(step, change.meaning + note, True))
+            notable.append(Change(step, RETAINED, False))
         else:
             notable.append(change)
     return notable, rest
