@@ -382,6 +382,42 @@ def test_review_refresh_step_with_its_own_diff_is_drift(prod_before: off.Recordi
     assert "keeps the live value" in row
 
 
+def server_written(outputs: dict[str, Any]) -> dict[str, Any]:
+    """What the API server changes on its own: status, resourceVersion, managedFields, uid."""
+    metadata = {
+        **outputs.get("metadata", {}),
+        "resourceVersion": "48213",
+        "uid": "5d1c0c6e-0000-4000-8000-000000000001",
+        "generation": 4,
+        "creationTimestamp": "2026-12-01T03:20:00Z",
+        "managedFields": [{"manager": "kube-controller-manager", "operation": "Update"}],
+    }
+    return {**outputs, "metadata": metadata, "status": {"phase": "Active"}}
+
+
+def test_review_refresh_finding_only_server_written_fields_is_not_drift(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    namespace = run.urn("kubernetes:core/v1:Namespace", "cluster-flux-system-namespace")
+    digest = pd.refreshed(prod_before, "prod-eu", live={namespace: server_written})
+    [refresh] = [s for s in digest["steps"] if s["urn"] == namespace and s["op"] == "refresh"]
+    refresh["diffReasons"] = ["status", "metadata"]
+    refresh["detailedDiff"] = {
+        "status.phase": {"kind": "add", "inputDiff": False},
+        "metadata.resourceVersion": {"kind": "update", "inputDiff": False},
+    }
+    assert "Drift" not in summarise(digest).markdown
+    both = pd.refreshed(
+        prod_before,
+        "prod-eu",
+        live={configmap: lambda o: server_written(runtime_info_edited(o))},
+    )
+    [row] = rows(summarise(both).markdown, "Drift (found by `--refresh`)")
+    assert "| `data` |" in row, "only the declared field that changed"
+
+
 def test_review_expiry_warnings_are_listed(prod_before: off.Recording) -> None:
     in_five_days = (date.today() + timedelta(days=5)).isoformat()
     soon = stack_run("prod-eu", {"appsTokenExpires": in_five_days})

@@ -35,6 +35,7 @@ from fleet.tools.views.status_read import (
     drift_from_digest,
     from_state,
 )
+from tests import preview_digests as pd
 from tests.helpers import ROOT, app_run, doc, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
@@ -260,6 +261,25 @@ def test_status_drifted_stack_from_a_drift_run_needs_action(
 )
 def test_status_drift_digest_tells_drift_from_a_failed_check(digest: str, state: Drift) -> None:
     assert drift_from_digest(digest).state is state
+
+
+def test_status_drift_leaves_out_updates_of_fields_the_server_writes() -> None:
+    def server_written(outputs: dict[str, Any]) -> dict[str, Any]:
+        metadata = {**outputs["metadata"], "resourceVersion": "48213", "uid": "u-1"}
+        return {**outputs, "metadata": metadata, "status": {"phase": "Active"}}
+
+    def edited(outputs: dict[str, Any]) -> dict[str, Any]:
+        return {**server_written(outputs), "data": {"CLUSTER_DOMAIN": "hand.example.com"}}
+
+    before = stack_run("staging")
+    run = pd.Run(before, "staging")
+    namespace = run.urn("kubernetes:core/v1:Namespace", "cluster-flux-system-namespace")
+    configmap = run.urn("kubernetes:core/v1:ConfigMap", "cluster-runtime-info-configmap")
+    quiet = pd.refreshed(before, "staging", live={namespace: server_written})
+    assert quiet["changeSummary"]["update"] == 1
+    assert drift_from_digest(json.dumps(quiet)).state is Drift.NONE
+    real = pd.refreshed(before, "staging", live={namespace: server_written, configmap: edited})
+    assert drift_from_digest(json.dumps(real)).changes == {"update": 1}
 
 
 def test_status_drift_from_the_last_refresh_when_no_update_followed(
