@@ -502,6 +502,17 @@ def test_status_cli_reader_runs_plain_export_and_history(
     assert not [c for c in calls if "history" in c and "prod-eu" in c], "no history without a stack"
 
 
+def test_status_takes_its_stacks_with_s_as_every_stack_command_does(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    (state / "staging.history.json").write_text(json.dumps(healthy_history()))
+    code, out, _ = run(project, env, "--json", "-s", "staging")
+    assert [s["stack"] for s in json.loads(out)["stacks"]] == ["staging"]
+    assert code == 0
+    assert run(project, env, "--stack", "nowhere")[0] == 2, "an unknown stack, as positionally"
+
+
 def test_status_warning_window_and_environment_come_from_the_stack_file(
     project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
 ) -> None:

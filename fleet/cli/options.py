@@ -25,11 +25,12 @@ def add_stack(parser: argparse.ArgumentParser, *, required: bool = True) -> None
     parser.set_defaults(stack_required=required)
 
 
-def add_stack_list(parser: argparse.ArgumentParser) -> None:
-    """`STACK ...` and `-s/--stack STACK` (repeatable): the stacks a fleet-wide command covers."""
-    parser.add_argument(
-        "stacks", nargs="*", metavar="STACK", help="stacks to check (default: every cluster stack)"
-    )
+def add_stack_list(
+    parser: argparse.ArgumentParser,
+    text: str = "stacks to check (default: every cluster stack)",
+) -> None:
+    """`STACK ...` and `-s/--stack STACK` (repeatable): the stacks a command covers."""
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help=text)
     parser.add_argument(
         "-s",
         "--stack",
@@ -37,8 +38,13 @@ def add_stack_list(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="STACK",
-        help="a stack to check (repeatable)",
+        help="a stack (repeatable)",
     )
+
+
+def stacks_of(args: argparse.Namespace) -> list[str]:
+    """The stacks named positionally, then with -s, in the order given to each."""
+    return [*args.stacks, *args.stack_list]
 
 
 def stack_of(args: argparse.Namespace) -> str:
