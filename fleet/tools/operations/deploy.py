@@ -120,7 +120,7 @@ def preflight(
             continue
         if env.get(variable):
             tokens_from_env.append(full)
-        else:
+        elif full not in config:  # set in plain text: refused below, in the program's words
             problems.append(f"{full}: no App private key; {init_hint(stack)} or export {variable}")
     for source in TOKENS:
         key, variable, required = source.key, source.env, source.key in needed
@@ -129,7 +129,7 @@ def preflight(
         full = f"{c.PROJECT}:{key}"
         if full not in secure and env.get(variable):
             tokens_from_env.append(full)
-        elif full not in secure and required:
+        elif full not in secure and full not in config and required:  # plain text: refused below
             problems.append(f"{full}: no token; {init_hint(stack)} or export {variable}")
         expires = f"{full}Expires"
         has_token = full in secure or env.get(variable)
@@ -147,12 +147,12 @@ def preflight(
     cli_refusals = _cli_rules(project_dir, stack)
     problems.extend(cli_refusals)
     warnings: tuple[str, ...] = ()
+    # The program's checks run even when the CLI would refuse the stack, so a type error does not
+    # hide the other problems; a key reported above is not reported again in other words.
+    found = stack_check.check(project_dir, stack, env)
+    reported = {_key_of(p) for p in problems} - {""}
+    problems.extend(p for p in found.problems if p not in problems and _key_of(p) not in reported)
     if not cli_refusals:
-        # Only once the CLI would accept the stack: the program never runs otherwise.
-        found = stack_check.check(project_dir, stack, env)
-        reported = {_key_of(p) for p in problems} - {""}
-        # A credential reported missing above is not reported again in the program's words.
-        problems.extend(p for p in found.problems if _key_of(p) not in reported)
         warnings = found.warnings
 
     try:
