@@ -355,3 +355,16 @@ def test_a_key_given_twice_in_a_stack_file_is_refused(
     error = capsys.readouterr().err
     assert f"{stack_file} is not valid YAML at line 3" in error
     assert "already defined at line 2" in error
+
+
+def test_a_key_outside_config_is_refused(tmp_path: Path) -> None:
+    """The CLI reads a stack file into `ProjectStack` (pulumi sdk/go/common/workspace/loaders.go,
+    `LoadProjectStackBytes`), which has no field for any other top-level key and drops it
+    silently: a config key indented one level too little would be lost."""
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    text = (ROOT / "Pulumi.staging.yaml").read_text()
+    (tmp_path / "Pulumi.staging.yaml").write_text(text + "d1-fleet:tenants: '[\"backend\"]'\n")
+    assert cc.stack_problems(tmp_path, "staging", frozenset()) == [
+        "Pulumi.staging.yaml: `d1-fleet:tenants` is outside `config:`, where the Pulumi CLI "
+        "ignores it; indent it under `config:`"
+    ]
