@@ -245,7 +245,7 @@ def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> No
     calls = deploy.commands(plan, "staging", "preview", ["--refresh"])
     assert [call[1:] for call in calls[1:]] == [
         ["preview", "--diff", "--policy-pack", "policy", "--stack", "staging", "--refresh"],
-        ["preview", "--json", "--stack", "staging", "--refresh"],
+        ["preview", "--json", "--policy-pack", "policy", "--stack", "staging", "--refresh"],
     ]
 
 

@@ -94,7 +94,7 @@ def test_first_run_from_a_fresh_clone(tmp_path: Path, route: str) -> None:
         ["stack", "select", "--create", "staging"],
         ["stack", "select", "--create", "staging"],
         ["preview", "--diff", "--policy-pack", "policy", "--stack", "staging"],
-        ["preview", "--json", "--stack", "staging"],
+        ["preview", "--json", "--policy-pack", "policy", "--stack", "staging"],
         ["stack", "select", "--create", "staging"],
         ["up", "--policy-pack", "policy", "--stack", "staging", "--yes"],
     ]

@@ -205,14 +205,15 @@ def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[
     The CLI prints either its diff or the JSON digest, never both, so a preview ends with a
     second, `--json` run whose digest `fleet review` summarises.
     """
+    pack = ["--policy-pack", POLICY_PACK]
     verb = [action, "--diff"] if action == "preview" else [action]
-    verb += ["--policy-pack", POLICY_PACK]
     calls = [
         [plan.pulumi, "stack", "select", "--create", stack],
-        [plan.pulumi, *verb, "--stack", stack, *extra],
+        [plan.pulumi, *verb, *pack, "--stack", stack, *extra],
     ]
     if action == "preview":
-        calls.append([plan.pulumi, "preview", "--json", "--stack", stack, *extra])
+        # The pack here too: the digest the review reads is of the plan the pack judged.
+        calls.append([plan.pulumi, "preview", "--json", *pack, "--stack", stack, *extra])
     return calls
 
 
