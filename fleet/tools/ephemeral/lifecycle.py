@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from fleet.engine import state
 from fleet.engine import types as t
-from fleet.engine.cli import CommandError, PulumiCli, Runner
+from fleet.engine.cli import POLICY_PACK, CommandError, PulumiCli, Runner
 from fleet.engine.preview import planned
 from fleet.program import conventions as c
 from fleet.tools.ephemeral import naming
@@ -114,11 +114,12 @@ class Scenario:
             ) from None
 
     def preview(self, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self._call("preview", "--json", env=env))
+        text = self._call("preview", "--json", "--policy-pack", POLICY_PACK, env=env)
+        document: dict[str, Any] = json.loads(text)
         return document
 
     def up(self) -> None:
-        self._call("up", "--yes", "--skip-preview")
+        self._call("up", "--yes", "--skip-preview", "--policy-pack", POLICY_PACK)
 
     def tenants(self) -> list[str]:
         """The stack's tenants: its own `tenants`, else the program's default."""

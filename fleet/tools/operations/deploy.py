@@ -43,7 +43,7 @@ PROJECT_DIR = stacks.PROJECT_DIR
 # CLI runs a local Python pack in the virtualenv its PulumiPolicy.yaml names and never creates it
 # (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go `NewPolicyAnalyzer`, then the Python
 # language host's `RunPlugin`), so the preflight checks it exists and `make policy` builds it.
-POLICY_PACK: Final = "policy"
+POLICY_PACK: Final = cli.POLICY_PACK
 POLICY_PYTHON: Final = Path(POLICY_PACK) / "venv" / "bin" / "python"
 
 
