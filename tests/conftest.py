@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from fleet.tools.offline import mock
+from fleet.tools.offline import mock, schemas
 from tests.helpers import RunStack, stack_run
+
+
+def pytest_configure() -> None:
+    """A relative FLEET_SCHEMAS_DIR names a folder from where the tests start: made absolute once,
+    so the tests that run a command from another folder read the same schemas."""
+    configured = os.environ.get(schemas.SCHEMAS_ENV)
+    if configured:
+        os.environ[schemas.SCHEMAS_ENV] = str(schemas.schemas_dir())
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ class FakeStackState:
     tags: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] | None = None
     resources: int = 0
+    policy_packs: list[str] | None = None  # given to the last `up`
 
 
 @dataclass
@@ -183,8 +184,11 @@ class FakeStack:
     def state(self) -> FakeStackState:
         return self.backend.stacks[self.name]
 
-    def up(self, *, on_output: OnOutput | None = None) -> object:
+    def up(
+        self, *, on_output: OnOutput | None = None, policy_packs: list[str] | None = None
+    ) -> object:
         self.backend.record("up", self.name)
+        self.state.policy_packs = list(policy_packs or [])
         self.state.env_at_up = dict(self.state.env)
         if self.backend.on_up is not None:
             self.backend.on_up(self.name, on_output)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fleet import cli
 from fleet.program.config import keys
 from fleet.tools.ephemeral.overrides import ClusterTarget, load_base, read_tokens
 from fleet.tools.ephemeral.runner import plan
@@ -334,3 +335,36 @@ def test_pulumi_yaml_command_exits_1_on_drift_and_2_without_a_mode(
         main(["pulumi-yaml", "--project-dir", str(tmp_path)])
     assert caught.value.code == 2
     assert "one of the arguments --check --write is required" in capsys.readouterr().err
+
+
+def test_a_key_given_twice_in_a_stack_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI decodes stack files with gopkg.in/yaml.v3, which refuses a mapping key given twice
+    (`decode.go`: "mapping key ... already defined at line N"); PyYAML alone keeps the last."""
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    stack_file = project / "Pulumi.staging.yaml"
+    stack_file.write_text(
+        "config:\n  d1-fleet:environment: staging\n  d1-fleet:environment: production\n"
+    )
+    with pytest.raises(yaml.YAMLError, match="'d1-fleet:environment' already defined at line 2"):
+        cc.stack_file_config(stack_file)
+    assert cli.main(["preview", "-s", "staging", "--project-dir", str(project)]) == 2
+    error = capsys.readouterr().err
+    assert f"{stack_file} is not valid YAML at line 3" in error
+    assert "already defined at line 2" in error
+
+
+def test_a_key_outside_config_is_refused(tmp_path: Path) -> None:
+    """The CLI reads a stack file into `ProjectStack` (pulumi sdk/go/common/workspace/loaders.go,
+    `LoadProjectStackBytes`), which has no field for any other top-level key and drops it
+    silently: a config key indented one level too little would be lost."""
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    text = (ROOT / "Pulumi.staging.yaml").read_text()
+    (tmp_path / "Pulumi.staging.yaml").write_text(text + "d1-fleet:tenants: '[\"backend\"]'\n")
+    assert cc.stack_problems(tmp_path, "staging", frozenset()) == [
+        "Pulumi.staging.yaml: `d1-fleet:tenants` is outside `config:`, where the Pulumi CLI "
+        "ignores it; indent it under `config:`"
+    ]

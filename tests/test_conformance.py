@@ -516,6 +516,11 @@ def test_conformance_check_command(
 ) -> None:
     assert cli.main(["check", "prod-eu"]) == cli.ExitCode.OK
     assert capsys.readouterr().out.endswith(": conform\n")
+    # docs/conformance.md: an unknown stack is exit 2; the other stacks are still checked.
+    assert cli.main(["check", "nowhere", "-s", "prod-eu"]) == cli.ExitCode.USAGE
+    out = capsys.readouterr().out
+    assert out.startswith("nowhere: ")
+    assert out.endswith(": conform\n"), "prod-eu checked all the same"
     monkeypatch.setenv(conformance.SCHEMAS_ENV, str(tmp_path))
     assert cli.main(["check", "prod-eu"]) == cli.ExitCode.USAGE
     assert conformance.SCHEMAS_ENV in capsys.readouterr().err

@@ -164,6 +164,31 @@ def test_deploy_preflight_reports_what_the_cli_would_refuse(
     )
 
 
+def test_deploy_preflight_names_a_plain_text_token_once(env: dict[str, str], project: Path) -> None:
+    """One message per problem: a token in plain text is refused as such, not also as missing."""
+    with_expiry(project, "staging")
+    path = project / "Pulumi.staging.yaml"
+    path.write_text(path.read_text() + f"  d1-fleet:appsToken: {env.pop('FLEET_APPS_TOKEN')}\n")
+    message = failure("staging", env, project)
+    assert "d1-fleet:appsToken: set in plain text in the stack's config" in message
+    assert message.count("d1-fleet:appsToken:") == 1, message
+
+
+def test_deploy_preflight_reports_a_type_error_with_the_other_problems(
+    env: dict[str, str], project: Path
+) -> None:
+    """The CLI's typed check and the program's checks together: fixing one shows no new ones."""
+    with_expiry(project, "staging")
+    path = project / "Pulumi.staging.yaml"
+    text = path.read_text().replace("imageAutomation: true", "imageAutomation: yes")
+    path.write_text(
+        text.replace("clusterDomain: preview1.example.com", "clusterDomain: Not_A_Domain")
+    )
+    message = failure("staging", env, project)
+    assert "'d1-fleet:imageAutomation' must be of type 'boolean'" in message
+    assert "d1-fleet:clusterDomain:" in message, message
+
+
 def test_deploy_preflight_missing_passphrase_for_file_backend(
     env: dict[str, str], project: Path
 ) -> None:
@@ -220,7 +245,7 @@ def test_deploy_preview_shows_the_diff(env: dict[str, str], project: Path) -> No
     calls = deploy.commands(plan, "staging", "preview", ["--refresh"])
     assert [call[1:] for call in calls[1:]] == [
         ["preview", "--diff", "--policy-pack", "policy", "--stack", "staging", "--refresh"],
-        ["preview", "--json", "--stack", "staging", "--refresh"],
+        ["preview", "--json", "--policy-pack", "policy", "--stack", "staging", "--refresh"],
     ]
 
 

@@ -19,6 +19,16 @@ def staging_vs_prod() -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def test_diff_takes_its_stacks_with_s_as_every_stack_command_does(
+    staging_vs_prod: tuple[int, str],
+) -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(["diff", "-s", "staging", "--stack", "prod-eu"])
+    assert (code, out.getvalue()) == staging_vs_prod
+    assert cli.main(["diff", "-s", "staging"]) == cli.ExitCode.USAGE, "two stacks, not one"
+
+
 def test_diff_staging_vs_prod_exits_1(staging_vs_prod: tuple[int, str]) -> None:
     code, _ = staging_vs_prod
     assert code == cli.ExitCode.FAILED

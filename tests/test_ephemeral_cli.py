@@ -20,7 +20,12 @@ from pulumi import automation as auto
 from fleet.cli.commands.ephemeral import main
 from fleet.exit_codes import ExitCode
 from fleet.tools.ephemeral.app import World
-from fleet.tools.ephemeral.backend import StackFactory, backend_url, preflight
+from fleet.tools.ephemeral.backend import (
+    PreflightError,
+    StackFactory,
+    backend_url,
+    preflight,
+)
 from fleet.tools.ephemeral.console import Console
 from fleet.tools.ephemeral.overrides import ClusterTarget
 from tests.ephemeral_fakes import FakeBackend, command_error
@@ -269,6 +274,13 @@ def test_backend_defaults_to_a_file_folder_in_the_project(tmp_path: Path) -> Non
     assert url == f"file://{tmp_path.resolve()}/.pulumi-state"
     assert (tmp_path / ".pulumi-state").is_dir()
     assert backend_url({"PULUMI_BACKEND_URL": "s3://b"}, tmp_path) == "s3://b"
+
+
+def test_backend_url_refuses_a_missing_folder_the_user_named(tmp_path: Path) -> None:
+    typo = tmp_path / "no-such-state"
+    with pytest.raises(PreflightError, match="no-such-state named by PULUMI_BACKEND_URL"):
+        backend_url({"PULUMI_BACKEND_URL": f"file://{typo}"}, tmp_path)
+    assert not typo.exists()
 
 
 def test_backend_url_credentials_are_not_printed(project: Path) -> None:

@@ -72,6 +72,7 @@ def test_up_tags_configures_then_runs_each_stack() -> None:
         "up",
     ]
     state = backend.stacks["eph-42-1-0"]
+    assert state.policy_packs == ["policy"], "the project's pack, as on every fleet up"
     assert state.tags == {
         "fleet:ephemeral": "true",
         "fleet:run-id": "42-1",

@@ -94,7 +94,7 @@ def test_first_run_from_a_fresh_clone(tmp_path: Path, route: str) -> None:
         ["stack", "select", "--create", "staging"],
         ["stack", "select", "--create", "staging"],
         ["preview", "--diff", "--policy-pack", "policy", "--stack", "staging"],
-        ["preview", "--json", "--stack", "staging"],
+        ["preview", "--json", "--policy-pack", "policy", "--stack", "staging"],
         ["stack", "select", "--create", "staging"],
         ["up", "--policy-pack", "policy", "--stack", "staging", "--yes"],
     ]
@@ -124,6 +124,7 @@ def test_a_new_user_with_nothing_set_is_told_what_to_do_for_each_problem(tmp_pat
         (["render", "-s", "nope"], "no stack file"),
         (["render", "staging", "-s", "prod-eu"], "two stacks given"),
         (["init", "-s", "staging", "--project-dir", "/"], "holds no Pulumi.yaml"),
+        (["render", "-s", "hub", "--project-dir", "examples/hub"], "cp examples/hub/Pulumi.hub"),
         (["check", "--bogus"], "unrecognized arguments: --bogus"),
         (["ephemeral"], "usage: fleet ephemeral"),
         (["ephemeral", "up", "--parallel", "0"], "is not a positive whole number"),

@@ -172,7 +172,9 @@ def test_scenario_runs_rotation_then_add_remove_bring_back_then_adopt(tmp_path: 
     scenario = lifecycle.Scenario(STACK, ROOT, env, run=cli)
     lifecycle.run_scenario(scenario, shown.append)
     verbs = [" ".join(c[:3]) for c in cli.calls]
-    assert verbs[:2] == ["preview --json --stack", "config get d1-fleet:tenants"]
+    assert verbs[:2] == ["preview --json --policy-pack", "config get d1-fleet:tenants"]
+    runs = [c for c in cli.calls if c[0] in ("preview", "up")]
+    assert all(c[c.index("--policy-pack") + 1] == "policy" for c in runs), "the pack on every run"
     writes = [c for c in cli.calls if c[:2] in (["config", "rm"], ["config", "set"])]
     lists: list[list[str]] = []
     for call in writes:

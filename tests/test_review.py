@@ -183,6 +183,7 @@ def test_review_tenant_removal_on_production_blocks(prod_before: off.Recording) 
         if "**risky**" in r
     }
     assert set(risky) == {
+        "Namespace `frontend`",
         "Kustomization `frontend/flux-frontend`",
         "GitRepository `frontend/flux-apps`",
         "Secret `frontend/flux-apps`",
@@ -197,12 +198,40 @@ def test_review_tenant_removal_on_production_blocks(prod_before: off.Recording) 
 def test_review_tenant_namespace_kept_by_retain_on_delete_is_not_risky(
     prod_before: off.Recording,
 ) -> None:
-    result = summarise(tenant_removal(prod_before, "prod-eu"))
+    digest = tenant_removal(prod_before, "prod-eu")
+    for step in digest["steps"]:
+        if (step.get("oldState") or {}).get("type") == "kubernetes:core/v1:Namespace":
+            step["oldState"].pop("protect", None)  # retained, not protected
+    result = summarise(digest)
     [namespace] = [
         r for r in rows(result.markdown, "Changes that matter") if "Namespace `frontend`" in r
     ]
     assert "**risky**" not in namespace
     assert "the object stays (retainOnDelete)" in namespace
+
+
+def test_review_protected_delete_that_also_retains_is_refused_not_kept(
+    prod_before: off.Recording,
+) -> None:
+    """The engine refuses a protected resource's delete before it looks at `retainOnDelete`
+    (pulumi pkg/resource/deploy/step.go, `DeleteStep.Apply`: `deleteProtectedError` comes
+    first), so such a delete is refused, not "the object stays"."""
+    digest = tenant_removal(prod_before, "prod-eu")
+    [step] = [
+        s
+        for s in digest["steps"]
+        if s["op"] == "delete" and s["oldState"]["type"] == "kubernetes:core/v1:Namespace"
+    ]
+    assert step["oldState"].get("retainOnDelete") is True
+    assert step["oldState"].get("protect") is True, "production protects the namespace"
+    result = summarise(digest)
+    [namespace] = [
+        r for r in rows(result.markdown, "Changes that matter") if "Namespace `frontend`" in r
+    ]
+    assert "**risky**" in namespace
+    assert "refused (protected" in namespace
+    assert "once lifted: Pulumi stops managing it, the object stays" in namespace
+    assert result.exit_code == 1, "a plan the engine refuses is not passed"
 
 
 def test_review_acknowledged_risky_change_passes(prod_before: off.Recording) -> None:
@@ -352,6 +381,42 @@ def test_review_refresh_step_with_its_own_diff_is_drift(prod_before: off.Recordi
     [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
     assert "`data`" in row
     assert "keeps the live value" in row
+
+
+def server_written(outputs: dict[str, Any]) -> dict[str, Any]:
+    """What the API server changes on its own: status, resourceVersion, managedFields, uid."""
+    metadata = {
+        **outputs.get("metadata", {}),
+        "resourceVersion": "48213",
+        "uid": "5d1c0c6e-0000-4000-8000-000000000001",
+        "generation": 4,
+        "creationTimestamp": "2026-12-01T03:20:00Z",
+        "managedFields": [{"manager": "kube-controller-manager", "operation": "Update"}],
+    }
+    return {**outputs, "metadata": metadata, "status": {"phase": "Active"}}
+
+
+def test_review_refresh_finding_only_server_written_fields_is_not_drift(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    namespace = run.urn("kubernetes:core/v1:Namespace", "cluster-flux-system-namespace")
+    digest = pd.refreshed(prod_before, "prod-eu", live={namespace: server_written})
+    [refresh] = [s for s in digest["steps"] if s["urn"] == namespace and s["op"] == "refresh"]
+    refresh["diffReasons"] = ["status", "metadata"]
+    refresh["detailedDiff"] = {
+        "status.phase": {"kind": "add", "inputDiff": False},
+        "metadata.resourceVersion": {"kind": "update", "inputDiff": False},
+    }
+    assert "Drift" not in summarise(digest).markdown
+    both = pd.refreshed(
+        prod_before,
+        "prod-eu",
+        live={configmap: lambda o: server_written(runtime_info_edited(o))},
+    )
+    [row] = rows(summarise(both).markdown, "Drift (found by `--refresh`)")
+    assert "| `data` |" in row, "only the declared field that changed"
 
 
 def test_review_expiry_warnings_are_listed(prod_before: off.Recording) -> None:

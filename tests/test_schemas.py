@@ -107,6 +107,18 @@ def test_schemas_come_from_the_environment_when_set(
     assert schemas.schemas_dir(lambda url: pytest.fail("nothing is fetched")) == tmp_path
 
 
+def test_a_relative_schemas_folder_is_read_from_the_current_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """As docs/conformance.md writes it (`.schemas`): absolute once read, so a command the tools
+    run from another folder reads the same files."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(schemas.SCHEMAS_ENV, ".schemas")
+    found = schemas.schemas_dir(lambda url: pytest.fail("nothing is fetched"))
+    assert found == tmp_path.resolve() / ".schemas"
+    assert found.is_absolute()
+
+
 def test_schemas_otherwise_come_from_the_cache(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_upstream: dict[str, bytes]
 ) -> None:

@@ -39,6 +39,7 @@ from fleet.tools.views.status_read import (
     from_state,
 )
 from fleet.tools.views.status_render import HEADERS
+from tests import preview_digests as pd
 from tests.helpers import ROOT, app_run, doc, stack_run
 from tests.status_fixtures import (
     DRIFT_DIGEST,
@@ -264,6 +265,25 @@ def test_status_drifted_stack_from_a_drift_run_needs_action(
 )
 def test_status_drift_digest_tells_drift_from_a_failed_check(digest: str, state: Drift) -> None:
     assert drift_from_digest(digest).state is state
+
+
+def test_status_drift_leaves_out_updates_of_fields_the_server_writes() -> None:
+    def server_written(outputs: dict[str, Any]) -> dict[str, Any]:
+        metadata = {**outputs["metadata"], "resourceVersion": "48213", "uid": "u-1"}
+        return {**outputs, "metadata": metadata, "status": {"phase": "Active"}}
+
+    def edited(outputs: dict[str, Any]) -> dict[str, Any]:
+        return {**server_written(outputs), "data": {"CLUSTER_DOMAIN": "hand.example.com"}}
+
+    before = stack_run("staging")
+    run = pd.Run(before, "staging")
+    namespace = run.urn("kubernetes:core/v1:Namespace", "cluster-flux-system-namespace")
+    configmap = run.urn("kubernetes:core/v1:ConfigMap", "cluster-runtime-info-configmap")
+    quiet = pd.refreshed(before, "staging", live={namespace: server_written})
+    assert quiet["changeSummary"]["update"] == 1
+    assert drift_from_digest(json.dumps(quiet)).state is Drift.NONE
+    real = pd.refreshed(before, "staging", live={namespace: server_written, configmap: edited})
+    assert drift_from_digest(json.dumps(real)).changes == {"update": 1}
 
 
 def test_status_drift_from_the_last_refresh_when_no_update_followed(
@@ -555,6 +575,17 @@ def test_status_cli_reader_runs_plain_export_and_history(
     assert "stack history --json --stack staging --page-size 20 | backend=s3://fleet-state" in calls
     assert not [c for c in calls if "--show-secrets" in c], "status never decrypts anything"
     assert not [c for c in calls if "history" in c and "prod-eu" in c], "no history without a stack"
+
+
+def test_status_takes_its_stacks_with_s_as_every_stack_command_does(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any]
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    (state / "staging.history.json").write_text(json.dumps(healthy_history()))
+    code, out, _ = run(project, env, "--json", "-s", "staging")
+    assert [s["stack"] for s in json.loads(out)["stacks"]] == ["staging"]
+    assert code == 0
+    assert run(project, env, "--stack", "nowhere")[0] == 2, "an unknown stack, as positionally"
 
 
 def test_status_warning_window_and_environment_come_from_the_stack_file(

@@ -212,7 +212,9 @@ def test_a_tenant_bound_in_a_spoke_namespace_is_found(tmp_path: Path) -> None:
 
 
 def _token_instructions() -> dict[str, tuple[set[str], bool]]:
-    """The first run's token table: each token's repositories, and whether it may write Contents."""
+    """The token table (docs/first-run.md, Tokens): each token's repositories, and whether it may
+    write Contents."""
+
     section = doc("first-run.md").split("## Tokens", 1)[1].split("\n## ", 1)[0]
     found: dict[str, tuple[set[str], bool]] = {}
     for line in section.splitlines():

@@ -174,6 +174,9 @@ def test_drift_runs_nightly_and_names_the_stack_that_drifted() -> None:
     assert 'pulumi preview --stack "$STACK" --refresh --expect-no-changes' in script
     assert "::error title=Drift on $STACK::" in script
     assert "exit 1" in script
+    # fleet review lists only real changes: drift in what the program declares (tests/test_review).
+    assert '.venv/bin/python -m fleet review "drift/$STACK.json"' in script
+    assert ".steps[]" not in script, "no line per refreshed resource"
     assert_secrets_from_repository(job)
 
 

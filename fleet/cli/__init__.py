@@ -45,6 +45,7 @@ from fleet.cli.commands import (
     verify_chart,
 )
 from fleet.exit_codes import ExitCode
+from fleet.tools.offline import cli_config
 from fleet.tools.offline import render as rendering
 
 __all__ = ["COMMANDS", "Command", "ExitCode", "main", "parser"]
@@ -126,7 +127,7 @@ def _broken_yaml(args: argparse.Namespace) -> str:
     folder: Path = getattr(args, "project_dir", options.PROJECT_DIR)
     for path in sorted(folder.glob("Pulumi*.yaml")):
         try:
-            yaml.safe_load(path.read_text())
+            cli_config.load_yaml(path.read_text())
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

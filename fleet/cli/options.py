@@ -25,11 +25,12 @@ def add_stack(parser: argparse.ArgumentParser, *, required: bool = True) -> None
     parser.set_defaults(stack_required=required)
 
 
-def add_stack_list(parser: argparse.ArgumentParser) -> None:
-    """`STACK ...` and `-s/--stack STACK` (repeatable): the stacks a fleet-wide command covers."""
-    parser.add_argument(
-        "stacks", nargs="*", metavar="STACK", help="stacks to check (default: every cluster stack)"
-    )
+def add_stack_list(
+    parser: argparse.ArgumentParser,
+    text: str = "stacks to check (default: every cluster stack)",
+) -> None:
+    """`STACK ...` and `-s/--stack STACK` (repeatable): the stacks a command covers."""
+    parser.add_argument("stacks", nargs="*", metavar="STACK", help=text)
     parser.add_argument(
         "-s",
         "--stack",
@@ -37,8 +38,13 @@ def add_stack_list(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="STACK",
-        help="a stack to check (repeatable)",
+        help="a stack (repeatable)",
     )
+
+
+def stacks_of(args: argparse.Namespace) -> list[str]:
+    """The stacks named positionally, then with -s, in the order given to each."""
+    return [*args.stacks, *args.stack_list]
 
 
 def stack_of(args: argparse.Namespace) -> str:
@@ -62,6 +68,15 @@ def project_dir(text: str) -> Path:
     """An argparse type: a folder holding Pulumi.yaml, else a usage error saying so."""
     folder = Path(text).expanduser()
     if not (folder / "Pulumi.yaml").is_file():
+        # A folder of stack files alone (examples/hub): the CLI runs a stack file only beside its
+        # project's Pulumi.yaml, so the tools ask for the copy the docs describe.
+        stack_files = sorted(p.name for p in folder.glob("Pulumi.*.yaml"))
+        if stack_files:
+            raise argparse.ArgumentTypeError(
+                f"{folder} holds stack files ({', '.join(stack_files)}) but no Pulumi.yaml; "
+                f"copy them beside the checkout's Pulumi.yaml ({PROJECT_DIR}), for example "
+                f"`cp {folder / stack_files[0]} {PROJECT_DIR}/`, and drop --project-dir"
+            )
         raise argparse.ArgumentTypeError(
             f"{folder} holds no Pulumi.yaml; give the checkout's folder (default: {PROJECT_DIR})"
         )

@@ -94,11 +94,12 @@ def current(env: Mapping[str, str], cwd: Path) -> Backend:
 
 
 def prepare(env: Mapping[str, str], cwd: Path) -> Backend:
-    """The backend of a run from `cwd`; a `file://` state folder is created when missing.
+    """The backend of a run from `cwd`; only the project's own state folder is created.
 
     The CLI refuses a `file://` folder that does not exist ("unable to open bucket ...: no such
     file or directory", pulumi/pulumi#15841); the checkout ships `.pulumi-state/.gitkeep` so bare
-    commands work in a fresh clone, and this covers a PULUMI_BACKEND_URL folder as well.
+    commands work in a fresh clone. A folder named by PULUMI_BACKEND_URL or `pulumi login` is
+    never created: a mistyped URL would otherwise open an empty state and plan to create everything.
     """
     found = current(env, cwd)
     if not found.url:
@@ -108,14 +109,27 @@ def prepare(env: Mapping[str, str], cwd: Path) -> Backend:
             "PULUMI_BACKEND_URL"
         )
     if found.is_file:
-        try:
-            found.path.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise BackendError(
-                f"cannot create the state folder {found.path} ({error.strerror}); "
-                f"set {ENV} to a writable location"
-            ) from None
+        ensure_folder(found.path, own=found.source == "Pulumi.yaml", source=found.source)
     return found
+
+
+def ensure_folder(folder: Path, *, own: bool, source: str) -> None:
+    """Create the project's own state folder when missing; refuse a missing folder the user named."""
+    if folder.is_dir():
+        return
+    if not own:
+        raise BackendError(
+            f"the state folder {folder} named by {source} does not exist; a mistyped URL would "
+            "open an empty state and plan to create every resource: correct the URL, or create "
+            f"the folder (mkdir -p {folder}) if a new state is meant"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackendError(
+            f"cannot create the state folder {folder} ({error.strerror}); "
+            f"set {ENV} to a writable location"
+        ) from None
 
 
 def needs_passphrase(url: str) -> bool:

@@ -24,6 +24,9 @@ NOT_ON_PATH: Final = f"the Pulumi CLI is not on PATH; {INSTALL_HINT}"
 # The CLI's message for a stack the backend does not have (pkg/backend/backenderr/backenderr.go,
 # StackNotFoundError: "no stack named '<name>' found").
 NO_STACK: Final = "no stack named"
+# The project's policy pack (`--policy-pack`, a folder relative to the project), applied to every
+# preview and update the project runs.
+POLICY_PACK: Final = "policy"
 
 
 class EngineError(Exception):

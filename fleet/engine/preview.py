@@ -11,18 +11,85 @@ preview; the stack is read from the URNs (`urn:pulumi:<stack>::<project>::<type>
 Three readings, for three readers: `parse` checks the whole digest (`fleet review` gates on it),
 `planned` lists each step's operation and object (the lifecycle scenario judges them), and
 `change_counts` reads the summary alone (`fleet status`'s drift, where a digest that cannot tell
-is a failed check, not an error).
+is a failed check, not an error). `live_only` and `declared_differences` tell drift in what the
+program declares from the fields the API server writes on every object.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from fleet.engine.cli import EngineError
+
+# Fields the Kubernetes API server writes on every object (ObjectMeta's system fields and the
+# status subresource); a program never declares them, so a change in them alone is not drift.
+LIVE_ONLY: Final = frozenset(
+    {
+        "status",
+        "metadata.resourceVersion",
+        "metadata.managedFields",
+        "metadata.uid",
+        "metadata.generation",
+        "metadata.creationTimestamp",
+        "metadata.selfLink",
+        "metadata.deletionTimestamp",
+        "metadata.deletionGracePeriodSeconds",
+        "metadata.ownerReferences",
+    }
+)
+_SEGMENT: Final = re.compile(r"[^.\[\]]+|\[[^\]]*\]")
+
+
+def _segments(path: str) -> list[str]:
+    """`metadata.labels["a.b/c"]` as `metadata`, `labels`, `a.b/c` (detailedDiff's path syntax)."""
+    return [m.strip('[]"') for m in _SEGMENT.findall(path)]
+
+
+def live_only(path: str) -> bool:
+    """Whether a property path lies in a field the server writes (`status.conditions[0]`...)."""
+    parts = _segments(path)
+    return any(".".join(parts[:n]) in LIVE_ONLY for n in range(1, len(parts) + 1))
+
+
+def root(path: str) -> str:
+    """The top-level property of a path (`data` of `data.CLUSTER_DOMAIN`)."""
+    parts = _segments(path)
+    return parts[0] if parts else path
+
+
+def declared(path: str, inputs: Mapping[str, Any] | None) -> bool:
+    """Whether a property path lies in what the program declares: its first key among the
+    resource's inputs (every path when the inputs are unknown), and not a server-written field."""
+    if live_only(path):
+        return False
+    parts = _segments(path)
+    return inputs is None or (bool(parts) and parts[0] in inputs)
+
+
+def declared_differences(
+    inputs: Mapping[str, Any] | None, before: object, after: object, prefix: str = ""
+) -> set[str]:
+    """The paths, within what `inputs` declares, where two outputs of one object differ."""
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
+        return set() if before == after else {prefix.rstrip(".")}
+    found: set[str] = set()
+    for key in set(before) | set(after):
+        path = f"{prefix}{key}"
+        if live_only(path) or (inputs is not None and key not in inputs):
+            continue
+        if before.get(key) == after.get(key):
+            continue
+        inner = inputs.get(key) if inputs is not None else None
+        if isinstance(inner, Mapping) and isinstance(before.get(key), Mapping):
+            found |= declared_differences(inner, before.get(key), after.get(key), f"{path}.")
+        else:
+            found.add(path)
+    return found
 
 
 class DigestError(EngineError):
@@ -281,4 +348,18 @@ def change_counts(text: str) -> dict[str, int] | None:
     summary = digest.get("changeSummary")
     if not isinstance(summary, dict):
         return {}
-    return {str(k): v for k, v in summary.items() if isinstance(v, int)}
+    counts = {str(k): v for k, v in summary.items() if isinstance(v, int)}
+    server_written = sum(1 for s in digest.get("steps") or [] if _server_written_update(s))
+    if server_written and counts.get(Op.UPDATE):
+        counts[Op.UPDATE] = max(0, counts[Op.UPDATE] - server_written)
+    return counts
+
+
+def _server_written_update(step: object) -> bool:
+    """An update whose every difference is a field the server writes: not drift."""
+    if not isinstance(step, dict) or step.get("op") != Op.UPDATE:
+        return False
+    detailed = step.get("detailedDiff")
+    paths = list(detailed) if isinstance(detailed, dict) and detailed else []
+    paths = paths or [str(r) for r in step.get("diffReasons") or []]
+    return bool(paths) and all(live_only(p) for p in paths)

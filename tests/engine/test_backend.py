@@ -66,6 +66,20 @@ def test_prepare_names_the_fix_when_no_backend_is_known(tmp_path: Path) -> None:
         backend.prepare({"HOME": str(tmp_path)}, tmp_path)
 
 
+def test_prepare_refuses_a_missing_folder_the_user_named(tmp_path: Path) -> None:
+    """The CLI opens any existing `file://` folder as a state, empty or not (pkg/backend/diy/
+    backend.go, `newDIYBackend`: `blobmux.OpenBucket` on the path), so a mistyped PULUMI_BACKEND_URL folder,
+    once created, would silently give an empty state; only Pulumi.yaml's own folder is created."""
+    (tmp_path / "Pulumi.yaml").write_text("name: x\nbackend:\n  url: file://.pulumi-state\n")
+    typo = tmp_path / "shraed-state"
+    env = {"HOME": str(tmp_path), "PULUMI_BACKEND_URL": f"file://{typo}"}
+    with pytest.raises(backend.BackendError, match=r"shraed-state named by PULUMI_BACKEND_URL"):
+        backend.prepare(env, tmp_path)
+    assert not typo.exists()
+    assert backend.prepare({"HOME": str(tmp_path)}, tmp_path).source == "Pulumi.yaml"
+    assert (tmp_path / ".pulumi-state").is_dir(), "the project's own folder is created"
+
+
 def _backend_of(call: fake_pulumi.Call) -> str:
     """The backend the real CLI would use for this recorded call."""
     return backend.current(call.env, call.cwd).url
@@ -91,6 +105,7 @@ def test_a_users_backend_variable_reaches_make_up_and_bare_pulumi_alike(tmp_path
     cli = fake_pulumi.install(tmp_path)
     project = fake_pulumi.checkout(tmp_path)
     other = tmp_path / "shared-state"
+    other.mkdir()
     env = fake_pulumi.user_env(
         tmp_path, cli, PULUMI_BACKEND_URL=f"file://{other}", **fake_pulumi.token_env()
     )
@@ -98,7 +113,6 @@ def test_a_users_backend_variable_reaches_make_up_and_bare_pulumi_alike(tmp_path
     assert result.returncode == 0, result.stderr
     subprocess.run(["pulumi", "stack", "ls"], cwd=project, env=env, check=True)
     assert {_backend_of(c) for c in cli.calls()} == {f"file://{other}"}
-    assert other.is_dir(), "created so the CLI can open it"
     assert cli.calls()[1].argv[:4] == ["preview", "--diff", "--policy-pack", "policy"]
 
 

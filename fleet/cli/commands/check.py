@@ -1,4 +1,5 @@
-"""`fleet check`: stacks' objects against the pinned upstream schemas; a problem is exit 1."""
+"""`fleet check`: stacks' objects against the pinned upstream schemas; a problem is exit 1, a stack
+that cannot be rendered (unknown, or config the CLI or the program refuses) exit 2."""
 
 from __future__ import annotations
 
@@ -31,14 +32,14 @@ def run(args: argparse.Namespace) -> int:
     except conformance.SchemasMissingError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.USAGE
-    failed = False
+    failed = unusable = False
     chosen = [*args.stacks, *args.stack_list] or stacks.listing(args.project_dir)["all"]
     for stack in chosen:
         try:
             result = render.render_stack(args.project_dir, stack)
         except render.RenderError as error:
             print(f"{stack}: {error}")
-            failed = True
+            unusable = True
             continue
         print_warnings(stack, result.summary["warnings"])
         try:
@@ -53,4 +54,6 @@ def run(args: argparse.Namespace) -> int:
             + (f"{len(problems)} problem(s)" if problems else "conform")
         )
         failed = failed or bool(problems)
+    if unusable:
+        return ExitCode.USAGE
     return ExitCode.FAILED if failed else ExitCode.OK

@@ -15,14 +15,21 @@ HELP: Final = "show how two stacks' renders differ, file by file"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", metavar="STACK_A", help="the stack compared from")
-    parser.add_argument("b", metavar="STACK_B", help="the stack compared to")
+    options.add_stack_list(parser, "the stack compared from, then the one compared to")
     options.add_project_dir(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    a = render.render_stack(args.project_dir, args.a).files()
-    b = render.render_stack(args.project_dir, args.b).files()
-    comparison = diff.compare(a, b, a_label=args.a, b_label=args.b)
+    named = options.stacks_of(args)
+    if len(named) != 2:
+        print(
+            f"error: name two stacks (STACK_A STACK_B, or -s STACK_A -s STACK_B); got {len(named)}",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
+    a_name, b_name = named
+    a = render.render_stack(args.project_dir, a_name).files()
+    b = render.render_stack(args.project_dir, b_name).files()
+    comparison = diff.compare(a, b, a_label=a_name, b_label=b_name)
     sys.stdout.write(comparison.text)
     return ExitCode.OK if comparison.same else ExitCode.FAILED

@@ -14,7 +14,7 @@ HELP: Final = "every stack's versions, credentials, last update and drift, from 
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stacks", nargs="*", metavar="STACK", help="default: every cluster stack")
+    options.add_stack_list(parser, "default: every cluster stack")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON document, for scripts")
     output.add_argument(

@@ -52,7 +52,9 @@ class FleetStack(Protocol):
     @property
     def workspace(self) -> StackWorkspace: ...
 
-    def up(self, *, on_output: OnOutput | None = None) -> object: ...
+    def up(
+        self, *, on_output: OnOutput | None = None, policy_packs: list[str] | None = None
+    ) -> object: ...
 
     def refresh(self, *, on_output: OnOutput | None = None) -> object: ...
 
@@ -123,13 +125,19 @@ class PreflightError(Exception):
 
 def backend_url(env: Mapping[str, str], project_dir: Path) -> str:
     """The backend bare `pulumi` uses in the project (PULUMI_BACKEND_URL, else Pulumi.yaml's
-    `backend.url`, see `fleet.engine.backend`), else a `file://` folder in the project; created
-    here when it is a folder."""
+    `backend.url`, see `fleet.engine.backend`), else a `file://` folder in the project. Only the
+    project's own folder is created; a missing folder named by PULUMI_BACKEND_URL is refused."""
     found = state_backend.current(env, project_dir)
     chosen = found.source in (state_backend.ENV, "Pulumi.yaml")
     url = found.url if chosen else f"file://{(project_dir / STATE_DIR).resolve()}"
-    if url.startswith("file://"):
-        Path(url.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
+    if url.startswith(state_backend.FILE):
+        folder = state_backend.Backend(url, found.source).path
+        try:
+            state_backend.ensure_folder(
+                folder, own=found.source != state_backend.ENV, source=state_backend.ENV
+            )
+        except state_backend.BackendError as error:
+            raise PreflightError(str(error), tool_missing=False) from None
     return url
 
 

@@ -23,11 +23,11 @@ from typing import Any, Final
 
 from fleet.engine import state
 from fleet.engine import types as t
-from fleet.engine.cli import CommandError, PulumiCli, Runner
+from fleet.engine.cli import POLICY_PACK, CommandError, PulumiCli, Runner
 from fleet.engine.preview import planned
 from fleet.program import conventions as c
 from fleet.tools.ephemeral import naming
-from fleet.tools.ephemeral.backend import backend_url
+from fleet.tools.ephemeral.backend import PreflightError, backend_url
 from fleet.tools.offline import import_plan
 
 SAME: Final = "same"
@@ -114,11 +114,12 @@ class Scenario:
             ) from None
 
     def preview(self, env: Mapping[str, str] | None = None) -> dict[str, Any]:
-        document: dict[str, Any] = json.loads(self._call("preview", "--json", env=env))
+        text = self._call("preview", "--json", "--policy-pack", POLICY_PACK, env=env)
+        document: dict[str, Any] = json.loads(text)
         return document
 
     def up(self) -> None:
-        self._call("up", "--yes", "--skip-preview")
+        self._call("up", "--yes", "--skip-preview", "--policy-pack", POLICY_PACK)
 
     def tenants(self) -> list[str]:
         """The stack's tenants: its own `tenants`, else the program's default."""
@@ -183,7 +184,13 @@ def main(stack: str | None, project_dir: Path, env: Mapping[str, str]) -> int:
         stack = stack or naming.stack_name(naming.DEFAULT_PREFIX, run_id, 0)
         environment["PULUMI_BACKEND_URL"] = backend_url(environment, project_dir)
         run_scenario(Scenario(stack, project_dir, environment))
-    except (ScenarioError, ValueError, state.StateError, import_plan.AdoptError) as error:
+    except (
+        ScenarioError,
+        PreflightError,
+        ValueError,
+        state.StateError,
+        import_plan.AdoptError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pulumi import automation as auto
 
+from fleet.engine.cli import POLICY_PACK
 from fleet.exit_codes import ExitCode, worst
 from fleet.tools.ephemeral import naming
 from fleet.tools.ephemeral.backend import FleetStack, StackFactory
@@ -139,7 +140,8 @@ class Fleet:
                     stack.set_tag(key, value)
                 configure(stack, item.config)
                 self.console.info(f"[{item.name}] pulumi up on {item.target.label}")
-                stack.up(on_output=self.console.stream(item.name))
+                # The project's policy pack, as on every `fleet up` (a folder of the work dir).
+                stack.up(on_output=self.console.stream(item.name), policy_packs=[POLICY_PACK])
             except Exception as err:
                 return self._failed(err, item.name, "up")
             return StackResult(item.name, ExitCode.OK, "up")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -86,7 +86,23 @@ class StackValue:
 
 # YAML 1.2 core schema, as the CLI's YAML library reads it: `yes`, `on` and `no` stay strings.
 class _CoreLoader(yaml.SafeLoader):
-    pass
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A key given twice is refused, as gopkg.in/yaml.v3 refuses it (`decode.go`: "mapping
+        key ... already defined"), where PyYAML would silently keep the last value."""
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"mapping key {key!r} already defined at line {seen[key]}",
+                    key_node.start_mark,
+                )
+            if isinstance(key, Hashable):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 _YAML11_ONLY = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
@@ -376,6 +392,26 @@ def check_files(
     return problems
 
 
+# The fields of a stack file (pulumi sdk/go/common/workspace/project.go, `ProjectStack`); the CLI
+# ignores any other key, so a config key written outside `config:` would be silently lost.
+STACK_FILE_FIELDS: Final = frozenset(
+    {"secretsprovider", "encryptedkey", "encryptionsalt", "config", "environment"}
+)
+
+
+def misplaced_keys(path: Path) -> list[str]:
+    """A problem for each top-level key of a stack file that the CLI would silently ignore."""
+    document = load_yaml(path.read_text()) or {}
+    if not isinstance(document, dict):
+        return []
+    return [
+        f"{path.name}: `{key}` is outside `config:`, where the Pulumi CLI ignores it; indent it "
+        "under `config:`"
+        for key in document
+        if key not in STACK_FILE_FIELDS
+    ]
+
+
 def stack_file_config(path: Path) -> dict[str, Any]:
     """The `config:` mapping of a `Pulumi.<stack>.yaml`, decoded as the CLI decodes it."""
     document = load_yaml(path.read_text()) or {}
@@ -389,5 +425,6 @@ def stack_problems(project_dir: Path, stack: str, secret_keys: frozenset[str]) -
         project = load_project(load_yaml((project_dir / "Pulumi.yaml").read_text()) or {})
     except ProjectError as error:
         return error.problems
-    config = stack_file_config(project_dir / f"Pulumi.{stack}.yaml")
-    return merge(project, stack, config, secret_keys=secret_keys)[1]
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    config = stack_file_config(path)
+    return [*misplaced_keys(path), *merge(project, stack, config, secret_keys=secret_keys)[1]]

@@ -12,6 +12,7 @@ placeholders so the program can run; the summary lists them.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -316,15 +317,6 @@ def offline_config(
     stack file has none, so the program runs exactly as with real tokens.
     """
     _stack_file(project_dir, stack)  # fails with the known stacks when it is missing
-    # What `pulumi preview` would refuse before running the program, refused here too; a secret
-    # in plain text is the program's own refusal (`plain_text_secrets`), reported as it words it.
-    refused = cli_config.stack_problems(project_dir, stack, frozenset())
-    if refused:
-        raise RenderError(
-            f"stack {stack}: the Pulumi CLI would refuse it:\n"
-            + "\n".join(f"  - {problem}" for problem in refused),
-            refused,
-        )
     config = {**mock.stack_config(project_dir, stack), **(overrides or {})}
     secure = mock.secure_keys(project_dir, stack)
     expiry = ((today or date.today()) + timedelta(days=PLACEHOLDER_TOKEN_DAYS)).isoformat()
@@ -381,6 +373,9 @@ def record_stack(
     Returns what it declared, the config it ran with and the keys that got a placeholder.
     """
     config, placeheld = offline_config(project_dir, stack, overrides, today)
+    # What `pulumi preview` would refuse before running the program, refused here too; a secret
+    # in plain text is the program's own refusal (`plain_text_secrets`), reported as it words it.
+    refused = cli_config.stack_problems(project_dir, stack, frozenset())
     secret_keys = secret_config(project_dir, stack, overrides, placeheld)
     try:
         recording = mock.run_main(
@@ -388,7 +383,23 @@ def record_stack(
         )
     except mock.ProgramError as failed:
         problems = problems_in(str(failed.error))
-        raise RenderError(f"stack {stack}: {failed.error}", problems) from None
+        if not refused:
+            raise RenderError(f"stack {stack}: {failed.error}", problems) from None
+    else:
+        problems = []
+    if refused:
+        # The program's problems too, so a type error the CLI refuses hides none of the others;
+        # a problem naming a key the CLI refuses (that key's, or one that follows from its value)
+        # is not reported again.
+        named = set(re.findall(rf"'{c.PROJECT}:(\w+)'", "\n".join(refused)))
+        others = [p for p in problems if not any(key in p for key in named)]
+        also = "\nand the program refuses:\n" + "\n".join(f"  - {p}" for p in others)
+        raise RenderError(
+            f"stack {stack}: the Pulumi CLI would refuse it:\n"
+            + "\n".join(f"  - {problem}" for problem in refused)
+            + (also if others else ""),
+            [*refused, *others],
+        )
     return recording, config, placeheld
 
 

@@ -380,10 +380,12 @@ def fetch(root: Path, download: Opener = _download) -> list[Pin]:
 
 
 def schemas_dir(download: Opener = _download) -> Path:
-    """`$FLEET_SCHEMAS_DIR` when set, otherwise the cache folder, fetched and verified on first use."""
+    """`$FLEET_SCHEMAS_DIR` when set (a relative path from the current folder, made absolute so a
+    command run from elsewhere reads the same files), otherwise the cache folder, fetched and
+    verified on first use."""
     configured = os.environ.get(SCHEMAS_ENV)
     if configured:
-        return Path(configured)
+        return Path(configured).expanduser().resolve()
     fetch(CACHE_DIR, download)
     return CACHE_DIR
 

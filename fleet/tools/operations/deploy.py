@@ -40,7 +40,7 @@ PROJECT_DIR = stacks.PROJECT_DIR
 # CLI runs a local Python pack in the virtualenv its PulumiPolicy.yaml names and never creates it
 # (pulumi/pulumi pkg/resource/plugin/analyzer_plugin.go `NewPolicyAnalyzer`, then the Python
 # language host's `RunPlugin`), so the preflight checks it exists and `make policy` builds it.
-POLICY_PACK: Final = "policy"
+POLICY_PACK: Final = cli.POLICY_PACK
 POLICY_PYTHON: Final = Path(POLICY_PACK) / "venv" / "bin" / "python"
 
 
@@ -110,7 +110,7 @@ def preflight(
             continue
         if env.get(variable):
             tokens_from_env.append(full)
-        else:
+        elif full not in config:  # set in plain text: refused below, in the program's words
             problems.append(f"{full}: no App private key; {init_hint(stack)} or export {variable}")
     for source in TOKENS:
         key, variable, required = source.key, source.env, source.key in needed
@@ -119,7 +119,7 @@ def preflight(
         full = f"{c.PROJECT}:{key}"
         if full not in secure and env.get(variable):
             tokens_from_env.append(full)
-        elif full not in secure and required:
+        elif full not in secure and full not in config and required:  # plain text: refused below
             problems.append(f"{full}: no token; {init_hint(stack)} or export {variable}")
         expires = f"{full}Expires"
         has_token = full in secure or env.get(variable)
@@ -137,12 +137,12 @@ def preflight(
     cli_refusals = _cli_rules(project_dir, stack)
     problems.extend(cli_refusals)
     warnings: tuple[str, ...] = ()
+    # The program's checks run even when the CLI would refuse the stack, so a type error does not
+    # hide the other problems; a key reported above is not reported again in other words.
+    found = stack_check.check(project_dir, stack, env)
+    reported = {_key_of(p) for p in problems} - {""}
+    problems.extend(p for p in found.problems if p not in problems and _key_of(p) not in reported)
     if not cli_refusals:
-        # Only once the CLI would accept the stack: the program never runs otherwise.
-        found = stack_check.check(project_dir, stack, env)
-        reported = {_key_of(p) for p in problems} - {""}
-        # A credential reported missing above is not reported again in the program's words.
-        problems.extend(p for p in found.problems if _key_of(p) not in reported)
         warnings = found.warnings
 
     try:
@@ -195,14 +195,15 @@ def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[
     The CLI prints either its diff or the JSON digest, never both, so a preview ends with a
     second, `--json` run whose digest `fleet review` summarises.
     """
+    pack = ["--policy-pack", POLICY_PACK]
     verb = [action, "--diff"] if action == "preview" else [action]
-    verb += ["--policy-pack", POLICY_PACK]
     calls = [
         [plan.pulumi, "stack", "select", "--create", stack],
-        [plan.pulumi, *verb, "--stack", stack, *extra],
+        [plan.pulumi, *verb, *pack, "--stack", stack, *extra],
     ]
     if action == "preview":
-        calls.append([plan.pulumi, "preview", "--json", "--stack", stack, *extra])
+        # The pack here too: the digest the review reads is of the plan the pack judged.
+        calls.append([plan.pulumi, "preview", "--json", *pack, "--stack", stack, *extra])
     return calls
 
 

@@ -18,10 +18,20 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from fleet.engine import types as t
-from fleet.engine.preview import Diagnostic, DigestError, Op, Preview, Step, parse
+from fleet.engine.preview import (
+    Diagnostic,
+    DigestError,
+    Op,
+    Preview,
+    Step,
+    declared,
+    declared_differences,
+    parse,
+    root,
+)
 from fleet.tools.offline import mock, stacks
 
 PROJECT_DIR: Final = stacks.PROJECT_DIR
@@ -40,6 +50,9 @@ REPLACING: Final = frozenset({Op.REPLACE, Op.CREATE_REPLACEMENT, Op.DELETE_REPLA
 DELETING: Final = frozenset({Op.DELETE})
 # Steps that change nothing on the cluster or in GitHub; counted, never listed.
 QUIET: Final = frozenset({Op.SAME, Op.READ, Op.REFRESH, Op.DISCARD, Op.DISCARD_REPLACED})
+
+REFUSED: Final = "refused (protected: `pulumi up` refuses until `protect` is lifted)"
+RETAINED: Final = "Pulumi stops managing it, the object stays (retainOnDelete)"
 
 # GitHub objects that decide what the Flux bot may read and push; what deleting each takes away.
 GITHUB_ACCESS: Final[Mapping[str, str]] = {
@@ -196,14 +209,14 @@ def changes(preview: Preview) -> tuple[list[Change], list[Step]]:
         change = meaning(step)
         if change is None:
             rest.append(step)
+        elif step.protected and step.op in DELETING | REPLACING:
+            # The engine refuses a protected resource's delete before it looks at retainOnDelete,
+            # and its replacement too, so the plan cannot be applied as it stands.
+            then = RETAINED if step.op in DELETING and step.retained else change.meaning
+            notable.append(Change(step, f"{REFUSED}; once lifted: {then}", True))
         elif step.op in DELETING and step.retained:
             # The engine skips the provider's delete for these: nothing on the cluster changes.
-            kept = "Pulumi stops managing it, the object stays (retainOnDelete)"
-            notable.append(Change(step, kept, False))
-        elif change.risky and step.protected:
-            # The engine refuses to delete or replace a protected resource, in preview too.
-            note = "; protected: `pulumi up` refuses until `protect` is lifted"
-            notable.append(Change(step, change.meaning + note, True))
+            notable.append(Change(step, RETAINED, False))
         else:
             notable.append(change)
     return notable, rest
@@ -215,7 +228,8 @@ def drift(preview: Preview) -> list[Drift]:
     A `refresh` step records the state before the read (`oldState`); the step the program then
     plans for the same URN starts from what was read. Where the two differ, or the refresh step
     carries a diff of its own, the object changed outside Pulumi; a resource the program then
-    creates again was deleted outside Pulumi.
+    creates again was deleted outside Pulumi. Only what the program declares is compared: the
+    properties among the object's inputs, never the fields the API server writes on its own.
     """
     found: list[Drift] = []
     refreshed: dict[str, Step] = {}
@@ -227,7 +241,6 @@ def drift(preview: Preview) -> list[Drift]:
             planned.setdefault(step.urn, step)
     for urn, before in refreshed.items():
         after = planned.get(urn)
-        keys: set[str] = set(before.diff_reasons) | {k.split(".")[0] for k in before.detailed_diff}
         if after is not None and after.op == Op.CREATE:
             found.append(
                 Drift(
@@ -238,8 +251,16 @@ def drift(preview: Preview) -> list[Drift]:
                 )
             )
             continue
+        inputs = _declared_inputs(after) or _declared_inputs(before)
+        # The detailed paths when the step has them: a top-level reason (`metadata`) may stand
+        # for a server-written field alone.
+        paths = set(before.detailed_diff) or set(before.diff_reasons)
+        keys = {root(p) for p in paths if declared(p, inputs)}
         if after is not None and after.old is not None and before.old is not None:
-            keys |= _differing(before.old.get("outputs"), after.old.get("outputs"))
+            differing = declared_differences(
+                inputs, before.old.get("outputs"), after.old.get("outputs")
+            )
+            keys |= {root(p) for p in differing}
         if not keys:
             continue
         if after is not None and after.op in (Op.UPDATE, *REPLACING):
@@ -250,10 +271,15 @@ def drift(preview: Preview) -> list[Drift]:
     return found
 
 
-def _differing(a: object, b: object) -> set[str]:
-    if not isinstance(a, Mapping) or not isinstance(b, Mapping):
-        return set()
-    return {str(k) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+def _declared_inputs(step: Step | None) -> Mapping[str, Any] | None:
+    """What the program declares for the object: the planned inputs, else the recorded ones."""
+    if step is None:
+        return None
+    for side in (step.new, step.old):
+        inputs = side.get("inputs") if side else None
+        if isinstance(inputs, Mapping) and inputs:
+            return inputs
+    return None
 
 
 def counts(preview: Preview) -> Counter[str]:

@@ -60,7 +60,7 @@ def run(
     err = err or sys.stderr
     project_dir: Path = args.project_dir
     known = stacks.listing(project_dir)["all"]
-    names: list[str] = args.stacks or known
+    names: list[str] = [*args.stacks, *getattr(args, "stack_list", [])] or known
     unknown = [name for name in names if name not in known]
     if unknown:
         print(
