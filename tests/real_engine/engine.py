@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_FILES = ("Pulumi.yaml", "__main__.py")
 STACK_FILES = ("Pulumi.staging.yaml", "Pulumi.prod-eu.yaml")
 PASSPHRASE = "real-engine-tier"
+LANGUAGE_HOST = "pulumi-language-python"
 # Tokens the program reads from the environment (never in a stack file), far from expiry.
 TOKENS = dict(EXPORTED_TOKENS)
 
@@ -162,3 +163,14 @@ def tier_config(cluster: ControlPlane, chart: Path) -> dict[str, Any]:
         "operatorChart": str(chart),
         "fluxReadyTimeoutSeconds": 60,
     }
+
+
+def language_host_missing(bin_dir: Path, needs: str) -> str | None:
+    """Why a scenario cannot run without the Python language host, or None when the bin has one.
+
+    The Go module proxy does not serve it (403 on its module), and the real CLI then refuses what
+    `needs` names, in the words quoted by each scenario.
+    """
+    if (bin_dir / LANGUAGE_HOST).is_file():
+        return None
+    return f"{needs} needs the Python language host ({LANGUAGE_HOST}), which the Go module proxy does not serve"

@@ -30,17 +30,15 @@ from pulumi import automation as auto
 
 from tests.real_engine.checks import kube_resources
 from tests.real_engine.control_plane import CONTEXT, ControlPlane
-from tests.real_engine.engine import TOKENS, Engine, inside, tier_config
+from tests.real_engine.engine import TOKENS, Engine, inside, language_host_missing, tier_config
 from tests.real_engine.kube import Discovery
 from tests.real_engine.operator_standin import OperatorStandIn
 
 KUBECTL = shutil.which("kubectl")
-# Seen on this tier: `pulumi import` loads the project's language plugin whatever the flags, and the
-# Automation API's import has no inline (--client) form.
-NO_LANGUAGE_HOST = (
-    "pulumi import needs the Python language host (the CLI answers: failed to load language plugin "
-    "python: no language plugin 'pulumi-language-python' found), which the Go module proxy does not "
-    "serve; a bin folder holding one runs this scenario"
+# Seen on this tier: `pulumi import` loads the project's language plugin whatever its flags, and
+# the Automation API's import has no inline (--client) form.
+IMPORT_ANSWER = (
+    "failed to load language plugin python: no language plugin 'pulumi-language-python' found"
 )
 
 
@@ -120,8 +118,9 @@ def fleet(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
 def test_adopting_a_d1_cluster_replaces_and_deletes_nothing(
     cluster: ControlPlane, chart: Path, operator: OperatorStandIn, engine: Engine
 ) -> None:
-    if not (engine.bin / "pulumi-language-python").is_file():
-        pytest.skip(NO_LANGUAGE_HOST)
+    reason = language_host_missing(engine.bin, "pulumi import")
+    if reason:
+        pytest.skip(f"{reason}; the CLI answers: {IMPORT_ANSWER}")
     engine.write_stack("staging", tier_config(cluster, chart))
     helm_install(engine, cluster, chart)
     rendered = engine.project.parent / "render"
