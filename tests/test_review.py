@@ -660,8 +660,9 @@ def test_review_operator_steps_say_what_happens_to_flux(
         one_step(prod_before, type_, op, **({"version": "0.99.0"} if op != "delete" else {}))
     )
     [row] = rows(result.markdown, "Changes that matter")
-    # A protected resource gets a note after the meaning; the meaning itself is whole.
-    assert f"| {meaning}" in row, row
+    # A protected resource is refused first; the meaning, whole, says what follows once lifted.
+    assert row.endswith(f" {meaning} |"), row
+    assert ("refused (protected" in row) is (op != "update"), row
     assert ("**risky**" in row) is risky
     assert result.exit_code == (1 if risky else 0)
 
@@ -715,14 +716,14 @@ def test_review_secret_replacement_names_each_key_that_forces_it(
     )
     [row] = rows(summarise(forced).markdown, "Changes that matter")
     assert (
-        "| Secret deleted, then created again (`immutable`, `type` cannot change in place): "
-        "Flux cannot authenticate or substitute from it in between"
+        " Secret deleted, then created again (`immutable`, `type` cannot change in place): "
+        "Flux cannot authenticate or substitute from it in between |"
     ) in row, row
     # A provider that gives no reason: no empty parenthesis.
     for step in forced["steps"]:
         step.pop("replaceReasons", None)
     [row] = rows(summarise(forced).markdown, "Changes that matter")
-    assert "| Secret deleted, then created again: Flux cannot" in row
+    assert " Secret deleted, then created again: Flux cannot" in row
 
 
 def test_review_step_label_kinds_and_names(prod_before: off.Recording) -> None:
@@ -830,7 +831,9 @@ def test_review_table_cells_escape_the_pipe(prod_before: off.Recording) -> None:
     assert "- `prod-eu`: c \\| d" in markdown
 
 
-def test_review_drift_counts_keys_on_either_side(prod_before: off.Recording) -> None:
+def test_review_drift_counts_declared_keys_gone_not_live_only_ones(
+    prod_before: off.Recording,
+) -> None:
     run = pd.Run(prod_before, "prod-eu")
     configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
 
@@ -840,10 +843,13 @@ def test_review_drift_counts_keys_on_either_side(prod_before: off.Recording) -> 
     def dropped(outputs: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in outputs.items() if k != "data"}
 
-    for edit, key in ((added, "immutable"), (dropped, "data")):
-        digest = pd.refreshed(prod_before, "prod-eu", live={configmap: edit})
-        [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
-        assert f"| `{key}` |" in row, row
+    # Drift is what the program declares changing on the server: a declared key gone is drift;
+    # a key only the live object holds is not the program's to compare.
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: dropped})
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert "| `data` |" in row, row
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: added})
+    assert "### Drift" not in summarise(digest).markdown
 
 
 def test_review_command_line_in_process(tmp_path: Path, prod_before: off.Recording) -> None:
