@@ -342,6 +342,16 @@ def test_fleet_check_reports_an_unreadable_stack_file() -> None:
     ]
 
 
+def test_fleet_check_reports_a_stack_file_without_a_required_key() -> None:
+    """A sibling stack file that lacks githubOwner (half written, or never finished) is reported,
+    not a traceback from reading an unset field."""
+    current = parse.parse({**VALID, "receivers": "true"})
+    problems = fleet.problems("a", current, {"b": {"receivers": "true", "clusterDomain": "b.io"}})
+    assert problems == [
+        "d1-fleet:receivers: cannot count the webhooks of stack 'b': its stack file has invalid values"
+    ]
+
+
 def test_fleet_check_builds_no_validator_per_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     current = parse.parse({**VALID, "receivers": "true"})
     member = {"receivers": False, "githubOwner": "acme", "tenants": tenants(2)}

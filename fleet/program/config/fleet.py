@@ -65,7 +65,7 @@ def problems(
     for name, raw in sorted(others.items()):
         try:
             members[name] = _fleet_member(raw)
-        except ValidationError:
+        except ValueError:  # pydantic's ValidationError included
             found.append(
                 f"{project}:receivers: cannot count the webhooks of stack {name!r}: "
                 "its stack file has invalid values"
@@ -147,9 +147,13 @@ def _fleet_member(raw: Mapping[str, Any]) -> Settings:
     """The receiver-related values of another stack, validated; every other field stays unset."""
     values: dict[str, Any] = {}
     for name in _FLEET_FIELDS:
-        key = Settings.model_fields[name].alias or name
+        field = Settings.model_fields[name]
+        key = field.alias or name
         if key in raw:
             values[name] = parse.adapter(name).validate_python(raw[key])
+        elif field.is_required():
+            # A sibling stack file without a required key places no receivers the program can count.
+            raise ValueError(f"{key} is missing")
     # Only the properties that place receivers are read from it.
     return Settings.model_construct(**values)
 
