@@ -57,44 +57,26 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
+def commit(repo: Path, message: str, *flags: str) -> None:
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", *flags, "-m", message)
+
+
 def test_mutation_change_is_measured_from_where_the_branch_left_main(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     (repo / "fleet").mkdir(parents=True)
     for name in ("kept.py", "edited.py", "deleted.py"):
         (repo / "fleet" / name).write_text("X = 1\n")
     git(repo, "init", "-q", "-b", "main")
-    git(
-        repo,
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@t",
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "0",
-    )
+    commit(repo, "0", "--allow-empty")
     git(repo, "add", ".")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "1")
+    commit(repo, "1")
     git(repo, "checkout", "-q", "-b", "topic")
     (repo / "fleet" / "edited.py").write_text("X = 2\n")
     (repo / "fleet" / "deleted.py").unlink()
     (repo / "fleet" / "new.py").write_text("Y = 1\n")
     # A later commit on main is not part of this change.
     git(repo, "checkout", "-q", "main")
-    git(
-        repo,
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@t",
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "2",
-    )
+    commit(repo, "2", "--allow-empty")
     git(repo, "checkout", "-q", "topic")
     assert run.changed_modules(repo) == [Path("fleet/edited.py"), Path("fleet/new.py")]
 

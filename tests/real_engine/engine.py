@@ -14,6 +14,7 @@ import os
 import runpy
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -126,6 +127,20 @@ class Engine:
                 f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
             )
         return result
+
+    def fleet(
+        self, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The README's `fleet` command (python -m fleet) on the project copy, the tier's CLI first
+        on PATH; `env` adds to the engine's environment (the tokens, when a command needs them)."""
+        return subprocess.run(
+            [sys.executable, "-m", "fleet", *args, "--project-dir", str(self.project)],
+            cwd=ROOT,
+            env={**os.environ, **self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     def export(self, stack: str) -> dict[str, Any]:
         state = engine_state.export(self.pulumi, stack)

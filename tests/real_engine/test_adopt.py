@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -101,17 +100,6 @@ def flux_apply(cluster: ControlPlane, manifests: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def fleet(engine: Engine, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fleet", *args, "--project-dir", str(engine.project)],
-        cwd=engine.project,
-        env={**engine.env, **TOKENS},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.mark.skipif(
     KUBECTL is None, reason="kubectl is not on PATH (the d1 bootstrap applies with it)"
 )
@@ -124,11 +112,13 @@ def test_adopting_a_d1_cluster_replaces_and_deletes_nothing(
     engine.write_stack("staging", tier_config(cluster, chart))
     helm_install(engine, cluster, chart)
     rendered = engine.project.parent / "render"
-    render = fleet(engine, "render", "-s", "staging", "--out", str(rendered))
+    render = engine.fleet("render", "-s", "staging", "--out", str(rendered), env=TOKENS)
     assert render.returncode == 0, render.stderr
     flux_apply(cluster, rendered / "kubernetes")
 
-    written = fleet(engine, "adopt", "staging", "--out", str(engine.project / "adopt.json"))
+    written = engine.fleet(
+        "adopt", "staging", "--out", str(engine.project / "adopt.json"), env=TOKENS
+    )
     assert written.returncode == 0, written.stdout + written.stderr
     document = json.loads((engine.project / "adopt.json").read_text())
     providers = sorted(set(document.get("nameTable", {}).values()))
@@ -142,7 +132,7 @@ def test_adopting_a_d1_cluster_replaces_and_deletes_nothing(
         "--yes", "--protect=true", "--generate-code=false",
     )  # fmt: skip
     assert imported.returncode == 0
-    handed = fleet(engine, "adopt", "staging", "--hand-over-secrets")
+    handed = engine.fleet("adopt", "staging", "--hand-over-secrets", env=TOKENS)
     assert handed.returncode == 0, handed.stdout + handed.stderr
 
     discovery = Discovery(cluster.kube())
@@ -162,6 +152,8 @@ def test_adopting_a_d1_cluster_replaces_and_deletes_nothing(
         assert live is not None, urn
         assert live["metadata"]["uid"] == uid, f"{urn} was replaced"
 
-    again = fleet(engine, "adopt", "staging", "--out", str(engine.project / "again.json"))
+    again = engine.fleet(
+        "adopt", "staging", "--out", str(engine.project / "again.json"), env=TOKENS
+    )
     assert again.returncode == 0, again.stderr
     assert ": 0 resources to import" in again.stdout, again.stdout

@@ -8,29 +8,15 @@ uids tell whether the Secrets were replaced.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.real_engine.checks import kube_resources
 from tests.real_engine.control_plane import ControlPlane
-from tests.real_engine.engine import ROOT, TOKENS, Engine, inside, tier_config
+from tests.real_engine.engine import TOKENS, Engine, inside, tier_config
 from tests.real_engine.kube import Discovery
 from tests.real_engine.operator_standin import OperatorStandIn
 
 SECRET = "kubernetes:core/v1:Secret"
-
-
-def fleet(engine: Engine, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The README's `fleet` command (python -m fleet), with the tier's CLI first on PATH."""
-    return subprocess.run(
-        [sys.executable, "-m", "fleet", *args],
-        cwd=ROOT,
-        env={**engine.env, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def secret_uids(engine: Engine, cluster: ControlPlane) -> dict[str, str]:
@@ -48,9 +34,7 @@ def test_token_rotation_updates_every_secret_in_place_and_review_reads_the_real_
     cluster: ControlPlane, chart: Path, operator: OperatorStandIn, engine: Engine, tmp_path: Path
 ) -> None:
     engine.write_stack("staging", tier_config(cluster, chart))
-    stored = fleet(
-        engine, "init", "-s", "staging", "--project-dir", str(engine.project), env=TOKENS
-    )
+    stored = engine.fleet("init", "-s", "staging", env=TOKENS)
     assert stored.returncode == 0, stored.stdout + stored.stderr
     stack_file = (engine.project / "Pulumi.staging.yaml").read_text()
     assert TOKENS["FLEET_APPS_TOKEN"] not in stack_file, "the token must be stored encrypted"
@@ -67,14 +51,11 @@ def test_token_rotation_updates_every_secret_in_place_and_review_reads_the_real_
         "FLEET_APPS_TOKEN": "github_pat_" + "R" * 40,
         "FLEET_APPS_TOKEN_EXPIRES": "2099-06-30",
     }
-    replaced = fleet(
-        engine,
+    replaced = engine.fleet(
         "init",
         "-s",
         "staging",
         "--replace",
-        "--project-dir",
-        str(engine.project),
         env=rotated,
     )
     assert replaced.returncode == 0, replaced.stdout + replaced.stderr
@@ -92,9 +73,7 @@ def test_token_rotation_updates_every_secret_in_place_and_review_reads_the_real_
 
     preview_file = tmp_path / "staging.json"
     preview_file.write_text(preview.stdout)
-    review = fleet(
-        engine, "review", str(preview_file), "--project-dir", str(engine.project), env={}
-    )
+    review = engine.fleet("review", str(preview_file), env={})
     assert review.returncode == 0, review.stdout + review.stderr
     assert "staging" in review.stdout
     assert rotated["FLEET_APPS_TOKEN"] not in review.stdout

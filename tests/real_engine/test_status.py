@@ -9,13 +9,11 @@ on the real engine, and `fleet status` must still count every credential's days 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from tests.real_engine.control_plane import ControlPlane
-from tests.real_engine.engine import ROOT, TOKENS, Engine, inside, tier_config
+from tests.real_engine.engine import TOKENS, Engine, inside, tier_config
 from tests.real_engine.operator_standin import OperatorStandIn
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -46,23 +44,7 @@ def test_status_counts_credential_days_from_the_last_update_not_the_first_deploy
     kept = datetime.fromisoformat(root["modified"].replace("Z", "+00:00"))
     assert abs(kept - back_dated) < timedelta(seconds=1), "the engine moved the modified time"
 
-    status = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fleet",
-            "status",
-            "staging",
-            "--json",
-            "--project-dir",
-            str(engine.project),
-        ],
-        cwd=ROOT,
-        env={**engine.env, **TOKENS},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    status = engine.fleet("status", "staging", "--json", env=TOKENS)
     assert status.returncode in (0, 1), status.stderr
     [staging] = json.loads(status.stdout)["stacks"]
     assert staging["deployed"], staging
