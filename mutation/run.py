@@ -29,6 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
+from fleet.cli.options import positive
+
 ROOT: Final = Path(__file__).resolve().parents[1]
 PACKAGE: Final = "fleet"
 BASE: Final = "main"
@@ -277,9 +279,12 @@ def arguments() -> argparse.ArgumentParser:
         "--tests", nargs="+", metavar="TEST", help="test files to run instead of the area's"
     )
     parser.add_argument(
-        "--budget", type=int, default=1800, help="seconds before mutmut is stopped (default: 1800)"
+        "--budget",
+        type=positive,
+        default=1800,
+        help="seconds before mutmut is stopped (default: 1800)",
     )
-    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once (default: 2)")
+    parser.add_argument("--jobs", type=positive, default=2, help="mutants run at once (default: 2)")
     return parser
 
 

@@ -141,3 +141,16 @@ def test_mutation_runs_on_other_modules_or_checkouts_never_share_a_scratch_folde
     assert run.scratch_dir(ROOT, review) == run.scratch_dir(ROOT, list(review))
     assert run.scratch_dir(ROOT, review) != run.scratch_dir(ROOT, [Path("fleet/tools/adopt.py")])
     assert run.scratch_dir(ROOT, review) != run.scratch_dir(ROOT / "other", review)
+
+
+@pytest.mark.parametrize("flag", ["--budget", "--jobs"])
+@pytest.mark.parametrize("value", ["0", "-5", "soon"])
+def test_mutation_budget_and_jobs_refuse_what_is_not_a_positive_count(
+    flag: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run.arguments().parse_args(["fleet/engine/cli.py", flag, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert flag in err
+    assert f"{value!r} is not a positive whole number" in err
