@@ -124,7 +124,7 @@ def test_a_new_user_with_nothing_set_is_told_what_to_do_for_each_problem(tmp_pat
         (["render", "-s", "nope"], "no stack file"),
         (["render", "staging", "-s", "prod-eu"], "two stacks given"),
         (["init", "-s", "staging", "--project-dir", "/"], "holds no Pulumi.yaml"),
-        (["render", "-s", "hub", "--project-dir", "examples/hub"], "cp examples/hub/Pulumi.hub"),
+        (["render", "-s", "hub", "--project-dir", "tests/urns"], "holds no Pulumi.yaml"),
         (["check", "--bogus"], "unrecognized arguments: --bogus"),
         (["ephemeral"], "usage: fleet ephemeral"),
         (["ephemeral", "up", "--parallel", "0"], "is not a positive whole number"),
@@ -137,6 +137,42 @@ def test_bad_arguments_get_a_message_not_a_traceback(args: list[str], message: s
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_folder_of_stack_files_alone_is_told_how_to_run_them(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "examples" / "hub" / "Pulumi.hub.yaml", tmp_path / "Pulumi.hub.yaml")
+    result = subprocess.run(
+        [str(FLEET), "render", "-s", "hub", "--project-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert f"cp {tmp_path / 'Pulumi.hub.yaml'} {ROOT}/" in result.stderr
+    assert "examples/hub/Pulumi.yaml" in result.stderr, "or give it a Pulumi.yaml of its own"
+
+
+def test_the_hub_example_renders_where_it_stands(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            str(FLEET),
+            "render",
+            "-s",
+            "hub",
+            "--project-dir",
+            "examples/hub",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    for spoke in ("staging", "production"):
+        assert (tmp_path / "kubernetes" / f"kustomization-{spoke}-apps.yaml").is_file()
 
 
 def test_make_stack_targets_require_stack() -> None:

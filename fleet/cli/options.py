@@ -68,14 +68,16 @@ def project_dir(text: str) -> Path:
     """An argparse type: a folder holding Pulumi.yaml, else a usage error saying so."""
     folder = Path(text).expanduser()
     if not (folder / "Pulumi.yaml").is_file():
-        # A folder of stack files alone (examples/hub): the CLI runs a stack file only beside its
-        # project's Pulumi.yaml, so the tools ask for the copy the docs describe.
+        # A folder of stack files alone: the CLI runs a stack file only beside a Pulumi.yaml, so
+        # the tools say the two ways to give it one.
         stack_files = sorted(p.name for p in folder.glob("Pulumi.*.yaml"))
         if stack_files:
             raise argparse.ArgumentTypeError(
                 f"{folder} holds stack files ({', '.join(stack_files)}) but no Pulumi.yaml; "
                 f"copy them beside the checkout's Pulumi.yaml ({PROJECT_DIR}), for example "
-                f"`cp {folder / stack_files[0]} {PROJECT_DIR}/`, and drop --project-dir"
+                f"`cp {folder / stack_files[0]} {PROJECT_DIR}/`, and drop --project-dir; or give "
+                "the folder a Pulumi.yaml that runs the checkout's program, as "
+                "examples/hub/Pulumi.yaml does (`main:`)"
             )
         raise argparse.ArgumentTypeError(
             f"{folder} holds no Pulumi.yaml; give the checkout's folder (default: {PROJECT_DIR})"

@@ -36,6 +36,21 @@ class Loaded:
     spoke_days_left: Mapping[str, int] = field(default_factory=dict)
 
 
+def project_folder() -> Path:
+    """The folder of the stack's Pulumi.yaml, where the fleet's stack files are.
+
+    A project whose `main:` points elsewhere (examples/hub runs the checkout's program) is run
+    from the program's folder (pulumi pkg/engine/project.go `getPwdMain`), so the working
+    directory is not it; the engine passes the project root to the program instead
+    (sdk/python/cmd/pulumi-language-python-exec `--root_directory`). Runs without one, the
+    Automation API's inline programs, use the working directory.
+    """
+    root = pulumi.get_root_directory()
+    if root and (Path(root) / "Pulumi.yaml").is_file():
+        return Path(root)
+    return Path.cwd()
+
+
 def load(
     today: date | None = None,
     env: Mapping[str, str] | None = None,
@@ -47,7 +62,7 @@ def load(
     `env` (default: the environment the CLI runs the program with); with gitAuth githubApp the
     App's private key likewise comes from FLEET_GITHUB_APP_PRIVATE_KEY, and the GitHub API token
     from githubToken, else GITHUB_TOKEN (`sources`). `project_dir` holds the fleet's stack files
-    (default: the working directory, where Pulumi runs the program), read for fleet-wide rules.
+    (default: `project_folder()`), read for fleet-wide rules.
     A secret key set in plain text in the stack's config is refused (environment variables stay
     allowed).
 
@@ -88,7 +103,7 @@ def load(
     if settings is None:
         raise ConfigError(problems)
     stack = pulumi.get_stack()
-    others = fleet.other_stacks(project_dir or Path.cwd(), stack)
+    others = fleet.other_stacks(project_dir or project_folder(), stack)
     problems += fleet.problems(stack, settings, others)
     problems += fleet.spoke_problems(stack, settings, others)
     grants = fleet.github_access(settings, others)[0]

@@ -179,12 +179,14 @@ def run(
     secret_keys: tuple[str, ...] = (),
     preview: bool = True,
     check_kube_access: bool = False,
+    root_directory: Path | None = None,
 ) -> Recording:
     """Run `program` under mocks with the given full-key config; return what it declared.
 
     Each call gets its own event loop and runtime settings, so runs never leak into each other.
     There is no cluster here, so the program's check that its kubeconfig and kube context exist
-    is off unless `check_kube_access` asks for it.
+    is off unless `check_kube_access` asks for it. `root_directory` is the project folder the
+    engine hands a program (`pulumi.get_root_directory()`); unset, as in an inline program.
     """
     recording = Recording()
     kube_check = kube_access.ENABLED.set(check_kube_access)
@@ -204,6 +206,7 @@ def run(
             logger=logger,
             monitor=_RecordingMonitor(recording),
         )
+        settings.SETTINGS.root_directory = str(root_directory) if root_directory else None
         try:
             loop.run_until_complete(stack.run_pulumi_func(lambda: _discard(program())))
         except Exception as error:
@@ -228,14 +231,33 @@ def _discard(_: object) -> None:
 
 
 def run_main(project_dir: Path, **kwargs: Any) -> Recording:
-    """Run the project's real `__main__.py` under mocks, from the project folder as Pulumi does.
+    """Run the project's real `__main__.py` under mocks, from where Pulumi runs it.
 
-    The program reads the fleet's other stack files from its working directory (webhook counts,
-    the owner's GitHub objects), so a tool run from elsewhere must not see another folder's.
+    That is the folder Pulumi.yaml's `main:` names (default: the project folder), with the
+    project folder as the program's root directory (pulumi pkg/engine/project.go `getPwdMain`).
+    The program reads the fleet's other stack files from there (webhook counts, the owner's
+    GitHub objects), so a tool run from elsewhere must not see another folder's.
     """
-    main = project_dir / "__main__.py"
-    with contextlib.chdir(project_dir):
-        return run(lambda: runpy.run_path(str(main), run_name="__main__"), **kwargs)
+    folder = program_folder(project_dir)
+    main = folder / "__main__.py"
+    with contextlib.chdir(folder):
+        return run(
+            lambda: runpy.run_path(str(main), run_name="__main__"),
+            root_directory=project_dir.resolve(),
+            **kwargs,
+        )
+
+
+def program_folder(project_dir: Path) -> Path:
+    """The folder of the program Pulumi.yaml's `main:` names, relative to the project folder."""
+    document = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    main = document.get("main") if isinstance(document, dict) else None
+    folder = (project_dir / str(main)).resolve() if main else project_dir.resolve()
+    if not (folder / "__main__.py").is_file():
+        raise FileNotFoundError(
+            f"{project_dir / 'Pulumi.yaml'}: main {main!r} holds no __main__.py"
+        )
+    return folder
 
 
 def project_values(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -92,6 +92,13 @@ def declarations(descriptions: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     return declared
 
 
+def projects(checkout: Path) -> list[Path]:
+    """The project folders sharing the checkout's program: the checkout and each example that
+    has its own Pulumi.yaml (examples/hub), all declaring the same `config:` block."""
+    examples = sorted(p.parent for p in checkout.glob("examples/*/Pulumi.yaml"))
+    return [checkout, *examples]
+
+
 def descriptions(project_dir: Path) -> dict[str, str]:
     """Descriptions by short key: the meaning column of docs/configuration.md's table, else
     Pulumi.yaml's.
@@ -111,14 +118,18 @@ def descriptions(project_dir: Path) -> dict[str, str]:
     return found
 
 
-def render(project_dir: Path) -> str:
-    """Pulumi.yaml with its `config:` block generated; everything above the block is kept."""
+def render(project_dir: Path, checkout: Path | None = None) -> str:
+    """Pulumi.yaml with its `config:` block generated; everything above the block is kept.
+
+    `checkout` (default: `project_dir`) is where the descriptions come from, for an example
+    project that runs the checkout's program.
+    """
     text = (project_dir / "Pulumi.yaml").read_text()
     head, found, _ = text.partition("\nconfig:\n")
     if not found:
         head = text.rstrip("\n")
     block = yaml.safe_dump(
-        declarations(descriptions(project_dir)),
+        declarations(descriptions(checkout or project_dir)),
         sort_keys=False,
         width=1_000_000,
         allow_unicode=True,
@@ -129,9 +140,9 @@ def render(project_dir: Path) -> str:
     return f"{head}\nconfig:\n{comment}{indented}"
 
 
-def check(project_dir: Path) -> list[str]:
+def check(project_dir: Path, checkout: Path | None = None) -> list[str]:
     """Why Pulumi.yaml differs from what the settings model generates (empty when it does not)."""
-    expected = yaml.safe_load(render(project_dir))["config"]
+    expected = yaml.safe_load(render(project_dir, checkout))["config"]
     actual = (yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}).get("config") or {}
     problems = [f"{k}: not declared" for k in expected if k not in actual]
     problems += [
@@ -147,7 +158,7 @@ def check(project_dir: Path) -> list[str]:
                     problems.append(
                         f"{k}: {attribute} is {have!r}; the settings model and README say {want!r}"
                     )
-    if not problems and render(project_dir) != (project_dir / "Pulumi.yaml").read_text():
+    if not problems and render(project_dir, checkout) != (project_dir / "Pulumi.yaml").read_text():
         problems.append("Pulumi.yaml is not formatted as generated")
     return problems
 
