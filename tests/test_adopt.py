@@ -300,7 +300,7 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
     assert all(" --context staging --namespace " in c for c in kubectl_calls)
     patches = [c for c in kubectl_calls if " patch secret " in c]
     assert len(patches) == len([c for c in kubectl_calls if " get secret " in c]) == 2
-    assert up.startswith("up --stack staging --yes --skip-preview --target ")
+    assert up.startswith("up --policy-pack policy --stack staging --yes --skip-preview --target ")
     assert "--target urn:pulumi:staging::d1-fleet::pulumi:providers:kubernetes::kubernetes" in up
     assert imported == (
         f"import --stack staging --file {out} --yes --protect=true --generate-code=false"

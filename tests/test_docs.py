@@ -123,3 +123,44 @@ def test_docs_links_between_pages_reach_a_section() -> None:
             elif anchor and anchor not in _anchors(dest.read_text()):
                 broken.append(f"{path.name}: {target}#{anchor}")
     assert broken == []
+
+
+def outline(text: str) -> list[tuple[int, str]]:
+    """The headings a reader's table of contents shows: (level, title), fenced code left out."""
+    found: list[tuple[int, str]] = []
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"^(#{1,6}) (.+)$", line)):
+            found.append((len(match.group(1)), match.group(2)))
+    return found
+
+
+def test_every_page_has_one_title_and_no_skipped_heading_level() -> None:
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        levels = [level for level, _ in outline(path.read_text())]
+        assert levels[0] == 1 and levels.count(1) == 1, path.name
+        jumps = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+        assert jumps == [], path.name
+
+
+def test_the_review_comment_shown_in_the_docs_stays_out_of_their_outline() -> None:
+    # The comment's own headings (## Fleet preview, ### Warnings) would read as sections of the
+    # page; it is shown as its Markdown source instead.
+    assert [title for level, title in outline(doc("review-and-status.md")) if level == 2] == [
+        "Review gate",
+        "Fleet status",
+    ]
+    for path in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        assert "<!-- fleet-review -->" not in _unfenced(path.read_text()), path.name
+
+
+def _unfenced(text: str) -> list[str]:
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            lines.append(line)
+    return lines

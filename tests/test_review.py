@@ -548,7 +548,9 @@ def test_review_is_a_registered_command() -> None:
     assert cli.COMMANDS["review"].run is review.run
 
 
-README_EXAMPLE = re.compile(r"<!-- review-example -->\n(.*?)<!-- /review-example -->", re.S)
+README_EXAMPLE = re.compile(
+    r"<!-- review-example -->\n```markdown\n(.*?)```\n<!-- /review-example -->", re.S
+)
 
 
 def readme_example(prod_before: off.Recording, staging_before: off.Recording) -> str:

@@ -153,11 +153,14 @@ def import_commands(pulumi: str, stack: str, plan_: ImportPlan, path: Path) -> l
 
     Imported resources are protected until the next `pulumi up` applies the program's own
     `protect`; no code is generated (the Flux kinds are not in the provider schema, and the
-    program already declares every resource).
+    program already declares every resource). The targeted `up` runs the whole program, so the
+    policy pack checks it as on every `up`; `pulumi import` takes no pack (pulumi
+    pkg/cmd/pulumi/operations: only preview, up and watch declare `--policy-pack`).
     """
     targets = [arg for urn in plan_.providers for arg in ("--target", urn)]
+    pack = ["--policy-pack", cli.POLICY_PACK]
     return [
-        [pulumi, "up", "--stack", stack, "--yes", "--skip-preview", *targets],
+        [pulumi, "up", *pack, "--stack", stack, "--yes", "--skip-preview", *targets],
         [
             pulumi,
             "import",
