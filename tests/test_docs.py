@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -140,8 +141,9 @@ def outline(text: str) -> list[tuple[int, str]]:
 def test_every_page_has_one_title_and_no_skipped_heading_level() -> None:
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         levels = [level for level, _ in outline(path.read_text())]
-        assert levels[0] == 1 and levels.count(1) == 1, path.name
-        jumps = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+        assert levels[0] == 1, path.name
+        assert levels.count(1) == 1, path.name
+        jumps = [(a, b) for a, b in itertools.pairwise(levels) if b > a + 1]
         assert jumps == [], path.name
 
 
