@@ -311,7 +311,7 @@ def test_the_generator_reports_a_default_that_drifted(tmp_path: Path) -> None:
     path = tmp_path / "Pulumi.yaml"
     path.write_text(path.read_text().replace("default: 14\n", "default: 21\n", 1))
     assert project_file.check(tmp_path) == [
-        "d1-fleet:tokenWarningDays: default is 21; the settings model and README say 14"
+        "d1-fleet:tokenWarningDays: default is 21; the settings model and docs/configuration.md say 14"
     ]
     path.write_text(project_file.render(tmp_path))
     assert project_file.check(tmp_path) == []

@@ -166,3 +166,28 @@ def _unfenced(text: str) -> list[str]:
         elif not fenced:
             lines.append(line)
     return lines
+
+
+def test_every_page_a_message_points_to_has_that_section() -> None:
+    # Messages name docs pages by path and anchor, so a moved section breaks this test, not the
+    # reader's trust; none points at the README, which only maps the pages.
+    cited: list[tuple[str, str, str]] = []
+    for path in [
+        *(ROOT / "fleet").rglob("*.py"),
+        *(ROOT / "policy").glob("*.py"),
+        ROOT / "Pulumi.yaml",
+    ]:
+        text = path.read_text()
+        assert "README" not in text, path.relative_to(ROOT)
+        cited += [
+            (path.name, page, anchor)
+            for page, anchor in re.findall(r"docs/([\w-]+\.md)(?:#([a-z0-9-]+))?", text)
+        ]
+    assert cited
+    missing = [
+        f"{source}: docs/{page}#{anchor}"
+        for source, page, anchor in cited
+        if not (ROOT / "docs" / page).is_file()
+        or (anchor and anchor not in _anchors((ROOT / "docs" / page).read_text()))
+    ]
+    assert missing == []

@@ -280,7 +280,7 @@ def test_unknown_key_with_nothing_close_lists_where_the_keys_are() -> None:
     problem = only(rejected("staging", {"zzz": "1"}), "zzz")
     assert problem == (
         "d1-fleet:zzz: unknown key; allowed: the keys declared in Pulumi.yaml "
-        "(see Configuration in the README)"
+        "(see docs/configuration.md#configuration)"
     )
 
 

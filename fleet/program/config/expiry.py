@@ -51,7 +51,7 @@ class KeyAge:
         return [
             f"{self.key}: the GitHub App private key is {self.age_days} day(s) old, "
             f"due for rotation after githubAppKeyMaxAgeDays ({self.max_age_days}); generate a new "
-            f"key, set it and {self.key} (see 'Rotating the App key' in the README)"
+            f"key, set it and {self.key} (see docs/github-app.md#rotating-the-app-key)"
         ]
 
 
@@ -86,7 +86,7 @@ class ExpiryReport:
     def expired(self) -> list[str]:
         return [
             f"{t.key}: the {t.name} token expired on {t.expires.isoformat()}; create a new token, "
-            f"then set it and {t.key}Expires (see 'Rotating a token' in the README)"
+            f"then set it and {t.key}Expires (see docs/first-run.md#rotating-a-token)"
             for t in self.tokens
             if t.days_left < 0
         ]

@@ -217,7 +217,7 @@ def _fine_grained(value: SecretStr) -> SecretStr:
             "a classic personal access token (ghp_...) is not accepted: it reaches every "
             "repository the bot account can, and the apps token is copied into every tenant "
             "namespace; allowed: a fine-grained token (github_pat_...) limited to the fleet "
-            "repositories (see Tokens in the README)"
+            "repositories (see docs/first-run.md#tokens)"
         )
     if _OTHER_GITHUB_TOKEN.match(token):
         raise ValueError(

@@ -128,7 +128,7 @@ def unknown_keys(raw: Mapping[str, Any]) -> list[str]:
         hint = f"did you mean {by_lower[close[0]]!r}? " if close else ""
         problems.append(
             f"{key}: unknown key; {hint}allowed: the keys declared in Pulumi.yaml "
-            "(see Configuration in the README)"
+            "(see docs/configuration.md#configuration)"
         )
     return problems
 
@@ -187,5 +187,5 @@ def _plain(error: Any) -> str:
         return str(error["msg"]).removeprefix("Value error, ")
     describe = _PLAIN.get(error["type"])
     if describe is None:
-        return "not a value this key accepts; see Configuration in the README"
+        return "not a value this key accepts; see docs/configuration.md#configuration"
     return describe(error.get("ctx") or {})

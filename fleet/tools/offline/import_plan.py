@@ -136,7 +136,7 @@ def created_by_up(
         and meta.get("name") in (c.APPS_SECRET, c.RUNTIME_CONFIGMAP)
         and meta.get("namespace") not in (None, c.FLUX_NAMESPACE)
     ):
-        return "a tenant copy (delete Kyverno's copy first; see the README)"
+        return "a tenant copy (delete Kyverno's copy first; see docs/lifecycle.md#adopting-a-running-cluster)"
     return None
 
 

@@ -36,7 +36,7 @@ HEADER: Final = (
     "# githubAppPrivateKey, githubAppsPrivateKey and appsPushToken are deliberately not declared:\n"
     "# set them with `pulumi config set --secret` or export FLEET_PLATFORM_TOKEN, FLEET_APPS_TOKEN,\n"
     "# FLEET_ENTERPRISE_TOKEN, GITHUB_TOKEN, FLEET_GITHUB_APP_PRIVATE_KEY,\n"
-    "# FLEET_GITHUB_APPS_PRIVATE_KEY, FLEET_APPS_PUSH_TOKEN (README, Tokens and GitHub App).\n"
+    "# FLEET_GITHUB_APPS_PRIVATE_KEY, FLEET_APPS_PUSH_TOKEN (docs/first-run.md, Tokens).\n"
 )
 
 
@@ -87,7 +87,7 @@ def declarations(descriptions: Mapping[str, str]) -> dict[str, dict[str, Any]]:
         raise ProjectFileError(
             "no description for "
             + ", ".join(missing)
-            + ": add a row to README's configuration table (| `key` | type | meaning |)"
+            + ": add a row to the table of docs/configuration.md (| `key` | type | meaning |)"
         )
     return declared
 
@@ -156,7 +156,7 @@ def check(project_dir: Path, checkout: Path | None = None) -> list[str]:
                 want, have = expected[k].get(attribute), actual[k].get(attribute)
                 if want != have:
                     problems.append(
-                        f"{k}: {attribute} is {have!r}; the settings model and README say {want!r}"
+                        f"{k}: {attribute} is {have!r}; the settings model and docs/configuration.md say {want!r}"
                     )
     if not problems and render(project_dir, checkout) != (project_dir / "Pulumi.yaml").read_text():
         problems.append("Pulumi.yaml is not formatted as generated")

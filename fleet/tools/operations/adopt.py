@@ -204,7 +204,9 @@ def run(args: argparse.Namespace, read_state: StateReader | None = None) -> int:
     for note in plan_.next_steps:
         print(f"{args.stack}: after the import: {note}")
     if not args.run:
-        print(f"{args.stack}: import with: python -m fleet adopt {args.stack} --run (see README)")
+        print(
+            f"{args.stack}: import with: python -m fleet adopt {args.stack} --run (see docs/lifecycle.md#adopting-a-running-cluster)"
+        )
         print(
             f"{args.stack}: after an import by hand, before the next up: "
             f"python -m fleet adopt {args.stack} --hand-over-secrets"

@@ -80,7 +80,7 @@ def preflight(
         known = mock.known_stacks(project_dir)
         raise PreflightError(
             f"no stack file {stack_file.name}; known stacks: {', '.join(known) or 'none'} "
-            "(README, Adding a cluster, says how to write one)"
+            "(docs/first-run.md#adding-a-cluster says how to write one)"
         )
     config = mock.stack_config(project_dir, stack)
     secure = mock.secure_keys(project_dir, stack)

@@ -216,7 +216,7 @@ def _prerequisites(stack: str, env: Mapping[str, str], project_dir: Path) -> tup
         known = ", ".join(mock.known_stacks(project_dir)) or "none"
         raise InitError(
             f"no stack file {stack_file.name}; known stacks: {known} "
-            "(README, Adding a cluster, says how to write one)"
+            "(docs/first-run.md#adding-a-cluster says how to write one)"
         )
     try:
         state = backend.prepare(env, project_dir)
