@@ -249,15 +249,12 @@ def run_main(project_dir: Path, **kwargs: Any) -> Recording:
 
 
 def program_folder(project_dir: Path) -> Path:
-    """The folder of the program Pulumi.yaml's `main:` names, relative to the project folder."""
-    document = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    """The folder of the program Pulumi.yaml's `main:` names, relative to the project folder
+    (the project folder itself without one)."""
+    project_file = project_dir / "Pulumi.yaml"
+    document = yaml.safe_load(project_file.read_text()) if project_file.is_file() else None
     main = document.get("main") if isinstance(document, dict) else None
-    folder = (project_dir / str(main)).resolve() if main else project_dir.resolve()
-    if not (folder / "__main__.py").is_file():
-        raise FileNotFoundError(
-            f"{project_dir / 'Pulumi.yaml'}: main {main!r} holds no __main__.py"
-        )
-    return folder
+    return (project_dir / str(main)).resolve() if main else project_dir.resolve()
 
 
 def project_values(config: Mapping[str, Any]) -> dict[str, Any]:
