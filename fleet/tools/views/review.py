@@ -383,7 +383,9 @@ def _drift_table(drifted: Sequence[Drift]) -> list[str]:
         return []
     lines = ["", "### Drift (found by `--refresh`)", "", "| stack | object | changed | then |"]
     lines.append("| --- | --- | --- | --- |")
-    for d in drifted:
+    # The engine reports steps in the order they finish, which varies between runs of the same
+    # plan; sorted, the comment rewritten on each push changes only when the drift does.
+    for d in sorted(drifted, key=lambda d: (d.stack, d.label)):
         keys = ", ".join(f"`{k}`" for k in d.keys) or "-"
         lines.append(f"| `{d.stack}` | {d.label} | {keys} | {d.then} |")
     return lines
