@@ -24,7 +24,7 @@ from fleet.engine import state
 from fleet.engine import types as t
 from fleet.tools.offline import import_plan, mock
 from fleet.tools.operations import adopt
-from tests.helpers import ROOT, app_run, stack_run
+from tests.helpers import EXPORTED_TOKENS, ROOT, app_run, stack_run
 
 SPEC_KEYS = {
     "type",
@@ -224,7 +224,8 @@ def fake_pulumi(bin_dir: Path, record: Path, export: dict[str, Any] | None = Non
         saved.write_text(json.dumps(export))
     fake = bin_dir / "pulumi"
     fake.write_text(
-        f'#!/bin/sh\necho "$@" >> {record}\ncase "$*" in "stack export"*) {answer} ;; esac\n'
+        f'#!/bin/sh\necho "$@" >> {record}\necho "$PWD" >> {record}.cwd\n'
+        f'case "$*" in "stack export"*) {answer} ;; esac\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     return fake
@@ -249,7 +250,7 @@ def test_team_slug_follows_github() -> None:
 
 
 def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -288,7 +289,15 @@ def test_adopt_run_puts_the_providers_in_the_stack_then_imports(
     args = argparse.Namespace(
         stack="staging", out=out, ruleset_id=[], run=True, project_dir=project
     )
+    monkeypatch.chdir(tmp_path)  # not the project: every CLI call runs in the project folder
     assert adopt.run(args) == 0
+    assert set(Path(f"{record}.cwd").read_text().split()) == {str(project)}
+    shown = capsys.readouterr().out.splitlines()
+    assert (
+        "staging: flux-system/flux-system: fields of flux, kyverno handed to the stack (its next "
+        "update owns them and removes the keys it does not declare)"
+    ) in shown
+    assert "import with:" not in "\n".join(shown), "--run imports; it does not say how to"
     calls = record.read_text().splitlines()
     assert calls[0] == "stack select --create staging"
     assert calls[1] == "stack export --stack staging", "the state is read once the stack exists"
@@ -722,3 +731,198 @@ def test_hand_over_after_an_import_by_hand_covers_every_adopted_secret(
     assert adopt.run(args, read_state=never) == 0
     # Registration order follows the SDK's resolution of outputs, so compare as a set.
     assert [set(h) for h in handed] == [{"flux-system/flux-system", "flux-system/flux-apps"}]
+
+
+def _kubectl(tmp_path: Path, script: str) -> dict[str, str]:
+    """A kubectl on PATH running `script` (sh), called through the real subprocess.run; the
+    environment hand_over is given, which is all kubectl sees."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\n{script}\n")
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "KUBECONFIG": str(tmp_path / "kubeconfig")}
+
+
+def test_handover_runs_kubectl_with_the_stack_s_environment_and_reads_its_answers(
+    tmp_path: Path,
+) -> None:
+    plan = import_plan.plan(stack_run("staging"), "staging")
+    first, second = plan.secrets
+    live = tmp_path / "live.json"
+    live.write_text(json.dumps(FLUX_CREATED))
+    record = tmp_path / "record"
+    env = _kubectl(
+        tmp_path,
+        f'echo "$KUBECONFIG $*" >> {record}\n'
+        f'case "$*" in\n'
+        f'  *"get secret {first.rpartition("/")[2]} "*)\n'
+        f'    echo "Error from server (NotFound): secrets not found" >&2; exit 1 ;;\n'
+        f'  *" get secret "*) cat {live} ;;\n'
+        "esac",
+    )
+    done = adopt.hand_over("kubectl", plan, env)
+    # The first Secret is missing: reported, and the next one is still handed over.
+    assert done[0] == f"{first}: not on the cluster; pulumi up creates it"
+    assert done[1] == (
+        f"{second}: fields of flux, kyverno handed to the stack (its next update owns them "
+        "and removes the keys it does not declare)"
+    )
+    calls = record.read_text().splitlines()
+    assert all(c.startswith(f"{tmp_path / 'kubeconfig'} --context staging ") for c in calls)
+    assert [c.split()[5] for c in calls] == ["get", "get", "patch"]
+
+
+def test_handover_stops_on_a_patch_the_server_refuses_and_says_why(tmp_path: Path) -> None:
+    plan = import_plan.plan(stack_run("staging"), "staging")
+    live = tmp_path / "live.json"
+    live.write_text(json.dumps(FLUX_CREATED))
+    env = _kubectl(
+        tmp_path,
+        f'case "$*" in\n  *" get secret "*) cat {live} ;;\n'
+        '  *) echo "the server rejected our request: resourceVersion changed" >&2; exit 1 ;;\n'
+        "esac",
+    )
+    with pytest.raises(import_plan.AdoptError) as refused:
+        adopt.hand_over("kubectl", plan, env)
+    assert str(refused.value) == (
+        f"{plan.secrets[0]}: kubectl patch failed: the server rejected our request: "
+        "resourceVersion changed"
+    )
+
+
+def test_handover_skips_a_secret_the_stack_owns_and_goes_on(tmp_path: Path) -> None:
+    plan = import_plan.plan(stack_run("staging"), "staging")
+    first, second = plan.secrets
+    owned = {**FLUX_CREATED, "metadata": {**FLUX_CREATED["metadata"], "managedFields": []}}
+    (tmp_path / "owned.json").write_text(json.dumps(owned))
+    (tmp_path / "live.json").write_text(json.dumps(FLUX_CREATED))
+    env = _kubectl(
+        tmp_path,
+        f'case "$*" in\n  *"get secret {first.rpartition("/")[2]} "*) cat {tmp_path}/owned.json ;;\n'
+        f'  *" get secret "*) cat {tmp_path}/live.json ;;\nesac',
+    )
+    done = adopt.hand_over("kubectl", plan, env)
+    assert done[0] == f"{first}: owned by the stack already"
+    assert done[1].startswith(f"{second}: fields of flux, kyverno handed to the stack")
+
+
+def _entry(manager: str, time: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "manager": manager,
+        "operation": "Update",
+        "apiVersion": "v1",
+        "time": time,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:data": {f"f:{manager}": {}}},
+        **extra,
+    }
+
+
+def test_handover_keeps_subresource_entries_and_dates_the_handed_entry_by_the_latest() -> None:
+    entries = [
+        _entry("flux", "2025-01-01T00:00:00Z"),
+        _entry("kyverno", "2025-03-01T00:00:00Z"),
+        _entry("kubectl-edit", "2025-02-01T00:00:00Z"),
+        _entry("kube-controller-manager", "2025-04-01T00:00:00Z", subresource="status"),
+    ]
+    live = {"metadata": {"resourceVersion": "7", "managedFields": entries}}
+    ops = adopt.handover_patch(live)
+    assert ops is not None
+    kept, handed = ops[1]["value"]
+    assert kept == entries[3], "a subresource's entry is not the object's fields"
+    assert handed["time"] == "2025-03-01T00:00:00Z", "the newest of the three, not the second"
+    assert set(handed["fieldsV1"]["f:data"]) == {"f:flux", "f:kyverno", "f:kubectl-edit"}
+
+
+def test_handover_is_needed_while_another_manager_sits_beside_an_earlier_handover() -> None:
+    entries = [
+        _entry(adopt.HANDOVER_MANAGER, "2025-01-01T00:00:00Z"),
+        _entry("kyverno", "2025-02-01T00:00:00Z"),
+    ]
+    ops = adopt.handover_patch({"metadata": {"resourceVersion": "7", "managedFields": entries}})
+    assert ops is not None
+    [handed] = ops[1]["value"]
+    assert set(handed["fieldsV1"]["f:data"]) == {f"f:{adopt.HANDOVER_MANAGER}", "f:kyverno"}
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.staging.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, project / name)
+    return project
+
+
+def test_adopt_without_run_writes_the_file_here_and_says_the_two_next_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    fake_pulumi(tmp_path / "bin", tmp_path / "calls.log")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    monkeypatch.chdir(tmp_path)
+    assert main(["adopt", "staging", "--project-dir", str(project)]) == 0
+    assert json.loads((tmp_path / "adopt-staging.json").read_text())["resources"]
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[-2:] == [
+        "staging: import with: python -m fleet adopt staging --run "
+        "(see docs/lifecycle.md#adopting-a-running-cluster)",
+        "staging: after an import by hand, before the next up: "
+        "python -m fleet adopt staging --hand-over-secrets",
+    ]
+    notes = [line for line in shown if line.startswith("staging: not imported: ")]
+    assert notes, "what up creates instead is named"
+    assert set(Path(f"{tmp_path / 'calls.log'}.cwd").read_text().split()) == {str(project)}
+
+
+def test_adopt_run_with_everything_in_the_state_imports_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    record = tmp_path / "calls.log"
+    fake_pulumi(tmp_path / "bin", record)
+    for key, value in {**EXPORTED_TOKENS, "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n  - name: staging\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    everything = in_state(stack_run("staging", project_dir=project), "staging")
+    args = argparse.Namespace(
+        stack="staging", out=tmp_path / "adopt.json", ruleset_id=[], run=True, project_dir=project
+    )
+    assert adopt.run(args, read_state=lambda _: everything) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "staging: nothing to import; pulumi up creates the rest"
+    )
+    assert record.read_text().splitlines() == ["stack select --create staging"]
+
+
+def test_adopt_run_stops_before_the_cli_when_the_stack_cannot_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    record = tmp_path / "calls.log"
+    fake_pulumi(tmp_path / "bin", record)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    for key in EXPORTED_TOKENS:
+        monkeypatch.delenv(key, raising=False)
+    assert main(["adopt", "staging", "--run", "--project-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot run:")
+    assert "d1-fleet:platformToken: no token" in err
+    assert not record.exists(), "nothing ran"
+
+
+def test_adopt_refuses_a_ruleset_id_without_its_repository_before_anything_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    record = tmp_path / "calls.log"
+    fake_pulumi(tmp_path / "bin", record)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    argv = ["adopt", "staging", "--ruleset-id", "4242", "--project-dir", str(project)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert not record.exists()

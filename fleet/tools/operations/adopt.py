@@ -43,11 +43,10 @@ STACK_MANAGER_PREFIX: Final = "pulumi-kubernetes"
 
 
 def _merge_fields(into: dict[str, Any], fields: Mapping[str, Any]) -> None:
+    """Union of two FieldsV1 trees, whose every value is an object (a field's own entry `.`
+    maps to `{}`)."""
     for key, value in fields.items():
-        if isinstance(value, Mapping):
-            _merge_fields(into.setdefault(key, {}), value)
-        else:
-            into.setdefault(key, value)
+        _merge_fields(into.setdefault(key, {}), value)
 
 
 def handover_patch(live: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -78,7 +77,7 @@ def handover_patch(live: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     handed: dict[str, Any] = {
         "manager": HANDOVER_MANAGER,
         "operation": "Update",
-        "apiVersion": str(foreign[0].get("apiVersion", "v1")),
+        "apiVersion": "v1",  # a Secret's, the only kind handed over
         "fieldsType": "FieldsV1",
         "fieldsV1": fields,
     }
@@ -247,10 +246,9 @@ def _prepare(
         # Tokens stay in the environment the CLI runs the program with.
         env, pulumi = dict(preflight.env), preflight.pulumi
         runner = cli.PulumiCli(pulumi, env, args.project_dir)
-        for call in deploy.commands(preflight, args.stack, "up", [])[:-1]:
-            result = runner.passthrough(*call[1:])
-            if result.returncode != 0:
-                raise _StopError(result.returncode)
+        selected = runner.passthrough(*deploy.select_command(preflight, args.stack)[1:])
+        if selected.returncode != 0:
+            raise _StopError(selected.returncode)
     try:
         # Handing over after an import by hand concerns every adopted Secret, now in the state.
         hand_over_only = getattr(args, "hand_over_secrets", False)

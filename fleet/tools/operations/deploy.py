@@ -188,6 +188,11 @@ def _cli_rules(project_dir: Path, stack: str) -> list[str]:
     ]
 
 
+def select_command(plan: Plan, stack: str) -> list[str]:
+    """Select the stack, creating it in the backend the first time (its stack file exists)."""
+    return [plan.pulumi, "stack", "select", "--create", stack]
+
+
 def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[list[str]]:
     """The CLI calls of a run, in order: the stack exists before anything uses it, and the
     policy pack judges every preview and update.
@@ -197,10 +202,7 @@ def commands(plan: Plan, stack: str, action: str, extra: Sequence[str]) -> list[
     """
     pack = ["--policy-pack", POLICY_PACK]
     verb = [action, "--diff"] if action == "preview" else [action]
-    calls = [
-        [plan.pulumi, "stack", "select", "--create", stack],
-        [plan.pulumi, *verb, *pack, "--stack", stack, *extra],
-    ]
+    calls = [select_command(plan, stack), [plan.pulumi, *verb, *pack, "--stack", stack, *extra]]
     if action == "preview":
         # The pack here too: the digest the review reads is of the plan the pack judged.
         calls.append([plan.pulumi, "preview", "--json", *pack, "--stack", stack, *extra])
