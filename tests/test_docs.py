@@ -191,3 +191,9 @@ def test_every_page_a_message_points_to_has_that_section() -> None:
         or (anchor and anchor not in _anchors((ROOT / "docs" / page).read_text()))
     ]
     assert missing == []
+
+
+def test_the_command_reference_is_what_each_command_prints_for_help() -> None:
+    from tests import commands_doc  # noqa: PLC0415
+
+    assert doc("commands.md") == commands_doc.render(), "run `python -m tests.commands_doc`"
