@@ -35,6 +35,7 @@ from fleet.tools.views.status_read import (
     app_key_state,
     collect,
     credential_state,
+    declared,
     drift_from_digest,
     from_state,
 )
@@ -898,3 +899,79 @@ def test_status_colours_the_table_on_a_terminal_unless_no_color(
         code = status.run(args(project), env={**env, **extra}, out=out, err=Tty(), today=TODAY)
         assert code == 1
         assert (status_render.RED in out.getvalue()) is coloured, extra
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "problem"),
+    [
+        ("", "", "FluxInstance not Ready"),
+        ("ArtifactFailed", "", "FluxInstance not Ready: ArtifactFailed"),
+        ("", "pull failed", "FluxInstance not Ready: pull failed"),
+    ],
+)
+def test_status_not_ready_says_whatever_the_condition_gives(
+    reason: str, message: str, problem: str
+) -> None:
+    live = Live(flux_ready="False", flux_reason=reason, flux_message=message)
+    found = read(deployment(stack_run("staging"), "staging", WRITTEN, live), healthy_history())
+    assert found.problems == [problem]
+
+
+def test_status_a_failed_drift_check_names_the_drift_run() -> None:
+    found = read(
+        deployment(stack_run("staging"), "staging", WRITTEN), healthy_history(), digest="{"
+    )
+    assert found.problems == ["drift check failed (drift run)"]
+
+
+def test_status_drift_counts_are_listed_by_operation() -> None:
+    found = read(
+        deployment(stack_run("staging"), "staging", WRITTEN),
+        healthy_history(),
+        digest='{"changeSummary": {"update": 2, "delete": 1, "same": 40, "create": 3}}',
+    )
+    assert found.problems == ["drifted (3 create, 1 delete, 2 update; drift run)"]
+
+
+def test_status_drift_skips_a_failed_refresh_for_the_good_one_before_it(
+    staging_export: dict[str, Any],
+) -> None:
+    good = history_entry("refresh", "succeeded", NOW - timedelta(hours=2), {"update": 1}, 3)
+    failed = history_entry("refresh", "failed", NOW - timedelta(hours=1), {"same": 50}, 4)
+    found = read(staging_export, [failed, good, *healthy_history()])
+    assert found.drift.state is Drift.DRIFTED
+    assert found.drift.source == f"refresh {NOW - timedelta(hours=2):%Y-%m-%d %H:%M} UTC"
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        # The CLI writes UTC with a Z; a time without a zone is read as UTC, one with an offset
+        # is shown in UTC.
+        ("2026-12-01T03:17:00", "refresh 2026-12-01 03:17 UTC"),
+        ("2026-12-01T05:17:00+02:00", "refresh 2026-12-01 03:17 UTC"),
+    ],
+)
+def test_status_refresh_times_are_shown_in_utc(
+    staging_export: dict[str, Any], written: str, shown: str
+) -> None:
+    refresh = {**history_entry("refresh", "succeeded", NOW, {"update": 1}, 3), "startTime": written}
+    assert read(staging_export, [refresh]).drift.source == shown
+
+
+def test_status_a_warning_window_that_is_not_a_number_falls_back_to_the_programs(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    text = (ROOT / "Pulumi.staging.yaml").read_text()
+    (tmp_path / "Pulumi.staging.yaml").write_text(text + '  d1-fleet:tokenWarningDays: "soon"\n')
+    assert declared(tmp_path, "staging") == Declared("staging", 14)
+    (tmp_path / "Pulumi.staging.yaml").write_text(text + "  d1-fleet:tokenWarningDays: 30\n")
+    assert declared(tmp_path, "staging") == Declared("staging", 30)
+
+
+def test_status_an_unreadable_stack_keeps_the_environment_its_file_declares() -> None:
+    reader = FakeReader(failing={"prod-eu": "pulumi stack export: backend unreachable"})
+    [found] = collect(["prod-eu"], reader, {"prod-eu": Declared("production", 14)}, TODAY)
+    assert found.environment == "production"
+    assert found.problems == ["state unreadable: pulumi stack export: backend unreachable"]
