@@ -425,6 +425,7 @@ HAND_BUILT_ROWS = {
         CLUSTER_ADMIN,
         ONLY_ADMINS,
     ),
+    # An unlabelled token in a spoke's namespace (not a tenant's, though tenants are beside it).
     threat_model.Row(
         threat_model.SPOKE_NAMESPACE,
         "flux-system",
@@ -434,7 +435,7 @@ HAND_BUILT_ROWS = {
         CLUSTER_ADMIN,
         ONLY_ADMINS,
     ),
-    # The team bypasses d1-fleet's rule only as a role, and the token does not push there.
+    # A role and a deploy key bypass d1-fleet's rule, not the bot team; the token only reads.
     threat_model.Row(
         threat_model.TENANT_NAMESPACE,
         "flux-apps",
