@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fleet.engine import types as t
 from fleet.program.config import keys
 from fleet.tools.offline import mock, threat_model
 from fleet.tools.offline.mock import Recording
@@ -67,10 +69,9 @@ def _rows(stack: Recording, owner: Recording) -> set[threat_model.Row]:
 
 
 @pytest.fixture(scope="module")
-def fleets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[threat_model.Row]]:
-    """Staging's rows (image automation: the widest reach) with its owner's GitHub objects."""
-    token = _rows(stack_run("staging", PUSH), stack_run("prod-eu"))
-    found = {"token": token}
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Recording, Recording]]:
+    """Staging's run (image automation: the widest reach) and its owner's, per gitAuth mode."""
+    found = {"token": (stack_run("staging", PUSH), stack_run("prod-eu"))}
     for mode, apps_token in (("githubApp, second App", False), ("githubApp, appsToken", True)):
         files = NO_APPS_APP if apps_token else {}
         project = fleet_dir(
@@ -79,8 +80,14 @@ def fleets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[threat_mod
         )
         staging = _app(project, "staging", PUSH, apps_token)
         owner = _app(project, "prod-eu", APP_OWNER, apps_token)
-        found[mode] = _rows(staging, owner)
+        found[mode] = (staging, owner)
     return found
+
+
+@pytest.fixture
+def fleets(runs: dict[str, tuple[Recording, Recording]]) -> dict[str, set[threat_model.Row]]:
+    """Each mode's rows, derived in the test that reads them (the runs are shared)."""
+    return {mode: _rows(stack, owner) for mode, (stack, owner) in runs.items()}
 
 
 def test_no_tenant_namespace_holds_a_credential_that_climbs(
@@ -270,3 +277,248 @@ def test_the_check_exempts_only_the_platform_namespaces_and_image_automation(
         assert flagged == [
             f"{found.namespace}/s: `token` reaches {found.github}, bypasses {found.bypasses}"
         ]
+
+
+# A small fleet built by hand: objects the program does not declare today (a public source, a
+# second role in a namespace, an installation without grants) and names at the edges.
+INFRA_TOKEN = "github_pat_" + "I" * 82
+READ_TOKEN = "github_pat_" + "R" * 82
+
+
+def _registration(type_: str, name: str, parent: str, inputs: dict[str, Any]) -> mock.Registration:
+    return mock.Registration(
+        type=type_,
+        name=name,
+        urn=f"urn:pulumi:staging::d1-fleet::{parent}${type_}::{name}",
+        inputs=inputs,
+        parent="",
+        dependencies=(),
+        protect=False,
+        provider="",
+        custom=True,
+    )
+
+
+def _object(
+    type_: str,
+    namespace: str | None,
+    name: str,
+    inputs: dict[str, Any],
+    parent: str = "fleet:flux:Tenant",
+) -> mock.Registration:
+    meta = {"name": name} if namespace is None else {"namespace": namespace, "name": name}
+    return _registration(type_, f"{namespace}-{name}", parent, {"metadata": meta, **inputs})
+
+
+def _token(
+    namespace: str, name: str, token: str, parent: str = "fleet:flux:Tenant"
+) -> mock.Registration:
+    data = {"username": "git", "password": token, "token": token}
+    return _object(t.SECRET, namespace, name, {"stringData": data}, parent)
+
+
+def _app_key(namespace: str, name: str, **keys_: str) -> mock.Registration:
+    data = {**keys_, "githubAppPrivateKey": "-----BEGIN RSA PRIVATE KEY-----"}
+    return _object(t.SECRET, namespace, name, {"stringData": data})
+
+
+def _source(namespace: str, name: str, url: str, secret: str | None) -> mock.Registration:
+    spec = {"url": url, **({"secretRef": {"name": secret}} if secret else {})}
+    return _object(t.GIT_REPOSITORY, namespace, name, {"spec": spec})
+
+
+def _automation(namespace: str, source: str) -> mock.Registration:
+    spec = {"sourceRef": {"kind": "GitRepository", "name": source}}
+    return _object(t.IMAGE_UPDATE_AUTOMATION, namespace, "apps", {"spec": spec})
+
+
+def _binding(namespace: str | None, role: str, *subjects: dict[str, str]) -> mock.Registration:
+    type_ = t.ROLE_BINDING if namespace else t.CLUSTER_ROLE_BINDING
+    found = {"subjects": list(subjects)} if subjects else {}
+    return _object(
+        type_, namespace, role, {"roleRef": {"kind": "ClusterRole", "name": role}, **found}
+    )
+
+
+def _account(namespace: str, name: str) -> dict[str, str]:
+    return {"kind": "ServiceAccount", "namespace": namespace, "name": name}
+
+
+def _group(name: str) -> dict[str, str]:
+    return {"kind": "Group", "name": name, "apiGroup": RBAC}
+
+
+def _grant(installation: str, repository: str) -> mock.Registration:
+    inputs = {"installationId": installation, "repository": repository}
+    name = f"{installation}-{repository}"
+    return _registration(t.APP_INSTALLATION_REPOSITORY, name, "fleet:github:Access", inputs)
+
+
+def _ruleset(repository: str, *actors: tuple[str, float]) -> mock.Registration:
+    """A ruleset on `repository` that `actors` (type, id; the runtime's floats) bypass."""
+    bypass = [
+        {"actorType": kind, "actorId": actor, "bypassMode": "always"} for kind, actor in actors
+    ]
+    inputs = {"repository": repository, "bypassActors": bypass}
+    return _registration(t.REPOSITORY_RULESET, repository, "fleet:github:Access", inputs)
+
+
+def _hand_built() -> tuple[Recording, Recording]:
+    """A hub-like stack: the App in flux-system pushes d1-infra, a spoke namespace holds a token
+    for it, a tenant reads d1-fleet with a token and a public repository without one, another
+    holds an App whose installation has no grant, image automation pushes d1-apps."""
+    url = "https://github.com/acme/"
+    stack = Recording(
+        resources=[
+            _app_key("flux-system", "flux-system", githubAppID="11", githubAppInstallationID="101"),
+            _source("flux-system", "flux-system", url + "d1-infra.git", "flux-system"),
+            _automation("flux-system", "flux-system"),
+            _token("staging", "flux-system", INFRA_TOKEN, parent="fleet:spokes:SpokeSync"),
+            _source("staging", "flux-system", url + "d1-infra.git", "flux-system"),
+            _token("team-a", "flux-apps", READ_TOKEN),
+            _source("team-a", "flux-apps", url + "d1-fleet", "flux-apps"),
+            _source("team-a", "public", url + "charts", None),
+            _app_key("team-b", "flux-apps", githubAppID="22", githubAppInstallationID="202"),
+            _token("apps-update", "image-push", PUSH_TOKEN),
+            _source("apps-update", "flux-apps", url + "d1-apps/", "image-push"),
+            _automation("apps-update", "flux-apps"),
+            _binding(None, "view"),
+            _binding(None, "cluster-admin", _account("flux-system", "kustomize-controller")),
+            _binding(None, "cluster-admin", _account("staging", "flux-cluster-admin")),
+            _binding("team-a", "view", _group("team-a-viewers")),
+            _binding("team-a", "edit", _group("team-a-developers")),
+            _binding("team-a", "admin", _account("team-a", "flux-apps")),
+            _binding("team-b", "flux-reader", _group("team-b-developers")),
+        ]
+    )
+    owner = Recording(
+        resources=[
+            _grant("101", "d1-infra"),
+            _grant("101", "d1-apps"),
+            _ruleset("d1-infra", ("Integration", 11.0), ("Team", 7.0)),
+            _ruleset("d1-apps", ("Team", 7.0), ("Integration", 11.0)),
+            _ruleset("d1-fleet", ("RepositoryRole", 5.0), ("DeployKey", 0.0)),
+        ]
+    )
+    return stack, owner
+
+
+CLUSTER_ADMIN = "ClusterRole cluster-admin (cluster-wide)"
+ONLY_ADMINS = "cluster administrators"
+
+
+def _readers(*who: str) -> str:
+    return (
+        f"{ONLY_ADMINS}; admin/edit holders in the namespace: {', '.join(who)} (whatever the "
+        "repository deploys there) and whoever administers the namespace"
+    )
+
+
+HAND_BUILT_ROWS = {
+    # An unlabelled App: its id; what its installation covers, pushes where automation writes.
+    threat_model.Row(
+        "flux-system",
+        "flux-system",
+        "App 11",
+        "d1-apps (read), d1-infra (read, push)",
+        "d1-apps, d1-infra",
+        CLUSTER_ADMIN,
+        ONLY_ADMINS,
+    ),
+    # An unlabelled token in a spoke's namespace (not a tenant's, though tenants are beside it).
+    threat_model.Row(
+        threat_model.SPOKE_NAMESPACE,
+        "flux-system",
+        "a token",
+        "d1-infra (read)",
+        threat_model.NOBODY,
+        CLUSTER_ADMIN,
+        ONLY_ADMINS,
+    ),
+    # A role and a deploy key bypass d1-fleet's rule, not the bot team; the token only reads.
+    threat_model.Row(
+        threat_model.TENANT_NAMESPACE,
+        "flux-apps",
+        "`appsToken`",
+        "d1-fleet (read)",
+        threat_model.NOBODY,
+        "ClusterRole admin in the namespace, ClusterRole edit in the namespace, "
+        "ClusterRole view in the namespace",
+        _readers("Group team-a-developers", "ServiceAccount flux-apps"),
+    ),
+    # An App whose installation the owner grants nothing.
+    threat_model.Row(
+        threat_model.TENANT_NAMESPACE,
+        "flux-apps",
+        "App 22",
+        threat_model.NOBODY,
+        threat_model.NOBODY,
+        "ClusterRole flux-reader in the namespace",
+        ONLY_ADMINS,
+    ),
+    # Image automation's token: the bot team bypasses the rule where it pushes.
+    threat_model.Row(
+        "apps-update",
+        "image-push",
+        "`appsPushToken`",
+        "d1-apps (read, push)",
+        "d1-apps",
+        threat_model.NOBODY,
+        ONLY_ADMINS,
+    ),
+}
+
+
+def test_each_row_says_what_its_credential_reaches_and_who_reads_it() -> None:
+    stack, owner = _hand_built()
+    labels = {READ_TOKEN: "`appsToken`", PUSH_TOKEN: "`appsPushToken`"}
+    assert threat_model.derive(stack, owner, labels) == HAND_BUILT_ROWS
+
+
+def test_the_table_orders_rows_by_namespace_before_secret() -> None:
+    """flux-system first, then the tenants, image automation, and each spoke's namespace last,
+    whatever the Secrets are called."""
+    table = threat_model.markdown({"hub": HAND_BUILT_ROWS}).splitlines()[2:]
+    assert [line.split(" | ")[1:4] for line in table] == [
+        ["flux-system", "`flux-system`", "App 11"],
+        [threat_model.TENANT_NAMESPACE, "`flux-apps`", "App 22"],
+        [threat_model.TENANT_NAMESPACE, "`flux-apps`", "`appsToken`"],
+        ["apps-update", "`image-push`", "`appsPushToken`"],
+        [threat_model.SPOKE_NAMESPACE, "`flux-system`", "a token"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "repository"),
+    [
+        ("https://github.com/acme/d1-apps.git", "d1-apps"),
+        ("https://github.com/acme/d1-apps/", "d1-apps"),
+        ("https://github.com/acme/d1-apps.git/", "d1-apps"),
+        ("ssh://git@github.com/acme/FLUX", "FLUX"),
+    ],
+)
+def test_a_source_url_names_its_repository(url: str, repository: str) -> None:
+    stack = Recording(
+        resources=[_token("team-a", "git", READ_TOKEN), _source("team-a", "apps", url, "git")]
+    )
+    (found,) = threat_model.derive(stack, Recording(), {})
+    assert found.github == f"{repository} (read)"
+
+
+def test_spoke_namespace_subjects_name_everyone_but_its_own_accounts(tmp_path: Path) -> None:
+    """The spoke's own ServiceAccounts are exempt; a group, or an account of another namespace
+    (even one named like the spoke's), is listed with its kind and namespace. Bindings in the
+    hub's other namespaces are not its concern."""
+    hub = hub_run(tmp_path)
+    bound = Recording(
+        resources=[
+            *hub.resources,
+            _binding("staging", "admin", _group("team-backend"), _account("staging", "flux")),
+            _binding("staging", "view", _account("flux-system", "flux")),
+            _binding("flux-system", "admin", _group("platform-team")),
+        ]
+    )
+    assert threat_model.spoke_namespace_subjects(bound) == [
+        "staging: Group /team-backend",
+        "staging: ServiceAccount flux-system/flux",
+    ]
