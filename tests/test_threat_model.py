@@ -115,6 +115,31 @@ def test_a_mixed_fleet_keeps_every_tenant_namespace_below_the_platform(tmp_path:
     assert "d1-infra" in platform.bypasses
 
 
+def test_an_app_found_by_its_owner_reaches_what_the_owner_grants_its_installation(
+    tmp_path: Path,
+) -> None:
+    # Flux 2.8 looks the installation up by owner; the owner stack grants it by id.
+    by_owner = {
+        "githubAppInstallationId": "",
+        "githubAppInstallationOwner": "controlplaneio-fluxcd",
+        "fluxVersion": "2.8.x",
+    }
+    project = fleet_dir(
+        tmp_path,
+        {
+            "staging": app_stack_file("staging", **by_owner),
+            "prod-eu": app_stack_file("prod-eu"),
+        },
+    )
+    staging = _app(project, "staging", by_owner, apps_token=False)
+    owner = _app(project, "prod-eu", APP_OWNER, apps_token=False)
+    (platform,) = [r for r in _rows(staging, owner) if r.secret == "flux-system"]
+    assert platform.github == "d1-infra (read, push)"
+    # In a tenant namespace, the check sees what that credential climbs to.
+    leaked = dataclasses.replace(platform, namespace=threat_model.TENANT_NAMESPACE)
+    assert threat_model.tenant_violations([leaked], PLATFORM_REPOSITORIES)
+
+
 def test_the_check_catches_the_app_key_in_a_tenant_namespace(
     fleets: dict[str, set[threat_model.Row]],
 ) -> None:

@@ -104,10 +104,12 @@ def derive(
         if cred is not None:
             pushes.setdefault(cred, set()).update(reads[cred])
     installs: dict[str, set[str]] = {}
+    first_app: set[str] = set()  # installations of the App (the second App's grants say `-apps-`)
     for grant in owner.of_type(t.APP_INSTALLATION_REPOSITORY):
-        installs.setdefault(str(grant.inputs["installationId"]), set()).add(
-            grant.inputs["repository"]
-        )
+        installation = str(grant.inputs["installationId"])
+        installs.setdefault(installation, set()).add(grant.inputs["repository"])
+        if "-apps-" not in grant.name:
+            first_app.add(installation)
     bypass_apps: dict[str, set[str]] = {}
     team_bypass: set[str] = set()
     for ruleset in owner.of_type(t.REPOSITORY_RULESET):
@@ -121,9 +123,13 @@ def derive(
     rows: set[Row] = set()
     for (namespace, name), cred in found.items():
         if cred.app_id is not None:
-            # An installation found by owner reaches what its installation covers; the owner
-            # stack grants installations by id only (config rule), so the grant names it.
-            reach = installs.get(cred.installation or "", set())
+            installation = cred.installation or ""
+            if not installation.isdigit() and len(first_app) == 1:
+                # Found by owner (Flux 2.8): the fleet allows that only for the App whose
+                # installation another stack names by id (config fleet rule), the one the owner
+                # stack grants; the second App is always named by id.
+                installation = next(iter(first_app))
+            reach = installs.get(installation, set())
             bypass = bypass_apps.get(cred.app_id, set())
             label = labels.get(cred.app_id, f"App {cred.app_id}")
         else:
