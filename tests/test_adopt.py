@@ -619,9 +619,9 @@ def test_adopt_only_a_tenant_never_takes_one_whose_name_it_prefixes() -> None:
     names = {e["logicalName"] for e in plan.document["resources"]}
     assert names == {"cluster-tenant-front", "cluster-tenant-front-namespace"}
     assert not [line for line in plan.skipped if "frontend" in line]
-    # Nor a component whose name is a prefix of one the stack runs.
-    prefix = import_plan.plan(run, "prod-eu", only=import_plan.parse_selection("component:monitor"))
-    assert (prefix.document["resources"], list(prefix.skipped)) == ([], [])
+    # Nor a component whose name is a prefix of one the stack runs: it is not declared at all.
+    with pytest.raises(import_plan.AdoptError, match="declares no component 'monitor'"):
+        import_plan.plan(run, "prod-eu", only=import_plan.parse_selection("component:monitor"))
 
 
 def test_adopt_only_what_removal_left_on_staging_and_for_components_is_nothing() -> None:
@@ -872,6 +872,10 @@ def test_adopt_without_run_writes_the_file_here_and_says_the_two_next_commands(
     ]
     notes = [line for line in shown if line.startswith("staging: not imported: ")]
     assert notes, "what up creates instead is named"
+    assert any(
+        line.startswith("staging: after the import: helm release flux-system/flux-operator: ")
+        for line in shown
+    )
     assert set(Path(f"{tmp_path / 'calls.log'}.cwd").read_text().split()) == {str(project)}
 
 
@@ -888,15 +892,17 @@ def test_adopt_run_with_everything_in_the_state_imports_nothing(
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("contexts:\n  - name: staging\n")
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    everything = in_state(stack_run("staging", project_dir=project), "staging")
+    # A stack only this project has: every step reads the project given, not the checkout.
+    shutil.move(project / "Pulumi.staging.yaml", project / "Pulumi.lab.yaml")
+    everything = in_state(stack_run("lab", project_dir=project), "lab")
     args = argparse.Namespace(
-        stack="staging", out=tmp_path / "adopt.json", ruleset_id=[], run=True, project_dir=project
+        stack="lab", out=tmp_path / "adopt.json", ruleset_id=[], run=True, project_dir=project
     )
-    assert adopt.run(args, read_state=lambda _: everything) == 0
+    assert adopt.run(args, read_state={"lab": everything}.__getitem__) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
-        "staging: nothing to import; pulumi up creates the rest"
+        "lab: nothing to import; pulumi up creates the rest"
     )
-    assert record.read_text().splitlines() == ["stack select --create staging"]
+    assert record.read_text().splitlines() == ["stack select --create lab"]
 
 
 def test_adopt_run_stops_before_the_cli_when_the_stack_cannot_run(
@@ -926,3 +932,76 @@ def test_adopt_refuses_a_ruleset_id_without_its_repository_before_anything_runs(
     assert main(argv) == 2
     assert capsys.readouterr().err.startswith("error: ")
     assert not record.exists()
+
+
+def _runnable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pulumi_script: str = "") -> Path:
+    """A project with staging, tokens and a kube context: what `adopt --run` needs to start."""
+    project = _project(tmp_path)
+    bin_dir = tmp_path / "bin"
+    fake_pulumi(bin_dir, tmp_path / "calls.log")
+    if pulumi_script:
+        (bin_dir / "pulumi").write_text(f"#!/bin/sh\n{pulumi_script}\n")
+    for key, value in {**EXPORTED_TOKENS, "PATH": f"{bin_dir}:/usr/bin:/bin"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n  - name: staging\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    return project
+
+
+def test_adopt_run_stops_with_the_cli_s_code_when_the_stack_cannot_be_selected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _runnable(tmp_path, monkeypatch, 'echo "error: backend unreachable" >&2; exit 7')
+    assert main(["adopt", "staging", "--run", "--project-dir", str(project)]) == 7
+
+
+def test_adopt_run_refuses_a_selection_it_cannot_find_before_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _runnable(tmp_path, monkeypatch)
+    argv = ["adopt", "staging", "--run", "--only", "tenant:nope", "--project-dir", str(project)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "error: --only tenant:nope: stack staging declares no tenant 'nope'; add it to the stack "
+        "file first\n"
+    )
+    assert not (tmp_path / "calls.log").exists(), "no stack selected, nothing created"
+
+
+def test_adopt_without_the_cli_says_it_reads_the_state_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["adopt", "staging", "--project-dir", str(project)]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: the Pulumi CLI is not on PATH: adopt reads the stack's state (pulumi stack "
+        "export) to leave out what it already holds; "
+    )
+
+
+def test_hand_over_alone_needs_kubectl_and_says_how_to_run_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["adopt", "staging", "--hand-over-secrets", "--project-dir", str(project)]) == 2
+    assert capsys.readouterr().err == (
+        "error: kubectl is not on PATH: it gives the stack ownership of the adopted Secrets' "
+        "keys; install it and run: python -m fleet adopt staging --hand-over-secrets\n"
+    )
+
+
+def test_hand_over_alone_reports_kubectl_s_failure_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _project(tmp_path)
+    env = _kubectl(tmp_path, 'echo "Unable to connect to the server" >&2; exit 1')
+    monkeypatch.setenv("PATH", env["PATH"])
+    assert main(["adopt", "staging", "--hand-over-secrets", "--project-dir", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: flux-system/")
+    assert err.endswith(": kubectl get failed: Unable to connect to the server\n")

@@ -217,6 +217,13 @@ def plan(
     """
     ruleset_ids = ruleset_ids or {}
     by_urn = {r.urn: r for r in recording.resources}
+    if only is not None and not any(only.holds(r, by_urn) for r in recording.resources):
+        # Bringing one back means declaring it again first; a name not declared (or mistyped)
+        # would otherwise import nothing and say nothing was missing.
+        raise AdoptError(
+            f"--only {only.kind}:{only.name}: stack {stack} declares no {only.kind} "
+            f"{only.name!r}; add it to the stack file first"
+        )
     urn_of = {r.urn: mock.engine_urn(recording, r, stack) for r in recording.resources}
     name_table: dict[str, str] = {}
     providers: list[str] = []

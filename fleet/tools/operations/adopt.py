@@ -147,8 +147,9 @@ def hand_over(
     return done
 
 
-def import_commands(pulumi: str, stack: str, plan_: ImportPlan, path: Path) -> list[list[str]]:
-    """The providers into state first (the file references them), then the import itself.
+def import_commands(stack: str, plan_: ImportPlan, path: Path) -> list[list[str]]:
+    """The CLI's arguments: the providers into state first (the file references them), then the
+    import itself.
 
     Imported resources are protected until the next `pulumi up` applies the program's own
     `protect`; no code is generated (the Flux kinds are not in the provider schema, and the
@@ -159,9 +160,8 @@ def import_commands(pulumi: str, stack: str, plan_: ImportPlan, path: Path) -> l
     targets = [arg for urn in plan_.providers for arg in ("--target", urn)]
     pack = ["--policy-pack", cli.POLICY_PACK]
     return [
-        [pulumi, "up", *pack, "--stack", stack, "--yes", "--skip-preview", *targets],
+        ["up", *pack, "--stack", stack, "--yes", "--skip-preview", *targets],
         [
-            pulumi,
             "import",
             "--stack",
             stack,
@@ -215,8 +215,8 @@ def run(args: argparse.Namespace, read_state: StateReader | None = None) -> int:
         print(f"{args.stack}: nothing to import; pulumi up creates the rest")
         return 0
     runner = cli.PulumiCli(pulumi, env, args.project_dir)
-    for call in import_commands(pulumi, args.stack, plan_, out.resolve()):
-        result = runner.passthrough(*call[1:])
+    for call in import_commands(args.stack, plan_, out.resolve()):
+        result = runner.passthrough(*call)
         if result.returncode != 0:
             return result.returncode
     return _hand_over(args, plan_, env)
@@ -230,8 +230,8 @@ def _prepare(
     try:
         ruleset_ids = parse_ruleset_ids(args.ruleset_id)
         only = parse_selection(args.only) if getattr(args, "only", None) else None
-        # Checks the stack file and config before anything touches the CLI.
-        plan_stack(args.project_dir, args.stack, ruleset_ids, only=only)
+        # Checks the stack file, config and selection before anything touches the CLI.
+        plan_stack(args.project_dir, args.stack, only=only)
     except AdoptError as error:
         print(f"error: {error}", file=sys.stderr)
         raise _StopError(2) from None
