@@ -1005,3 +1005,21 @@ def test_hand_over_alone_reports_kubectl_s_failure_and_exits_2(
     err = capsys.readouterr().err
     assert err.startswith("error: flux-system/")
     assert err.endswith(": kubectl get failed: Unable to connect to the server\n")
+
+
+def test_adopt_puts_each_given_ruleset_id_in_the_import_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project(tmp_path)
+    prod = (ROOT / "Pulumi.prod-eu.yaml").read_text()
+    prod = prod.replace("botPushAccess: branchProtection", "botPushAccess: rulesetBypass")
+    (project / "Pulumi.prod-eu.yaml").write_text(
+        "\n".join(line for line in prod.splitlines() if "mergeTeams" not in line) + "\n"
+    )
+    fake_pulumi(tmp_path / "bin", tmp_path / "calls.log")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    out = tmp_path / "adopt.json"
+    argv = ["adopt", "prod-eu", "--ruleset-id", "d1-infra=11", "--out", str(out)]
+    assert main([*argv, "--project-dir", str(project)]) == 0
+    ids = {e.get("id") for e in json.loads(out.read_text())["resources"]}
+    assert "d1-infra:11" in ids
