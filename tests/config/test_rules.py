@@ -1371,6 +1371,18 @@ def test_a_dependency_cycle_is_shown_from_where_it_closes(entries: list[str], sh
     assert f"d1-fleet:platformComponents: dependency cycle: {shown}" in problems, problems
 
 
+def test_a_cycle_after_components_already_searched_is_found() -> None:
+    problems = _components(["a: b", "b", "c: d", "d: c"])
+    assert problems == ["d1-fleet:platformComponents: dependency cycle: c -> d -> c"]
+
+
+def test_a_dependency_on_an_unknown_component_is_named_without_a_cycle() -> None:
+    assert _components(["a: missing", "b: a"]) == [
+        "d1-fleet:platformComponents: component 'a' depends on 'missing', which is not a "
+        "configured component"
+    ]
+
+
 def test_a_cycle_of_seven_components_is_shown_whole_and_of_eight_cut() -> None:
     seven = [f"c{i}: c{(i + 1) % 7}" for i in range(7)]
     assert _components(seven)[-1] == (
@@ -1526,10 +1538,20 @@ def test_a_spoke_reached_like_the_hub_only_in_both_fields_is_the_hub() -> None:
     ]
 
 
-def test_spokes_on_other_ports_of_one_host_are_other_api_servers() -> None:
+def test_spokes_on_other_hosts_or_ports_are_other_api_servers() -> None:
     a = spoke("a").replace("a.example.com:6443", "api.example.com:6443")
     b = spoke("b").replace("b.example.com:6443", "api.example.com:7443")
     assert config_problems("staging", {"spokes": json.dumps([a, b])}) == []
+    assert config_problems("staging", {"spokes": json.dumps([spoke("a"), spoke("b")])}) == []
+
+
+def test_a_server_without_a_port_is_the_same_api_server_on_443() -> None:
+    a = spoke("a").replace("a.example.com:6443", "api.example.com")
+    b = spoke("b").replace("b.example.com:6443", "API.example.com:443")
+    assert config_problems("staging", {"spokes": json.dumps([a, b])}) == [
+        "d1-fleet:spokes: spoke b has the API server of spoke a (https://API.example.com:443); "
+        "allowed: one spoke per API server"
+    ]
 
 
 def test_a_topics_checks_report_in_the_order_declared_and_only_with_valid_inputs(
