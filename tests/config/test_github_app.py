@@ -47,13 +47,13 @@ def test_an_app_stack_is_accepted() -> None:
 
 
 def test_app_mode_without_a_credential_for_the_applications_repository_is_refused() -> None:
-    (problem,) = app_problems(**NO_APPS_APP)
-    assert problem.startswith(
+    assert app_problems(**NO_APPS_APP) == [
         "d1-fleet:githubAppsAppId: missing with gitAuth githubApp: tenant namespaces need a "
-        "credential that reaches d1-apps only"
-    )
-    assert "a second GitHub App installed on d1-apps alone" in problem
-    assert "or a fine-grained token for d1-apps (appsToken, appsTokenExpires)" in problem
+        "credential that reaches d1-apps only, and the GitHub App's key never leaves "
+        "flux-system; allowed: a second GitHub App installed on d1-apps alone (githubAppsAppId, "
+        "githubAppsInstallationId, githubAppsPrivateKey, githubAppsKeyCreated), or a "
+        "fine-grained token for d1-apps (appsToken, appsTokenExpires)"
+    ]
     (other,) = app_problems(**NO_APPS_APP, appsRepository="tenant-apps")
     assert "reaches tenant-apps only" in other
 

@@ -1128,6 +1128,14 @@ def test_a_stack_without_kube_context_or_kubeconfig_is_refused() -> None:
     assert config_problems("staging", {"kubeconfig": "/srv/kube/staging"}, ("kubeContext",)) == []
 
 
+def test_upsert_without_forced_field_ownership_says_why_preview_passes() -> None:
+    assert config_problems("staging", {"upsertExistingObjects": "true"}) == [
+        "d1-fleet:upsertExistingObjects: requires forceFieldOwnership: true: without it pulumi up "
+        "fails with a server-side apply conflict on every field another manager (the flux CLI, "
+        "kustomize-controller) set differently, while pulumi preview passes"
+    ]
+
+
 def test_upsert_with_forced_field_ownership_and_a_digest_on_an_oci_chart_pass() -> None:
     both = {"upsertExistingObjects": "true", "forceFieldOwnership": "true"}
     assert config_problems("staging", both) == []
@@ -1584,3 +1592,62 @@ def test_a_key_counts_as_chosen_only_when_it_differs_from_its_default() -> None:
     assert not base.Values({"tenants": ()}, {"tenants": ()}, date.today()).changed("tenants")
     assert values.has("tenants", "network_policy")
     assert not values.has("tenants", "flux_version")
+
+
+def test_duplicates_are_named_once_each_in_the_order_of_the_checks() -> None:
+    overrides = {
+        "tenants": '["a", "b", "a", "b", "a"]',
+        "fluxComponents": json.dumps([*c.DEFAULT_COMPONENTS[:2], *c.DEFAULT_COMPONENTS]),
+        "runtimeInfo": '["A=1", "AB=2", "A=3"]',
+    }
+    first, second = c.DEFAULT_COMPONENTS[:2]
+    assert config_problems("staging", overrides) == [
+        f"d1-fleet:fluxComponents: component {first!r} is listed more than once",
+        f"d1-fleet:fluxComponents: component {second!r} is listed more than once",
+        "d1-fleet:runtimeInfo: key 'A' is set more than once; allowed: each key once",
+        "d1-fleet:tenants: tenant 'a' is listed more than once",
+        "d1-fleet:tenants: tenant 'b' is listed more than once",
+    ]
+
+
+def test_a_spoke_named_like_a_tenant_is_refused_with_what_is_allowed() -> None:
+    assert config_problems("staging", {"spokes": json.dumps([spoke("backend")])}) == [
+        "d1-fleet:spokes: spoke 'backend' names a namespace the hub already uses (flux-system, "
+        "default, kube-*, a tenant, apps-update); allowed: another DNS-1123 label"
+    ]
+
+
+def test_a_digest_on_a_local_chart_and_registry_keys_without_a_token_say_why() -> None:
+    local = {
+        "operatorChart": "/srv/charts/flux-operator",
+        "operatorChartDigest": "sha256:" + "b" * 64,
+    }
+    assert config_problems("staging", local) == [
+        "d1-fleet:operatorChartDigest: pins an OCI manifest, so operatorChart must be an oci:// "
+        "repository, not a local folder"
+    ]
+    assert config_problems("staging", {"enterpriseUsername": "someone"}) == [
+        "d1-fleet:enterpriseUsername: has no effect without enterpriseToken (no registry login is "
+        "declared); set the token (FLEET_ENTERPRISE_TOKEN), or remove the key"
+    ]
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_a_flux_version_too_old_for_the_defaults_blames_the_version_for_each() -> None:
+    assert config_problems("staging", {"fluxVersion": "2.6.x"}) == [
+        "d1-fleet:fluxVersion: fluxVersion '2.6.x' is too old for source-watcher (in "
+        "fluxComponents by default), which needs Flux 2.7 or later; allowed: fluxVersion 2.7.x "
+        "or later, or fluxComponents without source-watcher",
+        "d1-fleet:imageAutomation: true needs Flux 2.7 or later (ImageUpdateAutomation "
+        "image.toolkit.fluxcd.io/v1), but fluxVersion is '2.6.x'; allowed: fluxVersion 2.7.x or "
+        "later, or imageAutomation false",
+    ]
+
+
+def test_a_receiver_host_derived_from_the_cluster_domain_blames_the_cluster_domain() -> None:
+    problems = config_problems("staging", {"receivers": "true", "clusterDomain": "cluster.local"})
+    assert problems == [
+        "d1-fleet:clusterDomain: 'flux-webhook.cluster.local' is a name inside the cluster "
+        "(kubernetesDnsDomain 'cluster.local', or a Service's .svc name), which GitHub cannot "
+        "reach; allowed: a public DNS name that routes to the receiver's Ingress or load balancer"
+    ]

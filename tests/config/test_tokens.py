@@ -49,12 +49,12 @@ def test_the_push_token_without_image_automation_is_refused() -> None:
 
 
 def test_image_automation_without_its_push_token_is_refused() -> None:
-    problems = config_problems("staging", drop=("appsPushToken", "appsPushTokenExpires"))
-    assert len(problems) == 1, problems
-    assert problems[0].startswith(
-        "d1-fleet:appsPushToken: required with imageAutomation: true: image automation pushes"
-    )
-    assert "allowed: a fine-grained token with Contents write" in problems[0]
+    assert config_problems("staging", drop=("appsPushToken", "appsPushTokenExpires")) == [
+        "d1-fleet:appsPushToken: required with imageAutomation: true: image automation pushes "
+        "with it from apps-update alone, so the credential every tenant namespace holds stays "
+        "read-only; allowed: a fine-grained token with Contents write on the applications "
+        "repository alone (FLEET_APPS_PUSH_TOKEN, or fleet init), and appsPushTokenExpires"
+    ]
     assert config_problems("staging", PUSH) == []
 
 
