@@ -134,3 +134,11 @@ def test_the_platform_token_is_refused_in_app_mode_and_the_apps_token_is_not() -
     apps_token.update(githubAppsPrivateKey="", githubAppsKeyCreated="")
     problems = config_problems("staging", apps_token, ("platformToken", "platformTokenExpires"))
     assert problems == [], problems
+
+
+def test_a_future_app_key_date_in_token_mode_is_refused_only_as_a_key_of_the_other_mode() -> None:
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    assert config_problems("prod-eu", {"githubAppKeyCreated": tomorrow}) == [
+        "d1-fleet:githubAppKeyCreated: not allowed with gitAuth token; unset it (token and App "
+        "keys never mix)"
+    ]
