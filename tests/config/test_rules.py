@@ -18,10 +18,13 @@ from fleet.program.config import errors, formats, keys, model, parse, rules
 from fleet.program.config.rules import base
 from fleet.tools.offline import cli_config, mock, render
 from tests.helpers import (
+    APP_KEY,
     APPS_TOKEN,
     ENTERPRISE_TOKEN,
     PLATFORM_TOKEN,
     ROOT,
+    TOKEN_KEYS,
+    app_config,
     config_problems,
     push_token_for,
     stack_run,
@@ -1285,6 +1288,25 @@ def test_runtime_keys_sharing_a_prefix_are_distinct() -> None:
     assert config_problems("staging", {"runtimeInfo": info}) == []
 
 
+def test_a_runtime_key_is_what_comes_before_the_first_equals_sign() -> None:
+    assert config_problems("staging", {"runtimeInfo": '["A=x=1", "A=y=2"]'}) == [
+        "d1-fleet:runtimeInfo: key 'A' is set more than once; allowed: each key once"
+    ]
+
+
+def test_missing_controllers_name_every_kind_that_needs_them() -> None:
+    assert config_problems("prod-eu", {"fluxComponents": '["kustomize-controller"]'}) == [
+        "d1-fleet:fluxComponents: source-controller is missing; the stack declares GitRepository "
+        "flux-infra, which source-controller serves; allowed: a list that includes "
+        "source-controller"
+    ]
+    assert config_problems("prod-eu", {"fluxComponents": '["source-controller"]'}) == [
+        "d1-fleet:fluxComponents: kustomize-controller is missing; the stack declares the "
+        "Kustomizations of platformComponents, tenants, which kustomize-controller serves; "
+        "allowed: a list that includes kustomize-controller"
+    ]
+
+
 @pytest.mark.parametrize(
     "registry", ["ghcr.io/fluxcd/", "fluxcd", "ghcr.io/controlplaneio-fluxcd/distroless-fips"]
 )
@@ -1292,7 +1314,9 @@ def test_known_registries_need_no_variant(registry: str) -> None:
     assert config_problems("staging", {"fluxRegistry": registry}) == []
 
 
-@pytest.mark.parametrize("registry", ["ghcr.io/fluxcd-mirror", "ghcr.io/fluxcd/extra/"])
+@pytest.mark.parametrize(
+    "registry", ["ghcr.io/fluxcd-mirror", "ghcr.io/fluxcd/extra/", "MIRROR.EXAMPLE.BOX"]
+)
 def test_registries_sharing_a_known_prefix_need_a_variant(registry: str) -> None:
     assert config_problems("staging", {"fluxRegistry": registry}) == [
         f"d1-fleet:fluxRegistry: {registry.rstrip('/')!r} is not a registry the Flux Operator "
@@ -1377,6 +1401,22 @@ def test_shared_and_ordered_dependencies_are_no_cycle() -> None:
 def test_a_dependency_cycle_is_shown_from_where_it_closes(entries: list[str], shown: str) -> None:
     problems = _components(entries)
     assert f"d1-fleet:platformComponents: dependency cycle: {shown}" in problems, problems
+
+
+def test_a_component_listed_twice_keeps_the_dependencies_of_both_entries() -> None:
+    assert _components(["a: b", "a", "b: a"]) == [
+        "d1-fleet:platformComponents: component 'a' is listed more than once",
+        "d1-fleet:platformComponents: dependency cycle: a -> b -> a",
+    ]
+
+
+def test_a_bad_component_entry_hides_none_of_the_entries_after_it() -> None:
+    assert _components(["Bad Entry", "c: missing", "d"]) == [
+        "d1-fleet:platformComponents: 'Bad Entry': allowed: 'name' or 'name: dependency, ...' "
+        "with DNS-1123 label names of at most 50 characters",
+        "d1-fleet:platformComponents: component 'c' depends on 'missing', which is not a "
+        "configured component",
+    ]
 
 
 def test_a_cycle_after_components_already_searched_is_found() -> None:
@@ -1537,6 +1577,10 @@ def test_every_credential_sharing_a_wider_ones_value_is_named_once() -> None:
 def test_a_spoke_reached_like_the_hub_only_in_both_fields_is_the_hub() -> None:
     own = spoke("a").replace("context=a", "context=staging")
     assert config_problems("staging", {"spokes": json.dumps([own + ", kubeconfig=/k/a"])}) == []
+    assert config_problems("staging", {"spokes": json.dumps([own])}) == [
+        "d1-fleet:spokes: spoke a is the hub itself (its name is clusterName, or Pulumi reaches "
+        "it with the hub's kubeContext and kubeconfig); allowed: another cluster"
+    ]
     problems = config_problems(
         "staging", {"spokes": json.dumps([spoke("prod-eu")]), "clusterName": "prod-eu"}
     )
@@ -1610,9 +1654,10 @@ def test_duplicates_are_named_once_each_in_the_order_of_the_checks() -> None:
     ]
 
 
-def test_a_spoke_named_like_a_tenant_is_refused_with_what_is_allowed() -> None:
-    assert config_problems("staging", {"spokes": json.dumps([spoke("backend")])}) == [
-        "d1-fleet:spokes: spoke 'backend' names a namespace the hub already uses (flux-system, "
+@pytest.mark.parametrize("name", ["backend", "kube-system", "default"])
+def test_a_spoke_named_like_a_hub_namespace_is_refused_with_what_is_allowed(name: str) -> None:
+    assert config_problems("staging", {"spokes": json.dumps([spoke(name)])}) == [
+        f"d1-fleet:spokes: spoke {name!r} names a namespace the hub already uses (flux-system, "
         "default, kube-*, a tenant, apps-update); allowed: another DNS-1123 label"
     ]
 
@@ -1651,3 +1696,16 @@ def test_a_receiver_host_derived_from_the_cluster_domain_blames_the_cluster_doma
         "(kubernetesDnsDomain 'cluster.local', or a Service's .svc name), which GitHub cannot "
         "reach; allowed: a public DNS name that routes to the receiver's Ingress or load balancer"
     ]
+
+
+def test_the_second_apps_key_rewrapped_is_still_the_first_apps_key() -> None:
+    head, *body, tail = APP_KEY.strip().splitlines()
+    joined = "".join(body)
+    rewrapped = "\n".join([head, *(joined[i : i + 76] for i in range(0, len(joined), 76)), tail])
+    config = app_config(githubAppsPrivateKey=rewrapped)
+    assert config_problems("staging", config, TOKEN_KEYS) == [
+        "d1-fleet:githubAppsPrivateKey: holds the same value as githubAppPrivateKey, which "
+        "reaches more (each is written where its own reach is meant to stop); allowed: a "
+        "credential of its own"
+    ]
+    assert config_problems("staging", app_config(), TOKEN_KEYS) == []
