@@ -10,9 +10,10 @@ from typing import Any
 
 import yaml
 
-from fleet.program.config import keys, private_key
+from fleet.program.config import keys, private_key, sources
+from fleet.program.config.errors import ConfigError
 from fleet.program.config.model import Settings
-from fleet.program.config.parse import parse
+from fleet.program.config.parse import parse, read
 from fleet.tools.offline import mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +76,31 @@ def stack_run(
         secret_keys=SECRET_KEYS,
         check_kube_access=check_kube_access,
     )
+
+
+def config_problems(
+    stack_name: str,
+    overrides: Mapping[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    *,
+    today: date | None = None,
+) -> list[str]:
+    """The problems the program lists for `Pulumi.<stack>.yaml` with valid tokens, `overrides`
+    and `drop` as `stack_run` sets them (none: the configuration is accepted), checked on `today`.
+
+    The configuration check alone, without a Pulumi run: fast enough to test every boundary.
+    """
+    config = {**mock.stack_config(ROOT, stack_name), **token_config()}
+    config.update({f"d1-fleet:{k}" if ":" not in k else k: v for k, v in (overrides or {}).items()})
+    config.update(push_token_for(config))
+    for key in drop:
+        config.pop(f"d1-fleet:{key}", None)
+    short = {k.removeprefix("d1-fleet:"): v for k, v in config.items() if k.startswith("d1-fleet:")}
+    try:
+        parse(sources.from_environment(read(short.get, short), {}), today=today)
+    except ConfigError as err:
+        return err.problems
+    return []
 
 
 def run_component(build: Callable[[], object]) -> mock.Recording:

@@ -7,6 +7,7 @@ key and the value, says what is allowed, leaks no secret, and that nothing was r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,8 +15,21 @@ import pytest
 
 from fleet.program import conventions as c
 from fleet.program.config import errors, formats, keys, model, parse, rules
+from fleet.program.config.rules import base
 from fleet.tools.offline import cli_config, mock, render
-from tests.helpers import APPS_TOKEN, PLATFORM_TOKEN, ROOT, push_token_for, stack_run, token_config
+from tests.helpers import (
+    APP_KEY,
+    APPS_TOKEN,
+    ENTERPRISE_TOKEN,
+    PLATFORM_TOKEN,
+    ROOT,
+    TOKEN_KEYS,
+    app_config,
+    config_problems,
+    push_token_for,
+    stack_run,
+    token_config,
+)
 
 SYNC = {
     "syncKind": "GitRepository",
@@ -1102,3 +1116,596 @@ def test_a_spoke_is_never_the_hub_nor_another_spokes_api_server(
     work under different accounts."""
     problems = rejected("staging", overrides)
     assert any(p.startswith("d1-fleet:spokes:") and says in p for p in problems), problems
+
+
+# Boundaries and branches of each check, read from the problems the configuration check lists.
+
+_NO_WATCHER = json.dumps([n for n in c.DEFAULT_COMPONENTS if n != "source-watcher"])
+
+
+def test_a_stack_without_kube_context_or_kubeconfig_is_refused() -> None:
+    assert config_problems("staging", drop=("kubeContext",)) == [
+        "d1-fleet:kubeContext: set kubeContext (or kubeconfig) so this stack can only reach its "
+        "own cluster"
+    ]
+    assert config_problems("staging", {"kubeconfig": "/srv/kube/staging"}, ("kubeContext",)) == []
+
+
+def test_upsert_without_forced_field_ownership_says_why_preview_passes() -> None:
+    assert config_problems("staging", {"upsertExistingObjects": "true"}) == [
+        "d1-fleet:upsertExistingObjects: requires forceFieldOwnership: true: without it pulumi up "
+        "fails with a server-side apply conflict on every field another manager (the flux CLI, "
+        "kustomize-controller) set differently, while pulumi preview passes"
+    ]
+
+
+def test_upsert_with_forced_field_ownership_and_a_digest_on_an_oci_chart_pass() -> None:
+    both = {"upsertExistingObjects": "true", "forceFieldOwnership": "true"}
+    assert config_problems("staging", both) == []
+    assert config_problems("staging", {"forceFieldOwnership": "true"}) == []
+    assert config_problems("staging", {"operatorChartDigest": "sha256:" + "b" * 64}) == []
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_wait_for_termination_needs_flux_2_6() -> None:
+    older = {"deletionPolicy": "WaitForTermination", "fluxComponents": _NO_WATCHER}
+    assert config_problems("prod-eu", {**older, "fluxVersion": "2.6.x"}) == []
+    assert config_problems("prod-eu", {**older, "fluxVersion": "2.5.x"}) == [
+        "d1-fleet:deletionPolicy: WaitForTermination requires Flux 2.6 or later"
+    ]
+    assert config_problems("prod-eu", {"fluxComponents": _NO_WATCHER, "fluxVersion": "2.5.x"}) == []
+
+
+def test_receivers_need_the_notification_controller() -> None:
+    components = json.dumps([n for n in c.DEFAULT_COMPONENTS if n != "notification-controller"])
+    assert config_problems("prod-eu", {"receivers": "true", "fluxComponents": components}) == [
+        "d1-fleet:fluxComponents: receivers need the notification-controller component"
+    ]
+    assert config_problems("prod-eu", {"fluxComponents": components}) == []
+
+
+@pytest.mark.parametrize("host", ["cluster.local", "hooks.cluster.local", "hooks.flux-system.svc"])
+def test_a_receiver_host_in_the_cluster_domain_is_refused(host: str) -> None:
+    problems = config_problems("staging", {"receivers": "true", "receiverHost": host})
+    assert problems == [
+        f"d1-fleet:receiverHost: {host!r} is a name inside the cluster "
+        "(kubernetesDnsDomain 'cluster.local', or a Service's .svc name), which GitHub cannot "
+        "reach; allowed: a public DNS name that routes to the receiver's Ingress or load balancer"
+    ]
+
+
+@pytest.mark.parametrize("host", ["notcluster.local", "hooks.svc.example.com", "svc.example.com"])
+def test_a_receiver_host_sharing_a_suffix_with_the_cluster_domain_passes(host: str) -> None:
+    assert config_problems("staging", {"receivers": "true", "receiverHost": host}) == []
+
+
+def test_a_receiver_host_is_checked_only_with_receivers() -> None:
+    problems = config_problems("staging", {"clusterDomain": "cluster.local"})
+    assert problems == [], problems
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("receiverTokenSpecial", "-_"),
+        ("receiverIngressClass", "nginx"),
+        ("receiverTlsSecret", "hooks-tls"),
+    ],
+)
+def test_receiver_keys_without_receivers_have_no_effect(key: str, value: str) -> None:
+    assert config_problems("staging", {key: value}) == [
+        f"d1-fleet:{key}: has no effect while receivers is false; set receivers: true, or remove "
+        "the key"
+    ]
+
+
+def test_ingress_keys_without_the_ingress_have_no_effect() -> None:
+    off = {"receivers": "true", "receiverIngress": "false"}
+    assert config_problems("staging", {**off, "receiverIngressClass": "nginx"}) == [
+        "d1-fleet:receiverIngressClass: has no effect while receiverIngress is false (no Ingress "
+        "is declared); set it, or remove the key"
+    ]
+    on = {"receivers": "true", "receiverIngressClass": "nginx", "receiverTlsSecret": "hooks-tls"}
+    assert config_problems("staging", on) == []
+
+
+def test_switched_keys_with_their_switch_on_pass() -> None:
+    sync = {
+        "syncKind": "GitRepository",
+        "syncUrl": "https://github.com/acme/d1-fleet.git",
+        "syncRef": "refs/heads/main",
+        "syncPath": "clusters/staging",
+        "syncInterval": "5m",
+    }
+    assert config_problems("staging", sync) == []
+    assert config_problems("prod-eu", {"botPushBranch": "release"}) == []
+    enterprise = {
+        "enterpriseToken": ENTERPRISE_TOKEN,
+        "enterpriseTokenExpires": "2099-01-01",
+        "enterpriseRegistry": "registry.example.com",
+        "enterpriseUsername": "someone",
+    }
+    assert config_problems("staging", enterprise) == []
+    author = {"automationAuthorName": "Bot", "automationAuthorEmail": "bot@example.com"}
+    assert config_problems("staging", author) == []
+    assert config_problems("prod-eu", {"automationAuthorEmail": "bot@example.com"}) == [
+        "d1-fleet:automationAuthorEmail: has no effect while imageAutomation is false; set "
+        "imageAutomation: true, or remove the key"
+    ]
+
+
+def test_the_push_branch_is_reported_by_its_full_message() -> None:
+    assert config_problems("staging", {"botPushBranch": "release"}) == [
+        "d1-fleet:botPushBranch: has no effect while botPushAccess is none (no branch rule is "
+        "declared); set botPushAccess, or remove the key"
+    ]
+    assert config_problems("staging", {"syncInterval": "5m"}) == [
+        "d1-fleet:syncInterval: has no effect without syncKind (the FluxInstance does not sync); "
+        "set the sync keys, or remove the key"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"platformComponents": '["monitoring"]', "tenants": "[]"}, "platformComponents"),
+        ({"platformComponents": "[]", "tenants": '["backend"]'}, "tenants"),
+        (
+            {"platformComponents": "[]", "tenants": "[]", "imageAutomation": "true"},
+            "imageAutomation",
+        ),
+        (
+            {
+                "platformComponents": "[]",
+                "tenants": "[]",
+                "syncKind": "GitRepository",
+                "syncUrl": "https://github.com/acme/d1-fleet.git",
+                "syncRef": "refs/heads/main",
+                "syncPath": "clusters/prod",
+            },
+            "syncKind",
+        ),
+    ],
+)
+def test_kustomize_controller_is_missing_for_each_kind_of_kustomization(
+    overrides: dict[str, str], reason: str
+) -> None:
+    only_source = {"fluxComponents": '["source-controller"]', **overrides}
+    assert config_problems("prod-eu", only_source) == [
+        f"d1-fleet:fluxComponents: kustomize-controller is missing; the stack declares the "
+        f"Kustomizations of {reason}, which kustomize-controller serves; allowed: a list that "
+        "includes kustomize-controller"
+    ]
+
+
+def test_a_stack_without_kustomizations_needs_only_source_controller() -> None:
+    bare = {"fluxComponents": '["source-controller"]', "platformComponents": "[]", "tenants": "[]"}
+    assert config_problems("prod-eu", bare) == []
+
+
+def test_runtime_keys_sharing_a_prefix_are_distinct() -> None:
+    info = '["REGION=eu", "REGION_NAME=europe", "TIER=a=b"]'
+    assert config_problems("staging", {"runtimeInfo": info}) == []
+
+
+def test_a_runtime_key_is_what_comes_before_the_first_equals_sign() -> None:
+    assert config_problems("staging", {"runtimeInfo": '["A=x=1", "A=y=2"]'}) == [
+        "d1-fleet:runtimeInfo: key 'A' is set more than once; allowed: each key once"
+    ]
+
+
+def test_missing_controllers_name_every_kind_that_needs_them() -> None:
+    assert config_problems("prod-eu", {"fluxComponents": '["kustomize-controller"]'}) == [
+        "d1-fleet:fluxComponents: source-controller is missing; the stack declares GitRepository "
+        "flux-infra, which source-controller serves; allowed: a list that includes "
+        "source-controller"
+    ]
+    assert config_problems("prod-eu", {"fluxComponents": '["source-controller"]'}) == [
+        "d1-fleet:fluxComponents: kustomize-controller is missing; the stack declares the "
+        "Kustomizations of platformComponents, tenants, which kustomize-controller serves; "
+        "allowed: a list that includes kustomize-controller"
+    ]
+
+
+@pytest.mark.parametrize(
+    "registry", ["ghcr.io/fluxcd/", "fluxcd", "ghcr.io/controlplaneio-fluxcd/distroless-fips"]
+)
+def test_known_registries_need_no_variant(registry: str) -> None:
+    assert config_problems("staging", {"fluxRegistry": registry}) == []
+
+
+@pytest.mark.parametrize(
+    "registry", ["ghcr.io/fluxcd-mirror", "ghcr.io/fluxcd/extra/", "MIRROR.EXAMPLE.BOX"]
+)
+def test_registries_sharing_a_known_prefix_need_a_variant(registry: str) -> None:
+    assert config_problems("staging", {"fluxRegistry": registry}) == [
+        f"d1-fleet:fluxRegistry: {registry.rstrip('/')!r} is not a registry the Flux Operator "
+        "knows the variant of; allowed: fluxcd, ghcr.io/fluxcd, ghcr.io/controlplaneio-fluxcd/"
+        "alpine, ghcr.io/controlplaneio-fluxcd/distroless, ghcr.io/controlplaneio-fluxcd/"
+        "distroless-fips, 709825985650.dkr.ecr.us-east-1.amazonaws.com/controlplane/fluxcd, or "
+        "any registry together with fluxVariant"
+    ]
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_source_watcher_and_image_automation_pass_from_their_flux_version() -> None:
+    assert config_problems("staging", {"fluxVersion": "2.7.x"}) == []
+    problems = config_problems("prod-eu", {"fluxVersion": "2.6.x"})
+    assert problems == [
+        "d1-fleet:fluxVersion: fluxVersion '2.6.x' is too old for source-watcher (in "
+        "fluxComponents by default), which needs Flux 2.7 or later; allowed: fluxVersion 2.7.x "
+        "or later, or fluxComponents without source-watcher"
+    ]
+    chosen = config_problems(
+        "prod-eu",
+        {
+            "fluxVersion": "2.6.x",
+            "fluxComponents": '["source-controller", "kustomize-controller", "source-watcher"]',
+        },
+    )
+    assert chosen == [
+        "d1-fleet:fluxComponents: fluxVersion '2.6.x' is too old for source-watcher (in "
+        "fluxComponents), which needs Flux 2.7 or later; allowed: fluxVersion 2.7.x or later, "
+        "or fluxComponents without source-watcher"
+    ]
+
+
+@pytest.mark.parametrize("name", ["kubernetes", "defaults", "flux", "apps-update"])
+def test_tenants_sharing_a_prefix_with_reserved_names_pass(name: str) -> None:
+    assert config_problems("prod-eu", {"tenants": json.dumps([name])}) == []
+
+
+@pytest.mark.parametrize("name", ["default", "flux-system", "kube-public"])
+def test_reserved_tenant_names_are_refused(name: str) -> None:
+    assert config_problems("prod-eu", {"tenants": json.dumps([name])}) == [
+        f"d1-fleet:tenants: tenant {name!r} is a reserved namespace (flux-system, default and "
+        "kube-* are not allowed)"
+    ]
+
+
+def test_the_image_automation_namespace_is_no_tenant_with_image_automation() -> None:
+    assert config_problems("staging", {"tenants": '["backend", "apps-update"]'}) == [
+        "d1-fleet:tenants: tenant 'apps-update' is the image automation namespace"
+    ]
+
+
+def test_a_component_name_of_50_characters_passes_and_51_is_refused() -> None:
+    assert config_problems("prod-eu", {"platformComponents": json.dumps(["a" * 50])}) == []
+    long = "a" * 51
+    assert config_problems("prod-eu", {"platformComponents": json.dumps([long])}) == [
+        f"d1-fleet:platformComponents: {long!r}: allowed: 'name' or 'name: dependency, ...' with "
+        "DNS-1123 label names of at most 50 characters"
+    ]
+    dep = json.dumps(["a", f"b: {long}"])
+    assert len(config_problems("prod-eu", {"platformComponents": dep})) == 1
+
+
+def _components(entries: list[str]) -> list[str]:
+    return config_problems("prod-eu", {"platformComponents": json.dumps(entries)})
+
+
+def test_shared_and_ordered_dependencies_are_no_cycle() -> None:
+    assert _components(["a: b, c", "b: d", "c: d", "d"]) == []
+    assert _components(["d", "c: d", "b: c, d", "a: b"]) == []
+
+
+@pytest.mark.parametrize(
+    ("entries", "shown"),
+    [
+        (["a: a"], "a -> a"),
+        (["x: a", "a: b", "b: a"], "a -> b -> a"),
+        (["a", "a: b", "b: a"], "a -> b -> a"),
+        (["d", "a: b", "b: c, d", "c: a"], "a -> b -> c -> a"),
+    ],
+)
+def test_a_dependency_cycle_is_shown_from_where_it_closes(entries: list[str], shown: str) -> None:
+    problems = _components(entries)
+    assert f"d1-fleet:platformComponents: dependency cycle: {shown}" in problems, problems
+
+
+def test_a_component_listed_twice_keeps_the_dependencies_of_both_entries() -> None:
+    assert _components(["a: b", "a", "b: a"]) == [
+        "d1-fleet:platformComponents: component 'a' is listed more than once",
+        "d1-fleet:platformComponents: dependency cycle: a -> b -> a",
+    ]
+
+
+def test_a_bad_component_entry_hides_none_of_the_entries_after_it() -> None:
+    assert _components(["Bad Entry", "c: missing", "d"]) == [
+        "d1-fleet:platformComponents: 'Bad Entry': allowed: 'name' or 'name: dependency, ...' "
+        "with DNS-1123 label names of at most 50 characters",
+        "d1-fleet:platformComponents: component 'c' depends on 'missing', which is not a "
+        "configured component",
+    ]
+
+
+def test_a_cycle_after_components_already_searched_is_found() -> None:
+    problems = _components(["a: b", "b", "c: d", "d: c"])
+    assert problems == ["d1-fleet:platformComponents: dependency cycle: c -> d -> c"]
+
+
+def test_a_dependency_on_an_unknown_component_is_named_without_a_cycle() -> None:
+    assert _components(["a: missing", "b: a"]) == [
+        "d1-fleet:platformComponents: component 'a' depends on 'missing', which is not a "
+        "configured component"
+    ]
+
+
+def test_a_cycle_of_seven_components_is_shown_whole_and_of_eight_cut() -> None:
+    seven = [f"c{i}: c{(i + 1) % 7}" for i in range(7)]
+    assert _components(seven)[-1] == (
+        "d1-fleet:platformComponents: dependency cycle: "
+        "c0 -> c1 -> c2 -> c3 -> c4 -> c5 -> c6 -> c0"
+    )
+    eight = [f"c{i}: c{(i + 1) % 8}" for i in range(8)]
+    assert _components(eight)[-1] == (
+        "d1-fleet:platformComponents: dependency cycle: "
+        "c0 -> c1 -> c2 -> c3 -> ... -> c7 -> c0 (8 components)"
+    )
+
+
+def test_a_spoke_token_is_accepted_on_its_due_day_and_refused_the_day_after() -> None:
+    today = date.today()
+    due = spoke("a", today - timedelta(days=90))
+    assert config_problems("staging", {"spokes": json.dumps([due])}, today=today) == []
+    late = config_problems(
+        "staging", {"spokes": json.dumps([due])}, today=today + timedelta(days=1)
+    )
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    assert late == [
+        f"d1-fleet:spokes: spoke a: its token was due for renewal on {today.isoformat()} "
+        f"(spokeTokenMaxAgeDays 90); renew it: set rotated={tomorrow} in its entry and run "
+        "pulumi up"
+    ]
+
+
+def test_a_spoke_rotated_today_passes_and_tomorrow_is_refused() -> None:
+    today = date.today()
+    assert config_problems("staging", {"spokes": json.dumps([spoke("a", today)])}) == []
+    tomorrow = today + timedelta(days=1)
+    problems = config_problems("staging", {"spokes": json.dumps([spoke("a", tomorrow)])})
+    assert problems == [
+        f"d1-fleet:spokes: spoke a: rotated {tomorrow.isoformat()} is in the future; allowed: the "
+        "date the token was last renewed (today when renewing it)"
+    ]
+
+
+@pytest.mark.parametrize("name", ["kubernetes", "defaults", "backends"])
+def test_spoke_names_sharing_a_prefix_with_the_hubs_namespaces_pass(name: str) -> None:
+    assert config_problems("staging", {"spokes": json.dumps([spoke(name)])}) == []
+
+
+def test_the_image_automation_namespace_is_no_spoke_with_image_automation() -> None:
+    entries = json.dumps([spoke("apps-update")])
+    (problem,) = config_problems("staging", {"spokes": entries})
+    assert problem.startswith("d1-fleet:spokes: spoke 'apps-update' names a namespace the hub")
+    assert config_problems("prod-eu", {"spokes": entries}) == []
+
+
+def test_a_spoke_listed_thrice_is_reported_once() -> None:
+    assert config_problems("staging", {"spokes": json.dumps([spoke("a")] * 3)}) == [
+        "d1-fleet:spokes: spoke 'a' is listed more than once; allowed: each spoke once"
+    ]
+
+
+def test_spokes_need_each_controller_of_their_chain() -> None:
+    entries = json.dumps([spoke("a")])
+    problems = config_problems(
+        "staging", {"spokes": entries, "fluxComponents": '["helm-controller"]'}
+    )
+    spoke_problems = [p for p in problems if "the spokes' chain" in p]
+    assert spoke_problems == [
+        f"d1-fleet:fluxComponents: {name} is missing; the spokes' chain needs it; allowed: a list "
+        f"that includes {name}"
+        for name in ("source-controller", "kustomize-controller")
+    ], problems
+    assert (
+        config_problems(
+            "staging", {"fluxComponents": '["source-controller", "kustomize-controller"]'}
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "--no-cross-namespace-refs",
+        "--no-cross-namespace-refs=1",
+        "--no-remote-bases=T",
+        "--no-remote-bases=TRUE",
+        "--default-service-account=default",
+    ],
+)
+def test_a_patch_repeating_the_lockdown_values_passes(argument: str) -> None:
+    assert config_problems("staging", {"fluxPatches": _args_patch(argument)}) == []
+
+
+@pytest.mark.parametrize(
+    ("argument", "flag", "value", "allowed"),
+    [
+        ("--no-remote-bases=0", "no-remote-bases", "0", "true"),
+        ("--no-cross-namespace-refs=yes", "no-cross-namespace-refs", "yes", "true"),
+        ("--default-service-account=", "default-service-account", "", "default"),
+        ("--default-service-account=defaults", "default-service-account", "defaults", "default"),
+    ],
+)
+def test_a_patch_overriding_a_lockdown_flag_names_the_entry_and_value(
+    argument: str, flag: str, value: str, allowed: str
+) -> None:
+    assert config_problems("staging", {"fluxPatches": _args_patch(argument)}) == [
+        f"d1-fleet:fluxPatches[0]: sets --{flag}={value}, overriding the tenant lockdown's "
+        f"(multitenant: true); allowed: --{flag} only with the lockdown's value ({allowed}), or "
+        "not at all"
+    ]
+
+
+def test_the_default_service_account_follows_the_tenant_setting() -> None:
+    chosen = {"tenantDefaultServiceAccount": "tenant-sa"}
+    argument = _args_patch("--default-service-account=tenant-sa")
+    assert config_problems("staging", {**chosen, "fluxPatches": argument}) == []
+    (problem,) = config_problems(
+        "staging", {**chosen, "fluxPatches": _args_patch("--default-service-account=default")}
+    )
+    assert "only with the lockdown's value (tenant-sa)" in problem
+
+
+def test_the_lockdown_switches_are_refused_with_their_full_reason() -> None:
+    assert config_problems("staging", {"multitenant": "false", "networkPolicy": "false"}) == [
+        "d1-fleet:multitenant: false lifts Flux's tenant lockdown: a tenant's Flux objects could "
+        "use flux-system's sources and credentials (an ImageUpdateAutomation pushing to the "
+        "platform repository) and run as the controllers; allowed: true",
+        "d1-fleet:networkPolicy: false drops the network policies that keep tenant pods away "
+        "from the Flux controllers; allowed: true",
+    ]
+
+
+def test_every_credential_sharing_a_wider_ones_value_is_named_once() -> None:
+    overrides = {
+        "enterpriseToken": APPS_TOKEN,
+        "enterpriseTokenExpires": "2099-01-01",
+        "githubToken": PLATFORM_TOKEN,
+    }
+    assert config_problems("prod-eu", overrides) == [
+        "d1-fleet:platformToken: holds the same value as githubToken, which reaches more (each is "
+        "written where its own reach is meant to stop); allowed: a credential of its own",
+        "d1-fleet:enterpriseToken: holds the same value as appsToken, which reaches more (each is "
+        "written where its own reach is meant to stop); allowed: a credential of its own",
+    ]
+
+
+def test_a_spoke_reached_like_the_hub_only_in_both_fields_is_the_hub() -> None:
+    own = spoke("a").replace("context=a", "context=staging")
+    assert config_problems("staging", {"spokes": json.dumps([own + ", kubeconfig=/k/a"])}) == []
+    assert config_problems("staging", {"spokes": json.dumps([own])}) == [
+        "d1-fleet:spokes: spoke a is the hub itself (its name is clusterName, or Pulumi reaches "
+        "it with the hub's kubeContext and kubeconfig); allowed: another cluster"
+    ]
+    problems = config_problems(
+        "staging", {"spokes": json.dumps([spoke("prod-eu")]), "clusterName": "prod-eu"}
+    )
+    assert problems == [
+        "d1-fleet:spokes: spoke prod-eu is the hub itself (its name is clusterName, or Pulumi "
+        "reaches it with the hub's kubeContext and kubeconfig); allowed: another cluster"
+    ]
+
+
+def test_spokes_on_other_hosts_or_ports_are_other_api_servers() -> None:
+    a = spoke("a").replace("a.example.com:6443", "api.example.com:6443")
+    b = spoke("b").replace("b.example.com:6443", "api.example.com:7443")
+    assert config_problems("staging", {"spokes": json.dumps([a, b])}) == []
+    assert config_problems("staging", {"spokes": json.dumps([spoke("a"), spoke("b")])}) == []
+
+
+def test_a_server_without_a_port_is_the_same_api_server_on_443() -> None:
+    a = spoke("a").replace("a.example.com:6443", "api.example.com")
+    b = spoke("b").replace("b.example.com:6443", "API.example.com:443")
+    assert config_problems("staging", {"spokes": json.dumps([a, b])}) == [
+        "d1-fleet:spokes: spoke b has the API server of spoke a (https://API.example.com:443); "
+        "allowed: one spoke per API server"
+    ]
+
+
+def test_a_topics_checks_report_in_the_order_declared_and_only_with_valid_inputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    table = base.Rules()
+
+    @table.reads("tenants")
+    def first(v: base.Values) -> Iterator[base.Problem]:
+        yield ("tenants", f"{len(v['tenants'])} tenants")
+
+    @table.reads("tenants", "flux_version")
+    def skipped(v: base.Values) -> Iterator[base.Problem]:
+        yield ("fluxVersion", "not reached: fluxVersion was invalid")
+
+    @table.reads()
+    def last(v: base.Values) -> Iterator[base.Problem]:
+        yield ("clusterName", "last")
+
+    monkeypatch.setattr(rules, "CHECKS", tuple(table.checks))
+    values = base.Values({"tenants": ("a", "b")}, {}, date.today())
+    assert rules.run(values) == [("tenants", "2 tenants"), ("clusterName", "last")]
+
+
+def test_a_key_counts_as_chosen_only_when_it_differs_from_its_default() -> None:
+    values = base.Values({"tenants": ("a",), "network_policy": True}, {"tenants": ()}, date.today())
+    assert values.changed("tenants")
+    assert not values.changed("flux_version")
+    assert values.changed("network_policy")  # no default: whatever is set was chosen
+    assert not base.Values({"tenants": ()}, {"tenants": ()}, date.today()).changed("tenants")
+    assert values.has("tenants", "network_policy")
+    assert not values.has("tenants", "flux_version")
+
+
+def test_duplicates_are_named_once_each_in_the_order_of_the_checks() -> None:
+    overrides = {
+        "tenants": '["a", "b", "a", "b", "a"]',
+        "fluxComponents": json.dumps([*c.DEFAULT_COMPONENTS[:2], *c.DEFAULT_COMPONENTS]),
+        "runtimeInfo": '["A=1", "AB=2", "A=3"]',
+    }
+    first, second = c.DEFAULT_COMPONENTS[:2]
+    assert config_problems("staging", overrides) == [
+        f"d1-fleet:fluxComponents: component {first!r} is listed more than once",
+        f"d1-fleet:fluxComponents: component {second!r} is listed more than once",
+        "d1-fleet:runtimeInfo: key 'A' is set more than once; allowed: each key once",
+        "d1-fleet:tenants: tenant 'a' is listed more than once",
+        "d1-fleet:tenants: tenant 'b' is listed more than once",
+    ]
+
+
+@pytest.mark.parametrize("name", ["backend", "kube-system", "default"])
+def test_a_spoke_named_like_a_hub_namespace_is_refused_with_what_is_allowed(name: str) -> None:
+    assert config_problems("staging", {"spokes": json.dumps([spoke(name)])}) == [
+        f"d1-fleet:spokes: spoke {name!r} names a namespace the hub already uses (flux-system, "
+        "default, kube-*, a tenant, apps-update); allowed: another DNS-1123 label"
+    ]
+
+
+def test_a_digest_on_a_local_chart_and_registry_keys_without_a_token_say_why() -> None:
+    local = {
+        "operatorChart": "/srv/charts/flux-operator",
+        "operatorChartDigest": "sha256:" + "b" * 64,
+    }
+    assert config_problems("staging", local) == [
+        "d1-fleet:operatorChartDigest: pins an OCI manifest, so operatorChart must be an oci:// "
+        "repository, not a local folder"
+    ]
+    assert config_problems("staging", {"enterpriseUsername": "someone"}) == [
+        "d1-fleet:enterpriseUsername: has no effect without enterpriseToken (no registry login is "
+        "declared); set the token (FLEET_ENTERPRISE_TOKEN), or remove the key"
+    ]
+
+
+@pytest.mark.usefixtures("older_flux_lines")
+def test_a_flux_version_too_old_for_the_defaults_blames_the_version_for_each() -> None:
+    assert config_problems("staging", {"fluxVersion": "2.6.x"}) == [
+        "d1-fleet:fluxVersion: fluxVersion '2.6.x' is too old for source-watcher (in "
+        "fluxComponents by default), which needs Flux 2.7 or later; allowed: fluxVersion 2.7.x "
+        "or later, or fluxComponents without source-watcher",
+        "d1-fleet:imageAutomation: true needs Flux 2.7 or later (ImageUpdateAutomation "
+        "image.toolkit.fluxcd.io/v1), but fluxVersion is '2.6.x'; allowed: fluxVersion 2.7.x or "
+        "later, or imageAutomation false",
+    ]
+
+
+def test_a_receiver_host_derived_from_the_cluster_domain_blames_the_cluster_domain() -> None:
+    problems = config_problems("staging", {"receivers": "true", "clusterDomain": "cluster.local"})
+    assert problems == [
+        "d1-fleet:clusterDomain: 'flux-webhook.cluster.local' is a name inside the cluster "
+        "(kubernetesDnsDomain 'cluster.local', or a Service's .svc name), which GitHub cannot "
+        "reach; allowed: a public DNS name that routes to the receiver's Ingress or load balancer"
+    ]
+
+
+def test_the_second_apps_key_rewrapped_is_still_the_first_apps_key() -> None:
+    head, *body, tail = APP_KEY.strip().splitlines()
+    joined = "".join(body)
+    rewrapped = "\n".join([head, *(joined[i : i + 76] for i in range(0, len(joined), 76)), tail])
+    config = app_config(githubAppsPrivateKey=rewrapped)
+    assert config_problems("staging", config, TOKEN_KEYS) == [
+        "d1-fleet:githubAppsPrivateKey: holds the same value as githubAppPrivateKey, which "
+        "reaches more (each is written where its own reach is meant to stop); allowed: a "
+        "credential of its own"
+    ]
+    assert config_problems("staging", app_config(), TOKEN_KEYS) == []
