@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from fleet.cli.options import positive
+from mutation import registrations
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 PACKAGE: Final = "fleet"
@@ -171,6 +172,20 @@ def settings(targets: Sequence[Path], tests: Sequence[Path], top_level: Sequence
     )
 
 
+def unwrap_registrations(scratch: Path, targets: Sequence[Path]) -> list[Path]:
+    """Rewrite the targets' registering decorators as calls in the scratch copy (mutmut skips
+    decorated functions); the modules rewritten."""
+    rewritten = []
+    for target in targets:
+        path = scratch / target
+        text = path.read_text()
+        plain = registrations.as_calls(text)
+        if plain != text:
+            path.write_text(plain)
+            rewritten.append(target)
+    return rewritten
+
+
 def configure(scratch: Path, root: Path, table: str) -> None:
     original = (root / "pyproject.toml").read_text()
     (scratch / "pyproject.toml").write_text(original + table)
@@ -307,6 +322,7 @@ def main(argv: Sequence[str], root: Path = ROOT, out: TextIO = sys.stdout) -> in
         out.write(f"mutating {', '.join(map(str, targets))}\nwith {', '.join(map(str, tests))}\n")
         scratch = scratch_dir(root, targets)
         top_level = sync(root, scratch)
+        unwrap_registrations(scratch, targets)
         configure(scratch, root, settings(targets, tests, top_level))
         env = dict(os.environ)
         env.setdefault("FLEET_SCHEMAS_DIR", str(root / ".schemas"))

@@ -7,14 +7,16 @@ lines are given in the format `mutmut results --all true` prints them (mutmut 3.
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import tomllib
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from mutation import run
+from mutation import registrations, run
 from tests.helpers import ROOT
 
 
@@ -154,3 +156,70 @@ def test_mutation_budget_and_jobs_refuse_what_is_not_a_positive_count(
     err = capsys.readouterr().err
     assert flag in err
     assert f"{value!r} is not a positive whole number" in err
+
+
+SAMPLE = '''
+from registry import RULES, other
+
+@RULES.reads("a")
+def first(v):
+    return v + 1
+
+@other
+def left_alone(v):
+    return v
+
+@RULES.reads(
+    "b",
+    "c",
+)
+def second(v):
+    """Spans lines."""
+    return v * 2
+'''
+
+
+def test_mutation_writes_registering_decorators_as_calls_in_the_same_order() -> None:
+    plain = registrations.as_calls(SAMPLE)
+    assert "@RULES" not in plain
+    assert "@other\ndef left_alone" in plain, "other decorators may change the function: kept"
+    registered: list[tuple[tuple[str, ...], object]] = []
+
+    class Registry:
+        def reads(self, *names: str) -> Any:
+            def register(check: Any) -> Any:
+                registered.append((names, check))
+                return check
+
+            return register
+
+    namespace: dict[str, Any] = {}
+    exec(  # the sample above, rewritten
+        compile(plain.replace("from registry import RULES, other\n", ""), "sample", "exec"),
+        {"RULES": Registry(), "other": lambda f: f},
+        namespace,
+    )
+    assert [(names, check.__name__) for names, check in registered] == [  # type: ignore[attr-defined]
+        (("a",), "first"),
+        (("b", "c"), "second"),
+    ]
+    assert namespace["first"](1) == 2
+    assert namespace["second"](3) == 6
+
+
+def test_mutation_unwraps_every_check_of_the_rules_package_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    rules = sorted((ROOT / "fleet" / "program" / "config" / "rules").glob("*.py"))
+    targets = [p.relative_to(ROOT) for p in rules]
+    for target in targets:
+        (tmp_path / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / target, tmp_path / target)
+    rewritten = run.unwrap_registrations(tmp_path, targets)
+    assert rewritten == [t for t in targets if "@RULES.reads" in (ROOT / t).read_text()]
+    for target in targets:
+        text = (tmp_path / target).read_text()
+        assert "@RULES.reads" not in text
+        before = (ROOT / target).read_text().count("@RULES.reads(")
+        assert text.count(" = RULES.reads(") == before
+        compile(text, str(target), "exec")
