@@ -47,8 +47,9 @@ EXAMPLE_CHAIN = {
 }
 
 
-@functools.cache
 def hub() -> Recording:
+    """The example hub's run, once per test: mutmut ties a mutant to the tests that ran its code,
+    so a run shared between tests would leave every test but the first out of its verdict."""
     return hub_run(Path(tempfile.mkdtemp()))
 
 
@@ -499,3 +500,13 @@ def test_spokes_each_step_applies_where_the_example_does_and_as_whom() -> None:
                 assert spec["patches"][0]["target"] == {"kind": "HelmRelease"}, r.name
                 placed[r.inputs["metadata"]["name"]] = ("hub", ops["/spec/serviceAccountName"])
         assert placed == expected, spoke
+
+
+def test_spokes_kubeconfig_is_written_after_the_token_it_holds() -> None:
+    """The kubeconfig Secret on the hub carries the spoke token the token controller writes, so
+    it is created after that Secret (and deleted before it)."""
+    run = hub()
+    for spoke in SPOKES:
+        token = run.get("kubernetes:core/v1:Secret", f"cluster-spoke-{spoke}-access-token")
+        kubeconfig = run.get("kubernetes:core/v1:Secret", f"cluster-spoke-{spoke}-sync-kubeconfig")
+        assert token.urn in kubeconfig.dependencies, spoke

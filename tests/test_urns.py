@@ -1,7 +1,7 @@
 """URN stability: a resource's URN is its identity in state, and a changed URN is a replacement.
 
 The committed lists hold the URNs the real engine derives (type chain through every parent) for
-both stacks. A rename or re-parenting must ship with `aliases`; after adding the alias, regenerate
+each stack and the example hub. A rename or re-parenting must ship with `aliases`; after adding the alias, regenerate
 the list with `FLEET_UPDATE_URNS=1 pytest tests/test_urns.py` and review the diff.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fleet.tools.offline.mock import engine_urn
-from tests.helpers import ENTERPRISE_TOKEN, stack_run
+from tests.helpers import ENTERPRISE_TOKEN, hub_run, stack_run
 
 URNS = Path(__file__).parent / "urns"
 
@@ -38,10 +38,11 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_urns_do_not_move(case: str) -> None:
-    stack, overrides = CASES[case]
-    run = stack_run(stack, overrides)
+@pytest.mark.parametrize("case", [*sorted(CASES), "hub"])
+def test_urns_do_not_move(case: str, tmp_path: Path) -> None:
+    # The example hub: its spokes' components and objects, on the hub and on each spoke.
+    stack, overrides = CASES.get(case, ("hub", {}))
+    run = hub_run(tmp_path) if case == "hub" else stack_run(stack, overrides)
     urns = sorted(engine_urn(run, r, stack) for r in run.resources)
     assert len(urns) == len(set(urns)), "duplicate URNs"
     path = URNS / f"{case}.txt"
