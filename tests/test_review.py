@@ -251,7 +251,10 @@ def test_review_tenant_removal_on_staging_says_what_goes_and_passes(
     assert "**risky**" in namespace
     assert "every object in it goes" in namespace
     [kustomization] = [r for r in changed if "Kustomization `frontend/flux-frontend`" in r]
-    assert "deletes everything it applied (deletionPolicy Delete)" in kustomization
+    assert kustomization.startswith("| **risky** | `staging` | delete |"), kustomization
+    assert kustomization.endswith(
+        "| Kustomization deleted: deletes everything it applied (deletionPolicy Delete) |"
+    )
 
 
 def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it_applied(
@@ -271,7 +274,10 @@ def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it
         for r in rows(summarise(digest).markdown, "Changes that matter")
         if "Kustomization `frontend/flux-frontend`" in r
     ]
-    assert "garbage-collects everything it applied (deletionPolicy MirrorPrune, prune: true)" in row
+    assert row.endswith(
+        "| Kustomization deleted: garbage-collects everything it applied "
+        "(deletionPolicy MirrorPrune, prune: true) |"
+    ), row
     for side in ("inputs", "outputs"):
         deletion["oldState"][side]["spec"]["prune"] = False
     [row] = [
@@ -279,7 +285,10 @@ def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it
         for r in rows(summarise(digest).markdown, "Changes that matter")
         if "Kustomization `frontend/flux-frontend`" in r
     ]
-    assert "leaves what it applied in place (deletionPolicy MirrorPrune, prune: false)" in row
+    assert row.endswith(
+        "| Kustomization deleted: leaves what it applied in place "
+        "(deletionPolicy MirrorPrune, prune: false) |"
+    ), row
     for side in ("inputs", "outputs"):
         deletion["oldState"][side]["spec"]["suspend"] = True
     [row] = [
@@ -287,7 +296,7 @@ def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it
         for r in rows(summarise(digest).markdown, "Changes that matter")
         if "Kustomization `frontend/flux-frontend`" in r
     ]
-    assert "deletes nothing it applied (suspended)" in row
+    assert row.endswith("| Kustomization deleted: deletes nothing it applied (suspended) |"), row
 
 
 def test_review_flux_bump_is_an_update_of_the_flux_instance(prod_before: off.Recording) -> None:
@@ -1147,10 +1156,12 @@ def test_review_drift_names_every_declared_key_edited_by_hand_and_no_other(
         return {**outputs, "metadata": {**metadata, "annotations": annotations}}
 
     def relabelled(outputs: dict[str, Any]) -> dict[str, Any]:
-        """`kubectl label --overwrite` of the declared label, and the data edited."""
+        """`kubectl label --overwrite` of the declared label, the data edited, `immutable` set,
+        and the fields the server writes on every write."""
         metadata = outputs["metadata"]
         labels = {**metadata["labels"], "toolkit.fluxcd.io/runtime": "false"}
-        return runtime_info_edited({**outputs, "metadata": {**metadata, "labels": labels}})
+        edited = runtime_info_edited({**outputs, "metadata": {**metadata, "labels": labels}})
+        return server_written({**edited, "immutable": True})
 
     digest = pd.refreshed(prod_before, "prod-eu", live={configmap: annotated})
     assert "### Drift" not in summarise(digest).markdown
@@ -1173,17 +1184,67 @@ def test_review_drift_of_an_object_without_recorded_inputs_compares_every_key(
     assert "| `data` | this plan overwrites it (update) |" in row, row
 
 
-def test_review_refresh_of_objects_recorded_without_outputs_is_no_drift(
-    prod_before: off.Recording,
+@pytest.mark.parametrize("ops", [("refresh",), ("update",), ("refresh", "update")])
+def test_review_refresh_of_an_object_without_recorded_outputs_is_no_drift(
+    prod_before: off.Recording, ops: tuple[str, ...]
 ) -> None:
-    """The engine leaves `outputs` out of a state that has none; a program change planned on
-    such an object after a refresh is no drift."""
+    """The engine leaves `outputs` out of a state that has none: with nothing recorded (the
+    refresh step's old state) or nothing read (the plan's), there is nothing to compare."""
     run = pd.Run(prod_before, "prod-eu")
     configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
     digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
     for step in digest["steps"]:
-        if step["urn"] == configmap:
+        if step["urn"] == configmap and step["op"] in ops:
             step["oldState"] = {k: v for k, v in step["oldState"].items() if k != "outputs"}
     result = summarise(digest)
     assert "### Drift" not in result.markdown
     assert "| `prod-eu` | production | 1 update |" in result.markdown
+
+
+def test_review_drift_then_is_the_first_step_planned_after_the_refresh(
+    prod_before: off.Recording,
+) -> None:
+    """With `--show-replacement-steps` a replacement is `create-replacement`, `replace`, then
+    `delete-replaced` at the end of the plan: the first says what becomes of the live value."""
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    [update] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "update"]
+    halves = [{**update, "op": op} for op in ("create-replacement", "replace", "delete-replaced")]
+    digest["steps"] = [s for s in digest["steps"] if s is not update] + halves
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `data` | this plan overwrites it (create-replacement) |"), row
+
+
+def test_review_kustomization_deletion_reads_the_live_spec_over_the_declared_one(
+    staging_before: off.Recording,
+) -> None:
+    # The last refresh read `deletionPolicy: Delete`, set by hand over the declared `Orphan`:
+    # deleting the object the cluster holds deletes what it applied.
+    urn = pd.Run(staging_before, "staging").urn(
+        KUSTOMIZATION, "cluster-tenant-frontend-kustomization"
+    )
+    digest = tenant_removal(staging_before, "staging")
+    [deletion] = [s for s in digest["steps"] if s["urn"] == urn]
+    old = deletion["oldState"]
+    old["inputs"]["spec"] = {**old["inputs"]["spec"], "deletionPolicy": "Orphan"}
+    old["outputs"]["spec"] = {**old["outputs"]["spec"], "deletionPolicy": "Delete"}
+    [row] = [
+        r
+        for r in rows(summarise(digest).markdown, "Changes that matter")
+        if "Kustomization `frontend/flux-frontend`" in r
+    ]
+    assert row.endswith(
+        "| Kustomization deleted: deletes everything it applied (deletionPolicy Delete) |"
+    )
+
+
+def test_review_step_label_from_the_old_state_when_the_new_one_is_empty(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    urn = run.urn(SECRET, "cluster-credentials-platform")
+    old = run.state(urn)
+    for new in ({**old, "inputs": {}, "outputs": {}}, {"urn": urn, "type": SECRET}):
+        digest = pd.digest([pd.step("update", urn, "", old=old, new=new)], {"update": 1})
+        assert preview.parse(digest, "x").steps[0].label() == "Secret `flux-system/flux-system`"

@@ -69,17 +69,17 @@ def test_preview_planned_reads_a_deletion_from_its_old_state_and_a_bare_step_fro
             "inputs": {"metadata": {"name": "flux-apps", "namespace": "frontend"}},
         },
     }
-    bare = {
-        "op": "delete",
-        "urn": "urn:pulumi:staging::d1-fleet::fleet:index:Cluster$github:index/team:Team::t",
-    }
-    [old, unnamed] = preview.planned({"steps": [deletion, bare]})
+    nested = "fleet:index:Cluster$fleet:github:Access$github:index/team:Team"
+    bare = {"op": "delete", "urn": f"urn:pulumi:staging::d1-fleet::{nested}::t"}
+    top = {"op": "same", "urn": "urn:pulumi:staging::d1-fleet::pulumi:pulumi:Stack::d1-fleet"}
+    [old, unnamed, stack] = preview.planned({"steps": [deletion, bare, top]})
     assert (old.type, old.name, old.namespace) == (
         "kubernetes:core/v1:Secret",
         "flux-apps",
         "frontend",
     )
     assert (unnamed.type, unnamed.name, unnamed.namespace) == ("github:index/team:Team", "", None)
+    assert (stack.type, stack.logical_name) == ("pulumi:pulumi:Stack", "d1-fleet")
 
 
 def server_written_update(**step: object) -> dict[str, object]:
