@@ -1248,3 +1248,51 @@ def test_review_step_label_from_the_old_state_when_the_new_one_is_empty(
     for new in ({**old, "inputs": {}, "outputs": {}}, {"urn": urn, "type": SECRET}):
         digest = pd.digest([pd.step("update", urn, "", old=old, new=new)], {"update": 1})
         assert preview.parse(digest, "x").steps[0].label() == "Secret `flux-system/flux-system`"
+
+
+def test_review_drift_on_a_key_this_plan_starts_declaring(prod_before: off.Recording) -> None:
+    """`immutable` set by hand, and declared by the program from this change on: drift the
+    plan overwrites, though the recorded inputs never named it."""
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(
+        prod_before, "prod-eu", live={configmap: lambda o: {**o, "immutable": True}}
+    )
+    [update] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "update"]
+    new = update["newState"]
+    update["newState"] = {**new, "inputs": {**new["inputs"], "immutable": False}}
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `immutable` | this plan overwrites it (update) |"), row
+
+
+def test_review_drift_joins_the_refresh_diff_and_the_value_read(prod_before: off.Recording) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    with_refresh_diff(digest, configmap, 'metadata.labels["toolkit.fluxcd.io/runtime"]')
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `data`, `metadata` | this plan overwrites it (update) |"), row
+
+
+def test_review_preview_failed_at_its_first_change_says_only_that(
+    staging_before: off.Recording,
+) -> None:
+    complete = token_rotation(staging_before, "staging")
+    first = complete["steps"][1]["urn"]
+    digest = pd.failed(complete, first, "Preview failed: the server rejected the Secret")
+    result = summarise(digest)
+    assert "| `staging` | staging | **preview failed** |" in result.markdown
+    assert result.exit_code == 1
+
+
+def test_review_server_written_fields_are_no_drift_on_an_object_without_recorded_inputs(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: server_written})
+    for step in digest["steps"]:
+        if step["urn"] == configmap:
+            for side in ("oldState", "newState"):
+                step[side] = {k: v for k, v in step[side].items() if k != "inputs"}
+    assert "### Drift" not in summarise(digest).markdown
