@@ -33,6 +33,7 @@ SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 NEW_APPS_TOKEN = "github_pat_" + "N" * 82
+NO_SUMMARY = "no change summary: the engine stopped before the end of the preview"
 
 
 @pytest.fixture(scope="module")
@@ -126,15 +127,20 @@ def test_review_preview_failed_by_policy_alone_points_at_the_log(
     digest["diagnostics"] = [{"message": "error: preview failed\n", "severity": "error"}]
     result = summarise(digest)
     assert result.exit_code == 1
-    assert "a policy violation is not in the JSON digest" in result.markdown
+    assert (
+        "\n- `prod-eu`: preview failed (a policy violation is not in the JSON digest: see the log)\n"
+    ) in result.markdown
 
 
 @pytest.mark.parametrize(
     ("edit", "reason"),
     [
-        (lambda d: d.pop("changeSummary"), "no change summary"),
-        (lambda d: d.update(changeSummary={}), "no change summary"),
-        (lambda d: d.update(maybeCorrupt=True), "may be corrupt"),
+        (lambda d: d.pop("changeSummary"), NO_SUMMARY),
+        (lambda d: d.update(changeSummary={}), NO_SUMMARY),
+        (
+            lambda d: d.update(maybeCorrupt=True),
+            "the engine reports resources that may be corrupt (maybeCorrupt)",
+        ),
     ],
     ids=["cancelled", "nothing-ran", "maybe-corrupt"],
 )
@@ -145,7 +151,7 @@ def test_review_incomplete_digest_without_errors_fails_the_gate(
     edit(digest)
     result = summarise(digest)
     assert result.exit_code == 1
-    assert reason in result.markdown.split("### Failed previews", 1)[1]
+    assert f"### Failed previews\n\n- `staging`: {reason}\n" in result.markdown
 
 
 def test_review_warnings_alone_leave_a_preview_complete(staging_before: off.Recording) -> None:
@@ -157,7 +163,7 @@ def test_review_warnings_alone_leave_a_preview_complete(staging_before: off.Reco
     )
     result = summarise(digest)
     assert (result.exit_code, result.failed) == (0, ())
-    assert "**Gate: passed.**" in result.markdown
+    assert "\n\n**Gate: passed.** No risky change on a production stack.\n" in result.markdown
 
 
 def test_review_failed_preview_is_exit_1_on_the_command_line(
@@ -238,7 +244,7 @@ def test_review_acknowledged_risky_change_passes(prod_before: off.Recording) -> 
     result = summarise(tenant_removal(prod_before, "prod-eu"), acknowledged=True)
     assert result.exit_code == 0
     assert result.blocked, "still named"
-    assert "**Gate: acknowledged**" in result.markdown
+    assert "\n\n**Gate: acknowledged** (5 risky change(s) on production).\n" in result.markdown
 
 
 def test_review_tenant_removal_on_staging_says_what_goes_and_passes(
@@ -792,6 +798,32 @@ def test_review_urn_of_a_nested_resource_gives_its_own_type_and_full_name() -> N
         ({"steps": {"a": 1}}, "x.json: `steps` and `diagnostics` must be lists"),
         ({"diagnostics": "x"}, "x.json: `steps` and `diagnostics` must be lists"),
         ({"steps": [{"op": "same"}]}, "x.json: a step without `op` and `urn`"),
+        ({"steps": [{"urn": "urn:pulumi:s::p::t::n"}]}, "x.json: a step without `op` and `urn`"),
+        ({"steps": ["same"]}, "x.json: a step without `op` and `urn`"),
+        (
+            {"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n", "newState": []}]},
+            "x.json: the states and detailedDiff of urn:pulumi:s::p::t::n must be objects",
+        ),
+        (
+            {"steps": [{"op": "update", "urn": "urn:pulumi:s::p::t::n", "detailedDiff": ["data"]}]},
+            "x.json: the states and detailedDiff of urn:pulumi:s::p::t::n must be objects",
+        ),
+        (
+            {
+                "steps": [
+                    {
+                        "op": "update",
+                        "urn": "urn:pulumi:s::p::t::n",
+                        "detailedDiff": {"data": "update"},
+                    }
+                ]
+            },
+            "x.json: the states and detailedDiff of urn:pulumi:s::p::t::n must be objects",
+        ),
+        (
+            {"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n"}], "changeSummary": [1]},
+            "x.json: `changeSummary` must map each op to a count",
+        ),
         ({}, "x.json: expected the preview of one stack, found stacks: none"),
         (
             {
@@ -1296,3 +1328,28 @@ def test_review_server_written_fields_are_no_drift_on_an_object_without_recorded
             for side in ("oldState", "newState"):
                 step[side] = {k: v for k, v in step[side].items() if k != "inputs"}
     assert "### Drift" not in summarise(digest).markdown
+
+
+def test_review_other_changes_name_the_keys_that_force_a_replacement_else_those_that_differ(
+    prod_before: off.Recording,
+) -> None:
+    account = one_step(
+        prod_before,
+        "kubernetes:core/v1:ServiceAccount",
+        "update",
+        automountServiceAccountToken=False,
+        imagePullSecrets=[],
+    )
+    binding = one_step(
+        prod_before, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "replace", roleRef={}
+    )
+    [replaced] = [s for s in binding["steps"] if s["op"] == "replace"]
+    replaced["diffReasons"] = ["roleRef", "subjects"]
+    replaced["replaceReasons"] = ["roleRef"]
+    account["steps"].append(replaced)
+    details = summarise(account).markdown.split("<details>", 1)[1]
+    assert [r for r in details.splitlines() if r.startswith("| `")] == [
+        "| `prod-eu` | update | ServiceAccount `flux-system/flux-infra` "
+        "| `automountServiceAccountToken`, `imagePullSecrets` |",
+        "| `prod-eu` | replace | RoleBinding `backend/flux-apps` | `roleRef` |",
+    ]
