@@ -1353,3 +1353,35 @@ def test_review_other_changes_name_the_keys_that_force_a_replacement_else_those_
         "| `automountServiceAccountToken`, `imagePullSecrets` |",
         "| `prod-eu` | replace | RoleBinding `backend/flux-apps` | `roleRef` |",
     ]
+
+
+def test_review_drift_under_a_declared_value_this_preview_cannot_know_yet(
+    prod_before: off.Recording,
+) -> None:
+    """A declared value computed from outputs `pulumi up` has yet to make reads, in the plan's
+    inputs, as the engine's unknown marker: what lies under it is compared key by key."""
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    [update] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "update"]
+    new = update["newState"]
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    update["newState"] = {**new, "inputs": {**new["inputs"], "data": unknown}}
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `data` | this plan overwrites it (update) |"), row
+
+
+def test_review_refresh_step_without_a_recorded_state_is_judged_by_its_own_diff(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    with_refresh_diff(digest, configmap, "data.CLUSTER_DOMAIN")
+    [refresh] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "refresh"]
+    del refresh["oldState"]
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row == (
+        "| `prod-eu` | ConfigMap `flux-system/flux-runtime-info` | `data` "
+        "| this plan overwrites it (update) |"
+    )
