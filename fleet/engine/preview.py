@@ -136,7 +136,7 @@ class Step:
     new: Mapping[str, Any] | None
     diff_reasons: tuple[str, ...]
     replace_reasons: tuple[str, ...]
-    detailed_diff: Mapping[str, str]
+    detailed_diff: tuple[str, ...]  # the property paths `detailedDiff` names
 
     def state(self) -> Mapping[str, Any]:
         """The resource's properties: outputs (what exists) over inputs, new over old."""
@@ -299,7 +299,7 @@ def _step(raw: object, source: str) -> Step:
         new=new,
         diff_reasons=tuple(str(k) for k in raw.get("diffReasons") or ()),
         replace_reasons=tuple(str(k) for k in raw.get("replaceReasons") or ()),
-        detailed_diff={str(k): str(d.get("kind", "")) for k, d in detailed.items()},
+        detailed_diff=tuple(str(k) for k in detailed),
     )
 
 
