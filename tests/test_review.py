@@ -33,6 +33,7 @@ SECRET = "kubernetes:core/v1:Secret"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization"
 NEW_APPS_TOKEN = "github_pat_" + "N" * 82
+NO_SUMMARY = "no change summary: the engine stopped before the end of the preview"
 
 
 @pytest.fixture(scope="module")
@@ -126,15 +127,20 @@ def test_review_preview_failed_by_policy_alone_points_at_the_log(
     digest["diagnostics"] = [{"message": "error: preview failed\n", "severity": "error"}]
     result = summarise(digest)
     assert result.exit_code == 1
-    assert "a policy violation is not in the JSON digest" in result.markdown
+    assert (
+        "\n- `prod-eu`: preview failed (a policy violation is not in the JSON digest: see the log)\n"
+    ) in result.markdown
 
 
 @pytest.mark.parametrize(
     ("edit", "reason"),
     [
-        (lambda d: d.pop("changeSummary"), "no change summary"),
-        (lambda d: d.update(changeSummary={}), "no change summary"),
-        (lambda d: d.update(maybeCorrupt=True), "may be corrupt"),
+        (lambda d: d.pop("changeSummary"), NO_SUMMARY),
+        (lambda d: d.update(changeSummary={}), NO_SUMMARY),
+        (
+            lambda d: d.update(maybeCorrupt=True),
+            "the engine reports resources that may be corrupt (maybeCorrupt)",
+        ),
     ],
     ids=["cancelled", "nothing-ran", "maybe-corrupt"],
 )
@@ -145,7 +151,7 @@ def test_review_incomplete_digest_without_errors_fails_the_gate(
     edit(digest)
     result = summarise(digest)
     assert result.exit_code == 1
-    assert reason in result.markdown.split("### Failed previews", 1)[1]
+    assert f"### Failed previews\n\n- `staging`: {reason}\n" in result.markdown
 
 
 def test_review_warnings_alone_leave_a_preview_complete(staging_before: off.Recording) -> None:
@@ -157,7 +163,7 @@ def test_review_warnings_alone_leave_a_preview_complete(staging_before: off.Reco
     )
     result = summarise(digest)
     assert (result.exit_code, result.failed) == (0, ())
-    assert "**Gate: passed.**" in result.markdown
+    assert "\n\n**Gate: passed.** No risky change on a production stack.\n" in result.markdown
 
 
 def test_review_failed_preview_is_exit_1_on_the_command_line(
@@ -238,7 +244,7 @@ def test_review_acknowledged_risky_change_passes(prod_before: off.Recording) -> 
     result = summarise(tenant_removal(prod_before, "prod-eu"), acknowledged=True)
     assert result.exit_code == 0
     assert result.blocked, "still named"
-    assert "**Gate: acknowledged**" in result.markdown
+    assert "\n\n**Gate: acknowledged** (5 risky change(s) on production).\n" in result.markdown
 
 
 def test_review_tenant_removal_on_staging_says_what_goes_and_passes(
@@ -251,7 +257,10 @@ def test_review_tenant_removal_on_staging_says_what_goes_and_passes(
     assert "**risky**" in namespace
     assert "every object in it goes" in namespace
     [kustomization] = [r for r in changed if "Kustomization `frontend/flux-frontend`" in r]
-    assert "deletes everything it applied (deletionPolicy Delete)" in kustomization
+    assert kustomization.startswith("| **risky** | `staging` | delete |"), kustomization
+    assert kustomization.endswith(
+        "| Kustomization deleted: deletes everything it applied (deletionPolicy Delete) |"
+    )
 
 
 def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it_applied(
@@ -271,7 +280,10 @@ def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it
         for r in rows(summarise(digest).markdown, "Changes that matter")
         if "Kustomization `frontend/flux-frontend`" in r
     ]
-    assert "garbage-collects everything it applied (deletionPolicy MirrorPrune, prune: true)" in row
+    assert row.endswith(
+        "| Kustomization deleted: garbage-collects everything it applied "
+        "(deletionPolicy MirrorPrune, prune: true) |"
+    ), row
     for side in ("inputs", "outputs"):
         deletion["oldState"][side]["spec"]["prune"] = False
     [row] = [
@@ -279,7 +291,10 @@ def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it
         for r in rows(summarise(digest).markdown, "Changes that matter")
         if "Kustomization `frontend/flux-frontend`" in r
     ]
-    assert "leaves what it applied in place (deletionPolicy MirrorPrune, prune: false)" in row
+    assert row.endswith(
+        "| Kustomization deleted: leaves what it applied in place "
+        "(deletionPolicy MirrorPrune, prune: false) |"
+    ), row
     for side in ("inputs", "outputs"):
         deletion["oldState"][side]["spec"]["suspend"] = True
     [row] = [
@@ -287,7 +302,7 @@ def test_review_kustomization_default_deletion_policy_with_prune_deletes_what_it
         for r in rows(summarise(digest).markdown, "Changes that matter")
         if "Kustomization `frontend/flux-frontend`" in r
     ]
-    assert "deletes nothing it applied (suspended)" in row
+    assert row.endswith("| Kustomization deleted: deletes nothing it applied (suspended) |"), row
 
 
 def test_review_flux_bump_is_an_update_of_the_flux_instance(prod_before: off.Recording) -> None:
@@ -783,6 +798,32 @@ def test_review_urn_of_a_nested_resource_gives_its_own_type_and_full_name() -> N
         ({"steps": {"a": 1}}, "x.json: `steps` and `diagnostics` must be lists"),
         ({"diagnostics": "x"}, "x.json: `steps` and `diagnostics` must be lists"),
         ({"steps": [{"op": "same"}]}, "x.json: a step without `op` and `urn`"),
+        ({"steps": [{"urn": "urn:pulumi:s::p::t::n"}]}, "x.json: a step without `op` and `urn`"),
+        ({"steps": ["same"]}, "x.json: a step without `op` and `urn`"),
+        (
+            {"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n", "newState": []}]},
+            "x.json: the states and detailedDiff of urn:pulumi:s::p::t::n must be objects",
+        ),
+        (
+            {"steps": [{"op": "update", "urn": "urn:pulumi:s::p::t::n", "detailedDiff": ["data"]}]},
+            "x.json: the states and detailedDiff of urn:pulumi:s::p::t::n must be objects",
+        ),
+        (
+            {
+                "steps": [
+                    {
+                        "op": "update",
+                        "urn": "urn:pulumi:s::p::t::n",
+                        "detailedDiff": {"data": "update"},
+                    }
+                ]
+            },
+            "x.json: the states and detailedDiff of urn:pulumi:s::p::t::n must be objects",
+        ),
+        (
+            {"steps": [{"op": "same", "urn": "urn:pulumi:s::p::t::n"}], "changeSummary": [1]},
+            "x.json: `changeSummary` must map each op to a count",
+        ),
         ({}, "x.json: expected the preview of one stack, found stacks: none"),
         (
             {
@@ -894,3 +935,453 @@ def test_review_command_line_reports_unreadable_files_on_stderr(
     # Standard input is named as such in what it reports.
     with pytest.raises(review.ReviewError, match=r"^stdin: expected the preview of one stack"):
         review.load("-", io.StringIO("{}"))
+
+
+def test_review_failed_previews_are_listed_by_stack_under_the_gate(
+    prod_before: off.Recording, staging_before: off.Recording
+) -> None:
+    prod = rotation_failing_at_a_secret(prod_before, "prod-eu")
+    staging = rotation_failing_at_a_secret(staging_before, "staging")
+    markdown = summarise(staging, prod).markdown
+    gate, failures = markdown.split("\n\n**Gate: failed.** ", 1)[1].split(
+        "\n\n### Failed previews\n\n"
+    )
+    assert gate.startswith("The preview of `prod-eu`, `staging` did not complete, so its plan"), (
+        gate
+    )
+    assert gate.endswith("Fix the cause below and preview again."), gate
+    listed = failures.split("\n\n### Changes that matter\n\n", 1)[0].splitlines()
+    assert [line.split(": ", 1)[0] for line in listed] == [
+        "- `prod-eu`",
+        "- `prod-eu`",
+        "- `staging`",
+        "- `staging`",
+    ]
+    assert listed[1] == listed[3].replace("staging", "prod-eu") == "- `prod-eu`: preview failed"
+
+
+def test_review_cancelled_first_preview_counts_the_steps_it_listed(
+    staging_before: off.Recording,
+) -> None:
+    """A new stack's first preview, cancelled: no `changeSummary`, so the row counts the steps
+    listed for the stack's objects, the root stack's own `create` not among them."""
+    run = pd.Run(staging_before, "staging")
+    root = pd.root_step("staging")
+    root.update(op="create", oldState=None)
+    created = [pd.step("create", u, run.provider(u), new=run.state(u)) for u in sorted(run.by_urn)]
+    digest = pd.digest([root, *created[:2]], {})
+    digest.pop("changeSummary")
+    result = summarise(digest)
+    assert "| `staging` | staging | **preview failed**; before it stopped: 2 create |" in (
+        result.markdown
+    )
+    assert result.exit_code == 1
+
+
+def test_review_warnings_of_every_stack_expiry_first(
+    prod_before: off.Recording, staging_before: off.Recording
+) -> None:
+    prod = token_rotation(prod_before, "prod-eu")
+    staging = token_rotation(staging_before, "staging")
+    prod["diagnostics"] = [
+        {"message": "warning: a deprecated config key\n", "severity": "warning"},
+        {"message": "warning: Token EXPIRED on 2026-12-01\n", "severity": "warning"},
+    ]
+    staging["diagnostics"] = [
+        {"message": "warning: another warning\n", "severity": "warning"},
+        {"message": "warning: the apps token expires in 3 day(s)\n", "severity": "warning"},
+        {"message": "info: not a warning\n", "severity": "info"},
+    ]
+    markdown = summarise(staging, prod).markdown
+    assert (
+        "\n\n### Warnings\n\n"
+        "- `prod-eu`: **expiry** Token EXPIRED on 2026-12-01\n"
+        "- `staging`: **expiry** the apps token expires in 3 day(s)\n"
+        "- `prod-eu`: a deprecated config key\n"
+        "- `staging`: another warning\n"
+    ) in markdown + "\n"
+    assert "not a warning" not in markdown
+
+
+def test_review_kustomization_without_a_recorded_spec_leaves_what_it_applied(
+    staging_before: off.Recording,
+) -> None:
+    # A state recorded without its spec (an import, an older provider): the controller's
+    # defaults, MirrorPrune without prune.
+    urn = pd.Run(staging_before, "staging").urn(
+        KUSTOMIZATION, "cluster-tenant-frontend-kustomization"
+    )
+    digest = tenant_removal(staging_before, "staging")
+    [deletion] = [s for s in digest["steps"] if s["urn"] == urn]
+    for side in ("inputs", "outputs"):
+        del deletion["oldState"][side]["spec"]
+    [row] = [
+        r
+        for r in rows(summarise(digest).markdown, "Changes that matter")
+        if "Kustomization `frontend/flux-frontend`" in r
+    ]
+    assert row.endswith(
+        "| Kustomization deleted: leaves what it applied in place "
+        "(deletionPolicy MirrorPrune, prune: false) |"
+    ), row
+
+
+def test_review_reads_a_digest_from_standard_input(
+    tmp_path: Path, prod_before: off.Recording
+) -> None:
+    text = json.dumps(tenant_removal(prod_before, "prod-eu"))
+    piped = review.load("-", io.StringIO(text))
+    path = tmp_path / "prod-eu.json"
+    path.write_text(text)
+    from_file = review.load(str(path), io.StringIO("not read"))
+    assert (piped.source, from_file.source) == ("stdin", str(path))
+    assert review.review([piped], {"prod-eu"}, False) == review.review(
+        [from_file], {"prod-eu"}, False
+    )
+
+
+def long_removal(staging_before: off.Recording, copies: int, padding: int) -> dict[str, Any]:
+    """The staging tenant removal with `copies` more ServiceAccount deletions, the last one's
+    name `padding` characters longer: each adds a row to the collapsed details alone."""
+    digest = tenant_removal(staging_before, "staging")
+    [account] = [s for s in digest["steps"] if "ServiceAccount" in s["urn"]]
+    extra = [{**account, "urn": f"{account['urn']}-{i:04}"} for i in range(copies)]
+    last = json.loads(json.dumps(extra[-1]))
+    for side in ("inputs", "outputs"):
+        last["oldState"][side]["metadata"]["name"] += "x" * padding
+    digest["steps"] += [*extra[:-1], last]
+    return digest
+
+
+def test_review_summary_of_exactly_the_limit_is_whole_one_more_is_cut(
+    staging_before: off.Recording,
+) -> None:
+    one = summarise(long_removal(staging_before, 2, 0)).markdown
+    two = summarise(long_removal(staging_before, 3, 0)).markdown
+    row = len(two) - len(one)
+    copies = 2 + (review.MAX_CHARS - len(one)) // row
+    short = review.MAX_CHARS - len(summarise(long_removal(staging_before, copies, 0)).markdown)
+    whole = summarise(long_removal(staging_before, copies, short)).markdown
+    assert len(whole) == review.MAX_CHARS
+    assert whole.endswith("\n\n</details>\n")
+    assert "left out" not in whole
+    cut = summarise(long_removal(staging_before, copies, short + 1)).markdown
+    others = copies + 2  # the tenant's own ServiceAccount and RoleBinding
+    assert cut == whole.split("\n\n<details>", 1)[0] + (
+        f"\n\n_{others} other change(s) left out (too long for a comment)._\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("type_", "op", "label", "meaning"),
+    [
+        (t.TEAM, "delete", "Team `cluster-github-access-team`", review.GITHUB_ACCESS[t.TEAM]),
+        (
+            t.TEAM_MEMBERSHIP,
+            "replace",
+            "TeamMembership `cluster-github-access-membership`",
+            review.GITHUB_ACCESS[t.TEAM_MEMBERSHIP],
+        ),
+        (
+            t.FLUX_INSTANCE,
+            "replace",
+            "FluxInstance `flux-system/flux`",
+            "FluxInstance deleted: the operator uninstalls Flux",
+        ),
+        (
+            t.HELM_RELEASE,
+            "delete",
+            "Release `cluster-flux-operator-release`",
+            "Flux Operator release uninstalled: nothing manages Flux meanwhile",
+        ),
+        (
+            SECRET,
+            "delete",
+            "Secret `flux-system/flux-apps`",
+            "Secret deleted: whatever references it fails",
+        ),
+        (
+            CONFIG_MAP,
+            "replace",
+            "ConfigMap `flux-system/flux-runtime-info`",
+            "ConfigMap deleted, then created again: Flux cannot authenticate or substitute from "
+            "it in between",
+        ),
+    ],
+)
+def test_review_unprotected_deletions_are_risky_rows_of_their_own(
+    prod_before: off.Recording, type_: str, op: str, label: str, meaning: str
+) -> None:
+    """Once `protect` is lifted, the plan's deletion is the one the engine applies."""
+    digest = one_step(prod_before, type_, op)
+    for step in digest["steps"]:
+        for side in ("oldState", "newState"):
+            (step.get(side) or {}).pop("protect", None)
+    result = summarise(digest)
+    assert rows(result.markdown, "Changes that matter") == [
+        f"| **risky** | `prod-eu` | {op} | {label} | {meaning} |"
+    ]
+    assert result.exit_code == 1
+    assert summarise(digest, production=set()).exit_code == 0
+
+
+def test_review_github_access_update_names_each_changed_key(prod_before: off.Recording) -> None:
+    digest = one_step(
+        prod_before, t.BRANCH_PROTECTION, "update", enforceAdmins=True, allowsDeletions=False
+    )
+    [row] = rows(summarise(digest).markdown, "Changes that matter")
+    assert row.startswith("|  | `prod-eu` | update | BranchProtection `"), row
+    assert row.endswith("| GitHub access changed (`allowsDeletions`, `enforceAdmins`) |"), row
+
+
+def with_refresh_diff(digest: dict[str, Any], urn: str, *paths: str) -> dict[str, Any]:
+    """`digest` with the refresh step of `urn` carrying a diff of its own on `paths`."""
+    [refresh] = [s for s in digest["steps"] if s["urn"] == urn and s["op"] == "refresh"]
+    refresh["diffReasons"] = sorted({p.split(".")[0] for p in paths})
+    refresh["detailedDiff"] = {p: {"kind": "update", "inputDiff": False} for p in paths}
+    return digest
+
+
+def test_review_refresh_diff_counts_only_what_the_program_declares(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    urn = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    # `immutable` is no input of the ConfigMap: set by hand, it is not the program's drift.
+    undeclared = with_refresh_diff(pd.refreshed(prod_before, "prod-eu", live={}), urn, "immutable")
+    assert "### Drift" not in summarise(undeclared).markdown
+    both = with_refresh_diff(
+        pd.refreshed(prod_before, "prod-eu", live={}), urn, "immutable", "data.CLUSTER_DOMAIN"
+    )
+    [row] = rows(summarise(both).markdown, "Drift (found by `--refresh`)")
+    assert "| `data` | this plan keeps the live value |" in row, row
+
+
+def test_review_refresh_diff_of_an_object_without_recorded_inputs_is_drift_on_every_key(
+    prod_before: off.Recording,
+) -> None:
+    # Imported, or recorded by an older engine: no inputs to tell declared keys apart.
+    run = pd.Run(prod_before, "prod-eu")
+    urn = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = with_refresh_diff(pd.refreshed(prod_before, "prod-eu", live={}), urn, "immutable")
+    for step in digest["steps"]:
+        if step["urn"] == urn:
+            for side in ("oldState", "newState"):
+                step[side] = {**step[side], "inputs": {}}
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row == (
+        "| `prod-eu` | ConfigMap `flux-system/flux-runtime-info` | `immutable` "
+        "| this plan keeps the live value |"
+    )
+
+
+def test_review_drift_names_every_declared_key_edited_by_hand_and_no_other(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+
+    def annotated(outputs: dict[str, Any]) -> dict[str, Any]:
+        """`kubectl annotate`: a key beside the declared annotation, not the program's."""
+        metadata = outputs["metadata"]
+        annotations = {**metadata["annotations"], "example.com/owner": "ops"}
+        return {**outputs, "metadata": {**metadata, "annotations": annotations}}
+
+    def relabelled(outputs: dict[str, Any]) -> dict[str, Any]:
+        """`kubectl label --overwrite` of the declared label, the data edited, `immutable` set,
+        and the fields the server writes on every write."""
+        metadata = outputs["metadata"]
+        labels = {**metadata["labels"], "toolkit.fluxcd.io/runtime": "false"}
+        edited = runtime_info_edited({**outputs, "metadata": {**metadata, "labels": labels}})
+        return server_written({**edited, "immutable": True})
+
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: annotated})
+    assert "### Drift" not in summarise(digest).markdown
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: relabelled})
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert "| `data`, `metadata` | this plan overwrites it (update) |" in row, row
+
+
+def test_review_drift_of_an_object_without_recorded_inputs_compares_every_key(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    for step in digest["steps"]:
+        if step["urn"] == configmap:
+            for side in ("oldState", "newState"):
+                step[side] = {k: v for k, v in step[side].items() if k != "inputs"}
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert "| `data` | this plan overwrites it (update) |" in row, row
+
+
+@pytest.mark.parametrize("ops", [("refresh",), ("update",), ("refresh", "update")])
+def test_review_refresh_of_an_object_without_recorded_outputs_is_no_drift(
+    prod_before: off.Recording, ops: tuple[str, ...]
+) -> None:
+    """The engine leaves `outputs` out of a state that has none: with nothing recorded (the
+    refresh step's old state) or nothing read (the plan's), there is nothing to compare."""
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    for step in digest["steps"]:
+        if step["urn"] == configmap and step["op"] in ops:
+            step["oldState"] = {k: v for k, v in step["oldState"].items() if k != "outputs"}
+    result = summarise(digest)
+    assert "### Drift" not in result.markdown
+    assert "| `prod-eu` | production | 1 update |" in result.markdown
+
+
+def test_review_drift_then_is_the_first_step_planned_after_the_refresh(
+    prod_before: off.Recording,
+) -> None:
+    """With `--show-replacement-steps` a replacement is `create-replacement`, `replace`, then
+    `delete-replaced` at the end of the plan: the first says what becomes of the live value."""
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    [update] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "update"]
+    halves = [{**update, "op": op} for op in ("create-replacement", "replace", "delete-replaced")]
+    digest["steps"] = [s for s in digest["steps"] if s is not update] + halves
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `data` | this plan overwrites it (create-replacement) |"), row
+
+
+def test_review_kustomization_deletion_reads_the_live_spec_over_the_declared_one(
+    staging_before: off.Recording,
+) -> None:
+    # The last refresh read `deletionPolicy: Delete`, set by hand over the declared `Orphan`:
+    # deleting the object the cluster holds deletes what it applied.
+    urn = pd.Run(staging_before, "staging").urn(
+        KUSTOMIZATION, "cluster-tenant-frontend-kustomization"
+    )
+    digest = tenant_removal(staging_before, "staging")
+    [deletion] = [s for s in digest["steps"] if s["urn"] == urn]
+    old = deletion["oldState"]
+    old["inputs"]["spec"] = {**old["inputs"]["spec"], "deletionPolicy": "Orphan"}
+    old["outputs"]["spec"] = {**old["outputs"]["spec"], "deletionPolicy": "Delete"}
+    [row] = [
+        r
+        for r in rows(summarise(digest).markdown, "Changes that matter")
+        if "Kustomization `frontend/flux-frontend`" in r
+    ]
+    assert row.endswith(
+        "| Kustomization deleted: deletes everything it applied (deletionPolicy Delete) |"
+    )
+
+
+def test_review_step_label_from_the_old_state_when_the_new_one_is_empty(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    urn = run.urn(SECRET, "cluster-credentials-platform")
+    old = run.state(urn)
+    for new in ({**old, "inputs": {}, "outputs": {}}, {"urn": urn, "type": SECRET}):
+        digest = pd.digest([pd.step("update", urn, "", old=old, new=new)], {"update": 1})
+        assert preview.parse(digest, "x").steps[0].label() == "Secret `flux-system/flux-system`"
+
+
+def test_review_drift_on_a_key_this_plan_starts_declaring(prod_before: off.Recording) -> None:
+    """`immutable` set by hand, and declared by the program from this change on: drift the
+    plan overwrites, though the recorded inputs never named it."""
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(
+        prod_before, "prod-eu", live={configmap: lambda o: {**o, "immutable": True}}
+    )
+    [update] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "update"]
+    new = update["newState"]
+    update["newState"] = {**new, "inputs": {**new["inputs"], "immutable": False}}
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `immutable` | this plan overwrites it (update) |"), row
+
+
+def test_review_drift_joins_the_refresh_diff_and_the_value_read(prod_before: off.Recording) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    with_refresh_diff(digest, configmap, 'metadata.labels["toolkit.fluxcd.io/runtime"]')
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `data`, `metadata` | this plan overwrites it (update) |"), row
+
+
+def test_review_preview_failed_at_its_first_change_says_only_that(
+    staging_before: off.Recording,
+) -> None:
+    complete = token_rotation(staging_before, "staging")
+    first = complete["steps"][1]["urn"]
+    digest = pd.failed(complete, first, "Preview failed: the server rejected the Secret")
+    result = summarise(digest)
+    assert "| `staging` | staging | **preview failed** |" in result.markdown
+    assert result.exit_code == 1
+
+
+def test_review_server_written_fields_are_no_drift_on_an_object_without_recorded_inputs(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: server_written})
+    for step in digest["steps"]:
+        if step["urn"] == configmap:
+            for side in ("oldState", "newState"):
+                step[side] = {k: v for k, v in step[side].items() if k != "inputs"}
+    assert "### Drift" not in summarise(digest).markdown
+
+
+def test_review_other_changes_name_the_keys_that_force_a_replacement_else_those_that_differ(
+    prod_before: off.Recording,
+) -> None:
+    account = one_step(
+        prod_before,
+        "kubernetes:core/v1:ServiceAccount",
+        "update",
+        automountServiceAccountToken=False,
+        imagePullSecrets=[],
+    )
+    binding = one_step(
+        prod_before, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "replace", roleRef={}
+    )
+    [replaced] = [s for s in binding["steps"] if s["op"] == "replace"]
+    replaced["diffReasons"] = ["roleRef", "subjects"]
+    replaced["replaceReasons"] = ["roleRef"]
+    account["steps"].append(replaced)
+    details = summarise(account).markdown.split("<details>", 1)[1]
+    assert [r for r in details.splitlines() if r.startswith("| `")] == [
+        "| `prod-eu` | update | ServiceAccount `flux-system/flux-infra` "
+        "| `automountServiceAccountToken`, `imagePullSecrets` |",
+        "| `prod-eu` | replace | RoleBinding `backend/flux-apps` | `roleRef` |",
+    ]
+
+
+def test_review_drift_under_a_declared_value_this_preview_cannot_know_yet(
+    prod_before: off.Recording,
+) -> None:
+    """A declared value computed from outputs `pulumi up` has yet to make reads, in the plan's
+    inputs, as the engine's unknown marker: what lies under it is compared key by key."""
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    [update] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "update"]
+    new = update["newState"]
+    unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+    update["newState"] = {**new, "inputs": {**new["inputs"], "data": unknown}}
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row.endswith("| `data` | this plan overwrites it (update) |"), row
+
+
+def test_review_refresh_step_without_a_recorded_state_is_judged_by_its_own_diff(
+    prod_before: off.Recording,
+) -> None:
+    run = pd.Run(prod_before, "prod-eu")
+    configmap = run.urn(CONFIG_MAP, "cluster-runtime-info-configmap")
+    digest = pd.refreshed(prod_before, "prod-eu", live={configmap: runtime_info_edited})
+    with_refresh_diff(digest, configmap, "data.CLUSTER_DOMAIN")
+    [refresh] = [s for s in digest["steps"] if s["urn"] == configmap and s["op"] == "refresh"]
+    del refresh["oldState"]
+    [row] = rows(summarise(digest).markdown, "Drift (found by `--refresh`)")
+    assert row == (
+        "| `prod-eu` | ConfigMap `flux-system/flux-runtime-info` | `data` "
+        "| this plan overwrites it (update) |"
+    )

@@ -72,21 +72,26 @@ def declared(path: str, inputs: Mapping[str, Any] | None) -> bool:
 
 
 def declared_differences(
-    inputs: Mapping[str, Any] | None, before: object, after: object, prefix: str = ""
+    inputs: Mapping[str, Any] | None,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    prefix: str = "",
 ) -> set[str]:
-    """The paths, within what `inputs` declares, where two outputs of one object differ."""
-    if not isinstance(before, Mapping) or not isinstance(after, Mapping):
-        return set() if before == after else {prefix.rstrip(".")}
+    """The paths, within what `inputs` declares (every key when None), where two outputs of one
+    object differ; objects on both sides compared key by key, so server-written fields never
+    count."""
     found: set[str] = set()
     for key in set(before) | set(after):
         path = f"{prefix}{key}"
         if live_only(path) or (inputs is not None and key not in inputs):
             continue
-        if before.get(key) == after.get(key):
+        old, new = before.get(key), after.get(key)
+        if old == new:
             continue
-        inner = inputs.get(key) if inputs is not None else None
-        if isinstance(inner, Mapping) and isinstance(before.get(key), Mapping):
-            found |= declared_differences(inner, before.get(key), after.get(key), f"{path}.")
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            inner = inputs.get(key) if inputs is not None else None
+            declares = inner if isinstance(inner, Mapping) else None
+            found |= declared_differences(declares, old, new, f"{path}.")
         else:
             found.add(path)
     return found
@@ -131,7 +136,7 @@ class Step:
     new: Mapping[str, Any] | None
     diff_reasons: tuple[str, ...]
     replace_reasons: tuple[str, ...]
-    detailed_diff: Mapping[str, str]
+    detailed_diff: tuple[str, ...]  # the property paths `detailedDiff` names
 
     def state(self) -> Mapping[str, Any]:
         """The resource's properties: outputs (what exists) over inputs, new over old."""
@@ -294,7 +299,7 @@ def _step(raw: object, source: str) -> Step:
         new=new,
         diff_reasons=tuple(str(k) for k in raw.get("diffReasons") or ()),
         replace_reasons=tuple(str(k) for k in raw.get("replaceReasons") or ()),
-        detailed_diff={str(k): str(d.get("kind", "")) for k, d in detailed.items()},
+        detailed_diff=tuple(str(k) for k in detailed),
     )
 
 

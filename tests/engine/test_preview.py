@@ -58,3 +58,80 @@ def test_preview_change_counts_or_none_when_the_preview_cannot_tell(
     text: str, counts: dict[str, int] | None
 ) -> None:
     assert preview.change_counts(text) == counts
+
+
+def test_preview_planned_reads_a_deletion_from_its_old_state_and_a_bare_step_from_its_urn() -> None:
+    deletion = {
+        "op": "delete",
+        "urn": URN,
+        "oldState": {
+            "type": "kubernetes:core/v1:Secret",
+            "inputs": {"metadata": {"name": "flux-apps", "namespace": "frontend"}},
+        },
+    }
+    nested = "fleet:index:Cluster$fleet:github:Access$github:index/team:Team"
+    bare = {"op": "delete", "urn": f"urn:pulumi:staging::d1-fleet::{nested}::t"}
+    top = {"op": "same", "urn": "urn:pulumi:staging::d1-fleet::pulumi:pulumi:Stack::d1-fleet"}
+    [old, unnamed, stack] = preview.planned({"steps": [deletion, bare, top]})
+    assert (old.type, old.name, old.namespace) == (
+        "kubernetes:core/v1:Secret",
+        "flux-apps",
+        "frontend",
+    )
+    assert (unnamed.type, unnamed.name, unnamed.namespace) == ("github:index/team:Team", "", None)
+    assert (stack.type, stack.logical_name) == ("pulumi:pulumi:Stack", "d1-fleet")
+
+
+def server_written_update(**step: object) -> dict[str, object]:
+    """An update step whose difference the given `detailedDiff`/`diffReasons` name."""
+    return {"op": "update", "urn": URN, **step}
+
+
+@pytest.mark.parametrize(
+    ("steps", "updates"),
+    [
+        # Only what the API server writes: not drift, whichever way the step names it.
+        ([server_written_update(detailedDiff={"status.phase": {"kind": "update"}})], 1),
+        ([server_written_update(detailedDiff={}, diffReasons=["metadata.resourceVersion"])], 1),
+        ([server_written_update(diffReasons=["status"])], 1),
+        # A declared field beside a server-written one is drift.
+        (
+            [
+                server_written_update(
+                    detailedDiff={"status": {"kind": "update"}, "data.x": {"kind": "update"}}
+                )
+            ],
+            2,
+        ),
+        # The detailed paths win over a top-level reason that stands for them.
+        (
+            [
+                server_written_update(
+                    detailedDiff={"metadata.uid": {"kind": "update"}}, diffReasons=["metadata"]
+                )
+            ],
+            1,
+        ),
+        # An update that names nothing, another op, a step that is not an object: counted as is.
+        ([server_written_update()], 2),
+        ([{"op": "replace", "urn": URN, "diffReasons": ["status"]}], 2),
+        (["status"], 2),
+        # Never below zero, whatever the steps say.
+        ([server_written_update(diffReasons=["status"])] * 3, 0),
+    ],
+)
+def test_preview_change_counts_leave_out_updates_of_server_written_fields(
+    steps: list[object], updates: int
+) -> None:
+    text = json.dumps({"steps": steps, "changeSummary": {"same": 4, "update": 2}})
+    assert preview.change_counts(text) == {"same": 4, "update": updates}
+
+
+def test_preview_change_counts_of_odd_documents() -> None:
+    assert preview.change_counts("[]") is None
+    assert preview.change_counts(json.dumps({"changeSummary": []})) == {}
+    warned = {"changeSummary": {"same": 1}, "diagnostics": [{"severity": "warning"}, "x"]}
+    assert preview.change_counts(json.dumps(warned)) == {"same": 1}
+    server = {"op": "update", "urn": URN, "diffReasons": ["status"]}
+    no_update = {"steps": [server], "changeSummary": {"same": 1}}
+    assert preview.change_counts(json.dumps(no_update)) == {"same": 1}

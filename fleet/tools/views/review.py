@@ -256,11 +256,12 @@ def drift(preview: Preview) -> list[Drift]:
         # for a server-written field alone.
         paths = set(before.detailed_diff) or set(before.diff_reasons)
         keys = {root(p) for p in paths if declared(p, inputs)}
-        if after is not None and after.old is not None and before.old is not None:
-            differing = declared_differences(
-                inputs, before.old.get("outputs"), after.old.get("outputs")
-            )
-            keys |= {root(p) for p in differing}
+        # What the last `up` recorded against what the read found; nothing to compare when
+        # either state has no outputs (the engine leaves an empty map out).
+        recorded = before.old.get("outputs") if before.old else None
+        read = after.old.get("outputs") if after is not None and after.old else None
+        if isinstance(recorded, Mapping) and isinstance(read, Mapping):
+            keys |= {root(p) for p in declared_differences(inputs, recorded, read)}
         if not keys:
             continue
         if after is not None and after.op in (Op.UPDATE, *REPLACING):
