@@ -235,7 +235,8 @@ def parse(document: object, source: str) -> Preview:
             severity = str(raw.get("severity", ""))
             # The engine writes the diagnostic's prefix ("warning: ") into the message.
             message = str(raw.get("message", "")).strip().removeprefix(f"{severity}: ")
-            diagnostics.append(Diagnostic(stack, severity, message))
+            if message:  # nothing to show a reader (an error still fails the preview below)
+                diagnostics.append(Diagnostic(stack, severity, message))
     summary = document.get("changeSummary") or {}
     if not isinstance(summary, dict) or not all(isinstance(n, int) for n in summary.values()):
         raise DigestError(f"{source}: `changeSummary` must map each op to a count")

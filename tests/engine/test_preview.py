@@ -135,3 +135,21 @@ def test_preview_change_counts_of_odd_documents() -> None:
     server = {"op": "update", "urn": URN, "diffReasons": ["status"]}
     no_update = {"steps": [server], "changeSummary": {"same": 1}}
     assert preview.change_counts(json.dumps(no_update)) == {"same": 1}
+
+
+def test_preview_keeps_each_warning_by_its_words_and_drops_one_without_any() -> None:
+    digest = {
+        "steps": [STEP],
+        "changeSummary": {"update": 1},
+        "diagnostics": [
+            {"severity": "warning", "message": "warning: the platform token expires in 9 day(s)\n"},
+            {"severity": "warning"},
+            {"severity": "warning", "message": "  "},
+        ],
+    }
+    [warning] = preview.parse(digest, "x.json").diagnostics
+    assert (warning.stack, warning.severity, warning.message) == (
+        "staging",
+        "warning",
+        "the platform token expires in 9 day(s)",
+    )
