@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from fleet import cli
+from fleet.engine import types
 from fleet.tools.offline.mock import SECRET_SIG
 from fleet.tools.views import status, status_render
 from fleet.tools.views.status_read import (
@@ -975,3 +976,50 @@ def test_status_an_unreadable_stack_keeps_the_environment_its_file_declares() ->
     [found] = collect(["prod-eu"], reader, {"prod-eu": Declared("production", 14)}, TODAY)
     assert found.environment == "production"
     assert found.problems == ["state unreadable: pulumi stack export: backend unreachable"]
+
+
+def _resources_of(export: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in export["deployment"]["resources"] if r["type"] == kind]
+
+
+def test_status_declared_versions_are_the_objects_own_and_else_the_stack_outputs(
+    staging_export: dict[str, Any],
+) -> None:
+    export = copy.deepcopy(staging_export)
+    [root] = _resources_of(export, types.STACK)
+    [instance] = _resources_of(export, types.FLUX_INSTANCE)
+    [release] = _resources_of(export, types.HELM_RELEASE)
+    instance["inputs"]["spec"]["distribution"]["version"] = "2.8.x"
+    release["inputs"]["version"] = "0.60.0"
+    root["outputs"]["environment"] = "production"
+    found = read(export, healthy_history())
+    # What the objects were last applied with, not the outputs an older program wrote.
+    assert (found.flux_declared, found.chart_declared) == ("2.8.x", "0.60.0")
+    assert found.environment == "production", "the stack's own record over the stack file"
+    del instance["inputs"]["spec"]["distribution"]["version"], release["inputs"]["version"]
+    del root["outputs"]["environment"]
+    found = read(export, healthy_history())
+    assert (found.flux_declared, found.chart_declared) == (
+        root["outputs"]["fluxVersion"],
+        root["outputs"]["operatorChartVersion"],
+    )
+    assert found.environment == STAGING.environment
+
+
+def test_status_last_update_is_read_whole_from_the_history(
+    staging_export: dict[str, Any],
+) -> None:
+    entry = history_entry("update", "failed", NOW - timedelta(hours=3), {"update": 2, "same": 9})
+    found = read(staging_export, [entry])
+    assert found.last_update == LastUpdate(
+        kind="update",
+        result="failed",
+        start=NOW - timedelta(hours=3),
+        end=NOW - timedelta(hours=3) + timedelta(minutes=2),
+        changes={"update": 2, "same": 9},
+    )
+    # A stack never deployed keeps what its history and drift say.
+    never = read(None, [entry], digest=DRIFT_DIGEST)
+    assert never.last_update == found.last_update
+    assert never.drift.changes == {"update": 2}
+    assert never.environment == STAGING.environment
