@@ -1023,3 +1023,24 @@ def test_status_last_update_is_read_whole_from_the_history(
     assert never.last_update == found.last_update
     assert never.drift.changes == {"update": 2}
     assert never.environment == STAGING.environment
+
+
+def test_status_counts_days_to_the_day_it_is_given_and_reads_the_process_environment(
+    project: Path,
+    env: dict[str, str],
+    state: Path,
+    staging_export: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    out = io.StringIO()
+    # Far past every token's expiry: each is expired on that day, whatever today is.
+    later = TODAY + timedelta(days=3650)
+    code = status.run(
+        args(project, "--json", "-s", "staging"), out=out, err=io.StringIO(), today=later
+    )
+    assert code == 1
+    [staging] = json.loads(out.getvalue())["stacks"]
+    assert {c["state"] for c in staging["credentials"]} == {"expired"}
