@@ -47,9 +47,8 @@ EXAMPLE_CHAIN = {
 }
 
 
+@functools.cache
 def hub() -> Recording:
-    """The example hub's run, once per test: mutmut ties a mutant to the tests that ran its code,
-    so a run shared between tests would leave every test but the first out of its verdict."""
     return hub_run(Path(tempfile.mkdtemp()))
 
 
