@@ -882,16 +882,8 @@ def test_adopt_without_run_writes_the_file_here_and_says_the_two_next_commands(
 def test_adopt_run_with_everything_in_the_state_imports_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project = _project(tmp_path)
+    project = _runnable(tmp_path, monkeypatch)
     record = tmp_path / "calls.log"
-    fake_pulumi(tmp_path / "bin", record)
-    for key, value in {**EXPORTED_TOKENS, "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("contexts:\n  - name: staging\n")
-    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     # A stack only this project has: every step reads the project given, not the checkout.
     shutil.move(project / "Pulumi.staging.yaml", project / "Pulumi.lab.yaml")
     everything = in_state(stack_run("lab", project_dir=project), "lab")
