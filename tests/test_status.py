@@ -16,7 +16,8 @@ import re
 import shutil
 import stat
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -1044,3 +1045,243 @@ def test_status_counts_days_to_the_day_it_is_given_and_reads_the_process_environ
     assert code == 1
     [staging] = json.loads(out.getvalue())["stacks"]
     assert {c["state"] for c in staging["credentials"]} == {"expired"}
+
+
+@pytest.fixture
+def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local zone nine hours east of UTC, as on a runner outside Europe."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("tokyo")
+@pytest.mark.parametrize(
+    "written",
+    ["2026-12-01T03:17:00", "2026-12-01T03:17:00.000Z", "2026-12-01T12:17:00+09:00"],
+    ids=["no zone", "Z", "offset"],
+)
+def test_status_times_are_utc_whatever_the_machines_zone(
+    staging_export: dict[str, Any], written: str
+) -> None:
+    refresh = {**history_entry("refresh", "succeeded", NOW, {"update": 1}, 3), "startTime": written}
+    found = read(staging_export, [refresh])
+    assert found.drift.source == "refresh 2026-12-01 03:17 UTC"
+    assert found.last_update is not None
+    assert status_render.cells(found)[HEADERS.index("LAST UPDATE")][0].startswith(
+        "2026-12-01 03:17 refresh"
+    )
+
+
+def test_status_history_entries_without_a_readable_start_are_left_out(
+    staging_export: dict[str, Any],
+) -> None:
+    older = history_entry("update", "succeeded", NOW - timedelta(days=2), {"create": 50}, 1)
+    # A number, an empty string, a time without a zone and one with: none of them stops the read.
+    odd = [
+        {**history_entry("update", "failed", NOW, {"same": 50}, 4), "startTime": 1764838800},
+        {**history_entry("update", "failed", NOW, {"same": 50}, 3), "startTime": ""},
+    ]
+    naive = {
+        **history_entry("refresh", "succeeded", NOW, {"same": 50}, 2),
+        "startTime": "2026-12-03T09:00:00",
+    }
+    found = read(staging_export, [*odd, naive, older])
+    assert found.last_update is not None
+    assert (found.last_update.kind, found.last_update.result) == ("refresh", "succeeded")
+    assert found.problems == []
+
+
+def test_status_entries_started_in_the_same_second_keep_the_backends_order(
+    staging_export: dict[str, Any],
+) -> None:
+    refresh = history_entry("refresh", "succeeded", NOW, {"update": 2}, 3)
+    update = history_entry("update", "succeeded", NOW, {"update": 2}, 2)
+    # The backend pages newest first: the refresh was recorded after the update.
+    found = read(staging_export, [refresh, update])
+    assert found.last_update is not None
+    assert found.last_update.kind == "refresh"
+    assert found.drift.state is Drift.DRIFTED
+
+
+def test_status_an_entry_without_kind_or_result_shows_them_empty(
+    staging_export: dict[str, Any],
+) -> None:
+    entry = history_entry("update", "succeeded", NOW, {"same": 50}, 2)
+    del entry["kind"], entry["result"]
+    found = read(staging_export, [entry])
+    assert found.last_update is not None
+    assert (found.last_update.kind, found.last_update.result) == ("", "")
+    document = json.loads(status_render.as_json([found], NOW))
+    assert (
+        document["stacks"][0]["lastUpdate"]["kind"],
+        document["stacks"][0]["lastUpdate"]["result"],
+    ) == ("", "")
+
+
+def test_status_a_deployed_stack_without_flux_objects_reads_them_as_unknown(
+    staging_export: dict[str, Any],
+) -> None:
+    # An `up` that failed before the FluxInstance and the Helm release were created.
+    export = copy.deepcopy(staging_export)
+    kept = {types.FLUX_INSTANCE, types.HELM_RELEASE}
+    export["deployment"]["resources"] = [
+        r for r in export["deployment"]["resources"] if r["type"] not in kept
+    ]
+    found = read(export, healthy_history())
+    assert found.deployed
+    assert (found.flux_applied, found.flux_ready, found.flux_message) == (None, None, "")
+    assert found.chart_applied is None
+    [root] = _resources_of(export, types.STACK)
+    assert found.flux_declared == root["outputs"]["fluxVersion"], "what the program declared"
+
+
+def test_status_flux_without_an_applied_revision_or_readable_conditions(
+    staging_export: dict[str, Any],
+) -> None:
+    export = deployment(stack_run("staging"), "staging", WRITTEN, Live(flux_revision=None))
+    [instance] = _resources_of(export, types.FLUX_INSTANCE)
+    conditions = instance["outputs"]["status"]["conditions"]
+    instance["outputs"]["status"]["conditions"] = ["Ready", None, *conditions]
+    found = read(export, healthy_history())
+    assert found.flux_applied is None
+    assert found.flux_ready is True, "entries that are not conditions are skipped"
+    cells = status_render.cells(found)
+    assert cells[HEADERS.index("READY")][0] == "Ready"
+
+
+def test_status_no_ready_condition_has_no_message(staging_export: dict[str, Any]) -> None:
+    found = read(deployment(stack_run("staging"), "staging", WRITTEN, Live(flux_ready=None)))
+    document = json.loads(status_render.as_json([found], NOW))
+    assert document["stacks"][0]["flux"] == {
+        "declared": found.flux_declared,
+        "applied": "v2.7.3",
+        "ready": None,
+        "message": "",
+    }
+
+
+def test_status_chart_applied_is_the_releases_recorded_status_not_its_input(
+    staging_export: dict[str, Any],
+) -> None:
+    export = deployment(stack_run("staging"), "staging", WRITTEN, Live(chart_applied="0.39.0"))
+    found = read(export, healthy_history())
+    assert found.chart_applied == "0.39.0"
+    assert found.chart_declared != "0.39.0"
+    assert found.flux_applied == "v2.7.3", "the revision without its digest"
+
+
+def test_status_values_the_state_holds_as_secrets_are_not_shown(
+    staging_export: dict[str, Any],
+) -> None:
+    export = copy.deepcopy(staging_export)
+    [root] = _resources_of(export, types.STACK)
+    [instance] = _resources_of(export, types.FLUX_INSTANCE)
+    secret = {SECRET_SIG: SECRET_VALUE_SIG, "ciphertext": "v1:Y2lwaGVy"}
+    root["outputs"]["environment"] = secret
+    del instance["inputs"]["spec"]["distribution"]["version"]
+    root["outputs"]["fluxVersion"] = secret
+    instance["outputs"]["status"]["lastAppliedRevision"] = 7
+    found = read(export, healthy_history())
+    assert found.environment == STAGING.environment
+    assert found.flux_declared is None
+    assert found.flux_applied is None
+    assert "ciphertext" not in status_render.as_json([found], NOW)
+
+
+def test_status_days_left_without_any_recorded_time_count_from_today(
+    staging_export: dict[str, Any],
+) -> None:
+    export = copy.deepcopy(staging_export)
+    [root] = _resources_of(export, types.STACK)
+    del root["modified"], export["deployment"]["manifest"]["time"]
+    found = read(export, [])
+    assert {(c.name, c.days_left) for c in found.credentials} == {
+        ("platform", 120),
+        ("apps", 120),
+        ("appsPush", 120),
+    }
+
+
+def test_status_counts_platform_components_by_name_under_the_platform_only(
+    staging_export: dict[str, Any],
+) -> None:
+    export = copy.deepcopy(staging_export)
+    before = read(export, healthy_history()).platform_components
+    assert before is not None
+    [platform] = _resources_of(export, types.PLATFORM)
+    [tenant, *_] = _resources_of(export, types.TENANT)
+
+    def kustomization(name: str, parent: str, path: str | None) -> dict[str, Any]:
+        spec = {} if path is None else {"path": path}
+        return {
+            "urn": f"urn:pulumi:staging::d1-fleet::{types.KUSTOMIZATION}::{name}",
+            "custom": True,
+            "type": types.KUSTOMIZATION,
+            "parent": parent,
+            "inputs": {"spec": spec},
+        }
+
+    export["deployment"]["resources"] += [
+        # One component with three roles counts once; a two-part path names a component too.
+        *(
+            kustomization(f"extra-{role}", platform["urn"], f"components/extra/{role}/staging")
+            for role in ("controllers", "configs", "policies")
+        ),
+        kustomization("solo", platform["urn"], "components/solo"),
+        # Not components: the folder alone, other folders, no path, another parent's.
+        kustomization("bare", platform["urn"], "components"),
+        kustomization("infra", platform["urn"], "infra/extra2/staging"),
+        kustomization("nopath", platform["urn"], None),
+        kustomization("tenant", tenant["urn"], "components/tenantish/controllers/staging"),
+    ]
+    assert read(export, healthy_history()).platform_components == before + 2
+
+
+def test_status_warning_window_without_a_declared_default_is_the_programs(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: d1-fleet\nruntime: python\n")
+    shutil.copy(ROOT / "Pulumi.staging.yaml", tmp_path / "Pulumi.staging.yaml")
+    assert declared(tmp_path, "staging").token_warning_days == 14
+
+
+def test_status_one_job_reads_one_stack_at_a_time(staging_export: dict[str, Any]) -> None:
+    names = ["a", "b", "c"]
+    active = 0
+    most = 0
+    lock = threading.Lock()
+
+    class Counting(FakeReader):
+        def export(self, stack: str) -> Mapping[str, Any] | None:
+            nonlocal active, most
+            with lock:
+                active += 1
+                most = max(most, active)
+            time.sleep(0.1)  # long enough for a second worker to start a read beside it
+            with lock:
+                active -= 1
+            return super().export(stack)
+
+    reader = Counting(exports=dict.fromkeys(names, staging_export))
+    found = collect(names, reader, dict.fromkeys(names, STAGING), TODAY, jobs=1)
+    assert [s.error for s in found] == [None] * 3
+    assert most == 1
+
+
+def test_status_an_unreadable_stack_is_not_reported_as_deployed() -> None:
+    reader = FakeReader(failing={"prod-eu": "pulumi stack export: backend unreachable"})
+    [found] = collect(["prod-eu"], reader, {"prod-eu": Declared("production", 14)}, TODAY)
+    document = json.loads(status_render.as_json([found], NOW))
+    assert document["stacks"][0]["deployed"] is False
+
+
+def test_status_a_cli_failure_without_words_still_names_the_command(
+    project: Path, env: dict[str, str], state: Path
+) -> None:
+    (state / "staging.broken").write_text("\n  \n")
+    code, out, _ = run(project, env, "staging", "--json")
+    assert code == 1
+    assert json.loads(out)["stacks"][0]["error"] == "pulumi stack export: failed"

@@ -27,7 +27,6 @@ from fleet.program import conventions as c
 from fleet.program.config import expiry as expiry_rules
 from fleet.tools.offline import mock
 
-HISTORY_PAGE: Final = history.PAGE
 _T = TypeVar("_T")
 # Operations that leave the live object as the program declares it (PreviewDigest.changeSummary).
 UNCHANGED_OPS: Final = frozenset({"same", "read", "refresh"})
@@ -68,7 +67,7 @@ class CliReader:
         return _reading("stack export", lambda: state.export(self._cli(), stack))
 
     def history(self, stack: str) -> Sequence[Mapping[str, Any]]:
-        return _reading("stack history", lambda: history.entries(self._cli(), stack, HISTORY_PAGE))
+        return _reading("stack history", lambda: history.entries(self._cli(), stack))
 
 
 def _reading(what: str, read: Callable[[], _T]) -> _T:
@@ -177,18 +176,20 @@ class StackStatus:
 
 
 def _changes_text(changes: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {op}" for op, n in sorted(changes.items())) or "no changes"
+    return ", ".join(f"{n} {op}" for op, n in sorted(changes.items()))
 
 
 def _time(value: object) -> datetime | None:
-    """An RFC 3339 / RFC 5424 time as the CLI writes it ("2026-12-01T03:17:00.000Z")."""
+    """An RFC 3339 / RFC 5424 time as the CLI writes it ("2026-12-01T03:17:00.000Z"), in UTC.
+
+    A time without a zone is UTC too: the machine's own zone says nothing about the backend's."""
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _dig(value: object, *path: str) -> object:
@@ -310,7 +311,7 @@ def drift_from_history(history: Sequence[Mapping[str, Any]]) -> DriftResult:
             return DriftResult(Drift.UNKNOWN)
         if entry.get("kind") == "refresh":
             changed = _changed(_counts(entry.get("resourceChanges")))
-            source = f"refresh {start.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            source = f"refresh {start:%Y-%m-%d %H:%M} UTC"
             return DriftResult(Drift.DRIFTED if changed else Drift.NONE, source, changed)
     return DriftResult(Drift.UNKNOWN)
 
@@ -387,7 +388,7 @@ def from_state(
         platform_components=_platform_components(resources),
         credentials=credentials(
             outputs,
-            (written or datetime.combine(today, datetime.min.time(), UTC)).date(),
+            written.date() if written is not None else today,
             declared.token_warning_days,
             today,
         ),
@@ -415,7 +416,7 @@ def _readiness(instance: Mapping[str, Any] | None) -> tuple[bool | None, str]:
 def _applied_revision(instance: Mapping[str, Any] | None) -> str | None:
     """`status.lastAppliedRevision` ("v2.7.3@sha256:...") without the digest."""
     revision = _text(_dig(instance, "outputs", "status", "lastAppliedRevision"))
-    return revision.split("@", 1)[0] if revision else None
+    return revision.partition("@")[0] if revision else None
 
 
 def _platform_components(resources: Iterable[Mapping[str, Any]]) -> int:
@@ -424,8 +425,8 @@ def _platform_components(resources: Iterable[Mapping[str, Any]]) -> int:
     names = set()
     for r in resources:
         if r.get("type") == t.KUSTOMIZATION and r.get("parent") in platforms:
-            path = _text(_dig(r, "inputs", "spec", "path")) or ""
-            parts = path.split("/")
+            path = _text(_dig(r, "inputs", "spec", "path"))
+            parts = path.split("/") if path is not None else []
             if len(parts) > 1 and parts[0] == "components":
                 names.add(parts[1])
     return len(names)
@@ -435,10 +436,12 @@ def declared(project_dir: Path, stack: str) -> Declared:
     """The stack file's environment and warning window, with Pulumi.yaml's defaults applied."""
     config = mock.stack_config(project_dir, stack)
     # Pulumi.yaml declares the default, so the key is there unless the project file is missing.
-    days = config.get(f"{c.PROJECT}:tokenWarningDays", str(DEFAULT_WARNING_DAYS))
+    days = config.get(f"{c.PROJECT}:tokenWarningDays")
     return Declared(
         environment=config.get(f"{c.PROJECT}:environment"),
-        token_warning_days=int(days) if days.isdigit() else DEFAULT_WARNING_DAYS,
+        token_warning_days=int(days)
+        if days is not None and days.isdigit()
+        else DEFAULT_WARNING_DAYS,
     )
 
 
