@@ -3,7 +3,10 @@
 - Modules: the `fleet/` Python files changed since the branch left `main` (committed or not), or
   the files and folders named on the command line.
 - Tests: per module, the test files that import it or are named after it (`test_<name>.py`, the
-  name's first word for `status_read`, a plural for `spoke_plan`); `--tests` replaces them.
+  name's first word for `status_read`, a plural for `spoke_plan`), and for a module that declares
+  resources (`fleet/program/` outside `config/`) the URN guard; `--tests` replaces them.
+- Mutants: every mutant of the modules, or those named with `--mutants` (as the report names them,
+  `*` matching any run of characters), to check survivors again after a test is written.
 - mutmut 3 reads its settings from pyproject.toml and writes `mutants/` beside it, so it runs in a
   scratch copy of the checkout (tracked and untracked, not ignored, files) in the user's cache,
   its `mutants/` wiped first: every run starts clean and no result outlives the code it judged.
@@ -40,6 +43,11 @@ MUTANT: Final = "__mutmut_"
 DETECTED: Final = frozenset({"killed", "timeout", "caught by type check"})
 NOT_RUN: Final = frozenset({"not checked", "check was interrupted by user", "skipped"})
 GRACE_SECONDS: Final = 60
+# A module that declares resources moves a URN when a type token, name or parent changes, which the
+# URN guard alone notices (the area's own tests look resources up by type and name).
+DECLARING: Final = Path(PACKAGE, "program")
+NOT_DECLARING: Final = Path(PACKAGE, "program", "config")
+URN_GUARD: Final = Path("tests", "test_urns.py")
 
 
 class MutationError(Exception):
@@ -114,16 +122,27 @@ def named_after(test: Path, module: Path) -> bool:
     return test.stem.removeprefix("test_") in wanted
 
 
+def declares_resources(module: Path) -> bool:
+    """A module of the program's components (`fleet/program/`, not its config checks)."""
+    return DECLARING in module.parents and NOT_DECLARING not in module.parents
+
+
 def area_tests(root: Path, module: Path) -> list[Path]:
-    """The test files of `module`'s area: those that import it or are named after it."""
+    """The test files of `module`'s area: those that import it or are named after it, and the URN
+    guard for a module that declares resources."""
     name = module_name(module)
     real_engine = root / "tests" / "real_engine"
     found = []
     for test in sorted((root / "tests").rglob("test_*.py")):
         if real_engine in test.parents:
             continue  # the real-engine tier skips without its binaries: it kills nothing here
-        if named_after(test, module) or imports_module(test.read_text(), name):
-            found.append(test.relative_to(root))
+        relative = test.relative_to(root)
+        if (
+            named_after(test, module)
+            or imports_module(test.read_text(), name)
+            or (relative == URN_GUARD and declares_resources(module))
+        ):
+            found.append(relative)
     return found
 
 
@@ -192,10 +211,17 @@ def configure(scratch: Path, root: Path, table: str) -> None:
 
 
 def run_mutmut(
-    scratch: Path, budget: int, children: int, env: Mapping[str, str], log: Path
+    scratch: Path,
+    budget: int,
+    children: int,
+    env: Mapping[str, str],
+    log: Path,
+    *,
+    mutants: Sequence[str] = (),
 ) -> bool:
-    """Run mutmut, interrupted after `budget` seconds; True when it finished within it."""
-    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(children)]
+    """Run mutmut (on `mutants` alone when named), interrupted after `budget` seconds; True when
+    it finished within it."""
+    command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *mutants]
     with log.open("w") as output:
         process = subprocess.Popen(
             command,
@@ -300,6 +326,13 @@ def arguments() -> argparse.ArgumentParser:
         help="seconds before mutmut is stopped (default: 1800)",
     )
     parser.add_argument("--jobs", type=positive, default=2, help="mutants run at once (default: 2)")
+    parser.add_argument(
+        "--mutants",
+        nargs="+",
+        metavar="NAME",
+        default=[],
+        help="run these mutants alone, named as the report names them ('*' matches any text)",
+    )
     return parser
 
 
@@ -329,7 +362,7 @@ def main(argv: Sequence[str], root: Path = ROOT, out: TextIO = sys.stdout) -> in
         log = scratch / "mutmut.log"
         out.write(f"mutmut runs in {scratch} (log: {log}), budget {args.budget}s\n")
         out.flush()
-        finished = run_mutmut(scratch, args.budget, args.jobs, env, log)
+        finished = run_mutmut(scratch, args.budget, args.jobs, env, log, mutants=args.mutants)
         results = parse_results(mutmut(scratch, env, "results", "--all", "true"))
         diffs = {
             name: mutmut(scratch, env, "show", name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections import Counter
 from pathlib import Path
@@ -28,6 +29,11 @@ def test_mutation_area_tests_are_the_importers_and_the_namesakes() -> None:
     # Named after the first word of the module, and after its plural.
     assert "tests/test_status.py" in area("fleet/tools/views/status_read.py")
     assert "tests/test_spokes.py" in area("fleet/program/spokes.py")
+    # A module that declares resources is the URN guard's too; its config checks are not.
+    assert "tests/test_urns.py" in area("fleet/program/spokes.py")
+    assert "tests/test_urns.py" in area("fleet/program/platform.py")
+    assert "tests/test_urns.py" not in area("fleet/program/config/rules/cluster.py")
+    assert "tests/test_urns.py" not in area("fleet/tools/views/review.py")
     # A package's module is its package's too; the package is its __init__.py.
     assert "tests/config/test_rules.py" in area("fleet/program/config/rules/cluster.py")
     assert "tests/config/test_rules.py" in area("fleet/program/config/rules/__init__.py")
@@ -223,3 +229,45 @@ def test_mutation_unwraps_every_check_of_the_rules_package_and_nothing_else(
         before = (ROOT / target).read_text().count("@RULES.reads(")
         assert text.count(" = RULES.reads(") == before
         compile(text, str(target), "exec")
+
+
+STAND_IN_MUTMUT = """#!/bin/sh
+# A stand-in for `python -m mutmut`: records its arguments, answers `results` and `show`.
+echo "$*" >> "$CALLS"
+case "$3" in
+  results) printf '    fleet.engine.cli.x_find__mutmut_1: survived\\n'
+           printf '    fleet.engine.cli.x_find__mutmut_2: not checked\\n' ;;
+  show) echo "-    return shutil.which(...)" ;;
+esac
+"""
+
+
+def test_mutation_named_mutants_alone_are_run_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = tmp_path / "python"
+    python.write_text(STAND_IN_MUTMUT)
+    python.chmod(0o755)
+    calls = tmp_path / "calls"
+    monkeypatch.setattr(sys, "executable", str(python))
+    monkeypatch.setenv("CALLS", str(calls))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = io.StringIO()
+    name = "fleet.engine.cli.x_find__mutmut_1"
+    argv = [
+        "fleet/engine/cli.py",
+        "--tests",
+        "tests/test_cli.py",
+        "--mutants",
+        name,
+        "--budget",
+        "60",
+    ]
+    assert run.main(argv, out=out) == 0
+    [mutmut_run, *_] = calls.read_text().splitlines()
+    assert mutmut_run == f"-m mutmut run --max-children 2 {name}"
+    report = out.getvalue()
+    assert f"{name}: survived\n-    return shutil.which(...)" in report
+    # The mutant not named is not run: neither killed nor a survivor.
+    [row] = [line for line in report.splitlines() if line.startswith("fleet.engine.cli ")]
+    assert row.split() == ["fleet.engine.cli", "0", "1", "1", "0.0%"]

@@ -298,8 +298,10 @@ def test_spokes_renewal_updates_the_kubeconfig_in_place_and_makes_a_new_token(
     }
 
 
-def test_spokes_production_is_protected_and_orphans_its_workloads() -> None:
-    run = hub()
+def test_spokes_production_is_protected_and_orphans_its_workloads(tmp_path: Path) -> None:
+    # Its own run, not the shared one: mutation testing ties a test to the code it runs itself,
+    # and a production spoke's protection is this test's alone to check.
+    run = hub_run(tmp_path)
     production = [r for r in run.resources if r.name.startswith("cluster-spoke-production-")]
     staging = [r for r in run.resources if r.name.startswith("cluster-spoke-staging-")]
     for r in production:
