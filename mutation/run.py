@@ -6,7 +6,7 @@
   name's first word for `status_read`, a plural for `spoke_plan`), and for a module that declares
   resources (`fleet/program/` outside `config/`) the URN guard; `--tests` replaces them.
 - Mutants: every mutant of the modules, or those named with `--mutants` (as the report names them,
-  `*` matching any run of characters), to check survivors again after a test is written.
+  or shell-style patterns), to check survivors again after a test is written.
 - mutmut 3 reads its settings from pyproject.toml and writes `mutants/` beside it, so it runs in a
   scratch copy of the checkout (tracked and untracked, not ignored, files) in the user's cache,
   its `mutants/` wiped first: every run starts clean and no result outlives the code it judged.
@@ -331,7 +331,7 @@ def arguments() -> argparse.ArgumentParser:
         nargs="+",
         metavar="NAME",
         default=[],
-        help="run these mutants alone, named as the report names them ('*' matches any text)",
+        help="run these mutants alone, named as the report names them or by shell-style pattern",
     )
     return parser
 

@@ -1285,3 +1285,15 @@ def test_status_a_cli_failure_without_words_still_names_the_command(
     code, out, _ = run(project, env, "staging", "--json")
     assert code == 1
     assert json.loads(out)["stacks"][0]["error"] == "pulumi stack export: failed"
+
+
+@pytest.mark.parametrize(
+    ("revision", "shown"),
+    [("v2.7.3@sha256:4d1c", "v2.7.3"), ("v2.7.3", "v2.7.3")],
+    ids=["with digest", "without"],
+)
+def test_status_applied_flux_version_is_the_revision_before_its_digest(
+    revision: str, shown: str
+) -> None:
+    export = deployment(stack_run("staging"), "staging", WRITTEN, Live(flux_revision=revision))
+    assert read(export, healthy_history()).flux_applied == shown

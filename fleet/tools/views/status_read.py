@@ -222,9 +222,8 @@ def app_key_state(days_left: int, today: date) -> Credential:
     """The program's rule for the App key: it warns once the key is due (no window, no refusal)."""
     # Any maximum age gives the same verdict for the same days left; 0 keeps the age non-negative.
     age = expiry_rules.KeyAge.of(today, 0, today + timedelta(days=-days_left))
-    report = expiry_rules.report({}, 0, today, app_key=age)
     due = today + timedelta(days=days_left)
-    state = CredentialState.DUE if report.warnings else CredentialState.OK
+    state = CredentialState.DUE if age.warnings else CredentialState.OK
     return Credential(APP_KEY, days_left, due, state)
 
 
