@@ -74,8 +74,9 @@ def _secret_text(value: Any) -> str | None:
 
 
 def _pem_body(text: str) -> str:
-    """A PEM key's base64 body, without armour or whitespace (how a pasted copy may differ)."""
-    return "".join(line for line in text.split() if not line.startswith("-----") and line)
+    """A PEM key without its whitespace: how a pasted copy of one key may differ (line breaks,
+    indentation, a trailing newline)."""
+    return "".join(text.split())
 
 
 def _same_values(
