@@ -9,16 +9,18 @@ calls and how their answers are read, not that a real backend answers them so.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import io
 import json
+import os
 import re
 import shutil
 import stat
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1047,14 +1049,27 @@ def test_status_counts_days_to_the_day_it_is_given_and_reads_the_process_environ
     assert {c["state"] for c in staging["credentials"]} == {"expired"}
 
 
+@contextlib.contextmanager
+def machine_zone(zone: str) -> Iterator[None]:
+    """The process's local zone set to `zone`, as on a runner elsewhere; restored after."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
 @pytest.fixture
-def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The machine's local zone nine hours east of UTC, as on a runner outside Europe."""
-    monkeypatch.setenv("TZ", "Asia/Tokyo")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def tokyo() -> Iterator[None]:
+    """Nine hours east of UTC."""
+    with machine_zone("Asia/Tokyo"):
+        yield
 
 
 @pytest.mark.usefixtures("tokyo")
@@ -1297,3 +1312,26 @@ def test_status_applied_flux_version_is_the_revision_before_its_digest(
 ) -> None:
     export = deployment(stack_run("staging"), "staging", WRITTEN, Live(flux_revision=revision))
     assert read(export, healthy_history()).flux_applied == shown
+
+
+# At any moment one of these two zones has another date than UTC (14 hours east, 12 west).
+@pytest.mark.parametrize("zone", ["Etc/GMT-14", "Etc/GMT+12"])
+def test_status_counts_days_and_stamps_its_report_in_utc_whatever_the_machines_zone(
+    project: Path, env: dict[str, str], state: Path, staging_export: dict[str, Any], zone: str
+) -> None:
+    (state / "staging.export.json").write_text(json.dumps(staging_export))
+    (state / "staging.history.json").write_text(json.dumps(healthy_history()))
+    out = io.StringIO()
+    with machine_zone(zone):
+        before = datetime.now(UTC)
+        status.run(args(project, "--json", "-s", "staging"), env=env, out=out, err=io.StringIO())
+        after = datetime.now(UTC)
+    document = json.loads(out.getvalue())
+    generated = datetime.fromisoformat(document["generatedAt"])
+    assert generated.utcoffset() == timedelta(0)
+    assert before <= generated <= after
+    # 120 days left on the day of the last update, counted to today's date in UTC.
+    expected = {120 - (day - WRITTEN.date()).days for day in (before.date(), after.date())}
+    days = {c["daysLeft"] for c in document["stacks"][0]["credentials"]}
+    assert len(days) == 1
+    assert days <= expected

@@ -78,16 +78,17 @@ def run(
     run_env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
     # The CLI runs in the project folder and so finds the backend `fleet up` uses
     # (PULUMI_BACKEND_URL, else Pulumi.yaml's backend.url: `fleet.engine.backend`).
+    # Days count in UTC, as the program counts them and the history records times.
+    now = datetime.now(UTC)
     statuses = collect(
         names,
         CliReader(pulumi, project_dir, run_env),
         {name: declared(project_dir, name) for name in names},
-        today or datetime.now(UTC).date(),
+        today or now.date(),
         drift_dir=args.drift,
         jobs=args.jobs,
         progress=TtyProgress(err) if err.isatty() else None,
     )
-    now = datetime.now(UTC)
     if args.json:
         out.write(status_render.as_json(statuses, now) + "\n")
     elif args.markdown:
