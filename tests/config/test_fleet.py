@@ -57,6 +57,27 @@ def test_fleet_two_hubs_may_not_share_a_spoke(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "server",
+    ["https://Staging.Internal.Example.COM:6443", "https://staging.internal.example.com:6443/"],
+    ids=["capitals", "trailing slash"],
+)
+def test_fleet_two_hubs_may_not_share_a_spoke_spelled_another_way(
+    tmp_path: Path, server: str
+) -> None:
+    folder = hub_dir(tmp_path, beside=True)
+    (folder / "Pulumi.hub2.yaml").write_text(
+        (folder / "Pulumi.hub.yaml")
+        .read_text()
+        .replace("clusterName: hub", "clusterName: hub2")
+        .replace("kubeContext: hub", "kubeContext: hub2")
+    )
+    renamed = json.dumps([spoke("other", server)])
+    assert "spoke other is also spoke staging of hub stack hub" in refused(
+        "hub2", folder, {"spokes": renamed}
+    )
+
+
 def test_fleet_the_example_hub_beside_the_cluster_stacks_passes(tmp_path: Path) -> None:
     folder = hub_dir(tmp_path, beside=True)
     for stack in mock.known_stacks(folder):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Any, Final
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import AfterValidator, BeforeValidator
@@ -175,6 +176,13 @@ def _https_host(url: str) -> str | None:
         return None
     host = url.removeprefix("https://").rstrip("/")
     return host if registry_host_ok(host) else None
+
+
+def api_server(url: str) -> tuple[str, int]:
+    """The host and port a spoke's `server` names: its spellings of one API server (a host in
+    capitals, a trailing `/`, the default port written out or not) compare equal."""
+    parts = urlsplit(url)
+    return ((parts.hostname or "").lower(), parts.port or 443)
 
 
 def _spoke_entry(value: str) -> str:

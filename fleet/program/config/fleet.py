@@ -195,8 +195,14 @@ def spoke_problems(
                     "runs its own Flux; allowed: a cluster is a spoke of one hub or a stack of its "
                     "own, not both"
                 )
+            server = entries.api_server(spoke.server)
             other = next(
-                (s for s in theirs if s.name == spoke.name or s.server == spoke.server), None
+                (
+                    s
+                    for s in theirs
+                    if s.name == spoke.name or entries.api_server(s.server) == server
+                ),
+                None,
             )
             if other is not None:
                 found.append(

@@ -77,7 +77,7 @@ def find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str] | None:
             continue
         path = [root]
         on_path = {root: 0}
-        pending = [iter(graph.get(root, ()))]
+        pending = [iter(graph[root])]
         while pending:
             dep = next(pending[-1], None)
             if dep is None:

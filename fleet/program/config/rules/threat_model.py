@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from fleet.program.config import entries
 from fleet.program.config.rules.base import Problem, Rules, Values
@@ -102,11 +101,6 @@ def _distinct_credentials(v: Values) -> Iterator[Problem]:
     yield from _same_values(v, _APP_KEYS, _pem_body)
 
 
-def _api_server(server: str) -> tuple[str, int]:
-    parts = urlsplit(server)
-    return ((parts.hostname or "").lower(), parts.port or 443)
-
-
 @RULES.reads("spokes", "cluster_name", "kube_context", "kubeconfig")
 def _spokes_are_other_clusters(v: Values) -> Iterator[Problem]:
     # The hub's Flux runs with cluster-admin on its own cluster; a spoke is another cluster, and
@@ -120,7 +114,7 @@ def _spokes_are_other_clusters(v: Values) -> Iterator[Problem]:
                 f"spoke {spoke.name} is the hub itself (its name is clusterName, or Pulumi reaches "
                 "it with the hub's kubeContext and kubeconfig); allowed: another cluster",
             )
-        first = servers.setdefault(_api_server(spoke.server), spoke.name)
+        first = servers.setdefault(entries.api_server(spoke.server), spoke.name)
         if first != spoke.name:
             yield (
                 "spokes",
