@@ -74,8 +74,8 @@ $(BIN)/.mutmut-installed: requirements-mutate.txt $(BIN)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
 	touch $@
 
-mutate: venv schemas $(BIN)/.mutmut-installed  ## mutmut on the fleet/ modules changed against main, or PKG=<file or folder>; BUDGET=<seconds>
-	$(BIN)/python -m mutation $(PKG) $(if $(BUDGET),--budget $(BUDGET))
+mutate: venv schemas $(BIN)/.mutmut-installed  ## mutmut on the fleet/ modules changed against main, or PKG=<file or folder>; BUDGET=<seconds>; MUTANTS=<names or patterns>
+	$(BIN)/python -m mutation $(PKG) $(if $(BUDGET),--budget $(BUDGET)) $(if $(MUTANTS),--mutants $(foreach m,$(MUTANTS),'$(m)'))
 
 bench: venv  ## program vs floor, fleet render and check at 2-200 tenants and 50x50; results in bench/
 	$(BIN)/python -m benchmarks

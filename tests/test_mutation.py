@@ -7,6 +7,7 @@ lines are given in the format `mutmut results --all true` prints them (mutmut 3.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -271,3 +272,26 @@ def test_mutation_named_mutants_alone_are_run_and_reported(
     # The mutant not named is not run: neither killed nor a survivor.
     [row] = [line for line in report.splitlines() if line.startswith("fleet.engine.cli ")]
     assert row.split() == ["fleet.engine.cli", "0", "1", "1", "0.0%"]
+
+
+def test_mutation_make_target_passes_its_variables_quoted() -> None:
+    done = subprocess.run(
+        [
+            "make",
+            "-n",
+            "mutate",
+            "PKG=fleet/program/spoke_plan.py",
+            "BUDGET=60",
+            "MUTANTS=a.x_f* b",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "FLEET_SCHEMAS_DIR": "/nonexistent"},
+    )
+    [command] = [line for line in done.stdout.splitlines() if "-m mutation" in line]
+    # Quoted, so the shell leaves a pattern to mutmut instead of matching files with it.
+    assert command.endswith(
+        "-m mutation fleet/program/spoke_plan.py --budget 60 --mutants 'a.x_f*' 'b'"
+    )
