@@ -43,6 +43,8 @@ MUTANT: Final = "__mutmut_"
 DETECTED: Final = frozenset({"killed", "timeout", "caught by type check"})
 NOT_RUN: Final = frozenset({"not checked", "check was interrupted by user", "skipped"})
 GRACE_SECONDS: Final = 60
+# mutmut 3.8's words when `run` is given names that match no mutant.
+NOTHING_MATCHES: Final = "Filtered for specific mutants, but nothing matches"
 # A module that declares resources moves a URN when a type token, name or parent changes, which the
 # URN guard alone notices (the area's own tests look resources up by type and name).
 DECLARING: Final = Path(PACKAGE, "program")
@@ -243,7 +245,13 @@ def run_mutmut(
                 process.wait()
             return False
     if code != 0:
-        tail = log.read_text().splitlines()[-15:]
+        text = log.read_text()
+        if mutants and NOTHING_MATCHES in text:
+            raise MutationError(
+                f"no mutant matches --mutants {' '.join(mutants)}; "
+                "name them as the report does (module.x_function__mutmut_N) or by pattern"
+            )
+        tail = text.splitlines()[-15:]
         raise MutationError("mutmut run failed:\n" + "\n".join(tail))
     return True
 

@@ -233,8 +233,13 @@ def test_mutation_unwraps_every_check_of_the_rules_package_and_nothing_else(
 
 
 STAND_IN_MUTMUT = """#!/bin/sh
-# A stand-in for `python -m mutmut`: records its arguments, answers `results` and `show`.
+# A stand-in for `python -m mutmut`: records its arguments, answers `results` and `show`, and
+# fails as mutmut 3.8 does when `run` is given a name that matches no mutant.
 echo "$*" >> "$CALLS"
+case "$*" in
+  *"run --max-children"*nothing*)
+    echo "AssertionError: Filtered for specific mutants, but nothing matches"; exit 1 ;;
+esac
 case "$3" in
   results) printf '    fleet.engine.cli.x_find__mutmut_1: survived\\n'
            printf '    fleet.engine.cli.x_find__mutmut_2: not checked\\n' ;;
@@ -294,4 +299,21 @@ def test_mutation_make_target_passes_its_variables_quoted() -> None:
     # Quoted, so the shell leaves a pattern to mutmut instead of matching files with it.
     assert command.endswith(
         "-m mutation fleet/program/spoke_plan.py --budget 60 --mutants 'a.x_f*' 'b'"
+    )
+
+
+def test_mutation_names_that_match_no_mutant_are_refused_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    python = tmp_path / "python"
+    python.write_text(STAND_IN_MUTMUT)
+    python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(python))
+    monkeypatch.setenv("CALLS", str(tmp_path / "calls"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    argv = ["fleet/engine/cli.py", "--tests", "tests/test_cli.py", "--mutants", "nothing.here"]
+    assert run.main(argv, out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: no mutant matches --mutants nothing.here; name them as the report"
     )
