@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from unittest.mock import patch
 
 from fleet import cli
 from tests.helpers import ROOT
@@ -24,20 +24,6 @@ is for). `python -m tests.commands_doc` regenerates this page and a test keeps i
 """
 
 
-@contextmanager
-def _columns(width: str) -> Iterator[None]:
-    """argparse wraps help to the terminal's width: a fixed one makes the page reproducible."""
-    before = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = width
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = before
-
-
 def _helps(parser: argparse.ArgumentParser) -> Iterator[tuple[str, str]]:
     """(prog, help) of every subcommand under `parser`, nested groups included, in table order."""
     for action in parser._actions:
@@ -48,7 +34,8 @@ def _helps(parser: argparse.ArgumentParser) -> Iterator[tuple[str, str]]:
 
 
 def render() -> str:
-    with _columns(WIDTH):
+    # argparse wraps help to the terminal's width: a fixed one makes the page reproducible.
+    with patch.dict(os.environ, {"COLUMNS": WIDTH}):
         sections = [
             f"## {prog}\n\n```text\n{text.rstrip()}\n```\n" for prog, text in _helps(cli.parser())
         ]

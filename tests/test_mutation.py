@@ -248,9 +248,9 @@ esac
 """
 
 
-def test_mutation_named_mutants_alone_are_run_and_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def stand_in_mutmut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The runner's `python -m mutmut` answered by the stand-in; the file its calls go to."""
     python = tmp_path / "python"
     python.write_text(STAND_IN_MUTMUT)
     python.chmod(0o755)
@@ -258,6 +258,13 @@ def test_mutation_named_mutants_alone_are_run_and_reported(
     monkeypatch.setattr(sys, "executable", str(python))
     monkeypatch.setenv("CALLS", str(calls))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return calls
+
+
+def test_mutation_named_mutants_alone_are_run_and_reported(
+    stand_in_mutmut: Path,
+) -> None:
+    calls = stand_in_mutmut
     out = io.StringIO()
     name = "fleet.engine.cli.x_find__mutmut_1"
     argv = [
@@ -303,14 +310,8 @@ def test_mutation_make_target_passes_its_variables_quoted() -> None:
 
 
 def test_mutation_names_that_match_no_mutant_are_refused_clearly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    stand_in_mutmut: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    python = tmp_path / "python"
-    python.write_text(STAND_IN_MUTMUT)
-    python.chmod(0o755)
-    monkeypatch.setattr(sys, "executable", str(python))
-    monkeypatch.setenv("CALLS", str(tmp_path / "calls"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     argv = ["fleet/engine/cli.py", "--tests", "tests/test_cli.py", "--mutants", "nothing.here"]
     assert run.main(argv, out=io.StringIO()) == 2
     err = capsys.readouterr().err

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -1052,16 +1053,11 @@ def test_status_counts_days_to_the_day_it_is_given_and_reads_the_process_environ
 @contextlib.contextmanager
 def machine_zone(zone: str) -> Iterator[None]:
     """The process's local zone set to `zone`, as on a runner elsewhere; restored after."""
-    before = os.environ.get("TZ")
-    os.environ["TZ"] = zone
-    time.tzset()
     try:
-        yield
+        with patch.dict(os.environ, {"TZ": zone}):
+            time.tzset()
+            yield
     finally:
-        if before is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = before
         time.tzset()
 
 

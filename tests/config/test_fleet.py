@@ -40,7 +40,8 @@ def test_fleet_a_spoke_that_is_another_stacks_cluster_is_refused_on_both(tmp_pat
     )
 
 
-def test_fleet_two_hubs_may_not_share_a_spoke(tmp_path: Path) -> None:
+def second_hub(tmp_path: Path) -> Path:
+    """The example hub beside the cluster stacks, and a copy of it as hub stack `hub2`."""
     folder = hub_dir(tmp_path, beside=True)
     (folder / "Pulumi.hub2.yaml").write_text(
         (folder / "Pulumi.hub.yaml")
@@ -48,6 +49,11 @@ def test_fleet_two_hubs_may_not_share_a_spoke(tmp_path: Path) -> None:
         .replace("clusterName: hub", "clusterName: hub2")
         .replace("kubeContext: hub", "kubeContext: hub2")
     )
+    return folder
+
+
+def test_fleet_two_hubs_may_not_share_a_spoke(tmp_path: Path) -> None:
+    folder = second_hub(tmp_path)
     message = refused("hub2", folder)
     assert "spoke staging is also spoke staging of hub stack hub" in message
     # Another name for the same API server is the same cluster.
@@ -65,13 +71,7 @@ def test_fleet_two_hubs_may_not_share_a_spoke(tmp_path: Path) -> None:
 def test_fleet_two_hubs_may_not_share_a_spoke_spelled_another_way(
     tmp_path: Path, server: str
 ) -> None:
-    folder = hub_dir(tmp_path, beside=True)
-    (folder / "Pulumi.hub2.yaml").write_text(
-        (folder / "Pulumi.hub.yaml")
-        .read_text()
-        .replace("clusterName: hub", "clusterName: hub2")
-        .replace("kubeContext: hub", "kubeContext: hub2")
-    )
+    folder = second_hub(tmp_path)
     renamed = json.dumps([spoke("other", server)])
     assert "spoke other is also spoke staging of hub stack hub" in refused(
         "hub2", folder, {"spokes": renamed}

@@ -76,10 +76,10 @@ def run(
         print(f"error: {cli.NOT_ON_PATH}", file=err)
         return 2
     run_env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    # The CLI runs in the project folder and so finds the backend `fleet up` uses
-    # (PULUMI_BACKEND_URL, else Pulumi.yaml's backend.url: `fleet.engine.backend`).
     # Days count in UTC, as the program counts them and the history records times.
     now = datetime.now(UTC)
+    # The CLI runs in the project folder and so finds the backend `fleet up` uses
+    # (PULUMI_BACKEND_URL, else Pulumi.yaml's backend.url: `fleet.engine.backend`).
     statuses = collect(
         names,
         CliReader(pulumi, project_dir, run_env),

@@ -72,7 +72,7 @@ def _secret_text(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
 
 
-def _pem_body(text: str) -> str:
+def _without_whitespace(text: str) -> str:
     """A PEM key without its whitespace: how a pasted copy of one key may differ (line breaks,
     indentation, a trailing newline)."""
     return "".join(text.split())
@@ -98,7 +98,7 @@ def _same_values(
 @RULES.reads()
 def _distinct_credentials(v: Values) -> Iterator[Problem]:
     yield from _same_values(v, _CREDENTIALS, str.strip)
-    yield from _same_values(v, _APP_KEYS, _pem_body)
+    yield from _same_values(v, _APP_KEYS, _without_whitespace)
 
 
 @RULES.reads("spokes", "cluster_name", "kube_context", "kubeconfig")
